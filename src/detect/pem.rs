@@ -1,0 +1,228 @@
+//! PEM private keys, in ASCII and UTF-16LE, with lines broken by `\n`, `\r\n`, JSON-escaped
+//! `\n`, or not at all (key-formats.md §3.1). The payload is decoded and handed to the DER
+//! decoders, so a PEM key is verified and fingerprinted exactly like a binary one.
+
+use super::text::{self, Encoding};
+use super::{der_key_finding, Anchor, Detector, ScanContext, Sink};
+use crate::keys::{KeyInfo, Status, Verdict};
+use crate::report::Finding;
+
+pub struct Pem;
+
+const BEGIN: &[u8] = b"-----BEGIN ";
+/// Longest body we follow: PKCS#8 of RSA-16384 is about 12 KiB of base64.
+const MAX_BODY: usize = 64 * 1024;
+const MAX_LABEL: usize = 48;
+
+/// How a PEM label's payload is decoded.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Payload {
+    Der,
+    OpenSsh,
+    Pgp,
+}
+
+fn classify(label: &[u8]) -> Option<Payload> {
+    Some(match label {
+        b"RSA PRIVATE KEY"
+        | b"PRIVATE KEY"
+        | b"EC PRIVATE KEY"
+        | b"DSA PRIVATE KEY"
+        | b"ENCRYPTED PRIVATE KEY"
+        | b"ANY PRIVATE KEY" => Payload::Der,
+        b"OPENSSH PRIVATE KEY" => Payload::OpenSsh,
+        b"PGP PRIVATE KEY BLOCK" => Payload::Pgp,
+        _ => return None,
+    })
+}
+
+impl Detector for Pem {
+    fn name(&self) -> &'static str {
+        "pem"
+    }
+
+    fn anchors(&self) -> Vec<Anchor> {
+        Encoding::ALL
+            .iter()
+            .enumerate()
+            .map(|(i, e)| Anchor {
+                bytes: e.encode(BEGIN),
+                tag: i as u32,
+            })
+            .collect()
+    }
+
+    fn on_anchor(&self, cx: &ScanContext<'_>, pos: usize, tag: u32, sink: &mut Sink) {
+        let enc = Encoding::ALL[tag as usize];
+        let t = text::view(cx.data, pos, MAX_BODY + 1024, enc);
+        if let Some(f) = parse(&t, pos, enc) {
+            sink.push(f);
+        }
+    }
+}
+
+fn parse(t: &[u8], pos: usize, enc: Encoding) -> Option<Finding> {
+    let after = &t[BEGIN.len()..];
+    let label_len = text::find(&after[..after.len().min(MAX_LABEL + 5)], b"-----")?;
+    let label = &after[..label_len];
+    let payload = classify(label)?;
+    let label_str = String::from_utf8_lossy(label).into_owned();
+    let body_start = BEGIN.len() + label_len + 5;
+    let rest = &t[body_start..];
+
+    // Legacy OpenSSL encryption headers ("Proc-Type: 4,ENCRYPTED", "DEK-Info: ...").
+    let (skip, dek_info) = legacy_headers(rest);
+    let body = text::base64_body(&rest[skip..], MAX_BODY);
+    let after_body = body_start + skip + body.consumed;
+    let end_marker = format!("-----END {label_str}-----");
+    let complete = t[after_body..].starts_with(end_marker.as_bytes());
+    let end_chars = if complete {
+        after_body + end_marker.len()
+    } else {
+        after_body
+    };
+
+    let mut encoding = format!("pem{}", enc.suffix());
+    if body.json_escaped {
+        encoding.push_str("-json-escaped");
+    }
+    let offset = pos as u64;
+    let length = (end_chars * enc.stride()) as u64;
+    let der = text::decode_base64(&body.chars).unwrap_or_default();
+    let preview = |fmt: &str| {
+        format!(
+            "-----BEGIN {label_str}----- [{} bytes of {fmt}, redacted]{}",
+            der.len(),
+            if complete {
+                ""
+            } else {
+                " (no END line: truncated)"
+            }
+        )
+    };
+
+    if let Some(dek) = dek_info {
+        let v = Verdict {
+            status: Status::Encrypted,
+            verification: format!(
+                "legacy PEM encryption ({dek}); cannot be verified without the password"
+            ),
+            key: KeyInfo {
+                algorithm: label_str.split(' ').next().unwrap_or("unknown").into(),
+                format: Some("PEM legacy encrypted".into()),
+                ..Default::default()
+            },
+            spki: None,
+        };
+        return Some(Finding::key(
+            "pem",
+            encoding,
+            offset,
+            length,
+            &v,
+            preview("encrypted data"),
+        ));
+    }
+
+    match payload {
+        Payload::Der => {
+            der_key_finding("pem", &encoding, offset, length, &der, preview).or_else(|| {
+                let v = unparsed(
+                    &label_str,
+                    "PEM body does not decode as a private-key structure",
+                );
+                Some(Finding::key(
+                    "pem",
+                    encoding.clone(),
+                    offset,
+                    length,
+                    &v,
+                    preview("undecodable data"),
+                ))
+            })
+        }
+        Payload::OpenSsh | Payload::Pgp => {
+            let (alg, why) = if payload == Payload::OpenSsh {
+                if der.starts_with(b"openssh-key-v1\0") {
+                    ("OpenSSH", "openssh-key-v1 private key container")
+                } else {
+                    (
+                        "OpenSSH",
+                        "OPENSSH PRIVATE KEY armour whose body is not openssh-key-v1",
+                    )
+                }
+            } else {
+                ("OpenPGP", "OpenPGP private key block")
+            };
+            let v = Verdict {
+                status: Status::Unverifiable,
+                verification: format!("{why}; key math not checked by this detector"),
+                key: KeyInfo {
+                    algorithm: alg.into(),
+                    format: Some(label_str.clone()),
+                    ..Default::default()
+                },
+                spki: None,
+            };
+            Some(Finding::key(
+                "pem",
+                encoding,
+                offset,
+                length,
+                &v,
+                preview(alg),
+            ))
+        }
+    }
+}
+
+fn unparsed(label: &str, why: &str) -> Verdict {
+    Verdict {
+        status: Status::Corrupted,
+        verification: why.into(),
+        key: KeyInfo {
+            algorithm: label
+                .split(' ')
+                .next()
+                .filter(|w| *w != "PRIVATE")
+                .unwrap_or("unknown")
+                .into(),
+            format: Some(label.into()),
+            ..Default::default()
+        },
+        spki: None,
+    }
+}
+
+/// Skips RFC 1421 header lines after the BEGIN line. Returns bytes skipped and the DEK-Info
+/// cipher when the key is legacy-encrypted.
+fn legacy_headers(rest: &[u8]) -> (usize, Option<String>) {
+    let trimmed = rest
+        .iter()
+        .take_while(|c| matches!(c, b'\r' | b'\n'))
+        .count();
+    if !rest[trimmed..].starts_with(b"Proc-Type:") {
+        return (0, None);
+    }
+    let mut i = trimmed;
+    let mut dek = None;
+    // Header lines end at an empty line.
+    while i < rest.len() {
+        let line_end = rest[i..]
+            .iter()
+            .position(|&c| c == b'\n')
+            .map(|p| i + p)
+            .unwrap_or(rest.len());
+        let line = &rest[i..line_end];
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.is_empty() {
+            return (line_end + 1, dek.or(Some("unknown cipher".into())));
+        }
+        if let Some(v) = line.strip_prefix(b"DEK-Info:") {
+            let v = String::from_utf8_lossy(v);
+            dek = Some(v.trim().split(',').next().unwrap_or("").to_string());
+        }
+        i = line_end + 1;
+    }
+    (i.min(rest.len()), dek.or(Some("unknown cipher".into())))
+}

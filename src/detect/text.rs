@@ -1,0 +1,148 @@
+//! Text views over binary memory: the same detector logic runs over ASCII/UTF-8 bytes and
+//! over UTF-16LE strings (Windows, .NET, Java), with offsets mapped back to the file.
+
+use std::borrow::Cow;
+
+/// How text is encoded in the dump.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    Ascii,
+    Utf16Le,
+}
+
+impl Encoding {
+    /// Bytes per character in the file.
+    pub fn stride(self) -> usize {
+        match self {
+            Encoding::Ascii => 1,
+            Encoding::Utf16Le => 2,
+        }
+    }
+
+    pub fn suffix(self) -> &'static str {
+        match self {
+            Encoding::Ascii => "",
+            Encoding::Utf16Le => "-utf16le",
+        }
+    }
+
+    /// Encodes an ASCII literal as it appears in the dump.
+    pub fn encode(self, s: &[u8]) -> Vec<u8> {
+        match self {
+            Encoding::Ascii => s.to_vec(),
+            Encoding::Utf16Le => s.iter().flat_map(|&b| [b, 0]).collect(),
+        }
+    }
+
+    pub const ALL: [Encoding; 2] = [Encoding::Ascii, Encoding::Utf16Le];
+}
+
+/// Up to `max` characters of text starting at `start`. For UTF-16LE the view stops at the
+/// first code unit outside ASCII (key armour and base64 are pure ASCII).
+pub fn view(data: &[u8], start: usize, max: usize, enc: Encoding) -> Cow<'_, [u8]> {
+    let data = data.get(start..).unwrap_or(&[]);
+    match enc {
+        Encoding::Ascii => Cow::Borrowed(&data[..data.len().min(max)]),
+        Encoding::Utf16Le => Cow::Owned(
+            data.chunks_exact(2)
+                .take(max)
+                .take_while(|c| c[1] == 0 && c[0] != 0 && c[0] < 0x80)
+                .map(|c| c[0])
+                .collect(),
+        ),
+    }
+}
+
+/// Walks back from `pos` over characters satisfying `pred`, at most `max` characters.
+/// Returns the file offset of the first such character.
+pub fn walk_back(
+    data: &[u8],
+    pos: usize,
+    max: usize,
+    enc: Encoding,
+    pred: impl Fn(u8) -> bool,
+) -> usize {
+    let s = enc.stride();
+    let mut p = pos;
+    for _ in 0..max {
+        if p < s {
+            break;
+        }
+        let c = data[p - s];
+        if !pred(c) || (enc == Encoding::Utf16Le && data[p - 1] != 0) {
+            break;
+        }
+        p -= s;
+    }
+    p
+}
+
+pub fn is_base64(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c == b'+' || c == b'/'
+}
+
+/// Result of collecting a base64 body out of text that may be wrapped in many ways.
+pub struct Base64Body {
+    /// The base64 characters only.
+    pub chars: Vec<u8>,
+    /// Text consumed (in characters), up to and excluding whatever stopped the body.
+    pub consumed: usize,
+    /// Line breaks were JSON-escaped (`\n` as two characters).
+    pub json_escaped: bool,
+}
+
+/// Collects base64 characters from `t`, skipping line breaks written as `\n`, `\r\n`,
+/// JSON-escaped `\\n` / `\\r\\n`, spaces and tabs, and JSON's `\/`. Stops at the first
+/// character that is none of these, or after `max` base64 characters.
+pub fn base64_body(t: &[u8], max: usize) -> Base64Body {
+    let mut chars = Vec::new();
+    let mut i = 0;
+    let mut json_escaped = false;
+    while i < t.len() && chars.len() < max {
+        let c = t[i];
+        if is_base64(c) || c == b'=' {
+            chars.push(c);
+            i += 1;
+        } else if matches!(c, b'\n' | b'\r' | b' ' | b'\t') {
+            i += 1;
+        } else if c == b'\\' && i + 1 < t.len() && matches!(t[i + 1], b'n' | b'r' | b't') {
+            json_escaped = true;
+            i += 2;
+        } else if c == b'\\' && i + 1 < t.len() && t[i + 1] == b'/' {
+            chars.push(b'/');
+            i += 2;
+        } else {
+            break;
+        }
+    }
+    Base64Body {
+        chars,
+        consumed: i,
+        json_escaped,
+    }
+}
+
+/// Decodes base64 leniently: padding optional, a trailing partial quantum dropped.
+pub fn decode_base64(chars: &[u8]) -> Option<Vec<u8>> {
+    use base64::engine::{
+        general_purpose::GeneralPurpose, DecodePaddingMode, GeneralPurposeConfig,
+    };
+    use base64::Engine;
+    const LENIENT: GeneralPurpose = GeneralPurpose::new(
+        &base64::alphabet::STANDARD,
+        GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+    );
+    let body: Vec<u8> = chars.iter().copied().take_while(|&c| c != b'=').collect();
+    let usable = body.len() - body.len() % 4
+        + if body.len() % 4 >= 2 {
+            body.len() % 4
+        } else {
+            0
+        };
+    LENIENT.decode(&body[..usable]).ok()
+}
+
+/// Finds `needle` in `hay`.
+pub fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    memchr::memmem::find(hay, needle)
+}

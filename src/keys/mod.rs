@@ -1,0 +1,128 @@
+//! The key model shared by every key detector: what a key is, how sure we are of it, and its
+//! fingerprint. Detectors decode bytes into a [`PrivateKey`]; [`verify`] proves (or fails to
+//! prove) it; the verdict carries the DESIGN.md fingerprint.
+
+pub mod decode;
+mod dsa;
+mod ec;
+mod edwards;
+pub mod fingerprint;
+mod rsa;
+
+pub use ec::Curve;
+pub use rsa::RsaParts;
+
+use serde::Serialize;
+
+/// How far a key was proven (key-formats.md §12.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    /// Internal consistency proves a real key (RSA p·q = n ..., EC d·G = Q, Ed25519 seed → pk).
+    Verified,
+    /// The private value is in range and the public key was computed from it, but nothing in
+    /// the encoding confirms it (EC or Ed25519 without a stored public key).
+    Derived,
+    /// Well-formed private-key encoding that cannot be checked offline (encrypted keys).
+    Encrypted,
+    /// Well-formed private-key encoding whose numbers dumpguard does not (yet) check.
+    Unverifiable,
+    /// Well-formed structure, but the numbers do not agree: damaged or partial key material.
+    Corrupted,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Verified => "verified",
+            Status::Derived => "derived",
+            Status::Encrypted => "encrypted",
+            Status::Unverifiable => "unverifiable",
+            Status::Corrupted => "corrupted",
+        }
+    }
+}
+
+/// Public facts about a key, safe to print.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct KeyInfo {
+    pub algorithm: String,
+    pub bits: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub curve: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub public_exponent: Option<u64>,
+    /// The container the key was wrapped in (PKCS#1, PKCS#8, SEC1 ...).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub format: Option<String>,
+}
+
+/// A decoded private key, before verification. Holds secret material: never serialised,
+/// never printed (no Debug).
+pub enum PrivateKey {
+    Rsa(RsaParts),
+    Ec {
+        curve: Curve,
+        d: Vec<u8>,
+        /// SEC1-encoded public point, when the encoding carries one.
+        public: Option<Vec<u8>>,
+    },
+    Ed25519 {
+        seed: [u8; 32],
+        public: Option<Vec<u8>>,
+    },
+    X25519 {
+        scalar: [u8; 32],
+        public: Option<Vec<u8>>,
+    },
+    Dsa(dsa::DsaParts),
+    /// An encrypted container; `scheme` says how it is protected.
+    Encrypted {
+        scheme: String,
+    },
+}
+
+/// The outcome of verification.
+#[derive(Debug, Clone)]
+pub struct Verdict {
+    pub status: Status,
+    /// What was proven (or what failed), in words.
+    pub verification: String,
+    pub key: KeyInfo,
+    /// DER SubjectPublicKeyInfo of the (proven or derived) public key.
+    pub spki: Option<Vec<u8>>,
+}
+
+impl Verdict {
+    /// `sha256:<hex>` of the SPKI, as `openssl pkey -pubout -outform DER | sha256sum` prints.
+    pub fn fingerprint(&self) -> Option<String> {
+        self.spki.as_deref().map(fingerprint::sha256_fingerprint)
+    }
+
+    /// The kind string used in reports: `rsa-private-key`, `ec-private-key` ...
+    pub fn kind(&self) -> String {
+        format!("{}-private-key", self.key.algorithm.to_ascii_lowercase())
+    }
+}
+
+/// Proves what can be proven about a decoded key.
+pub fn verify(key: &PrivateKey) -> Verdict {
+    match key {
+        PrivateKey::Rsa(parts) => rsa::verify(parts),
+        PrivateKey::Ec { curve, d, public } => ec::verify(*curve, d, public.as_deref()),
+        PrivateKey::Ed25519 { seed, public } => edwards::verify_ed25519(seed, public.as_deref()),
+        PrivateKey::X25519 { scalar, public } => edwards::verify_x25519(scalar, public.as_deref()),
+        PrivateKey::Dsa(parts) => dsa::verify(parts),
+        PrivateKey::Encrypted { scheme } => Verdict {
+            status: Status::Encrypted,
+            verification: format!(
+                "encrypted private key ({scheme}); cannot be verified without the password"
+            ),
+            key: KeyInfo {
+                algorithm: "encrypted".into(),
+                ..Default::default()
+            },
+            spki: None,
+        },
+    }
+}

@@ -1,0 +1,104 @@
+//! dumpguard: finds secrets in crash dumps and memory images, and proves what it finds.
+//!
+//! The library scans a path or a byte slice and returns a [`report::Report`]
+//! (schema `dumpguard.report/v1`). The binary is a thin CLI over it.
+//!
+//! ```no_run
+//! let scanner = dumpguard::Scanner::new();
+//! let report = scanner.scan_path(std::path::Path::new("core.1234"), &Default::default()).unwrap();
+//! for f in &report.findings {
+//!     println!("{} {} {:?}", f.kind, f.status, f.fingerprint);
+//! }
+//! ```
+
+pub mod detect;
+pub mod input;
+pub mod keys;
+pub mod output;
+pub mod report;
+pub mod scan;
+
+use input::Dump;
+use report::{InputInfo, Report, Tool};
+use scan::{Engine, Limits};
+use sha2::{Digest, Sha256};
+use std::path::Path;
+use std::time::Instant;
+
+/// A configured scanner: the compiled detectors, reusable across many inputs.
+#[derive(Default)]
+pub struct Scanner {
+    engine: Engine,
+}
+
+impl Scanner {
+    pub fn new() -> Scanner {
+        Scanner {
+            engine: Engine::new(),
+        }
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Opens (memory-maps) and scans one file.
+    pub fn scan_path(&self, path: &Path, limits: &Limits) -> std::io::Result<Report> {
+        self.scan_path_with_progress(path, limits, &|_| {})
+    }
+
+    pub fn scan_path_with_progress(
+        &self,
+        path: &Path,
+        limits: &Limits,
+        progress: &(dyn Fn(u64) + Sync),
+    ) -> std::io::Result<Report> {
+        let dump = Dump::open(path)?;
+        Ok(self.scan_dump(&dump, &path.display().to_string(), limits, progress))
+    }
+
+    /// Scans bytes already in memory.
+    pub fn scan_bytes(&self, name: &str, data: &[u8]) -> Report {
+        let dump = Dump::from_slice(data);
+        self.scan_dump(&dump, name, &Limits::default(), &|_| {})
+    }
+
+    /// Scans an opened dump.
+    pub fn scan_dump(
+        &self,
+        dump: &Dump<'_>,
+        name: &str,
+        limits: &Limits,
+        progress: &(dyn Fn(u64) + Sync),
+    ) -> Report {
+        let started = Instant::now();
+        let data = dump.data();
+        // Hash and scan side by side: the hash is one sequential pass, the scan is parallel.
+        let (sha, outcome) = rayon::join(
+            || hex::encode(Sha256::digest(data)),
+            || self.engine.scan(dump, limits, progress),
+        );
+        let elapsed_ms = started.elapsed().as_millis() as u64;
+        let mut warnings = dump.layout.warnings.clone();
+        warnings.extend(outcome.errors.iter().cloned());
+        let complete = dump.layout.complete && outcome.errors.is_empty();
+        let summary = Report::summarize(&outcome.findings, elapsed_ms, outcome.scanned_bytes);
+        Report {
+            schema: report::SCHEMA.into(),
+            tool: Tool::new(self.engine.digest()),
+            input: InputInfo {
+                path: name.into(),
+                size: data.len() as u64,
+                sha256: sha,
+                format: dump.format.as_str().into(),
+                description: dump.layout.description.clone(),
+                regions: dump.layout.regions.len(),
+                scanned_bytes: outcome.scanned_bytes,
+                complete,
+                warnings,
+            },
+            findings: outcome.findings,
+            summary,
+        }
+    }
+}

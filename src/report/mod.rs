@@ -1,0 +1,101 @@
+//! Reports: the `dumpguard.report/v1` document (DESIGN.md) and its renderings.
+
+mod finding;
+pub mod human;
+
+pub use finding::{key_severity, Finding, Severity};
+
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+pub const SCHEMA: &str = "dumpguard.report/v1";
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Tool {
+    pub name: String,
+    pub version: String,
+    pub rules_digest: String,
+}
+
+impl Tool {
+    pub fn new(rules_digest: &str) -> Tool {
+        Tool {
+            name: "dumpguard".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            rules_digest: rules_digest.into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct InputInfo {
+    pub path: String,
+    pub size: u64,
+    pub sha256: String,
+    pub format: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Number of regions the parser described.
+    pub regions: usize,
+    pub scanned_bytes: u64,
+    pub complete: bool,
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    pub by_severity: BTreeMap<String, u64>,
+    /// Distinct keys by fingerprint: one key is often found many times.
+    pub distinct_fingerprints: usize,
+    pub elapsed_ms: u64,
+    pub bytes_per_second: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub schema: String,
+    pub tool: Tool,
+    pub input: InputInfo,
+    pub findings: Vec<Finding>,
+    pub summary: Summary,
+}
+
+impl Report {
+    pub fn summarize(findings: &[Finding], elapsed_ms: u64, bytes: u64) -> Summary {
+        let mut by_severity = BTreeMap::new();
+        for s in ["critical", "high", "medium", "low"] {
+            by_severity.insert(s.to_string(), 0);
+        }
+        for f in findings {
+            *by_severity
+                .entry(f.severity.as_str().to_string())
+                .or_default() += 1;
+        }
+        let distinct: std::collections::BTreeSet<_> = findings
+            .iter()
+            .filter_map(|f| f.fingerprint.as_ref())
+            .collect();
+        Summary {
+            by_severity,
+            distinct_fingerprints: distinct.len(),
+            elapsed_ms,
+            bytes_per_second: bytes
+                .saturating_mul(1000)
+                .checked_div(elapsed_ms)
+                .unwrap_or(bytes.saturating_mul(1000)),
+        }
+    }
+
+    /// The highest severity found, if any.
+    pub fn max_severity(&self) -> Option<Severity> {
+        self.findings.iter().map(|f| f.severity).max()
+    }
+
+    pub fn to_json(&self, pretty: bool) -> String {
+        if pretty {
+            serde_json::to_string_pretty(self).expect("report serialises")
+        } else {
+            serde_json::to_string(self).expect("report serialises")
+        }
+    }
+}

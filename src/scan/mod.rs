@@ -1,0 +1,174 @@
+//! The scan engine: one multi-pattern pass over every byte of the dump, in parallel chunks,
+//! dispatching anchor hits to detectors; then dedup, attribution and a deterministic order.
+//!
+//! Chunks overlap by the longest anchor minus one byte, so an anchor that straddles a chunk
+//! boundary is still seen, and it is owned by the chunk it *starts* in, so it is seen once.
+//! Detectors read the whole (memory-mapped) dump, so decoding is never cut by a chunk edge.
+
+mod dedup;
+
+use crate::detect::{self, Detector, ScanContext, Sink};
+use crate::input::{locate, Dump};
+use crate::report::Finding;
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use rayon::prelude::*;
+use sha2::{Digest, Sha256};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+/// Bytes per parallel work item. Large enough to amortise dispatch, small enough to balance
+/// two cores and to release pages of a huge dump promptly.
+pub const CHUNK_SIZE: usize = 4 << 20;
+
+/// The compiled set of detectors and their anchors.
+pub struct Engine {
+    detectors: Vec<Box<dyn Detector>>,
+    automaton: AhoCorasick,
+    /// Pattern index → (detector index, detector tag).
+    targets: Vec<(usize, u32)>,
+    overlap: usize,
+    digest: String,
+}
+
+/// What one scan produced, before it becomes a report.
+pub struct Outcome {
+    pub findings: Vec<Finding>,
+    pub scanned_bytes: u64,
+    /// Errors during the scan (a detector panic, the time limit). Any of them makes the scan
+    /// incomplete.
+    pub errors: Vec<String>,
+}
+
+/// Per-scan knobs.
+#[derive(Default)]
+pub struct Limits {
+    /// Stop (and report the scan incomplete) after this instant.
+    pub deadline: Option<Instant>,
+}
+
+impl Engine {
+    /// The engine with every built-in detector.
+    pub fn new() -> Engine {
+        Engine::with_detectors(detect::registry())
+    }
+
+    pub fn with_detectors(detectors: Vec<Box<dyn Detector>>) -> Engine {
+        let mut patterns = Vec::new();
+        let mut targets = Vec::new();
+        let mut hasher = Sha256::new();
+        for (i, d) in detectors.iter().enumerate() {
+            hasher.update(d.name().as_bytes());
+            for a in d.anchors() {
+                hasher.update(&a.bytes);
+                patterns.push(a.bytes);
+                targets.push((i, a.tag));
+            }
+        }
+        let overlap = patterns
+            .iter()
+            .map(Vec::len)
+            .max()
+            .unwrap_or(1)
+            .saturating_sub(1);
+        let automaton = AhoCorasickBuilder::new()
+            .match_kind(MatchKind::Standard)
+            .build(&patterns)
+            .expect("anchor patterns are static and small");
+        Engine {
+            detectors,
+            automaton,
+            targets,
+            overlap,
+            digest: format!("sha256:{}", hex::encode(hasher.finalize())),
+        }
+    }
+
+    /// Identifies the detector and anchor set, so reports say which rules produced them.
+    pub fn digest(&self) -> &str {
+        &self.digest
+    }
+
+    /// Scans every byte of `dump`. `progress` is called with byte counts as chunks finish.
+    pub fn scan(
+        &self,
+        dump: &Dump<'_>,
+        limits: &Limits,
+        progress: &(dyn Fn(u64) + Sync),
+    ) -> Outcome {
+        let data = dump.data();
+        let cx = ScanContext {
+            data,
+            regions: &dump.layout.regions,
+            space: &dump.layout.space,
+        };
+        let chunks = data.len().div_ceil(CHUNK_SIZE);
+        let timed_out = AtomicBool::new(false);
+        let results: Vec<(Sink, Option<String>, u64)> = (0..chunks)
+            .into_par_iter()
+            .map(|i| {
+                let start = i * CHUNK_SIZE;
+                let end = (start + CHUNK_SIZE).min(data.len());
+                if limits.deadline.is_some_and(|d| Instant::now() > d) {
+                    timed_out.store(true, Ordering::Relaxed);
+                    return (Sink::default(), None, 0);
+                }
+                let mut sink = Sink::default();
+                let run = catch_unwind(AssertUnwindSafe(|| self.scan_chunk(&cx, start, end, &mut sink)));
+                dump.bytes.release(start, end);
+                progress((end - start) as u64);
+                match run {
+                    Ok(()) => (sink, None, (end - start) as u64),
+                    Err(_) => (
+                        sink,
+                        Some(format!("a detector failed on bytes {start:#x}..{end:#x}; that range is not fully scanned")),
+                        0,
+                    ),
+                }
+            })
+            .collect();
+
+        let mut findings = Vec::new();
+        let mut errors = Vec::new();
+        let mut scanned = 0;
+        for (sink, err, n) in results {
+            findings.extend(sink.findings);
+            errors.extend(err);
+            scanned += n;
+        }
+        if timed_out.load(Ordering::Relaxed) {
+            errors.push(format!(
+                "time limit reached: {scanned} of {} bytes scanned",
+                data.len()
+            ));
+        }
+        let mut findings = dedup::dedup(findings);
+        for (i, f) in findings.iter_mut().enumerate() {
+            f.id = format!("F{}", i + 1);
+            f.location = Some(locate(&dump.layout.regions, &dump.layout.space, f.offset));
+        }
+        Outcome {
+            findings,
+            scanned_bytes: scanned,
+            errors,
+        }
+    }
+
+    fn scan_chunk(&self, cx: &ScanContext<'_>, start: usize, end: usize, sink: &mut Sink) {
+        let window = &cx.data[start..(end + self.overlap).min(cx.data.len())];
+        for m in self.automaton.find_overlapping_iter(window) {
+            let pos = start + m.start();
+            if pos >= end {
+                continue; // owned by the next chunk
+            }
+            let (d, tag) = self.targets[m.pattern().as_usize()];
+            self.detectors[d].on_anchor(cx, pos, tag, sink);
+        }
+    }
+}
+
+impl Default for Engine {
+    fn default() -> Self {
+        Engine::new()
+    }
+}
