@@ -25,17 +25,24 @@ use sha2::{Digest, Sha256};
 use std::path::Path;
 use std::time::Instant;
 
-/// A configured scanner: the compiled detectors, reusable across many inputs.
+/// A configured scanner: the compiled detectors and the known-key inventory, reusable across
+/// many inputs.
 #[derive(Default)]
 pub struct Scanner {
     engine: Engine,
+    inventory: Vec<detect::PublicKeyRecord>,
 }
 
 impl Scanner {
     pub fn new() -> Scanner {
-        Scanner {
-            engine: Engine::new(),
-        }
+        Scanner::default()
+    }
+
+    /// Adds known public keys (`--known-keys`): findings of these keys are labelled with the
+    /// inventory entry, and their moduli drive the factor search in raw memory.
+    pub fn with_inventory(mut self, keys: Vec<detect::PublicKeyRecord>) -> Scanner {
+        self.inventory = keys;
+        self
     }
 
     pub fn engine(&self) -> &Engine {
@@ -76,13 +83,14 @@ impl Scanner {
         // Hash and scan side by side: the hash is one sequential pass, the scan is parallel.
         let (sha, outcome) = rayon::join(
             || hex::encode(Sha256::digest(data)),
-            || self.engine.scan(dump, limits, progress),
+            || self.engine.scan(dump, &self.inventory, limits, progress),
         );
         let elapsed_ms = started.elapsed().as_millis() as u64;
         let mut warnings = dump.layout.warnings.clone();
         warnings.extend(outcome.errors.iter().cloned());
         let complete = dump.layout.complete && outcome.errors.is_empty();
-        let summary = Report::summarize(&outcome.findings, elapsed_ms, outcome.scanned_bytes);
+        let mut summary = Report::summarize(&outcome.findings, elapsed_ms, outcome.scanned_bytes);
+        summary.public_keys_seen = outcome.public_keys;
         Report {
             schema: report::SCHEMA.into(),
             tool: Tool::new(self.engine.digest()),

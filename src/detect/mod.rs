@@ -19,17 +19,42 @@ pub struct Anchor {
     pub tag: u32,
 }
 
-/// Everything a detector may read: the whole dump and its attribution data.
+/// Everything a detector may read: the whole dump, its attribution data, and the known-key
+/// inventory supplied by the user.
 pub struct ScanContext<'a> {
     pub data: &'a [u8],
     pub regions: &'a [Region],
     pub space: &'a AddressSpace,
+    /// Public keys the user told us about (`--known-keys`); empty when none.
+    pub inventory: &'a [PublicKeyRecord],
+}
+
+/// A public key seen in the dump (certificate, SPKI, JWK, CNG public blob ...) or supplied in
+/// the inventory. Public keys are never findings; they pair with private material (a modulus
+/// lets a lone prime factor prove a key) and give findings an identity.
+#[derive(Debug, Clone, Default)]
+pub struct PublicKeyRecord {
+    /// `RSA`, `EC`, `Ed25519` ...
+    pub algorithm: String,
+    /// DER SubjectPublicKeyInfo; its SHA-256 is the key fingerprint.
+    pub spki: Vec<u8>,
+    /// RSA modulus, big-endian, when RSA.
+    pub modulus: Option<Vec<u8>>,
+    /// RSA public exponent, big-endian, when RSA.
+    pub exponent: Option<Vec<u8>>,
+    /// EC/EdDSA public point or key bytes, when EC.
+    pub point: Option<Vec<u8>>,
+    /// File offset where it was seen (None for inventory entries).
+    pub offset: Option<u64>,
+    /// Where it came from: "certificate CN=...", "inventory keys/signing.pem", "kid=...".
+    pub source: String,
 }
 
 /// Where detectors put what they find.
 #[derive(Default)]
 pub struct Sink {
     pub findings: Vec<Finding>,
+    pub public_keys: Vec<PublicKeyRecord>,
 }
 
 impl Sink {
@@ -45,6 +70,16 @@ pub trait Detector: Send + Sync {
     fn anchors(&self) -> Vec<Anchor>;
     /// Called once per anchor hit at file offset `pos`.
     fn on_anchor(&self, cx: &ScanContext<'_>, pos: usize, tag: u32, sink: &mut Sink);
+
+    /// Called for every chunk `[start, end)` of the dump, in parallel, for detectors that
+    /// look at all bytes rather than at anchors (key schedules, prime hunting). Reads past
+    /// `end` are allowed; a match is owned by the chunk it starts in.
+    fn scan_chunk(&self, _cx: &ScanContext<'_>, _start: usize, _end: usize, _sink: &mut Sink) {}
+
+    /// Called once after every chunk was scanned, with everything found so far (findings and
+    /// public keys from all detectors), for work that needs the whole picture: pairing private
+    /// material with public keys seen anywhere in the dump.
+    fn finish(&self, _cx: &ScanContext<'_>, _found: &Sink, _sink: &mut Sink) {}
 }
 
 /// All built-in detectors.

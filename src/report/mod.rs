@@ -47,6 +47,8 @@ pub struct Summary {
     pub by_severity: BTreeMap<String, u64>,
     /// Distinct keys by fingerprint: one key is often found many times.
     pub distinct_fingerprints: usize,
+    /// Public keys and certificates seen (context for pairing, not findings).
+    pub public_keys_seen: usize,
     pub elapsed_ms: u64,
     pub bytes_per_second: u64,
 }
@@ -78,6 +80,7 @@ impl Report {
         Summary {
             by_severity,
             distinct_fingerprints: distinct.len(),
+            public_keys_seen: 0,
             elapsed_ms,
             bytes_per_second: bytes
                 .saturating_mul(1000)

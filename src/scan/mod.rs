@@ -7,7 +7,7 @@
 
 mod dedup;
 
-use crate::detect::{self, Detector, ScanContext, Sink};
+use crate::detect::{self, Detector, PublicKeyRecord, ScanContext, Sink};
 use crate::input::{locate, Dump};
 use crate::report::Finding;
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
@@ -34,6 +34,8 @@ pub struct Engine {
 /// What one scan produced, before it becomes a report.
 pub struct Outcome {
     pub findings: Vec<Finding>,
+    /// How many public keys (certificates, SPKI, public blobs) were seen: context, not findings.
+    pub public_keys: usize,
     pub scanned_bytes: u64,
     /// Errors during the scan (a detector panic, the time limit). Any of them makes the scan
     /// incomplete.
@@ -93,6 +95,7 @@ impl Engine {
     pub fn scan(
         &self,
         dump: &Dump<'_>,
+        inventory: &[PublicKeyRecord],
         limits: &Limits,
         progress: &(dyn Fn(u64) + Sync),
     ) -> Outcome {
@@ -101,6 +104,7 @@ impl Engine {
             data,
             regions: &dump.layout.regions,
             space: &dump.layout.space,
+            inventory,
         };
         let chunks = data.len().div_ceil(CHUNK_SIZE);
         let timed_out = AtomicBool::new(false);
@@ -128,11 +132,12 @@ impl Engine {
             })
             .collect();
 
-        let mut findings = Vec::new();
+        let mut found = Sink::default();
         let mut errors = Vec::new();
         let mut scanned = 0;
         for (sink, err, n) in results {
-            findings.extend(sink.findings);
+            found.findings.extend(sink.findings);
+            found.public_keys.extend(sink.public_keys);
             errors.extend(err);
             scanned += n;
         }
@@ -142,13 +147,28 @@ impl Engine {
                 data.len()
             ));
         }
-        let mut findings = dedup::dedup(findings);
+        // Whole-dump passes: pairing private material with public keys found anywhere.
+        let mut late = Sink::default();
+        for d in &self.detectors {
+            let run = catch_unwind(AssertUnwindSafe(|| d.finish(&cx, &found, &mut late)));
+            if run.is_err() {
+                errors.push(format!(
+                    "detector {} failed in its whole-dump pass",
+                    d.name()
+                ));
+            }
+        }
+        found.findings.extend(late.findings);
+        found.public_keys.extend(late.public_keys);
+        let public_keys = found.public_keys.len();
+        let mut findings = dedup::dedup(found.findings);
         for (i, f) in findings.iter_mut().enumerate() {
             f.id = format!("F{}", i + 1);
             f.location = Some(locate(&dump.layout.regions, &dump.layout.space, f.offset));
         }
         Outcome {
             findings,
+            public_keys,
             scanned_bytes: scanned,
             errors,
         }
@@ -163,6 +183,9 @@ impl Engine {
             }
             let (d, tag) = self.targets[m.pattern().as_usize()];
             self.detectors[d].on_anchor(cx, pos, tag, sink);
+        }
+        for d in &self.detectors {
+            d.scan_chunk(cx, start, end, sink);
         }
     }
 }
