@@ -110,7 +110,7 @@ pub fn der_key_finding(
         .format
         .get_or_insert_with(|| decoded.format.to_string());
     let preview = preview(decoded.format);
-    Some(Finding::key(
-        detector, encoding, offset, length, &verdict, preview,
-    ))
+    let mut f = Finding::key(detector, encoding, offset, length, &verdict, preview);
+    f.content_hash = Some(crate::keys::fingerprint::sha256_fingerprint(&der[..len]));
+    Some(f)
 }
