@@ -12,6 +12,7 @@
 //! ```
 
 pub mod detect;
+pub mod gate;
 pub mod input;
 pub mod keys;
 pub mod output;
@@ -42,6 +43,13 @@ impl Scanner {
     /// inventory entry, and their moduli drive the factor search in raw memory.
     pub fn with_inventory(mut self, keys: Vec<detect::PublicKeyRecord>) -> Scanner {
         self.inventory = keys;
+        self
+    }
+
+    /// Replaces the detector set (tests inject detectors through [`Engine::with_detectors`],
+    /// e.g. one that panics, to show the gate fails closed).
+    pub fn with_engine(mut self, engine: Engine) -> Scanner {
+        self.engine = engine;
         self
     }
 
