@@ -240,18 +240,8 @@ pub fn verify(path: &Path) -> io::Result<Result<Verified, Broken>> {
         let seq = value.get("seq").and_then(|s| s.as_u64());
         let prev = value.get("prev").and_then(|s| s.as_str());
         if prev != Some(prev_line_hash.as_str()) {
-            let what = match seq {
-                Some(s) if s > expected_seq => format!(
-                    "it does not chain to the record before it, and records {expected_seq}..{} are missing: records were removed",
-                    s - 1
-                ),
-                Some(s) if s < expected_seq => format!(
-                    "it does not chain to the record before it, and its sequence number {s} comes after {}: records were reordered or inserted",
-                    expected_seq - 1
-                ),
-                _ => "it does not chain to the record before it: the previous record was edited or replaced, or this one was inserted or moved".to_string(),
-            };
-            return broken(what);
+            let later = later_seqs(&mut reader)?;
+            return broken(chain_break(seq, expected_seq, &later, line_no));
         }
         if seq != Some(expected_seq) {
             return broken(format!(
@@ -267,6 +257,52 @@ pub fn verify(path: &Path) -> io::Result<Result<Verified, Broken>> {
         records: expected_seq - 1,
         head: prev_line_hash,
     }))
+}
+
+/// The sequence numbers of the lines after a break (only read when the chain is broken, to say
+/// what happened).
+fn later_seqs(reader: &mut impl BufRead) -> io::Result<Vec<Option<u64>>> {
+    let mut out = Vec::new();
+    let mut raw = Vec::new();
+    loop {
+        raw.clear();
+        if reader.read_until(b'\n', &mut raw)? == 0 {
+            return Ok(out);
+        }
+        out.push(
+            serde_json::from_slice::<serde_json::Value>(raw.trim_ascii_end())
+                .ok()
+                .and_then(|v| v.get("seq").and_then(|s| s.as_u64())),
+        );
+    }
+}
+
+/// Explains a record that does not chain to the one before it.
+fn chain_break(seq: Option<u64>, expected: u64, later: &[Option<u64>], line: u64) -> String {
+    let head = "it does not chain to the record before it";
+    let found_later = later
+        .iter()
+        .position(|s| *s == Some(expected))
+        .map(|i| line + 1 + i as u64);
+    match (seq, found_later) {
+        (Some(s), Some(at)) if s != expected => format!(
+            "{head}: record {s} stands where record {expected} belongs, which appears later at \
+             line {at}: records were reordered"
+        ),
+        (Some(s), None) if s > expected => format!(
+            "{head}: record {s} follows record {}: record(s) {expected}..{} were removed",
+            expected - 1,
+            s - 1
+        ),
+        (Some(s), _) if s < expected => format!(
+            "{head}: sequence number {s} again after record {}: a record was inserted (or \
+             duplicated) here",
+            expected - 1
+        ),
+        _ => format!(
+            "{head}: the previous record was edited, or this record was inserted or replaced"
+        ),
+    }
 }
 
 /// Splits `{…,"hash":"sha256:<64 hex>"}` into the hashed body `{…}` and the claimed hash.
