@@ -105,8 +105,8 @@ fn clean_minidump_is_allowed_with_a_complete_record() {
     assert_eq!(d["coverage"]["scanned_bytes"], rec["input"]["size"]);
     assert_eq!(d["coverage"]["format_recognised"], true);
     // The policy digest is the SHA-256 of the shipped default policy's bytes.
-    let shipped = std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("rules/policy.toml"))
-        .unwrap();
+    let shipped =
+        std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("rules/policy.toml")).unwrap();
     assert_eq!(
         d["policy"]["digest"],
         format!("sha256:{}", hex::encode(Sha256::digest(&shipped)))
@@ -144,21 +144,11 @@ fn redacted_copy_is_allowed_with_exit_3_and_attested() {
     let before = sha256_file(&dump);
     let out = dir.path().join("out.dmp");
     let report = dir.path().join("decision.json");
-    let r = gate(&[
-        s(&dump),
-        "--redact-to",
-        s(&out),
-        "--report",
-        s(&report),
-    ]);
+    let r = gate(&[s(&dump), "--redact-to", s(&out), "--report", s(&report)]);
     assert_eq!(r.code, 3, "{}", r.stderr);
     assert_eq!(verdict(&r), "ALLOW_REDACTED");
     assert_eq!(sha256_file(&dump), before, "the original was modified");
-    for p in [
-        &out,
-        &report,
-        &dumpguard::gate::attestation_path(&out),
-    ] {
+    for p in [&out, &report, &dumpguard::gate::attestation_path(&out)] {
         assert_eq!(mode(p), 0o600, "{} is not mode 0600", p.display());
     }
     let att: Value =
@@ -187,7 +177,10 @@ fn redacted_copy_is_allowed_with_exit_3_and_attested() {
     // Nothing outside the listed ranges changed.
     for (i, (a, b)) in orig.iter().zip(&copy).enumerate() {
         if a != b {
-            assert!(in_ranges[i], "byte {i:#x} changed outside the attested ranges");
+            assert!(
+                in_ranges[i],
+                "byte {i:#x} changed outside the attested ranges"
+            );
         }
     }
     // Every key finding of the original is gone from the copy.
@@ -204,7 +197,10 @@ fn redacted_copy_is_allowed_with_exit_3_and_attested() {
     // The record written to --report is the one printed.
     let written: Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
     assert_eq!(written["decision"]["verdict"], "ALLOW_REDACTED");
-    assert_eq!(written["decision"]["redaction"]["copy"]["sha256"], sha256_file(&out));
+    assert_eq!(
+        written["decision"]["redaction"]["copy"]["sha256"],
+        sha256_file(&out)
+    );
 }
 
 #[test]
@@ -231,8 +227,14 @@ fn allowlisted_keys_are_suppressed_with_their_reason_not_dropped() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(verdict(&r), "ALLOW");
     let findings = r.record["decision"]["findings"].as_array().unwrap();
-    assert!(!findings.is_empty(), "suppressed findings must still be reported");
-    assert_eq!(r.record["findings"].as_array().unwrap().len(), findings.len());
+    assert!(
+        !findings.is_empty(),
+        "suppressed findings must still be reported"
+    );
+    assert_eq!(
+        r.record["findings"].as_array().unwrap().len(),
+        findings.len()
+    );
     for f in findings {
         assert_eq!(f["disposition"], "suppressed");
         assert_eq!(f["reason"], "DUMPGUARD TEST KEY of the sample dumps");
@@ -242,7 +244,14 @@ fn allowlisted_keys_are_suppressed_with_their_reason_not_dropped() {
         format!("sha256:{}", hex::encode(Sha256::digest(text.as_bytes())))
     );
     // The human rendering shows them as suppressed, with the reason.
-    let h = common::cli(&["gate", s(&dump), "--policy", s(&policy), "--format", "human"]);
+    let h = common::cli(&[
+        "gate",
+        s(&dump),
+        "--policy",
+        s(&policy),
+        "--format",
+        "human",
+    ]);
     let h = String::from_utf8_lossy(&h.stdout);
     assert!(h.contains("decision: ALLOW"), "{h}");
     assert!(h.contains("suppressed F1"), "{h}");
@@ -274,21 +283,38 @@ fn policy_chooses_blocking_kinds_and_severities() {
         "version = 1\n[block]\nseverities = [\"medium\"]\n",
     );
     let r = gate(&[s(&dump), "--policy", s(&nothing)]);
-    assert_eq!(r.code, 0, "critical findings do not block a policy that blocks only medium");
+    assert_eq!(
+        r.code, 0,
+        "critical findings do not block a policy that blocks only medium"
+    );
 }
 
 #[test]
 fn a_bad_policy_is_an_error_and_is_still_audited() {
     let dir = tempfile::tempdir().unwrap();
-    let bad = write_policy(dir.path(), "bad.toml", "version = 1\n[block]\nseverity = [\"low\"]\n");
+    let bad = write_policy(
+        dir.path(),
+        "bad.toml",
+        "version = 1\n[block]\nseverity = [\"low\"]\n",
+    );
     let log = dir.path().join("audit.jsonl");
-    let r = gate(&[s(&sample("clean.dmp")), "--policy", s(&bad), "--audit-log", s(&log)]);
+    let r = gate(&[
+        s(&sample("clean.dmp")),
+        "--policy",
+        s(&bad),
+        "--audit-log",
+        s(&log),
+    ]);
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("severity"), "{}", r.stderr);
     let line: Value = serde_json::from_str(std::fs::read_to_string(&log).unwrap().trim()).unwrap();
     assert_eq!(line["event"]["kind"], "gate-error");
     assert_eq!(line["event"]["verdict"], "BLOCK");
-    let missing = gate(&[s(&sample("clean.dmp")), "--policy", "/nonexistent/policy.toml"]);
+    let missing = gate(&[
+        s(&sample("clean.dmp")),
+        "--policy",
+        "/nonexistent/policy.toml",
+    ]);
     assert_eq!(missing.code, 2);
 }
 
@@ -346,7 +372,11 @@ fn unknown_format_is_scanned_raw_with_a_warning_and_blocked_unless_the_policy_al
         .unwrap()
         .contains("raw"));
     assert_eq!(r.record["decision"]["coverage"]["format_recognised"], false);
-    let allow_raw = write_policy(dir.path(), "raw.toml", "version = 1\n[input]\nallow_raw = true\n");
+    let allow_raw = write_policy(
+        dir.path(),
+        "raw.toml",
+        "version = 1\n[input]\nallow_raw = true\n",
+    );
     let r = gate(&[s(&raw), "--policy", s(&allow_raw)]);
     assert_eq!(r.code, 0, "explicitly allowed raw image");
 }
@@ -384,14 +414,19 @@ fn detector_panic_blocks() {
         d.reasons
     );
     // Without the panicking detector the same dump is allowed.
-    let ok = Gate::new(Scanner::new(), Policy::default_policy()).evaluate(&sample("clean.dmp"), None);
+    let ok =
+        Gate::new(Scanner::new(), Policy::default_policy()).evaluate(&sample("clean.dmp"), None);
     assert_eq!(ok.record.decision.verdict, Verdict::Allow);
 }
 
 #[test]
 fn time_out_blocks() {
     let dir = tempfile::tempdir().unwrap();
-    let p = write_policy(dir.path(), "t.toml", "version = 1\n[limits]\ntime_limit_seconds = 0\n");
+    let p = write_policy(
+        dir.path(),
+        "t.toml",
+        "version = 1\n[limits]\ntime_limit_seconds = 0\n",
+    );
     let r = gate(&[s(&sample("clean.dmp")), "--policy", s(&p)]);
     assert_blocked_error(&r, "time limit reached");
 }
@@ -399,7 +434,11 @@ fn time_out_blocks() {
 #[test]
 fn size_limit_blocks_without_scanning() {
     let dir = tempfile::tempdir().unwrap();
-    let p = write_policy(dir.path(), "s.toml", "version = 1\n[limits]\nmax_size_bytes = 1000\n");
+    let p = write_policy(
+        dir.path(),
+        "s.toml",
+        "version = 1\n[limits]\nmax_size_bytes = 1000\n",
+    );
     let r = gate(&[s(&sample("clean.dmp")), "--policy", s(&p)]);
     assert_blocked_error(&r, "over the policy's size limit");
     assert_eq!(r.record["input"]["scanned_bytes"], 0);
@@ -407,7 +446,11 @@ fn size_limit_blocks_without_scanning() {
 
 #[test]
 fn unwritable_report_blocks() {
-    let r = gate(&[s(&sample("clean.dmp")), "--report", "/nonexistent/dir/r.json"]);
+    let r = gate(&[
+        s(&sample("clean.dmp")),
+        "--report",
+        "/nonexistent/dir/r.json",
+    ]);
     assert_blocked_error(&r, "cannot write the report");
 }
 
@@ -424,7 +467,10 @@ fn unwritable_audit_log_blocks_and_the_report_says_so() {
     ]);
     assert_blocked_error(&r, "cannot append to the audit log");
     let written: Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
-    assert_eq!(written["decision"]["verdict"], "BLOCK", "report left saying ALLOW");
+    assert_eq!(
+        written["decision"]["verdict"], "BLOCK",
+        "report left saying ALLOW"
+    );
 }
 
 #[test]
@@ -449,7 +495,10 @@ fn a_failed_audit_deletes_the_redacted_copy() {
         "/nonexistent/dir/audit.jsonl",
     ]);
     assert_blocked_error(&r, "cannot append to the audit log");
-    assert!(!out.exists(), "a copy without an ALLOW_REDACTED verdict was left");
+    assert!(
+        !out.exists(),
+        "a copy without an ALLOW_REDACTED verdict was left"
+    );
     assert!(!dumpguard::gate::attestation_path(&out).exists());
 }
 

@@ -22,7 +22,11 @@ fn s(p: &Path) -> &str {
 fn gate_log(dir: &Path, n: usize) -> PathBuf {
     let log = dir.join("audit.jsonl");
     for i in 0..n {
-        let dump = if i % 2 == 0 { "clean.dmp" } else { "test-keys.dmp" };
+        let dump = if i % 2 == 0 {
+            "clean.dmp"
+        } else {
+            "test-keys.dmp"
+        };
         let o = common::cli(&["gate", s(&sample(dump)), "--audit-log", s(&log), "-q"]);
         assert!(matches!(o.status.code(), Some(0 | 1)));
     }
@@ -70,7 +74,10 @@ fn intact_log_verifies_and_records_the_decisions() {
     assert_eq!(code, 0, "{out}");
     let l = lines(&log);
     assert!(out.contains("4 records"), "{out}");
-    assert!(out.contains(&sha(&l[3])), "head is the last line's hash: {out}");
+    assert!(
+        out.contains(&sha(&l[3])),
+        "head is the last line's hash: {out}"
+    );
     let recs: Vec<Value> = l.iter().map(|x| serde_json::from_str(x).unwrap()).collect();
     assert_eq!(recs[0]["prev"], dumpguard::gate::audit::GENESIS);
     for (i, r) in recs.iter().enumerate() {
@@ -82,7 +89,10 @@ fn intact_log_verifies_and_records_the_decisions() {
         assert_eq!(e["kind"], "gate");
         assert_eq!(e["verdict"], if i % 2 == 0 { "ALLOW" } else { "BLOCK" });
         assert!(e["dump"]["sha256"].as_str().unwrap().len() == 64);
-        assert!(e["policy"]["digest"].as_str().unwrap().starts_with("sha256:"));
+        assert!(e["policy"]["digest"]
+            .as_str()
+            .unwrap()
+            .starts_with("sha256:"));
         assert!(e["rules_digest"].as_str().unwrap().starts_with("sha256:"));
     }
     assert!(!recs[1]["event"]["blocking_fingerprints"]
@@ -111,7 +121,10 @@ fn an_edited_record_is_detected() {
 fn an_edited_record_with_a_recomputed_hash_is_detected_by_the_next_one() {
     let (code, out) = tampered(|l| l[1] = rehash(&l[1].replacen("\"BLOCK\"", "\"ALLOW\"", 1)));
     assert_eq!(code, 1, "{out}");
-    assert!(out.contains("line 3") && out.contains("previous record was edited"), "{out}");
+    assert!(
+        out.contains("line 3") && out.contains("previous record was edited"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -138,7 +151,11 @@ fn an_inserted_record_is_detected() {
             "{{\"seq\":3,\"time\":\"2024-01-01T00:00:00Z\",\"prev\":\"{}\",\"event\":{{\"kind\":\"gate\",\"verdict\":\"ALLOW\"}}}}",
             sha(&l[1])
         );
-        let forged = rehash(&format!("{},\"hash\":\"sha256:{}\"}}", &forged_body[..forged_body.len() - 1], "0".repeat(64)));
+        let forged = rehash(&format!(
+            "{},\"hash\":\"sha256:{}\"}}",
+            &forged_body[..forged_body.len() - 1],
+            "0".repeat(64)
+        ));
         l.insert(2, forged);
     });
     assert_eq!(code, 1, "{out}");
@@ -183,9 +200,18 @@ fn a_cut_last_record_is_detected_and_blocks_further_appends() {
     std::fs::write(&log, &bytes[..bytes.len() - 20]).unwrap();
     let (code, out) = verify(&log, &[]);
     assert_eq!(code, 1);
-    assert!(out.contains("line 3") && out.contains("incomplete"), "{out}");
+    assert!(
+        out.contains("line 3") && out.contains("incomplete"),
+        "{out}"
+    );
     // A gate cannot chain to a damaged log: it fails closed.
-    let o = common::cli(&["gate", s(&sample("clean.dmp")), "--audit-log", s(&log), "-q"]);
+    let o = common::cli(&[
+        "gate",
+        s(&sample("clean.dmp")),
+        "--audit-log",
+        s(&log),
+        "-q",
+    ]);
     assert_eq!(o.status.code(), Some(2));
 }
 
@@ -204,7 +230,11 @@ fn ten_concurrent_gate_processes_keep_the_chain_intact() {
     for _ in 0..ROUNDS {
         let children: Vec<_> = (0..N)
             .map(|i| {
-                let dump = if i % 2 == 0 { "clean.dmp" } else { "test-keys.dmp" };
+                let dump = if i % 2 == 0 {
+                    "clean.dmp"
+                } else {
+                    "test-keys.dmp"
+                };
                 std::process::Command::new(bin)
                     .args(["gate", s(&sample(dump)), "--audit-log", s(&log), "-q"])
                     .stderr(std::process::Stdio::null())
@@ -225,7 +255,11 @@ fn ten_concurrent_gate_processes_keep_the_chain_intact() {
     // Every process wrote exactly one record.
     let mut pids: Vec<u64> = lines(&log)
         .iter()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap()["event"]["pid"].as_u64().unwrap())
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["event"]["pid"]
+                .as_u64()
+                .unwrap()
+        })
         .collect();
     pids.sort();
     pids.dedup();

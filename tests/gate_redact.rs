@@ -82,7 +82,11 @@ fn samples() -> Vec<Sample> {
         .arg(ENCODINGS_PY)
         .output()
         .expect("python3");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     use base64::Engine;
     let b = |x: &Value| {
@@ -94,7 +98,11 @@ fn samples() -> Vec<Sample> {
         .unwrap()
         .iter()
         .map(|x| Sample {
-            name: format!("{} {}", x["key"].as_str().unwrap(), x["encoding"].as_str().unwrap()),
+            name: format!(
+                "{} {}",
+                x["key"].as_str().unwrap(),
+                x["encoding"].as_str().unwrap()
+            ),
             bytes: b(&x["bytes"]),
             secret: b(&x["secret"]),
             encrypted: x["encrypted"].as_bool().unwrap(),
@@ -171,17 +179,32 @@ fn every_key_encoding_is_redacted_and_the_copy_rescans_clean() {
         std::fs::write(&dump, &data).unwrap();
         let before = common::scan(&dump);
         let blocking = blocking_high(&before);
-        assert!(!blocking.is_empty(), "{}: nothing to redact was found", smp.name);
+        assert!(
+            !blocking.is_empty(),
+            "{}: nothing to redact was found",
+            smp.name
+        );
         for f in &before.findings {
             seen.insert(f.encoding.clone());
             assert!(f.offset >= at as u64 && f.end() <= (at + smp.bytes.len()) as u64);
         }
         let out = dir.path().join(format!("s{i}.red"));
         let g = gate(&dump, &out, &["--policy", s(&policy)]);
-        assert_eq!(g.code, 3, "{}: {}", smp.name, String::from_utf8_lossy(&g.stdout));
+        assert_eq!(
+            g.code,
+            3,
+            "{}: {}",
+            smp.name,
+            String::from_utf8_lossy(&g.stdout)
+        );
         let after = common::scan(&out);
         assert!(after.input.complete);
-        assert_eq!(blocking_high(&after), Vec::<String>::new(), "{}: left in the copy", smp.name);
+        assert_eq!(
+            blocking_high(&after),
+            Vec::<String>::new(),
+            "{}: left in the copy",
+            smp.name
+        );
         let copy = std::fs::read(&out).unwrap();
         // The noise around the sample is untouched; the sample's bytes are gone.
         assert_eq!(&copy[..at], &data[..at], "{}", smp.name);
@@ -397,7 +420,15 @@ fn redact_real(dump: &Path, p: &Planted, dir: &Path) -> (PathBuf, Value) {
     assert!(after.input.complete, "{:?}", after.input.warnings);
     assert_eq!(blocking_high(&after), Vec::<String>::new());
     let copy = std::fs::read(&out).unwrap();
-    let s_out = common::cli(&["gate", s(dump), "--format", "sarif", "--report", s(&sarif), "-q"]);
+    let s_out = common::cli(&[
+        "gate",
+        s(dump),
+        "--format",
+        "sarif",
+        "--report",
+        s(&sarif),
+        "-q",
+    ]);
     assert_eq!(s_out.status.code(), Some(1));
     let outputs = [
         g.stdout.clone(),
@@ -447,10 +478,15 @@ fn check_minidump_copy(original: &Path, copy: &Path, record: &Value) {
     assert!(!addrs.is_empty());
     for (addr, len) in addrs {
         let o = om.memory_at_address(addr).unwrap();
-        let r = rm.memory_at_address(addr).expect("memory still mapped in the copy");
+        let r = rm
+            .memory_at_address(addr)
+            .expect("memory still mapped in the copy");
         let at = (addr - r.base_address()) as usize;
         let bytes = &r.bytes()[at..at + len as usize];
-        assert!(bytes.iter().all(|&b| b == 0), "key bytes at {addr:#x} remain");
+        assert!(
+            bytes.iter().all(|&b| b == 0),
+            "key bytes at {addr:#x} remain"
+        );
         let ob = &o.bytes()[at..at + len as usize];
         assert!(ob.iter().any(|&b| b != 0), "original unexpectedly zero");
     }
@@ -468,9 +504,20 @@ fn redacted_minidump_writer_dump_still_opens_with_the_minidump_crate() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|f| f["location"]["region"].as_str().unwrap().split(' ').next().unwrap().to_string())
+        .map(|f| {
+            f["location"]["region"]
+                .as_str()
+                .unwrap()
+                .split(' ')
+                .next()
+                .unwrap()
+                .to_string()
+        })
         .collect();
-    assert!(regions.contains("stack") && regions.contains("heap") && regions.contains("module"), "{regions:?}");
+    assert!(
+        regions.contains("stack") && regions.contains("heap") && regions.contains("module"),
+        "{regions:?}"
+    );
 }
 
 #[test]
@@ -500,7 +547,10 @@ fn redacted_elf_core_still_reads_in_gdb() {
     let (out, record) = redact_real(&core, &p, dir.path());
     let addrs = removed_addresses(&record);
     assert!(!addrs.is_empty());
-    let mut cmds = vec!["info registers rip rsp".to_string(), "info proc mappings".to_string()];
+    let mut cmds = vec![
+        "info registers rip rsp".to_string(),
+        "info proc mappings".to_string(),
+    ];
     for (a, _) in &addrs {
         cmds.push(format!("x/4gx {a:#x}"));
     }
@@ -509,7 +559,9 @@ fn redacted_elf_core_still_reads_in_gdb() {
     // Same registers and mappings; the key bytes read back as zeros.
     let head = |t: &str| {
         t.lines()
-            .filter(|l| l.starts_with("rip") || l.starts_with("rsp") || l.contains("0x") && l.contains("/"))
+            .filter(|l| {
+                l.starts_with("rip") || l.starts_with("rsp") || l.contains("0x") && l.contains("/")
+            })
             .map(str::to_string)
             .collect::<Vec<_>>()
     };

@@ -67,7 +67,11 @@ fn the_validator_rejects_an_invalid_log() {
 
 #[test]
 fn scan_sarif_is_valid_and_locates_findings_by_byte_offset() {
-    let dumps = [sample("clean.dmp"), sample("test-keys.dmp"), sample("test-keys.core")];
+    let dumps = [
+        sample("clean.dmp"),
+        sample("test-keys.dmp"),
+        sample("test-keys.core"),
+    ];
     let mut args = vec!["scan", "--format", "sarif"];
     args.extend(dumps.iter().map(|p| s(p)));
     let out = common::cli(&args);
@@ -83,7 +87,12 @@ fn scan_sarif_is_valid_and_locates_findings_by_byte_offset() {
     let mut expected = Vec::new();
     for (i, d) in dumps.iter().enumerate() {
         for f in common::scan(d).findings {
-            expected.push((i as u64, f.offset, f.length, f.fingerprint.unwrap_or_default()));
+            expected.push((
+                i as u64,
+                f.offset,
+                f.length,
+                f.fingerprint.unwrap_or_default(),
+            ));
         }
     }
     let mut got: Vec<(u64, u64, u64, String)> = results
@@ -95,7 +104,10 @@ fn scan_sarif_is_valid_and_locates_findings_by_byte_offset() {
                 pl["artifactLocation"]["index"].as_u64().unwrap(),
                 pl["region"]["byteOffset"].as_u64().unwrap(),
                 pl["region"]["byteLength"].as_u64().unwrap(),
-                r["partialFingerprints"]["keyFingerprint/v1"].as_str().unwrap().to_string(),
+                r["partialFingerprints"]["keyFingerprint/v1"]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
             )
         })
         .collect();
@@ -106,7 +118,10 @@ fn scan_sarif_is_valid_and_locates_findings_by_byte_offset() {
     // Rules are referenced by index.
     let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
     for r in results {
-        assert_eq!(rules[r["ruleIndex"].as_u64().unwrap() as usize]["id"], r["ruleId"]);
+        assert_eq!(
+            rules[r["ruleIndex"].as_u64().unwrap() as usize]["id"],
+            r["ruleId"]
+        );
     }
 }
 
@@ -123,33 +138,58 @@ fn gate_sarif_is_valid_and_carries_the_decision_and_suppressions() {
     let policy = dir.path().join("p.toml");
     std::fs::write(
         &policy,
-        format!("version = 1\n[[allow]]\nfingerprint = \"{}\"\nreason = \"sample test key\"\n", fps[0]),
+        format!(
+            "version = 1\n[[allow]]\nfingerprint = \"{}\"\nreason = \"sample test key\"\n",
+            fps[0]
+        ),
     )
     .unwrap();
     let report = dir.path().join("gate.sarif");
     let out = common::cli(&[
-        "gate", s(&dump), "--policy", s(&policy), "--format", "sarif", "--report", s(&report),
+        "gate",
+        s(&dump),
+        "--policy",
+        s(&policy),
+        "--format",
+        "sarif",
+        "--report",
+        s(&report),
     ]);
     assert_eq!(out.status.code(), Some(1));
-    assert_eq!(std::fs::read(&report).unwrap(), out.stdout, "printed and written differ");
+    assert_eq!(
+        std::fs::read(&report).unwrap(),
+        out.stdout,
+        "printed and written differ"
+    );
     assert_eq!(schema_errors(&out.stdout), Vec::<String>::new());
     let sarif: Value = serde_json::from_slice(&out.stdout).unwrap();
     let run = &sarif["runs"][0];
     assert_eq!(run["properties"]["decisions"][0]["verdict"], "BLOCK");
     assert_eq!(run["invocations"][0]["exitCode"], 1);
     let results = run["results"].as_array().unwrap();
-    let suppressed: Vec<&Value> = results.iter().filter(|r| r.get("suppressions").is_some()).collect();
+    let suppressed: Vec<&Value> = results
+        .iter()
+        .filter(|r| r.get("suppressions").is_some())
+        .collect();
     assert!(!suppressed.is_empty());
     for r in &suppressed {
-        assert_eq!(r["partialFingerprints"]["keyFingerprint/v1"], fps[0].as_str());
+        assert_eq!(
+            r["partialFingerprints"]["keyFingerprint/v1"],
+            fps[0].as_str()
+        );
         assert_eq!(r["suppressions"][0]["justification"], "sample test key");
         assert_eq!(r["properties"]["disposition"], "suppressed");
     }
-    assert!(results.iter().any(|r| r["properties"]["disposition"] == "blocking"));
+    assert!(results
+        .iter()
+        .any(|r| r["properties"]["disposition"] == "blocking"));
     // An input that could not be read is still a valid log, with an error notification.
     let out = common::cli(&["gate", "/nonexistent.dmp", "--format", "sarif"]);
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(schema_errors(&out.stdout), Vec::<String>::new());
     let sarif: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(sarif["runs"][0]["invocations"][0]["executionSuccessful"], false);
+    assert_eq!(
+        sarif["runs"][0]["invocations"][0]["executionSuccessful"],
+        false
+    );
 }

@@ -275,6 +275,20 @@ impl<'g> Watcher<'g> {
 
     /// Finishes every work directory a previous (killed) watcher left behind.
     pub fn recover(&mut self) -> Result<(), String> {
+        // Temporary files of an interrupted atomic write of a quarantine decision record.
+        for e in fs::read_dir(&self.cfg.quarantine)
+            .map_err(|e| err(self.cfg.quarantine.display(), e))?
+            .flatten()
+        {
+            let n = e.file_name();
+            let b = n.as_bytes();
+            if b.starts_with(b".")
+                && b.ends_with(b".tmp")
+                && memchr::memmem::find(b, b".decision.json.").is_some()
+            {
+                let _ = fs::remove_file(e.path());
+            }
+        }
         let mut items: Vec<OsString> = fs::read_dir(&self.cfg.work)
             .map_err(|e| err(self.cfg.work.display(), e))?
             .flatten()
@@ -416,6 +430,11 @@ impl<'g> Watcher<'g> {
             )),
             Verdict::Allow => None,
         };
+        if let (Some(a), Some(dest)) = (eval.record.decision.redaction.as_mut(), &outbox) {
+            if let Some(c) = a.copy.as_mut() {
+                c.path = self.cfg.outbox.join(dest).display().to_string();
+            }
+        }
         let lossy = |o: &Option<OsString>| o.as_ref().map(|s| s.to_string_lossy().into_owned());
         let extra = serde_json::json!({
             "watch": {
