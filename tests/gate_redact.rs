@@ -579,3 +579,49 @@ fn redacted_elf_core_still_reads_in_gdb() {
         assert_ne!(b, r);
     }
 }
+
+#[test]
+fn a_copy_of_the_key_below_the_threshold_is_removed_with_the_blocking_one() {
+    // The same Ed25519 key twice: PKCS#8 v2 with its public key (verified: critical) and v1
+    // without (derived: high). A policy blocking only critical findings blocks the first; the
+    // second does not block on its own but is the same key, so it must go too.
+    let seed: [u8; 32] = noise(32, 77).try_into().unwrap();
+    let public = ed25519_dalek::SigningKey::from_bytes(&seed)
+        .verifying_key()
+        .to_bytes();
+    let alg = [0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70];
+    let inner = [[0x04, 0x22, 0x04, 0x20].as_slice(), &seed].concat();
+    let v2 = [
+        [0x30, 0x51, 0x02, 0x01, 0x01].as_slice(),
+        &alg,
+        &inner,
+        &[0x81, 0x21, 0x00],
+        &public,
+    ]
+    .concat();
+    let v1 = [[0x30, 0x2e, 0x02, 0x01, 0x00].as_slice(), &alg, &inner].concat();
+    let dir = tempfile::tempdir().unwrap();
+    let data = [noise(4096, 1), v2, noise(4096, 2), v1, noise(4096, 3)].concat();
+    let dump = dir.path().join("ed.bin");
+    std::fs::write(&dump, &data).unwrap();
+    let before = common::scan(&dump);
+    let statuses: BTreeSet<&str> = before.findings.iter().map(|f| f.status.as_str()).collect();
+    assert_eq!(statuses, BTreeSet::from(["verified", "derived"]), "{:?}", before.findings);
+    let policy = dir.path().join("critical.toml");
+    std::fs::write(
+        &policy,
+        "version = 1\n[block]\nseverities = [\"critical\"]\n[input]\nallow_raw = true\n",
+    )
+    .unwrap();
+    let out = dir.path().join("ed.red");
+    let g = gate(&dump, &out, &["--policy", s(&policy)]);
+    assert_eq!(g.code, 3, "{}", String::from_utf8_lossy(&g.stdout));
+    let why: Vec<String> = g.attestation.unwrap()["removed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["why"].as_str().unwrap().to_string())
+        .collect();
+    assert!(why.iter().any(|w| w.starts_with("same key as F")), "{why:?}");
+    common::assert_no_secret(&std::fs::read(&out).unwrap(), &seed);
+}
