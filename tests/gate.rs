@@ -516,3 +516,34 @@ fn outputs_naming_the_dump_itself_are_refused() {
     assert_blocked_error(&r, "names the dump itself");
     assert_eq!(sha256_file(&dump), before);
 }
+
+#[test]
+fn known_keys_are_loaded_and_a_bad_inventory_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = common::fresh_keys().pop().unwrap();
+    let mut child = std::process::Command::new("openssl")
+        .args(["pkey", "-pubout"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(&key.pkcs8_pem)
+        .unwrap();
+    let public = child.wait_with_output().unwrap().stdout;
+    let inv = dir.path().join("pub.pem");
+    std::fs::write(&inv, &public).unwrap();
+    let r = gate(&[s(&sample("clean.dmp")), "--known-keys", s(&inv)]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let empty = dir.path().join("empty.pem");
+    std::fs::write(&empty, b"no keys here\n").unwrap();
+    for bad in [empty.as_path(), Path::new("/nonexistent/keys.pem")] {
+        let r = gate(&[s(&sample("clean.dmp")), "--known-keys", s(bad)]);
+        assert_eq!(r.code, 2, "{}", r.stderr);
+        assert!(r.stderr.contains("--known-keys"), "{}", r.stderr);
+    }
+}

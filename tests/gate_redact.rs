@@ -294,23 +294,35 @@ fn every_copy_of_the_key_goes_but_an_allowlisted_key_stays() {
 }
 
 #[test]
-fn a_copy_the_detectors_report_once_is_still_removed_everywhere() {
-    // The same PEM twice, back to back inside one UTF-16 run would be one finding; here the
-    // exact-copy sweep is shown directly: a DER key and an identical DER copy right after it.
-    let dir = tempfile::tempdir().unwrap();
+fn a_copy_the_detectors_did_not_report_is_still_removed() {
+    // Two identical DER copies of a key; the report is made to list only the first (as if a
+    // detector had missed the second). The exact-copy sweep of the plan still finds it.
     let key = common::fresh_keys().pop().unwrap();
-    let mut data = noise(4096, 5);
-    data.extend_from_slice(&key.trad_der);
-    data.extend_from_slice(&key.trad_der);
-    data.extend(noise(4096, 6));
-    let dump = dir.path().join("twice.bin");
-    std::fs::write(&dump, &data).unwrap();
-    let out = dir.path().join("twice.red");
-    let g = gate(&dump, &out, &["--policy", s(&raw_policy(dir.path()))]);
-    assert_eq!(g.code, 3);
-    let copy = std::fs::read(&out).unwrap();
-    assert!(memchr::memmem::find(&copy, &key.trad_der).is_none());
-    common::assert_no_secret(&copy, &key.secret);
+    let data = [
+        noise(4096, 5),
+        key.trad_der.clone(),
+        noise(512, 6),
+        key.trad_der.clone(),
+        noise(4096, 7),
+    ]
+    .concat();
+    let dump = dumpguard::input::Dump::from_slice(&data);
+    let mut report = dumpguard::Scanner::new().scan_bytes("twice", &data);
+    assert_eq!(report.findings.len(), 2, "{:?}", report.findings);
+    report.findings.truncate(1);
+    let policy =
+        dumpguard::gate::policy::Policy::parse(b"version = 1\n[input]\nallow_raw = true\n", "test")
+            .unwrap();
+    let plan = dumpguard::gate::redact::plan(&dump, &report, &policy).unwrap();
+    let second = (4096 + key.trad_der.len() + 512) as u64;
+    let copy = plan
+        .removed
+        .iter()
+        .find(|r| r.offset == second)
+        .expect("the unreported copy is planned for removal");
+    assert_eq!(copy.length, key.trad_der.len() as u64);
+    assert_eq!(copy.why, "exact copy of the bytes of F1");
+    assert_eq!(copy.fingerprint.as_deref(), Some(key.fingerprint.as_str()));
 }
 
 /// Builds a minidump by hand: header, directory, and the given streams.
@@ -606,7 +618,12 @@ fn a_copy_of_the_key_below_the_threshold_is_removed_with_the_blocking_one() {
     std::fs::write(&dump, &data).unwrap();
     let before = common::scan(&dump);
     let statuses: BTreeSet<&str> = before.findings.iter().map(|f| f.status.as_str()).collect();
-    assert_eq!(statuses, BTreeSet::from(["verified", "derived"]), "{:?}", before.findings);
+    assert_eq!(
+        statuses,
+        BTreeSet::from(["verified", "derived"]),
+        "{:?}",
+        before.findings
+    );
     let policy = dir.path().join("critical.toml");
     std::fs::write(
         &policy,
@@ -622,6 +639,9 @@ fn a_copy_of_the_key_below_the_threshold_is_removed_with_the_blocking_one() {
         .iter()
         .map(|r| r["why"].as_str().unwrap().to_string())
         .collect();
-    assert!(why.iter().any(|w| w.starts_with("same key as F")), "{why:?}");
+    assert!(
+        why.iter().any(|w| w.starts_with("same key as F")),
+        "{why:?}"
+    );
     common::assert_no_secret(&std::fs::read(&out).unwrap(), &seed);
 }
