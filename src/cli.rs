@@ -93,17 +93,23 @@ pub enum Command {
     /// A long-running gate: takes complete files from the inbox, moves ALLOWed (or redacted)
     /// dumps to the outbox and the rest to quarantine; every decision goes to the audit log.
     Watch {
+        /// Where dumps arrive (write them under a dot-name or *.part and rename when done).
         #[arg(long, value_name = "DIR")]
         inbox: PathBuf,
+        /// Where ALLOWed dumps (and redacted copies) go.
         #[arg(long, value_name = "DIR")]
         outbox: PathBuf,
+        /// Where BLOCKed dumps (and originals of redacted ones) go, each with
+        /// NAME.decision.json.
         #[arg(long, value_name = "DIR")]
         quarantine: PathBuf,
         /// Work directory, on the same filesystem (default INBOX/.dumpguard-work).
         #[arg(long, value_name = "DIR")]
         work: Option<PathBuf>,
+        /// Policy file (TOML); the built-in default when absent.
         #[arg(long, value_name = "FILE")]
         policy: Option<PathBuf>,
+        /// Known public keys (repeatable; a file or a directory): PEM or DER.
         #[arg(long, value_name = "PATH")]
         known_keys: Vec<PathBuf>,
         /// Audit log (default WORK/audit.jsonl).

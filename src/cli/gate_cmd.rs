@@ -23,6 +23,7 @@ pub enum AuditCommand {
     /// Check an audit log's hash chain: exit 0 if intact, 1 if a record was edited, removed,
     /// inserted or reordered (the first broken record is named), 2 if unreadable.
     Verify {
+        /// The audit log (JSON Lines).
         file: PathBuf,
         /// The head (`sha256:` of the last line) recorded elsewhere earlier: also detects
         /// records removed from the end, and a rewritten log.
