@@ -183,7 +183,7 @@ fn run(args: &Args, size: u64, runs: usize, per_kind: u64, bin: &Path) -> std::i
             m.exit_code
         );
         if i == 0 {
-            ok &= check(&m, &written);
+            ok &= check(&m, &written, args.format);
         }
         results.push(m);
     }
@@ -284,7 +284,7 @@ fn warm(path: &Path) -> std::io::Result<()> {
 }
 
 /// Every planted key must be reported at its offset, verified, with its fingerprint.
-fn check(m: &child::Measured, written: &generate::Written<'_>) -> bool {
+fn check(m: &child::Measured, written: &generate::Written<'_>, container: Container) -> bool {
     if !matches!(m.exit_code, Some(0 | 1)) {
         println!(
             "  CHECK FAILED: scanner exited {:?}: {}",
@@ -306,6 +306,29 @@ fn check(m: &child::Measured, written: &generate::Written<'_>) -> bool {
         println!(
             "  CHECK FAILED: scan incomplete: {}",
             report["input"]["warnings"]
+        );
+    }
+    let format = match container {
+        Container::Minidump => "minidump",
+        Container::Elf => "elf-core",
+        Container::Raw => "raw",
+    };
+    let input = &report["input"];
+    let parsed =
+        container == Container::Raw || input["regions"].as_u64() >= Some(written.ranges as u64);
+    if input["format"] != json!(format)
+        || input["scanned_bytes"] != json!(written.file_size)
+        || !parsed
+    {
+        ok = false;
+        println!(
+            "  CHECK FAILED: expected a complete {format} with {} memory ranges and {} bytes scanned; \
+             the report says {} with {} regions and {} bytes scanned",
+            written.ranges,
+            written.file_size,
+            input["format"],
+            input["regions"],
+            input["scanned_bytes"]
         );
     }
     let mut expected = Vec::new();

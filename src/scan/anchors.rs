@@ -220,6 +220,21 @@ mod tests {
     }
 
     #[test]
+    fn the_fallback_searcher_gives_the_same_hits() {
+        // Teddy declines more than 16 patterns when one of them is a single byte.
+        let mut anchors: Vec<Vec<u8>> = (b'a'..=b't').map(|c| vec![c]).collect();
+        anchors.push(b"abc".to_vec());
+        anchors.push(b"bcd".to_vec());
+        let set = AnchorSet::new(&anchors);
+        assert!(matches!(set.groups[0].searcher, Searcher::Dfa(_)));
+        let hay = b"xxabcdxxtsrqponmlkjihgfedcbaabcabcd".repeat(50);
+        assert_eq!(
+            ours(&anchors, &hay, hay.len() - 7),
+            reference(&anchors, &hay, hay.len() - 7)
+        );
+    }
+
+    #[test]
     fn more_anchors_than_one_group_holds() {
         // 200 distinct anchors, some prefixes of others across group boundaries.
         let anchors: Vec<Vec<u8>> = (0..200u32)

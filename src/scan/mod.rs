@@ -4,6 +4,11 @@
 //! Chunks overlap by the longest anchor minus one byte, so an anchor that straddles a chunk
 //! boundary is still seen, and it is owned by the chunk it *starts* in, so it is seen once.
 //! Detectors read the whole (memory-mapped) dump, so decoding is never cut by a chunk edge.
+//!
+//! Speed and memory: anchors are found by a SIMD prefilter that still reports every
+//! overlapping hit (`anchors`), and the input's SHA-256, the one sequential pass, runs beside
+//! the workers over the same pages, paced so each page is faulted in and released about once
+//! and resident memory stays bounded whatever the dump size (`pacing`).
 
 mod anchors;
 mod dedup;
@@ -120,13 +125,11 @@ impl Engine {
         let timed_out = AtomicBool::new(false);
         let pacer = Pacer::new(&dump.bytes, CHUNK_SIZE);
         let mut sha256 = String::new();
+        // One result list per worker; workers claim chunks in ascending order (see `pacing`).
         let mut per_worker: Vec<Vec<ChunkResult>> = Vec::new();
-        let workers = rayon::current_num_threads().max(1);
+        per_worker.resize_with(rayon::current_num_threads().max(1), Vec::new);
         rayon::scope(|s| {
-            let mut slots: Vec<&mut Vec<ChunkResult>> = Vec::new();
-            per_worker.resize_with(workers, Vec::new);
-            slots.extend(per_worker.iter_mut());
-            for out in slots {
+            for out in per_worker.iter_mut() {
                 let (cx, pacer, timed_out) = (&cx, &pacer, &timed_out);
                 s.spawn(move |_| {
                     while let Some((i, start, end)) = pacer.claim() {
