@@ -9,7 +9,9 @@ use sha2::{Digest, Sha256};
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
-type Hits = Arc<Mutex<Vec<(usize, u32)>>>;
+/// (position, anchor tag) pairs.
+type HitList = Vec<(usize, u32)>;
+type Hits = Arc<Mutex<HitList>>;
 
 /// Records every call it gets.
 struct Recorder {
@@ -77,7 +79,7 @@ fn input() -> Vec<u8> {
 }
 
 /// Every (position, tag) of every anchor, overlapping ones included, one anchor at a time.
-fn expected(data: &[u8], anchors: &[Vec<u8>]) -> Vec<(usize, u32)> {
+fn expected(data: &[u8], anchors: &[Vec<u8>]) -> HitList {
     let mut v = Vec::new();
     for (tag, a) in anchors.iter().enumerate() {
         let finder = memchr::memmem::Finder::new(a);
@@ -91,7 +93,7 @@ fn expected(data: &[u8], anchors: &[Vec<u8>]) -> Vec<(usize, u32)> {
     v
 }
 
-fn scan(dump: &Dump<'_>, threads: usize) -> (Vec<(usize, u32)>, Vec<(usize, u32)>, String) {
+fn scan(dump: &Dump<'_>, threads: usize) -> (HitList, HitList, String) {
     let (hx, hy): (Hits, Hits) = Default::default();
     let engine = Engine::with_detectors(vec![
         Box::new(Recorder {

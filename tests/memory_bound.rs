@@ -8,6 +8,8 @@
 use std::process::{Command, Stdio};
 
 /// Peak RSS in bytes of `dumpguard scan -q PATH`, from `wait4`.
+// The child is reaped by wait4 (which std's `wait` cannot do: it drops the rusage).
+#[allow(clippy::zombie_processes)]
 fn peak_rss(path: &std::path::Path) -> u64 {
     let child = Command::new(env!("CARGO_BIN_EXE_dumpguard"))
         .args(["scan", "-q", "--format", "json"])
