@@ -25,5 +25,7 @@ if ((${#missing[@]})); then
   fi
 fi
 python3 -c 'import cryptography' 2>/dev/null || python3 -m pip install -q cryptography
+# tests/sarif.rs validates SARIF output against the OASIS schema with python jsonschema.
+python3 -c 'import jsonschema' 2>/dev/null || python3 -m pip install -q jsonschema
 
 cargo test --locked "$@"
