@@ -59,9 +59,10 @@ fn anchors_y() -> Vec<Vec<u8>> {
     ]
 }
 
-/// Boundaries of chunk 1 and 2, and the planted layout around them.
+/// Ten chunks and a bit (more than the hash and the workers may drift apart, so a mapped
+/// scan exercises page release and pacing), with anchors around the first boundaries.
 fn input() -> Vec<u8> {
-    let n = 2 * CHUNK_SIZE + 4096;
+    let n = 10 * CHUNK_SIZE + 4096;
     let mut d = vec![0xAAu8; n];
     let mut put = |at: usize, b: &[u8]| d[at..at + b.len()].copy_from_slice(b);
     put(0, b"\x02\x01\x00");
@@ -74,6 +75,7 @@ fn input() -> Vec<u8> {
     );
     // "-----BEGIN " whose "BEGIN" starts exactly on the second boundary.
     put(2 * CHUNK_SIZE - 5, b"-----BEGIN ");
+    put(9 * CHUNK_SIZE - 1, b"\x02\x01\x00\x02\x82");
     put(n - 3, b"\x00\x02\x82");
     d
 }

@@ -32,7 +32,7 @@ use std::time::Instant;
 #[derive(Parser)]
 #[command(about = "dumpguard throughput benchmark")]
 struct Args {
-    /// Memory bytes in the dump: 1G, 4G, 512M (binary units). Default 1G (16M for a smoke run).
+    /// Memory bytes in the dump: 1G, 4G, 512M (binary units). Default 1G (24M for a smoke run).
     #[arg(long, value_parser = parse_size)]
     size: Option<u64>,
     /// Seed for content and keys: the same seed gives the same dump.
@@ -87,7 +87,7 @@ fn mib(b: u64) -> f64 {
 fn main() -> ExitCode {
     let args = Args::parse();
     let smoke = !args.bench && args.size.is_none();
-    let size = args.size.unwrap_or(if smoke { 16 << 20 } else { 1 << 30 });
+    let size = args.size.unwrap_or(if smoke { 24 << 20 } else { 1 << 30 });
     let runs = if smoke { 1 } else { args.runs.max(1) };
     let per_kind = args
         .per_kind_size
