@@ -2,7 +2,7 @@
 //! carry a sidecar index `<image>.regions.json` (a JSON array of
 //! `{"va", "file_off", "len", "perms", "path"}`) that restores addresses and mapping names.
 
-use super::{Dump, Layout, MappedRange, Region, RegionKind};
+use super::{short_label, Dump, Layout, MappedRange, Region, RegionKind};
 use serde::Deserialize;
 use std::path::Path;
 
@@ -20,7 +20,7 @@ pub struct RawIndexEntry {
 
 pub fn parse(data: &[u8]) -> Layout {
     let mut layout = Layout::new();
-    layout.regions.push(Region::other(
+    layout.region(Region::other(
         0,
         data.len() as u64,
         RegionKind::Memory,
@@ -33,13 +33,20 @@ pub fn parse(data: &[u8]) -> Layout {
 /// The largest sidecar we read; an index of a real process is a few hundred entries.
 const MAX_SIDECAR: u64 = 16 << 20;
 
-pub(super) fn apply_sidecar_index(path: &Path, dump: &mut Dump<'_>) {
+/// Reads `<path>.regions.json` when it exists and is a regular file of sane size.
+pub(super) fn apply_sidecar_file(path: &Path, dump: &mut Dump<'_>) {
     let mut side = path.as_os_str().to_owned();
     side.push(".regions.json");
     let side = Path::new(&side);
     let Ok(meta) = std::fs::metadata(side) else {
         return;
     };
+    // A FIFO or device named like an index would block the read or never end.
+    if !meta.is_file() {
+        dump.layout
+            .warn(format!("{} is not a regular file; ignored", side.display()));
+        return;
+    }
     if meta.len() > MAX_SIDECAR {
         dump.layout.warn(format!(
             "{} is too large to be a region index",
@@ -47,21 +54,34 @@ pub(super) fn apply_sidecar_index(path: &Path, dump: &mut Dump<'_>) {
         ));
         return;
     }
-    let parsed: Result<Vec<RawIndexEntry>, _> = std::fs::read(side)
-        .map_err(|e| e.to_string())
-        .and_then(|b| serde_json::from_slice(&b).map_err(|e| e.to_string()));
-    let entries = match parsed {
+    match std::fs::read(side) {
+        Ok(json) => apply_sidecar_index(&json, &side.display().to_string(), dump),
+        Err(e) => dump
+            .layout
+            .warn(format!("region index {} unreadable: {e}", side.display())),
+    }
+}
+
+/// Replaces the raw layout with the regions of a sidecar index (`name` is how the report
+/// refers to it). Entries are untrusted like any dump content: clamped to the image,
+/// addresses that would wrap are dropped, counts are capped.
+pub(super) fn apply_sidecar_index(json: &[u8], name: &str, dump: &mut Dump<'_>) {
+    if json.len() as u64 > MAX_SIDECAR {
+        dump.layout
+            .warn(format!("{name} is too large to be a region index"));
+        return;
+    }
+    let entries: Vec<RawIndexEntry> = match serde_json::from_slice(json) {
         Ok(e) => e,
         Err(e) => {
             dump.layout
-                .warn(format!("region index {} unreadable: {e}", side.display()));
+                .warn(format!("region index {name} unreadable: {e}"));
             return;
         }
     };
     let file_len = dump.data().len() as u64;
     let layout = &mut dump.layout;
-    layout.warnings.clear();
-    layout.regions.clear();
+    layout.reset();
     for e in entries {
         let (len, cut) = super::region::clamp(e.file_off, e.len, file_len);
         if cut {
@@ -74,26 +94,34 @@ pub(super) fn apply_sidecar_index(path: &Path, dump: &mut Dump<'_>) {
         if len == 0 {
             continue;
         }
+        if e.va.checked_add(len).is_none() {
+            layout.warn(format!(
+                "index entry at {:#x} wraps the address space",
+                e.va
+            ));
+            continue;
+        }
         let mut r = Region::memory(e.file_off, len, e.va);
         r.truncated = cut;
-        layout.regions.push(r);
-        let label = mapping_label(&e.path, &e.perms);
+        layout.region(r);
+        let label = short_label(&mapping_label(&e.path, &e.perms));
         let range = MappedRange {
             start: e.va,
             end: e.va.saturating_add(e.len),
-            label: label.clone(),
+            label,
         };
         if e.path.starts_with('/') && e.perms.contains('x') {
-            layout.space.modules.push(MappedRange {
-                label: e.path.clone(),
+            layout.module(MappedRange {
+                label: short_label(&e.path),
                 ..range.clone()
             });
         }
-        layout.space.mappings.push(range);
+        if !layout.mapping(range) {
+            break;
+        }
     }
-    layout.regions.sort_by_key(|r| r.file_offset);
-    layout.space.finish_with(&layout.regions);
-    layout.description = Some(format!("raw process image with index {}", side.display()));
+    layout.finish(file_len);
+    layout.description = Some(format!("raw process image with index {name}"));
 }
 
 /// Label for a mapping from its /proc/PID/maps path and permissions.
