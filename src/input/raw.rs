@@ -4,6 +4,7 @@
 
 use super::{short_label, Dump, Layout, MappedRange, Region, RegionKind};
 use serde::Deserialize;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 /// One entry of a raw image's sidecar index.
@@ -82,6 +83,9 @@ pub(super) fn apply_sidecar_index(json: &[u8], name: &str, dump: &mut Dump<'_>) 
     let file_len = dump.data().len() as u64;
     let layout = &mut dump.layout;
     layout.reset();
+    // (path, start, end) of file-backed entries, and the paths mapped executable.
+    let mut files: Vec<(String, u64, u64)> = Vec::new();
+    let mut executable: HashSet<String> = HashSet::new();
     for e in entries {
         let (len, cut) = super::region::clamp(e.file_off, e.len, file_len);
         if cut {
@@ -104,21 +108,49 @@ pub(super) fn apply_sidecar_index(json: &[u8], name: &str, dump: &mut Dump<'_>) 
         let mut r = Region::memory(e.file_off, len, e.va);
         r.truncated = cut;
         layout.region(r);
-        let label = short_label(&mapping_label(&e.path, &e.perms));
         let range = MappedRange {
             start: e.va,
             end: e.va.saturating_add(e.len),
-            label,
+            label: short_label(&mapping_label(&e.path, &e.perms)),
         };
-        if e.path.starts_with('/') && e.perms.contains('x') {
-            layout.module(MappedRange {
-                label: short_label(&e.path),
-                ..range.clone()
-            });
-        }
         if !layout.mapping(range) {
             break;
         }
+        if e.path.starts_with('/') {
+            if e.perms.contains('x') {
+                executable.insert(e.path.clone());
+            }
+            files.push((e.path, e.va, e.va.saturating_add(e.len)));
+        }
+    }
+    // A file with an executable mapping is a loaded module; all its mappings (code, data,
+    // relro) belong to it. Indexed by name, so a hostile index of 500,000 entries stays
+    // O(n log n).
+    let mut by_name: HashMap<String, usize> = HashMap::new();
+    let mut modules: Vec<MappedRange> = Vec::new();
+    for (path, start, end) in &files {
+        if !executable.contains(path) {
+            continue;
+        }
+        let short = short_label(path.rsplit('/').next().unwrap_or(path));
+        match by_name.get(&short) {
+            Some(&i) => {
+                let m = &mut modules[i];
+                m.start = m.start.min(*start);
+                m.end = m.end.max(*end);
+            }
+            None => {
+                by_name.insert(short.clone(), modules.len());
+                modules.push(MappedRange {
+                    start: *start,
+                    end: *end,
+                    label: short,
+                });
+            }
+        }
+    }
+    for m in modules {
+        layout.module(m);
     }
     layout.finish(file_len);
     layout.description = Some(format!("raw process image with index {name}"));
