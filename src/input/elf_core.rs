@@ -54,7 +54,7 @@ pub fn parse(data: &[u8]) -> Layout {
     let header = match goblin::elf::Elf::parse_header(data) {
         Ok(h) => h,
         Err(e) => {
-            l.lost(format!("ELF header unreadable: {e}"));
+            l.lost(format_args!("ELF header unreadable: {e}"));
             return l;
         }
     };
@@ -86,13 +86,13 @@ pub fn parse(data: &[u8]) -> Layout {
     let entsize = ProgramHeader::size(ctx) as u64;
     let room = file_len.saturating_sub(header.e_phoff) / entsize.max(1);
     if phnum > room {
-        l.lost(format!(
+        l.lost(format_args!(
             "program header table truncated: {phnum} claimed, room for {room}"
         ));
         phnum = room;
     }
     if phnum > caps::REGIONS as u64 {
-        l.limit(format!(
+        l.limit(format_args!(
             "{phnum} program headers; only the first {} are read (the rest is scanned without addresses)",
             caps::REGIONS
         ));
@@ -101,7 +101,7 @@ pub fn parse(data: &[u8]) -> Layout {
     let phdrs = match ProgramHeader::parse(data, header.e_phoff as usize, phnum as usize, ctx) {
         Ok(p) => p,
         Err(e) => {
-            l.lost(format!("program headers unreadable: {e}"));
+            l.lost(format_args!("program headers unreadable: {e}"));
             Vec::new()
         }
     };
@@ -120,7 +120,7 @@ pub fn parse(data: &[u8]) -> Layout {
     for ph in &phdrs {
         let (len, cut) = clamp(ph.p_offset, ph.p_filesz, file_len);
         if cut {
-            l.lost(format!(
+            l.lost(format_args!(
                 "segment at {:#x}: {} of {} bytes are past the end of the file (truncated core)",
                 ph.p_vaddr,
                 ph.p_filesz - len,
@@ -130,7 +130,7 @@ pub fn parse(data: &[u8]) -> Layout {
         match ph.p_type {
             PT_LOAD => {
                 if ph.p_vaddr.checked_add(ph.p_memsz.max(len)).is_none() {
-                    l.warn(format!(
+                    l.warn(format_args!(
                         "segment at {:#x} wraps the address space",
                         ph.p_vaddr
                     ));
@@ -277,7 +277,7 @@ fn walk_notes(
             break;
         };
         if desc_end > notes.len() {
-            l.lost(format!(
+            l.lost(format_args!(
                 "note at {:#x} claims {descsz} bytes past the end of its segment (truncated or corrupt)",
                 base + off as u64
             ));

@@ -32,11 +32,11 @@ pub fn parse(data: &[u8]) -> Layout {
             u64_at(data, off + 8),
             u64_at(data, off + 16),
         ) else {
-            l.lost(format!("LiME: range header at {off:#x} truncated"));
+            l.lost(format_args!("LiME: range header at {off:#x} truncated"));
             break;
         };
         if magic != MAGIC || version != 1 || end < start {
-            l.lost(format!("LiME: invalid range header at {off:#x}"));
+            l.lost(format_args!("LiME: invalid range header at {off:#x}"));
             break;
         }
         l.region(Region::other(
@@ -61,7 +61,7 @@ pub fn parse(data: &[u8]) -> Layout {
             l.region(r);
         }
         if kept < len {
-            l.lost(format!(
+            l.lost(format_args!(
                 "LiME: range {start:#x}-{end:#x} cut off by the end of the file ({} bytes missing)",
                 len - kept
             ));

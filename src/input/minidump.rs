@@ -36,7 +36,23 @@ mod stream {
 
 /// Human name of a stream type (minidump-common's MINIDUMP_STREAM_TYPE and vendor streams).
 pub fn stream_name(t: u32) -> String {
-    let n = match t {
+    StreamName(t).to_string()
+}
+
+/// A stream type that formats as its name, or in hex when unknown; formatted only when used.
+struct StreamName(u32);
+
+impl std::fmt::Display for StreamName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match known_stream(self.0) {
+            Some(n) => f.write_str(n),
+            None => write!(f, "{:#x}", self.0),
+        }
+    }
+}
+
+fn known_stream(t: u32) -> Option<&'static str> {
+    Some(match t {
         0 => "Unused",
         3 => "ThreadList",
         4 => "ModuleList",
@@ -76,9 +92,8 @@ pub fn stream_name(t: u32) -> String {
         0x4d7a_0002 => "MozMacosBootargs",
         0x4d7a_0003 => "MozLinuxLimits",
         0x4d7a_0004 => "MozSoftErrors",
-        _ => return format!("{t:#x}"),
-    };
-    n.to_string()
+        _ => return None,
+    })
 }
 
 struct Stream {
@@ -100,7 +115,7 @@ pub fn parse(data: &[u8]) -> Layout {
     }
     let version = u32_at(data, 4).unwrap_or(0);
     if version & 0xffff != 0xA793 {
-        l.warn(format!("unexpected minidump version {version:#x}"));
+        l.warn(format_args!("unexpected minidump version {version:#x}"));
     }
     let count = u32_at(data, 8).unwrap_or(0) as u64;
     let dir_rva = u32_at(data, 12).unwrap_or(0) as u64;
@@ -114,13 +129,13 @@ pub fn parse(data: &[u8]) -> Layout {
 
     let mut count_ok = count.min(MAX_STREAMS);
     if count > MAX_STREAMS {
-        l.lost(format!(
+        l.lost(format_args!(
             "minidump claims {count} streams; only {MAX_STREAMS} read"
         ));
     }
     let dir_room = file_len.saturating_sub(dir_rva) / DIR_ENTRY_LEN;
     if count_ok > dir_room {
-        l.lost(format!(
+        l.lost(format_args!(
             "stream directory truncated: {count_ok} entries claimed, {dir_room} present"
         ));
         count_ok = dir_room;
@@ -145,9 +160,9 @@ pub fn parse(data: &[u8]) -> Layout {
         }
         let (len, cut) = clamp(rva as u64, size as u64, file_len);
         if cut {
-            l.lost(format!(
+            l.lost(format_args!(
                 "stream {} at {rva:#x} runs {} bytes past the end of the file",
-                stream_name(kind),
+                StreamName(kind),
                 size as u64 - len
             ));
         }
@@ -220,7 +235,7 @@ impl Ctx<'_, '_> {
     fn bounded(&mut self, s: &Stream, header: u64, entry: u64, claimed: u64, what: &str) -> u64 {
         let room = s.size.saturating_sub(header) / entry;
         if claimed > room {
-            self.l.lost(format!(
+            self.l.lost(format_args!(
                 "{what}: {claimed} entries claimed, room for {room}"
             ));
             room
@@ -232,7 +247,7 @@ impl Ctx<'_, '_> {
     fn push_memory(&mut self, addr: u64, rva: u64, size: u64, what: &str) {
         let (len, cut) = clamp(rva, size, self.file_len());
         if cut {
-            self.l.lost(format!(
+            self.l.lost(format_args!(
                 "{what} range at {addr:#x} ({size} bytes) is cut off by the end of the file; {len} bytes kept"
             ));
         }
@@ -298,7 +313,7 @@ impl Ctx<'_, '_> {
             };
             if rva >= self.file_len() {
                 let left = n - i;
-                self.l.lost(format!(
+                self.l.lost(format_args!(
                     "Memory64List: {left} of {n} ranges lie past the end of the file (truncated dump)"
                 ));
                 break;
@@ -320,14 +335,15 @@ impl Ctx<'_, '_> {
     fn string_at(&mut self, rva: u64, tail: bool) -> Option<String> {
         let len = u32_at(self.data, rva)?;
         if len > MAX_STRING_BYTES {
-            self.l
-                .warn(format!("string at {rva:#x} claims {len} bytes; ignored"));
+            self.l.warn(format_args!(
+                "string at {rva:#x} claims {len} bytes; ignored"
+            ));
             return None;
         }
         let len = (len & !1) as u64;
         let start = rva + 4;
         if start + len > self.file_len() {
-            self.l.lost(format!(
+            self.l.lost(format_args!(
                 "string at {rva:#x} is cut off by the end of the file"
             ));
             return None;
@@ -398,7 +414,7 @@ impl Ctx<'_, '_> {
             }
             let (len, cut) = clamp(ctx_rva as u64, ctx_size as u64, self.file_len());
             if cut {
-                self.l.lost(format!(
+                self.l.lost(format_args!(
                     "registers of thread {tid} are cut off by the end of the file"
                 ));
             }
@@ -414,7 +430,7 @@ impl Ctx<'_, '_> {
             }
         }
         if n > caps::STACKS as u64 {
-            self.l.limit(format!(
+            self.l.limit(format_args!(
                 "ThreadList: {n} threads; only the first {} are described",
                 caps::STACKS
             ));
@@ -436,7 +452,7 @@ impl Ctx<'_, '_> {
         }
         let (len, cut) = clamp(rva as u64, size as u64, self.file_len());
         if cut {
-            self.l.lost(format!(
+            self.l.lost(format_args!(
                 "exception registers of thread {tid} are cut off by the end of the file"
             ));
         }
@@ -483,7 +499,7 @@ impl Ctx<'_, '_> {
                     (u32_at(self.data, e + at), u32_at(self.data, e + at + 4))
                 {
                     if len > 0 && rva as u64 + len as u64 > self.file_len() {
-                        self.l.lost(format!(
+                        self.l.lost(format_args!(
                             "{what} record of module {} is cut off by the end of the file",
                             short_label(short)
                         ));
@@ -497,7 +513,7 @@ impl Ctx<'_, '_> {
             });
         }
         if n > caps::MODULES as u64 {
-            self.l.limit(format!(
+            self.l.limit(format_args!(
                 "ModuleList: {n} modules; only the first {} are described",
                 caps::MODULES
             ));

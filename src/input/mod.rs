@@ -93,25 +93,27 @@ impl Layout {
         }
     }
 
-    fn warn(&mut self, msg: impl Into<String>) {
+    /// Records a warning. Takes `Display` (a `&str` or `format_args!`) so a warning past the
+    /// cap is counted without ever being formatted: a hostile file can trigger thousands.
+    fn warn(&mut self, msg: impl std::fmt::Display) {
         if self.warnings.len() < caps::WARNINGS {
-            self.warnings.push(msg.into());
+            self.warnings.push(msg.to_string());
         } else {
             self.suppressed += 1;
         }
     }
 
     /// A warning that also marks the parse as incomplete.
-    fn lost(&mut self, msg: impl Into<String>) {
+    fn lost(&mut self, msg: impl std::fmt::Display) {
         self.complete = false;
         self.warn(msg);
     }
 
     /// A limit of dumpguard was reached (a cap): always recorded, never suppressed. Callers
     /// make sure each limit is reported once.
-    fn limit(&mut self, msg: impl Into<String>) {
+    fn limit(&mut self, msg: impl std::fmt::Display) {
         self.complete = false;
-        self.warnings.push(msg.into());
+        self.warnings.push(msg.to_string());
     }
 
     /// Forgets everything a parser recorded (a sidecar index replaces the raw layout).
@@ -126,7 +128,7 @@ impl Layout {
         }
         if !self.capped[which] {
             self.capped[which] = true;
-            self.limit(format!(
+            self.limit(format_args!(
                 "more than {cap} {what}: the rest are not described (their bytes are still scanned)"
             ));
         }
@@ -248,7 +250,7 @@ impl<'a> Dump<'a> {
         });
         let mut layout = parsed.unwrap_or_else(|_| {
             let mut l = raw::parse(data);
-            l.lost(format!(
+            l.lost(format_args!(
                 "internal error while parsing the {} structure; scanned as raw bytes",
                 format.as_str()
             ));

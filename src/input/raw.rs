@@ -44,12 +44,14 @@ pub(super) fn apply_sidecar_file(path: &Path, dump: &mut Dump<'_>) {
     };
     // A FIFO or device named like an index would block the read or never end.
     if !meta.is_file() {
-        dump.layout
-            .warn(format!("{} is not a regular file; ignored", side.display()));
+        dump.layout.warn(format_args!(
+            "{} is not a regular file; ignored",
+            side.display()
+        ));
         return;
     }
     if meta.len() > MAX_SIDECAR {
-        dump.layout.warn(format!(
+        dump.layout.warn(format_args!(
             "{} is too large to be a region index",
             side.display()
         ));
@@ -57,9 +59,10 @@ pub(super) fn apply_sidecar_file(path: &Path, dump: &mut Dump<'_>) {
     }
     match std::fs::read(side) {
         Ok(json) => apply_sidecar_index(&json, &side.display().to_string(), dump),
-        Err(e) => dump
-            .layout
-            .warn(format!("region index {} unreadable: {e}", side.display())),
+        Err(e) => dump.layout.warn(format_args!(
+            "region index {} unreadable: {e}",
+            side.display()
+        )),
     }
 }
 
@@ -69,14 +72,14 @@ pub(super) fn apply_sidecar_file(path: &Path, dump: &mut Dump<'_>) {
 pub(super) fn apply_sidecar_index(json: &[u8], name: &str, dump: &mut Dump<'_>) {
     if json.len() as u64 > MAX_SIDECAR {
         dump.layout
-            .warn(format!("{name} is too large to be a region index"));
+            .warn(format_args!("{name} is too large to be a region index"));
         return;
     }
     let entries: Vec<RawIndexEntry> = match serde_json::from_slice(json) {
         Ok(e) => e,
         Err(e) => {
             dump.layout
-                .warn(format!("region index {name} unreadable: {e}"));
+                .warn(format_args!("region index {name} unreadable: {e}"));
             return;
         }
     };
@@ -89,7 +92,7 @@ pub(super) fn apply_sidecar_index(json: &[u8], name: &str, dump: &mut Dump<'_>) 
     for e in entries {
         let (len, cut) = super::region::clamp(e.file_off, e.len, file_len);
         if cut {
-            layout.lost(format!(
+            layout.lost(format_args!(
                 "index entry at {:#x} claims {} bytes past the end of the image",
                 e.va,
                 e.len - len
@@ -99,7 +102,7 @@ pub(super) fn apply_sidecar_index(json: &[u8], name: &str, dump: &mut Dump<'_>) 
             continue;
         }
         if e.va.checked_add(len).is_none() {
-            layout.warn(format!(
+            layout.warn(format_args!(
                 "index entry at {:#x} wraps the address space",
                 e.va
             ));
