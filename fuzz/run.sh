@@ -18,4 +18,5 @@ esac
 # (sanitizer, coverage instrumentation). One rayon thread: libFuzzer runs one input at a time.
 RUSTC_BOOTSTRAP=1 RAYON_NUM_THREADS=1 exec nice -n 19 cargo fuzz run -O --debug-assertions "$t" "corpus/$t" -- \
   -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=2048 \
-  -max_len=131072 -dict="dicts/$dict.dict" -print_final_stats=1 "$@"
+  -max_len=131072 -dict="dicts/$dict.dict" -print_final_stats=1 \
+  -fork=1 -ignore_timeouts=1 "$@"

@@ -571,6 +571,44 @@ fn minidump_overlapping_and_duplicate_ranges() {
     assert!(f.location.as_ref().unwrap().address.is_some());
 }
 
+#[test]
+fn locate_finds_the_enclosing_range_behind_many_small_ones() {
+    // One 64 KiB range and 2,000 one-byte ranges inside it: an offset between the small ones
+    // belongs to the big range (a lookup that only looks at the nearest few regions misses
+    // it), an offset on a small one to the small one (innermost wins).
+    let mut m = Minidump::new(1);
+    let blob = vec![0x33u8; 1 << 16];
+    let rva = m.add(&blob);
+    let mut ml = Vec::new();
+    let n = 2_000u32;
+    u32le(&mut ml, n + 1);
+    u64le(&mut ml, 0x10_0000);
+    u32le(&mut ml, blob.len() as u32);
+    u32le(&mut ml, rva);
+    for i in 0..n {
+        u64le(&mut ml, 0x9000_0000 + i as u64 * 0x100);
+        u32le(&mut ml, 1);
+        u32le(&mut ml, rva + i * 16);
+    }
+    m.stream(stream::MEMORY_LIST, &ml);
+    let data = m.finish();
+    let dump = Dump::from_slice(&data);
+    assert_bounded(&dump);
+    let (regions, space) = (&dump.layout.regions, &dump.layout.space);
+    let gap = rva as u64 + 1000 * 16 + 8;
+    assert_eq!(
+        locate(regions, space, gap).address,
+        Some(0x10_0000 + gap - rva as u64)
+    );
+    let small = rva as u64 + 1000 * 16;
+    assert_eq!(
+        locate(regions, space, small).address,
+        Some(0x9000_0000 + 1000 * 0x100)
+    );
+    let past = rva as u64 + blob.len() as u64;
+    assert_eq!(locate(regions, space, past).address, None);
+}
+
 // =============================================================== (c) hostile ELF cores
 
 #[test]

@@ -319,3 +319,26 @@ fn nested_der_structures_finish() {
     let r = assert_clean(&data);
     assert!(r.findings.iter().all(|f| !f.verified));
 }
+
+#[test]
+fn rsa_cheap_congruences_are_checked_before_primality() {
+    // Fuzzing found RSA structures with intact n, p, q but a damaged d: each one paid for 40
+    // Miller-Rabin rounds before the one-multiplication check that rejects it. The cheap
+    // checks now come first, so with a composite "prime" *and* a wrong d, the d check speaks.
+    let (p, q) = (143u32, 17u32); // 143 = 11 · 13
+    let n = p * q;
+    let parts = keys::RsaParts::from_be(
+        "test",
+        &n.to_be_bytes(),
+        &[3],
+        &[5], // 3 · 5 ≢ 1 (mod λ)
+        &p.to_be_bytes(),
+        &q.to_be_bytes(),
+        &[1],
+        &[1],
+        &[1],
+    );
+    let v = keys::verify(&keys::PrivateKey::Rsa(parts));
+    assert_eq!(v.status, Status::Corrupted);
+    assert!(v.verification.contains("e·d"), "{}", v.verification);
+}

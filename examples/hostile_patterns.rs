@@ -1,4 +1,8 @@
-//! Measures scan time of small hostile patterns against random bytes of the same size.
+//! Scan time of hostile text patterns against random bytes of the same size: the shapes that
+//! used to cost each anchor a re-read of kilobytes (quadratic work). Speed is measured here,
+//! never asserted in tests.
+//!
+//! `cargo run --release --example hostile_patterns [BYTES]` (default 1 MiB per pattern).
 fn time(name: &str, data: &[u8]) {
     let s = dumpguard::Scanner::new();
     let t = std::time::Instant::now();
