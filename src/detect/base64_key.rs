@@ -55,8 +55,24 @@ impl Detector for Base64Key {
         if before != start {
             return;
         }
-        let t = text::view(cx.data, start, MAX_CHARS + 1024, enc);
-        let body = text::base64_body(&t, MAX_CHARS);
+        // Nor after a line break that ends a full line of base64: that is a wrapped body.
+        if text::continues_wrapped_body(cx.data, start, enc) {
+            return;
+        }
+        // Read as much text as the body needs, no more (UTF-16 views are copies).
+        let mut body = None;
+        for max in text::staged_views(MAX_CHARS + 1024) {
+            let t = text::view(cx.data, start, max, enc);
+            let b = text::base64_body(&t, MAX_CHARS);
+            let done = t.len() < max || b.consumed < t.len();
+            body = Some(b);
+            if done {
+                break;
+            }
+        }
+        let Some(body) = body else {
+            return;
+        };
         let Some(der) = text::decode_base64(&body.chars) else {
             return;
         };

@@ -122,6 +122,10 @@ fn lenient_pkcs1(data: &[u8], pos: usize) -> Option<Finding> {
     if ints.len() < 3 || ints[0] != [0] || strip(ints[1]) < 128 || strip(ints[2]) > 8 {
         return None;
     }
+    // No RSA key has integers this large; converting them would cost each anchor a copy.
+    if ints.iter().any(|i| i.len() > keys::MAX_INT_BYTES) {
+        return None;
+    }
     let length = (at - pos) as u64;
     let preview = format!("DER RSA private key, damaged framing [{length} bytes, redacted]");
     let verdict = if ints.len() == 9 {

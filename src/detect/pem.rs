@@ -65,11 +65,38 @@ impl Detector for Pem {
             Some(n) if classify(&after[..n]).is_some() => {}
             _ => return,
         }
-        let t = text::view(cx.data, pos, MAX_BODY + 1024, enc);
-        if let Some(f) = parse(&t, pos, enc) {
-            sink.push(f);
+        // Read as much text as the armour needs, no more (UTF-16 views are copies): most
+        // anchors are decided within the first view.
+        const FULL: usize = MAX_BODY + 1024;
+        for max in text::staged_views(FULL) {
+            let t = text::view(cx.data, pos, max, enc);
+            if max < FULL && t.len() == max && runs_past_view(&t) {
+                continue;
+            }
+            if let Some(f) = parse(&t, pos, enc) {
+                sink.push(f);
+            }
+            return;
         }
     }
+}
+
+/// True when a private-key armour at the start of `t` may continue past the end of `t` (its
+/// body or END line is not complete within it), so a longer view is needed to decide.
+fn runs_past_view(t: &[u8]) -> bool {
+    let after = &t[BEGIN.len()..];
+    let Some(label_len) = text::find(&after[..after.len().min(MAX_LABEL + 5)], b"-----") else {
+        return false;
+    };
+    if classify(&after[..label_len]).is_none() {
+        return false;
+    }
+    let body_start = BEGIN.len() + label_len + 5;
+    let rest = &t[body_start..];
+    let (skip, _) = legacy_headers(rest);
+    let body = text::base64_body(&rest[skip..], MAX_BODY);
+    // The END line is `-----END <label>-----`: it must fit in the view to be seen.
+    body_start + skip + body.consumed + label_len + 14 >= t.len()
 }
 
 fn parse(t: &[u8], pos: usize, enc: Encoding) -> Option<Finding> {
@@ -209,8 +236,14 @@ fn unparsed(label: &str, why: &str) -> Verdict {
     }
 }
 
-/// Skips RFC 1421 header lines after the BEGIN line. Returns bytes skipped and the DEK-Info
-/// cipher when the key is legacy-encrypted.
+/// RFC 1421 headers are two short lines ("Proc-Type: 4,ENCRYPTED", "DEK-Info: <cipher>,<iv>");
+/// bounding them keeps a hostile run of "Proc-Type:" lines from costing each anchor the whole
+/// view.
+const MAX_HEADER_LINES: usize = 8;
+const MAX_HEADER_LINE: usize = 256;
+
+/// Skips RFC 1421 header lines after the BEGIN line. Returns bytes skipped (at most
+/// `rest.len()`) and the DEK-Info cipher when the key is legacy-encrypted.
 fn legacy_headers(rest: &[u8]) -> (usize, Option<String>) {
     let trimmed = rest
         .iter()
@@ -222,12 +255,16 @@ fn legacy_headers(rest: &[u8]) -> (usize, Option<String>) {
     let mut i = trimmed;
     let mut dek = None;
     // Header lines end at an empty line.
-    while i < rest.len() {
-        let line_end = rest[i..]
-            .iter()
-            .position(|&c| c == b'\n')
-            .map(|p| i + p)
-            .unwrap_or(rest.len());
+    for _ in 0..MAX_HEADER_LINES {
+        if i >= rest.len() {
+            break;
+        }
+        let window = &rest[i..rest.len().min(i + MAX_HEADER_LINE)];
+        let Some(p) = window.iter().position(|&c| c == b'\n') else {
+            // No line break within a header line's length: the headers end here.
+            break;
+        };
+        let line_end = i + p; // < rest.len(): a newline was found there
         let line = &rest[i..line_end];
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         if line.is_empty() {

@@ -91,25 +91,50 @@ pub struct Base64Body {
     pub json_escaped: bool,
 }
 
+/// Shortest line of a wrapped base64 body (PEM wraps at 64, MIME at 76, OpenSSH at 70).
+/// A break after a shorter run ends the body: only the last line may be short. Without this
+/// rule, text like `MIIEpAIBAAKCAQEA MIIEpAIBAAKCAQEA ...` would make every anchor collect
+/// the same 32 KiB of "body" again (quadratic work on hostile input).
+pub const MIN_LINE: usize = 32;
+
 /// Collects base64 characters from `t`, skipping line breaks written as `\n`, `\r\n`,
 /// JSON-escaped `\\n` / `\\r\\n`, spaces and tabs, and JSON's `\/`. Stops at the first
-/// character that is none of these, or after `max` base64 characters.
+/// character that is none of these, at a break after a line shorter than [`MIN_LINE`], or
+/// after `max` base64 characters.
 pub fn base64_body(t: &[u8], max: usize) -> Base64Body {
     let mut chars = Vec::new();
     let mut i = 0;
     let mut json_escaped = false;
+    // Base64 characters since the last break; after a short line the body is closed: the
+    // breaks that follow are consumed, the next base64 character is not.
+    let mut line = 0;
+    let mut closed = false;
     while i < t.len() && chars.len() < max {
         let c = t[i];
+        let escaped_break = c == b'\\' && i + 1 < t.len() && matches!(t[i + 1], b'n' | b'r' | b't');
+        if (escaped_break || matches!(c, b'\n' | b'\r' | b' ' | b'\t'))
+            && line > 0
+            && line < MIN_LINE
+        {
+            closed = true;
+        }
+        if closed && (is_base64(c) || c == b'=' || (c == b'\\' && !escaped_break)) {
+            break;
+        }
         if is_base64(c) || c == b'=' {
             chars.push(c);
+            line += 1;
             i += 1;
         } else if matches!(c, b'\n' | b'\r' | b' ' | b'\t') {
+            line = 0;
             i += 1;
-        } else if c == b'\\' && i + 1 < t.len() && matches!(t[i + 1], b'n' | b'r' | b't') {
+        } else if escaped_break {
             json_escaped = true;
+            line = 0;
             i += 2;
         } else if c == b'\\' && i + 1 < t.len() && t[i + 1] == b'/' {
             chars.push(b'/');
+            line += 1;
             i += 2;
         } else {
             break;
@@ -120,6 +145,46 @@ pub fn base64_body(t: &[u8], max: usize) -> Base64Body {
         consumed: i,
         json_escaped,
     }
+}
+
+/// True when the base64 text starting at file offset `start` continues a wrapped body: it
+/// follows a line break (or a few spaces, or a JSON-escaped break) that follows a full line
+/// of base64. Such a position is the middle of a larger blob, never the start of a key, and
+/// skipping it keeps the work per body linear however many anchors it contains.
+pub fn continues_wrapped_body(data: &[u8], start: usize, enc: Encoding) -> bool {
+    let s = enc.stride();
+    let char_at = |p: usize| -> Option<u8> {
+        let c = *data.get(p)?;
+        (enc == Encoding::Ascii || data.get(p + 1) == Some(&0)).then_some(c)
+    };
+    // Walk back over at most 8 break characters (`\n`, `\r`, space, tab, or escaped `\n`).
+    let mut p = start;
+    let mut breaks = 0;
+    while breaks < 8 && p >= s {
+        match char_at(p - s) {
+            Some(b'\n' | b'\r' | b' ' | b'\t') => p -= s,
+            Some(b'n' | b'r' | b't') if p >= 2 * s && char_at(p - 2 * s) == Some(b'\\') => {
+                p -= 2 * s
+            }
+            _ => break,
+        }
+        breaks += 1;
+    }
+    if breaks == 0 {
+        return false;
+    }
+    walk_back(data, p, MIN_LINE, enc, |c| is_base64(c) || c == b'=') + MIN_LINE * s <= p
+}
+
+/// A text view grown in stages: a short view first, a longer one only when the text runs to
+/// its end. In UTF-16 the view is a copy, and a flat 64 KiB copy per anchor made repeated
+/// armour lines cost 1,000 times their size; staged, each anchor costs about the text it
+/// actually uses.
+pub fn staged_views(max: usize) -> impl Iterator<Item = usize> {
+    [512, 4096, 32 * 1024]
+        .into_iter()
+        .filter(move |&n| n < max)
+        .chain(std::iter::once(max))
 }
 
 /// Decodes base64 leniently: padding optional, a trailing partial quantum dropped.

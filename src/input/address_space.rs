@@ -40,7 +40,23 @@ pub struct AddressSpace {
     /// True when addresses are physical (LiME) rather than virtual.
     pub physical: bool,
     va: Vec<VaSpan>,
+    /// The file cut into disjoint segments, each with the region [`locate`] reports for it
+    /// (the innermost memory region covering it): one binary search per lookup, however many
+    /// overlapping regions a hostile file declares.
+    segments: Vec<Segment>,
+    /// Number of regions `segments` was built from.
+    indexed: usize,
 }
+
+/// From `start` to the next segment's start, offsets belong to region `region`
+/// ([`NO_REGION`]: none).
+#[derive(Debug, Clone, Copy)]
+struct Segment {
+    start: u64,
+    region: u32,
+}
+
+const NO_REGION: u32 = u32::MAX;
 
 /// Where a file offset sits, in words a debug engineer reads.
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
@@ -66,10 +82,15 @@ fn hex_address<S: serde::Serializer>(a: &Option<u64>, s: S) -> Result<S::Ok, S::
     }
 }
 
+/// How many overlapping candidates a lookup examines. Real dumps nest a handful of ranges
+/// (a stack inside a mapping); a hostile one may stack thousands, and a lookup must stay cheap.
+const MAX_PROBE: usize = 64;
+
 fn find<T>(items: &[T], addr: u64, range: impl Fn(&T) -> (u64, u64)) -> Option<&T> {
-    // Items are sorted by start; the candidate is the last one starting at or before addr.
+    // Items are sorted by start; the candidate is among the last ones starting at or before
+    // addr.
     let idx = items.partition_point(|i| range(i).0 <= addr);
-    items[..idx].iter().rev().take(4).find(|i| {
+    items[..idx].iter().rev().take(MAX_PROBE).find(|i| {
         let (s, e) = range(i);
         addr >= s && addr < e
     })
@@ -94,6 +115,8 @@ impl AddressSpace {
             })
             .collect();
         self.va.sort_by_key(|v| (v.start, v.file_offset));
+        self.segments = segments(regions);
+        self.indexed = regions.len();
     }
 
     /// True when the dump gives a virtual-address map (pointer following is possible).
@@ -104,7 +127,7 @@ impl AddressSpace {
     /// Translates an address to a file offset and the number of bytes available from there.
     pub fn to_file(&self, addr: u64) -> Option<(u64, u64)> {
         let v = find(&self.va, addr, |v| (v.start, v.end))?;
-        Some((v.file_offset + (addr - v.start), v.end - addr))
+        Some((v.file_offset.checked_add(addr - v.start)?, v.end - addr))
     }
 
     pub fn module_at(&self, addr: u64) -> Option<&MappedRange> {
@@ -143,48 +166,101 @@ impl AddressSpace {
     }
 }
 
-/// Computes the location of a file offset from the region table and address space.
-pub fn locate(regions: &[Region], space: &AddressSpace, offset: u64) -> Location {
-    // Prefer the innermost (shortest) memory region containing the offset, then any region.
-    let idx = regions.partition_point(|r| r.file_offset <= offset);
-    let mut best: Option<&Region> = None;
-    for r in regions[..idx].iter().rev().take(64) {
-        if r.contains(offset) {
-            let better = match best {
-                None => true,
-                Some(b) => {
-                    let rank =
-                        |x: &Region| matches!(x.kind, RegionKind::Memory | RegionKind::Physical);
-                    (rank(r) && !rank(b)) || (rank(r) == rank(b) && r.len < b.len)
-                }
-            };
-            if better {
-                best = Some(r);
-            }
+/// Which of two regions covering the same byte describes it best: memory over other kinds,
+/// then the shorter (innermost) one, then the earlier in the table (deterministic).
+fn preference(i: usize, r: &Region) -> (bool, u64, usize) {
+    let memory = matches!(r.kind, RegionKind::Memory | RegionKind::Physical);
+    (!memory, r.len, i)
+}
+
+/// Sweeps region boundaries once (O(n log n)) to cut the file into segments that each have
+/// one best region.
+fn segments(regions: &[Region]) -> Vec<Segment> {
+    use std::collections::BTreeSet;
+    if regions.len() >= NO_REGION as usize {
+        return Vec::new();
+    }
+    // (position, is_start, region index); ends sort before starts at the same position.
+    let mut events: Vec<(u64, bool, usize)> = Vec::with_capacity(regions.len() * 2);
+    for (i, r) in regions.iter().enumerate() {
+        if r.len > 0 {
+            events.push((r.file_offset, true, i));
+            events.push((r.end(), false, i));
         }
     }
-    match best {
-        Some(r) => match r.address {
-            Some(base) => {
-                let addr = base + (offset - r.file_offset);
-                let (region, module, thread) = space.describe(addr);
-                Location {
-                    address: Some(addr),
-                    region,
-                    module,
-                    thread,
-                }
+    events.sort_unstable();
+    let mut active = BTreeSet::new();
+    let mut out: Vec<Segment> = Vec::new();
+    let mut k = 0;
+    while k < events.len() {
+        let pos = events[k].0;
+        while k < events.len() && events[k].0 == pos {
+            let (_, start, i) = events[k];
+            let key = preference(i, &regions[i]);
+            if start {
+                active.insert(key);
+            } else {
+                active.remove(&key);
             }
-            None => Location {
-                address: None,
-                region: r.label.clone(),
-                module: None,
-                thread: None,
-            },
-        },
-        None => Location {
+            k += 1;
+        }
+        let region = active
+            .first()
+            .map(|&(_, _, i)| i as u32)
+            .unwrap_or(NO_REGION);
+        if out.last().map(|s| s.region) != Some(region) {
+            out.push(Segment { start: pos, region });
+        }
+    }
+    out
+}
+
+/// Computes the location of a file offset from the region table and address space.
+/// `regions` must be the table `space` was finished with.
+pub fn locate(regions: &[Region], space: &AddressSpace, offset: u64) -> Location {
+    let best = if space.indexed == regions.len() {
+        let idx = space.segments.partition_point(|s| s.start <= offset);
+        idx.checked_sub(1)
+            .map(|i| space.segments[i].region)
+            .filter(|&r| r != NO_REGION)
+            .and_then(|r| regions.get(r as usize))
+            .filter(|r| r.contains(offset))
+    } else {
+        // A table the index was not built from: look at the nearest regions only.
+        let idx = regions.partition_point(|r| r.file_offset <= offset);
+        regions[..idx]
+            .iter()
+            .enumerate()
+            .rev()
+            .take(MAX_PROBE)
+            .filter(|(_, r)| r.contains(offset))
+            .min_by_key(|(i, r)| preference(*i, r))
+            .map(|(_, r)| r)
+    };
+    let Some(r) = best else {
+        return Location {
             address: None,
             region: "unparsed bytes".into(),
+            module: None,
+            thread: None,
+        };
+    };
+    match r
+        .address
+        .and_then(|base| base.checked_add(offset - r.file_offset))
+    {
+        Some(addr) => {
+            let (region, module, thread) = space.describe(addr);
+            Location {
+                address: Some(addr),
+                region,
+                module,
+                thread,
+            }
+        }
+        None => Location {
+            address: None,
+            region: r.label.clone(),
             module: None,
             thread: None,
         },

@@ -13,10 +13,22 @@ pub enum DumpBytes<'a> {
 }
 
 impl DumpBytes<'static> {
-    /// Maps a file read-only. An empty file cannot be mapped on Linux, so it becomes `Empty`.
+    /// Maps a regular file read-only. An empty file cannot be mapped on Linux, so it becomes
+    /// `Empty`. Anything else (a directory, a FIFO, a device) is refused: a device reports
+    /// length 0 and would pass for an empty, completely scanned dump.
     pub fn map(path: &Path) -> std::io::Result<Self> {
+        // Checked before opening too: opening a FIFO for reading blocks until a writer comes.
+        let not_regular =
+            || std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a regular file");
+        if !std::fs::metadata(path)?.is_file() {
+            return Err(not_regular());
+        }
         let file = File::open(path)?;
-        let len = file.metadata()?.len();
+        let meta = file.metadata()?;
+        if !meta.is_file() {
+            return Err(not_regular());
+        }
+        let len = meta.len();
         if len == 0 {
             return Ok(DumpBytes::Empty);
         }

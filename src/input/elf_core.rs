@@ -6,7 +6,7 @@
 //! info (failure modes irrelevant to cores) and ignores PN_XNUM (> 65,535 segments).
 
 use super::region::clamp;
-use super::{Layout, MappedRange, Region, RegionKind, StackRange};
+use super::{caps, short_label, Layout, MappedRange, Region, RegionKind, StackRange};
 use goblin::container::{Container, Ctx, Endian};
 use goblin::elf::header::ET_CORE;
 use goblin::elf::program_header::{ProgramHeader, PF_W, PF_X, PT_LOAD, PT_NOTE};
@@ -21,13 +21,19 @@ const EM_AARCH64: u16 = 183;
 /// brk heap randomisation on Linux is below 32 MiB; allow some slack.
 const HEAP_WINDOW: u64 = 1 << 30;
 
-/// True when `data` starts with an ELF header of type ET_CORE.
+/// True when `data` starts like an ELF file of type ET_CORE. Only the identification bytes and
+/// `e_type` are looked at, so a core cut off inside its header is still recognised (and then
+/// reported as truncated, not scanned as an unknown raw file).
 pub fn is_core(data: &[u8]) -> bool {
-    data.len() >= 52
-        && &data[..4] == b"\x7fELF"
-        && goblin::elf::Elf::parse_header(data)
-            .map(|h| h.e_type == ET_CORE)
-            .unwrap_or(false)
+    let (Some(ident), Some(ty)) = (data.get(..6), data.get(16..18)) else {
+        return false;
+    };
+    let e_type = match ident[5] {
+        1 => u16::from_le_bytes([ty[0], ty[1]]),
+        2 => u16::from_be_bytes([ty[0], ty[1]]),
+        _ => return false,
+    };
+    &ident[..4] == b"\x7fELF" && matches!(ident[4], 1 | 2) && e_type == ET_CORE
 }
 
 struct Load {
@@ -48,7 +54,7 @@ pub fn parse(data: &[u8]) -> Layout {
     let header = match goblin::elf::Elf::parse_header(data) {
         Ok(h) => h,
         Err(e) => {
-            l.lost(format!("ELF header unreadable: {e}"));
+            l.lost(format_args!("ELF header unreadable: {e}"));
             return l;
         }
     };
@@ -59,7 +65,7 @@ pub fn parse(data: &[u8]) -> Layout {
             return l;
         }
     };
-    l.regions.push(Region::other(
+    l.region(Region::other(
         0,
         header.e_ehsize as u64,
         RegionKind::Header,
@@ -67,6 +73,9 @@ pub fn parse(data: &[u8]) -> Layout {
     ));
 
     let mut phnum = header.e_phnum as u64;
+    if header.e_phoff != 0 || header.e_shoff != 0 {
+        check_section_table(data, &header, ctx, &mut l);
+    }
     if header.e_phnum == PN_XNUM {
         // The real count lives in section header 0's sh_info.
         match SectionHeader::parse(data, header.e_shoff as usize, 1, ctx) {
@@ -77,19 +86,26 @@ pub fn parse(data: &[u8]) -> Layout {
     let entsize = ProgramHeader::size(ctx) as u64;
     let room = file_len.saturating_sub(header.e_phoff) / entsize.max(1);
     if phnum > room {
-        l.lost(format!(
+        l.lost(format_args!(
             "program header table truncated: {phnum} claimed, room for {room}"
         ));
         phnum = room;
     }
+    if phnum > caps::REGIONS as u64 {
+        l.limit(format_args!(
+            "{phnum} program headers; only the first {} are read (the rest is scanned without addresses)",
+            caps::REGIONS
+        ));
+        phnum = caps::REGIONS as u64;
+    }
     let phdrs = match ProgramHeader::parse(data, header.e_phoff as usize, phnum as usize, ctx) {
         Ok(p) => p,
         Err(e) => {
-            l.lost(format!("program headers unreadable: {e}"));
+            l.lost(format_args!("program headers unreadable: {e}"));
             Vec::new()
         }
     };
-    l.regions.push(Region::other(
+    l.region(Region::other(
         header.e_phoff,
         phnum * entsize,
         RegionKind::Header,
@@ -97,12 +113,14 @@ pub fn parse(data: &[u8]) -> Layout {
     ));
 
     let mut loads = Vec::new();
-    let mut files = Vec::new();
-    let mut threads: Vec<(u32, u64)> = Vec::new();
+    let mut notes = NoteState::default();
+    // Legitimate note segments are disjoint, so together they hold at most the file. More
+    // means segments point at the same bytes over and over (a hostile core): stop there.
+    let mut note_budget = file_len;
     for ph in &phdrs {
         let (len, cut) = clamp(ph.p_offset, ph.p_filesz, file_len);
         if cut {
-            l.lost(format!(
+            l.lost(format_args!(
                 "segment at {:#x}: {} of {} bytes are past the end of the file (truncated core)",
                 ph.p_vaddr,
                 ph.p_filesz - len,
@@ -111,8 +129,8 @@ pub fn parse(data: &[u8]) -> Layout {
         }
         match ph.p_type {
             PT_LOAD => {
-                if ph.p_vaddr.checked_add(ph.p_memsz).is_none() {
-                    l.warn(format!(
+                if ph.p_vaddr.checked_add(ph.p_memsz.max(len)).is_none() {
+                    l.warn(format_args!(
                         "segment at {:#x} wraps the address space",
                         ph.p_vaddr
                     ));
@@ -121,7 +139,7 @@ pub fn parse(data: &[u8]) -> Layout {
                 if len > 0 {
                     let mut r = Region::memory(ph.p_offset, len, ph.p_vaddr);
                     r.truncated = cut;
-                    l.regions.push(r);
+                    l.region(r);
                 }
                 loads.push(Load {
                     vaddr: ph.p_vaddr,
@@ -130,21 +148,27 @@ pub fn parse(data: &[u8]) -> Layout {
                 });
             }
             PT_NOTE if len > 0 => {
-                let notes = &data[ph.p_offset as usize..(ph.p_offset + len) as usize];
+                if len > note_budget {
+                    l.lost("note segments overlap or repeat; the rest are not walked");
+                    note_budget = 0;
+                    continue;
+                }
+                note_budget -= len;
+                // In bounds: clamp() kept [p_offset, p_offset + len) inside the file.
+                let bytes = &data[ph.p_offset as usize..(ph.p_offset + len) as usize];
                 walk_notes(
-                    notes,
+                    bytes,
                     ph.p_offset,
                     &ctx,
                     header.e_machine,
                     &mut l,
-                    &mut files,
-                    &mut threads,
+                    &mut notes,
                 );
             }
             _ => {}
         }
     }
-    attribute(&mut l, &loads, &files, &threads);
+    attribute(&mut l, &loads, &notes.files, &notes.threads);
     l.description = Some(format!(
         "ELF core ({}-bit, machine {}), {} segments, {} threads",
         if ctx.container == Container::Big {
@@ -154,9 +178,29 @@ pub fn parse(data: &[u8]) -> Layout {
         },
         header.e_machine,
         loads.len(),
-        threads.len()
+        notes.threads.len()
     ));
     l
+}
+
+/// gdb cores end with a section header table: if it is cut off, so is the file.
+fn check_section_table(
+    data: &[u8],
+    header: &goblin::elf::header::Header,
+    ctx: Ctx,
+    l: &mut Layout,
+) {
+    if header.e_shoff == 0 {
+        return;
+    }
+    let count = (header.e_shnum as u64).max(1);
+    let size = SectionHeader::size(ctx) as u64;
+    let end = count
+        .checked_mul(size)
+        .and_then(|n| n.checked_add(header.e_shoff));
+    if !matches!(end, Some(e) if e <= data.len() as u64) {
+        l.lost("section header table is cut off by the end of the file (truncated core)");
+    }
 }
 
 fn word(d: &[u8], off: usize, ctx: &Ctx) -> Option<u64> {
@@ -194,18 +238,28 @@ fn note_name(t: u32) -> String {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+/// What the notes of a core say about its process.
+#[derive(Default)]
+struct NoteState {
+    files: Vec<FileMap>,
+    /// (thread id, stack pointer) from NT_PRSTATUS.
+    threads: Vec<(u32, u64)>,
+}
+
+/// Bytes of a note's owner name used in its label ("CORE", "LINUX", "GDB").
+const MAX_OWNER: usize = 64;
+
 fn walk_notes(
     notes: &[u8],
     base: u64,
     ctx: &Ctx,
     machine: u16,
     l: &mut Layout,
-    files: &mut Vec<FileMap>,
-    threads: &mut Vec<(u32, u64)>,
+    st: &mut NoteState,
 ) {
     let align = |x: usize| x.checked_add(3).map(|v| v & !3);
     let mut off = 0usize;
+    // Each round consumes at least the 12-byte note header, so this ends.
     while off + 12 <= notes.len() {
         let (Some(namesz), Some(descsz), Some(ntype)) = (
             u32w(notes, off, ctx),
@@ -223,20 +277,24 @@ fn walk_notes(
             break;
         };
         if desc_end > notes.len() {
-            l.lost("note segment truncated");
+            l.lost(format_args!(
+                "note at {:#x} claims {descsz} bytes past the end of its segment (truncated or corrupt)",
+                base + off as u64
+            ));
             break;
         }
-        let owner = String::from_utf8_lossy(
-            &notes[name_start..name_start + (namesz as usize).min(desc_start - name_start)],
-        )
-        .trim_end_matches('\0')
-        .to_string();
+        let name_len = (namesz as usize)
+            .min(desc_start - name_start)
+            .min(MAX_OWNER);
+        let owner = String::from_utf8_lossy(&notes[name_start..name_start + name_len])
+            .trim_end_matches('\0')
+            .to_string();
         let desc = &notes[desc_start..desc_end];
         let label = match ntype {
             NT_PRPSINFO => "process info (command line)".to_string(),
             _ => format!("note {owner}/{}", note_name(ntype)),
         };
-        l.regions.push(Region::other(
+        l.region(Region::other(
             base + desc_start as u64,
             descsz as u64,
             RegionKind::Stream,
@@ -244,7 +302,7 @@ fn walk_notes(
         ));
         if owner == "CORE" {
             match ntype {
-                NT_PRSTATUS => {
+                NT_PRSTATUS if st.threads.len() < caps::STACKS => {
                     let sp_index = match machine {
                         EM_X86_64 => Some(19),
                         EM_AARCH64 => Some(31),
@@ -253,10 +311,10 @@ fn walk_notes(
                     let pid = u32w(desc, 32, ctx);
                     let sp = sp_index.and_then(|i| word(desc, 112 + i * 8, ctx));
                     if let (Some(pid), Some(sp)) = (pid, sp) {
-                        threads.push((pid, sp));
+                        st.threads.push((pid, sp));
                     }
                 }
-                NT_FILE => parse_nt_file(desc, ctx, files),
+                NT_FILE => parse_nt_file(desc, ctx, &mut st.files),
                 _ => {}
             }
         }
@@ -277,8 +335,9 @@ fn parse_nt_file(desc: &[u8], ctx: &Ctx, files: &mut Vec<FileMap>) {
     let Some(count) = word(desc, 0, ctx) else {
         return;
     };
-    let max = desc.len() / (3 * w);
-    let count = (count as usize).min(max);
+    // Bounded by the bytes present and by what the address space index keeps.
+    let max = (desc.len() / (3 * w)).min(caps::MAPPINGS.saturating_sub(files.len()));
+    let count = usize::try_from(count).unwrap_or(usize::MAX).min(max);
     let mut names = desc
         .get(2 * w + count * 3 * w..)
         .unwrap_or(&[])
@@ -290,27 +349,63 @@ fn parse_nt_file(desc: &[u8], ctx: &Ctx, files: &mut Vec<FileMap>) {
         };
         let path = names
             .next()
-            .map(|n| String::from_utf8_lossy(n).into_owned())
+            .map(|n| short_label(&String::from_utf8_lossy(n)))
             .unwrap_or_default();
         files.push(FileMap { start, end, path });
     }
 }
 
+/// Ranges sorted by start with a running maximum of their ends: "does any range overlap
+/// [a, b)?" in O(log n), so attribution stays O(n log n) on hostile counts.
+struct Overlaps {
+    starts: Vec<u64>,
+    max_end: Vec<u64>,
+}
+
+impl Overlaps {
+    fn new(mut ranges: Vec<(u64, u64)>) -> Self {
+        ranges.sort_unstable();
+        let starts = ranges.iter().map(|r| r.0).collect();
+        let max_end = ranges
+            .iter()
+            .scan(0u64, |m, r| {
+                *m = (*m).max(r.1);
+                Some(*m)
+            })
+            .collect();
+        Overlaps { starts, max_end }
+    }
+
+    /// True when some range [s, e) has s < b and e > a.
+    fn any(&self, a: u64, b: u64) -> bool {
+        let n = self.starts.partition_point(|&s| s < b);
+        n > 0 && self.max_end[n - 1] > a
+    }
+}
+
 fn attribute(l: &mut Layout, loads: &[Load], files: &[FileMap], threads: &[(u32, u64)]) {
+    let exec_loads = Overlaps::new(
+        loads
+            .iter()
+            .filter(|ld| ld.flags & PF_X != 0)
+            .map(|ld| (ld.vaddr, ld.vaddr + ld.memsz))
+            .collect(),
+    );
+    let first_path = files.first().map(|f| f.path.as_str());
     for f in files {
         let short = f.path.rsplit('/').next().unwrap_or(&f.path).to_string();
-        l.space.mappings.push(MappedRange {
+        if !l.mapping(MappedRange {
             start: f.start,
             end: f.end,
             label: format!("mapping {}", f.path),
-        });
-        let is_image = loads
-            .iter()
-            .any(|ld| ld.flags & PF_X != 0 && ld.vaddr < f.end && f.start < ld.vaddr + ld.memsz)
+        }) {
+            break;
+        }
+        let is_image = exec_loads.any(f.start, f.end)
             || short.contains(".so")
-            || files.first().map(|x| x.path == f.path).unwrap_or(false);
+            || first_path == Some(f.path.as_str());
         if is_image {
-            l.space.modules.push(MappedRange {
+            l.module(MappedRange {
                 start: f.start,
                 end: f.end,
                 label: short,
@@ -319,29 +414,33 @@ fn attribute(l: &mut Layout, loads: &[Load], files: &[FileMap], threads: &[(u32,
     }
     // The main executable is the first file mapping; the brk heap is the first anonymous
     // writable segment after its end.
-    let exe_end = files.first().map(|exe| {
+    let exe_end = first_path.map(|exe| {
         files
             .iter()
-            .filter(|f| f.path == exe.path)
+            .filter(|f| f.path == exe)
             .map(|f| f.end)
             .max()
             .unwrap_or(0)
     });
-    let file_backed = |ld: &Load| {
-        files
-            .iter()
-            .any(|f| f.start < ld.vaddr + ld.memsz && ld.vaddr < f.end)
-    };
+    let file_ranges = Overlaps::new(files.iter().map(|f| (f.start, f.end)).collect());
+    // Stack pointers sorted, so each segment finds the threads inside it by binary search.
+    // Several threads in one segment: the lowest stack pointer names it.
+    let mut sps: Vec<(u64, u32)> = threads.iter().map(|&(tid, sp)| (sp, tid)).collect();
+    sps.sort_unstable();
     let mut heap_found = false;
-    let mut anon: Vec<&Load> = loads.iter().filter(|ld| !file_backed(ld)).collect();
+    let mut anon: Vec<&Load> = loads
+        .iter()
+        .filter(|ld| !file_ranges.any(ld.vaddr, ld.vaddr + ld.memsz))
+        .collect();
     anon.sort_by_key(|ld| ld.vaddr);
     for ld in anon {
         let end = ld.vaddr + ld.memsz;
-        if let Some((tid, _)) = threads.iter().find(|(_, sp)| *sp >= ld.vaddr && *sp < end) {
-            l.space.stacks.push(StackRange {
+        let first = sps.partition_point(|&(sp, _)| sp < ld.vaddr);
+        if let Some(&(_, tid)) = sps.get(first).filter(|&&(sp, _)| sp < end) {
+            l.stack(StackRange {
                 start: ld.vaddr,
                 end,
-                thread: *tid,
+                thread: tid,
                 name: None,
             });
             continue;
@@ -357,7 +456,7 @@ fn attribute(l: &mut Layout, loads: &[Load], files: &[FileMap], threads: &[(u32,
                 .map(|e| ld.vaddr >= e && ld.vaddr - e < HEAP_WINDOW)
                 .unwrap_or(false);
         heap_found |= is_heap;
-        l.space.mappings.push(MappedRange {
+        if !l.mapping(MappedRange {
             start: ld.vaddr,
             end,
             label: if is_heap {
@@ -365,6 +464,8 @@ fn attribute(l: &mut Layout, loads: &[Load], files: &[FileMap], threads: &[(u32,
             } else {
                 format!("anonymous {perms}")
             },
-        });
+        }) {
+            break;
+        }
     }
 }

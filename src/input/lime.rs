@@ -7,8 +7,9 @@ use super::{Layout, Region, RegionKind};
 
 const MAGIC: u32 = 0x4C69_4D45;
 const HEADER_LEN: u64 = 32;
-/// A chain longer than this is hostile; real images have tens of ranges.
-const MAX_RANGES: usize = 1 << 20;
+/// A chain longer than this is hostile; real images have tens of ranges (AVML-style writers
+/// that split ranges into 16 MiB blocks, a few thousand).
+const MAX_RANGES: usize = 1 << 19;
 
 pub fn is_lime(data: &[u8]) -> bool {
     u32_at(data, 0) == Some(MAGIC) && u32_at(data, 4) == Some(1)
@@ -22,7 +23,7 @@ pub fn parse(data: &[u8]) -> Layout {
     let mut n = 0usize;
     while off < file_len {
         if n >= MAX_RANGES {
-            l.lost("LiME: too many ranges; the rest is scanned without addresses");
+            l.limit("LiME: too many ranges; the rest is scanned without addresses");
             break;
         }
         let (Some(magic), Some(version), Some(start), Some(end)) = (
@@ -31,14 +32,14 @@ pub fn parse(data: &[u8]) -> Layout {
             u64_at(data, off + 8),
             u64_at(data, off + 16),
         ) else {
-            l.lost(format!("LiME: range header at {off:#x} truncated"));
+            l.lost(format_args!("LiME: range header at {off:#x} truncated"));
             break;
         };
         if magic != MAGIC || version != 1 || end < start {
-            l.lost(format!("LiME: invalid range header at {off:#x}"));
+            l.lost(format_args!("LiME: invalid range header at {off:#x}"));
             break;
         }
-        l.regions.push(Region::other(
+        l.region(Region::other(
             off,
             HEADER_LEN,
             RegionKind::Header,
@@ -57,15 +58,17 @@ pub fn parse(data: &[u8]) -> Layout {
             r.kind = RegionKind::Physical;
             r.label = "physical memory".into();
             r.truncated = kept < len;
-            l.regions.push(r);
+            l.region(r);
         }
         if kept < len {
-            l.lost(format!(
+            l.lost(format_args!(
                 "LiME: range {start:#x}-{end:#x} cut off by the end of the file ({} bytes missing)",
                 len - kept
             ));
             break;
         }
+        // Each range consumes its 32-byte header, so the walk ends; kept == len here, and
+        // data_off + len <= file_len.
         off = data_off + len;
         n += 1;
     }

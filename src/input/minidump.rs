@@ -9,18 +9,24 @@
 use super::le::{slice, u16_at, u32_at, u64_at};
 use super::raw::mapping_label;
 use super::region::clamp;
-use super::{Layout, MappedRange, Region, RegionKind, StackRange};
+use super::{caps, short_label, Layout, MappedRange, Region, RegionKind, StackRange};
+use std::collections::HashMap;
 
 const HEADER_LEN: u64 = 32;
 const DIR_ENTRY_LEN: u64 = 12;
 /// No real dump has more streams than this; more means a hostile or corrupt header.
 const MAX_STREAMS: u64 = 4096;
+/// MINIDUMP_STRING lengths above this are corrupt (Windows paths stop at 32,767 UTF-16 units).
 const MAX_STRING_BYTES: u32 = 64 * 1024;
+/// Bytes of a MINIDUMP_STRING decoded for a label: names are cut to [`caps::LABEL`] anyway,
+/// and decoding only a window keeps a million modules pointing at one 64 KiB string cheap.
+const STRING_WINDOW: u64 = 2 * caps::LABEL as u64;
 
 mod stream {
     pub const THREAD_LIST: u32 = 3;
     pub const MODULE_LIST: u32 = 4;
     pub const MEMORY_LIST: u32 = 5;
+    pub const EXCEPTION: u32 = 6;
     pub const SYSTEM_INFO: u32 = 7;
     pub const MEMORY64_LIST: u32 = 9;
     pub const MEMORY_INFO_LIST: u32 = 16;
@@ -30,7 +36,23 @@ mod stream {
 
 /// Human name of a stream type (minidump-common's MINIDUMP_STREAM_TYPE and vendor streams).
 pub fn stream_name(t: u32) -> String {
-    let n = match t {
+    StreamName(t).to_string()
+}
+
+/// A stream type that formats as its name, or in hex when unknown; formatted only when used.
+struct StreamName(u32);
+
+impl std::fmt::Display for StreamName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match known_stream(self.0) {
+            Some(n) => f.write_str(n),
+            None => write!(f, "{:#x}", self.0),
+        }
+    }
+}
+
+fn known_stream(t: u32) -> Option<&'static str> {
+    Some(match t {
         0 => "Unused",
         3 => "ThreadList",
         4 => "ModuleList",
@@ -70,9 +92,8 @@ pub fn stream_name(t: u32) -> String {
         0x4d7a_0002 => "MozMacosBootargs",
         0x4d7a_0003 => "MozLinuxLimits",
         0x4d7a_0004 => "MozSoftErrors",
-        _ => return format!("{t:#x}"),
-    };
-    n.to_string()
+        _ => return None,
+    })
 }
 
 struct Stream {
@@ -94,12 +115,12 @@ pub fn parse(data: &[u8]) -> Layout {
     }
     let version = u32_at(data, 4).unwrap_or(0);
     if version & 0xffff != 0xA793 {
-        l.warn(format!("unexpected minidump version {version:#x}"));
+        l.warn(format_args!("unexpected minidump version {version:#x}"));
     }
     let count = u32_at(data, 8).unwrap_or(0) as u64;
     let dir_rva = u32_at(data, 12).unwrap_or(0) as u64;
     let flags = u64_at(data, 24).unwrap_or(0);
-    l.regions.push(Region::other(
+    l.region(Region::other(
         0,
         HEADER_LEN,
         RegionKind::Header,
@@ -108,18 +129,18 @@ pub fn parse(data: &[u8]) -> Layout {
 
     let mut count_ok = count.min(MAX_STREAMS);
     if count > MAX_STREAMS {
-        l.lost(format!(
+        l.lost(format_args!(
             "minidump claims {count} streams; only {MAX_STREAMS} read"
         ));
     }
     let dir_room = file_len.saturating_sub(dir_rva) / DIR_ENTRY_LEN;
     if count_ok > dir_room {
-        l.lost(format!(
+        l.lost(format_args!(
             "stream directory truncated: {count_ok} entries claimed, {dir_room} present"
         ));
         count_ok = dir_room;
     }
-    l.regions.push(Region::other(
+    l.region(Region::other(
         dir_rva,
         count_ok * DIR_ENTRY_LEN,
         RegionKind::Header,
@@ -139,9 +160,9 @@ pub fn parse(data: &[u8]) -> Layout {
         }
         let (len, cut) = clamp(rva as u64, size as u64, file_len);
         if cut {
-            l.lost(format!(
+            l.lost(format_args!(
                 "stream {} at {rva:#x} runs {} bytes past the end of the file",
-                stream_name(kind),
+                StreamName(kind),
                 size as u64 - len
             ));
         }
@@ -153,7 +174,7 @@ pub fn parse(data: &[u8]) -> Layout {
                 format!("stream {}", stream_name(kind)),
             );
             r.truncated = cut;
-            l.regions.push(r);
+            l.region(r);
         }
         streams.push(Stream {
             kind,
@@ -175,6 +196,9 @@ pub fn parse(data: &[u8]) -> Layout {
         .unwrap_or_default();
     if let Some(s) = get(stream::THREAD_LIST) {
         ctx.thread_list(s, &names);
+    }
+    if let Some(s) = get(stream::EXCEPTION) {
+        ctx.exception(s);
     }
     if let Some(s) = get(stream::MODULE_LIST) {
         ctx.module_list(s);
@@ -211,7 +235,7 @@ impl Ctx<'_, '_> {
     fn bounded(&mut self, s: &Stream, header: u64, entry: u64, claimed: u64, what: &str) -> u64 {
         let room = s.size.saturating_sub(header) / entry;
         if claimed > room {
-            self.l.lost(format!(
+            self.l.lost(format_args!(
                 "{what}: {claimed} entries claimed, room for {room}"
             ));
             room
@@ -223,7 +247,7 @@ impl Ctx<'_, '_> {
     fn push_memory(&mut self, addr: u64, rva: u64, size: u64, what: &str) {
         let (len, cut) = clamp(rva, size, self.file_len());
         if cut {
-            self.l.lost(format!(
+            self.l.lost(format_args!(
                 "{what} range at {addr:#x} ({size} bytes) is cut off by the end of the file; {len} bytes kept"
             ));
         }
@@ -232,7 +256,7 @@ impl Ctx<'_, '_> {
         }
         let mut r = Region::memory(rva, len, addr);
         r.truncated = cut;
-        self.l.regions.push(r);
+        self.l.region(r);
     }
 
     fn memory_list(&mut self, s: &Stream) {
@@ -289,7 +313,7 @@ impl Ctx<'_, '_> {
             };
             if rva >= self.file_len() {
                 let left = n - i;
-                self.l.lost(format!(
+                self.l.lost(format_args!(
                     "Memory64List: {left} of {n} ranges lie past the end of the file (truncated dump)"
                 ));
                 break;
@@ -305,12 +329,28 @@ impl Ctx<'_, '_> {
         }
     }
 
-    fn string_at(&self, rva: u64) -> Option<String> {
+    /// A MINIDUMP_STRING (byte length, UTF-16LE) as a label: its first or, for paths whose
+    /// file name matters, last [`STRING_WINDOW`] bytes. A string cut off by the end of the file
+    /// is a sign of truncation.
+    fn string_at(&mut self, rva: u64, tail: bool) -> Option<String> {
         let len = u32_at(self.data, rva)?;
         if len > MAX_STRING_BYTES {
+            self.l.warn(format_args!(
+                "string at {rva:#x} claims {len} bytes; ignored"
+            ));
             return None;
         }
-        let b = slice(self.data, rva + 4, (len & !1) as u64)?;
+        let len = (len & !1) as u64;
+        let start = rva + 4;
+        if start + len > self.file_len() {
+            self.l.lost(format_args!(
+                "string at {rva:#x} is cut off by the end of the file"
+            ));
+            return None;
+        }
+        let window = len.min(STRING_WINDOW);
+        let from = if tail { start + len - window } else { start };
+        let b = slice(self.data, from, window)?;
         let units: Vec<u16> = b
             .chunks_exact(2)
             .map(|c| u16::from_le_bytes([c[0], c[1]]))
@@ -318,22 +358,29 @@ impl Ctx<'_, '_> {
         Some(String::from_utf16_lossy(&units))
     }
 
-    fn thread_names(&mut self, s: &Stream) -> Vec<(u32, String)> {
+    /// Thread id → name. The first name given for a thread wins.
+    fn thread_names(&mut self, s: &Stream) -> HashMap<u32, String> {
+        let mut names = HashMap::new();
         let Some(count) = u32_at(self.data, s.rva) else {
-            return vec![];
+            return names;
         };
         let n = self.bounded(s, 4, 12, count as u64, "ThreadNames");
-        (0..n)
-            .filter_map(|i| {
-                let e = s.rva + 4 + i * 12;
-                let tid = u32_at(self.data, e)?;
-                let name = self.string_at(u64_at(self.data, e + 4)?)?;
-                Some((tid, name))
-            })
-            .collect()
+        for i in 0..n.min(caps::STACKS as u64) {
+            let e = s.rva + 4 + i * 12;
+            let (Some(tid), Some(rva)) = (u32_at(self.data, e), u64_at(self.data, e + 4)) else {
+                break;
+            };
+            if names.contains_key(&tid) {
+                continue;
+            }
+            if let Some(name) = self.string_at(rva, false) {
+                names.insert(tid, short_label(&name));
+            }
+        }
+        names
     }
 
-    fn thread_list(&mut self, s: &Stream, names: &[(u32, String)]) {
+    fn thread_list(&mut self, s: &Stream, names: &HashMap<u32, String>) {
         let Some(count) = u32_at(self.data, s.rva) else {
             return;
         };
@@ -343,7 +390,7 @@ impl Ctx<'_, '_> {
             4
         };
         let n = self.bounded(s, header, 48, count as u64, "ThreadList");
-        for i in 0..n {
+        for i in 0..n.min(caps::STACKS as u64) {
             let e = s.rva + header + i * 48;
             let (Some(tid), Some(start), Some(size), Some(ctx_size), Some(ctx_rva)) = (
                 u32_at(self.data, e),
@@ -354,27 +401,70 @@ impl Ctx<'_, '_> {
             ) else {
                 break;
             };
-            let name = names
-                .iter()
-                .find(|(t, _)| *t == tid)
-                .map(|(_, n)| n.clone());
             if size > 0 {
-                self.l.space.stacks.push(StackRange {
+                self.l.stack(StackRange {
                     start,
                     end: start.saturating_add(size as u64),
                     thread: tid,
-                    name,
+                    name: names.get(&tid).cloned(),
                 });
             }
-            let (len, _) = clamp(ctx_rva as u64, ctx_size as u64, self.file_len());
-            if len > 0 && ctx_rva != 0 {
-                self.l.regions.push(Region::other(
+            if ctx_rva == 0 || ctx_size == 0 {
+                continue;
+            }
+            let (len, cut) = clamp(ctx_rva as u64, ctx_size as u64, self.file_len());
+            if cut {
+                self.l.lost(format_args!(
+                    "registers of thread {tid} are cut off by the end of the file"
+                ));
+            }
+            if len > 0 {
+                let mut r = Region::other(
                     ctx_rva as u64,
                     len,
                     RegionKind::Stream,
                     format!("registers of thread {tid}"),
-                ));
+                );
+                r.truncated = cut;
+                self.l.region(r);
             }
+        }
+        if n > caps::STACKS as u64 {
+            self.l.limit(format_args!(
+                "ThreadList: {n} threads; only the first {} are described",
+                caps::STACKS
+            ));
+        }
+    }
+
+    /// MINIDUMP_EXCEPTION_STREAM: the crashing thread's registers (a LOCATION at offset 160)
+    /// are a blob of their own, often the last bytes of the file.
+    fn exception(&mut self, s: &Stream) {
+        let (Some(tid), Some(size), Some(rva)) = (
+            u32_at(self.data, s.rva),
+            u32_at(self.data, s.rva + 160),
+            u32_at(self.data, s.rva + 164),
+        ) else {
+            return;
+        };
+        if s.size < 168 || size == 0 || rva == 0 {
+            return;
+        }
+        let (len, cut) = clamp(rva as u64, size as u64, self.file_len());
+        if cut {
+            self.l.lost(format_args!(
+                "exception registers of thread {tid} are cut off by the end of the file"
+            ));
+        }
+        if len > 0 {
+            let mut r = Region::other(
+                rva as u64,
+                len,
+                RegionKind::Stream,
+                format!("exception registers of thread {tid}"),
+            );
+            r.truncated = cut;
+            self.l.region(r);
         }
     }
 
@@ -389,7 +479,7 @@ impl Ctx<'_, '_> {
             4
         };
         let n = self.bounded(s, header, MODULE_LEN, count as u64, "ModuleList");
-        for i in 0..n {
+        for i in 0..n.min(caps::MODULES as u64) {
             let e = s.rva + header + i * MODULE_LEN;
             let (Some(base), Some(size), Some(name_rva)) = (
                 u64_at(self.data, e),
@@ -399,14 +489,34 @@ impl Ctx<'_, '_> {
                 break;
             };
             let name = self
-                .string_at(name_rva as u64)
+                .string_at(name_rva as u64, true)
                 .unwrap_or_else(|| format!("module@{base:#x}"));
-            let short = name.rsplit(['/', '\\']).next().unwrap_or(&name).to_string();
-            self.l.space.modules.push(MappedRange {
+            let short = name.rsplit(['/', '\\']).next().unwrap_or(&name);
+            // CodeView and misc records: not needed for attribution, but a record cut off by
+            // the end of the file means the dump was truncated.
+            for (what, at) in [("CodeView", 76), ("misc", 84)] {
+                if let (Some(len), Some(rva)) =
+                    (u32_at(self.data, e + at), u32_at(self.data, e + at + 4))
+                {
+                    if len > 0 && rva as u64 + len as u64 > self.file_len() {
+                        self.l.lost(format_args!(
+                            "{what} record of module {} is cut off by the end of the file",
+                            short_label(short)
+                        ));
+                    }
+                }
+            }
+            self.l.module(MappedRange {
                 start: base,
                 end: base.saturating_add(size as u64),
-                label: short,
+                label: short_label(short),
             });
+        }
+        if n > caps::MODULES as u64 {
+            self.l.limit(format_args!(
+                "ModuleList: {n} modules; only the first {} are described",
+                caps::MODULES
+            ));
         }
     }
 
@@ -431,11 +541,13 @@ impl Ctx<'_, '_> {
                 continue;
             };
             any = true;
-            self.l.space.mappings.push(MappedRange {
+            if !self.l.mapping(MappedRange {
                 start,
                 end,
-                label: mapping_label(path, perms),
-            });
+                label: short_label(&mapping_label(path, perms)),
+            }) {
+                break;
+            }
         }
         any
     }
@@ -475,11 +587,13 @@ impl Ctx<'_, '_> {
                 0x100_0000 => "image memory",
                 _ => "memory",
             };
-            self.l.space.mappings.push(MappedRange {
+            if !self.l.mapping(MappedRange {
                 start: base,
                 end: base.saturating_add(size),
                 label: format!("{kind} {}", protection(protect)),
-            });
+            }) {
+                break;
+            }
         }
     }
 }

@@ -2,8 +2,9 @@
 //! carry a sidecar index `<image>.regions.json` (a JSON array of
 //! `{"va", "file_off", "len", "perms", "path"}`) that restores addresses and mapping names.
 
-use super::{Dump, Layout, MappedRange, Region, RegionKind};
+use super::{short_label, Dump, Layout, MappedRange, Region, RegionKind};
 use serde::Deserialize;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 /// One entry of a raw image's sidecar index.
@@ -20,7 +21,7 @@ pub struct RawIndexEntry {
 
 pub fn parse(data: &[u8]) -> Layout {
     let mut layout = Layout::new();
-    layout.regions.push(Region::other(
+    layout.region(Region::other(
         0,
         data.len() as u64,
         RegionKind::Memory,
@@ -33,40 +34,65 @@ pub fn parse(data: &[u8]) -> Layout {
 /// The largest sidecar we read; an index of a real process is a few hundred entries.
 const MAX_SIDECAR: u64 = 16 << 20;
 
-pub(super) fn apply_sidecar_index(path: &Path, dump: &mut Dump<'_>) {
+/// Reads `<path>.regions.json` when it exists and is a regular file of sane size.
+pub(super) fn apply_sidecar_file(path: &Path, dump: &mut Dump<'_>) {
     let mut side = path.as_os_str().to_owned();
     side.push(".regions.json");
     let side = Path::new(&side);
     let Ok(meta) = std::fs::metadata(side) else {
         return;
     };
+    // A FIFO or device named like an index would block the read or never end.
+    if !meta.is_file() {
+        dump.layout.warn(format_args!(
+            "{} is not a regular file; ignored",
+            side.display()
+        ));
+        return;
+    }
     if meta.len() > MAX_SIDECAR {
-        dump.layout.warn(format!(
+        dump.layout.warn(format_args!(
             "{} is too large to be a region index",
             side.display()
         ));
         return;
     }
-    let parsed: Result<Vec<RawIndexEntry>, _> = std::fs::read(side)
-        .map_err(|e| e.to_string())
-        .and_then(|b| serde_json::from_slice(&b).map_err(|e| e.to_string()));
-    let entries = match parsed {
+    match std::fs::read(side) {
+        Ok(json) => apply_sidecar_index(&json, &side.display().to_string(), dump),
+        Err(e) => dump.layout.warn(format_args!(
+            "region index {} unreadable: {e}",
+            side.display()
+        )),
+    }
+}
+
+/// Replaces the raw layout with the regions of a sidecar index (`name` is how the report
+/// refers to it). Entries are untrusted like any dump content: clamped to the image,
+/// addresses that would wrap are dropped, counts are capped.
+pub(super) fn apply_sidecar_index(json: &[u8], name: &str, dump: &mut Dump<'_>) {
+    if json.len() as u64 > MAX_SIDECAR {
+        dump.layout
+            .warn(format_args!("{name} is too large to be a region index"));
+        return;
+    }
+    let entries: Vec<RawIndexEntry> = match serde_json::from_slice(json) {
         Ok(e) => e,
         Err(e) => {
             dump.layout
-                .warn(format!("region index {} unreadable: {e}", side.display()));
+                .warn(format_args!("region index {name} unreadable: {e}"));
             return;
         }
     };
     let file_len = dump.data().len() as u64;
     let layout = &mut dump.layout;
-    layout.warnings.clear();
-    layout.regions.clear();
-    let mut files: Vec<(String, u64, u64, bool)> = Vec::new();
+    layout.reset();
+    // (path, start, end) of file-backed entries, and the paths mapped executable.
+    let mut files: Vec<(String, u64, u64)> = Vec::new();
+    let mut executable: HashSet<String> = HashSet::new();
     for e in entries {
         let (len, cut) = super::region::clamp(e.file_off, e.len, file_len);
         if cut {
-            layout.lost(format!(
+            layout.lost(format_args!(
                 "index entry at {:#x} claims {} bytes past the end of the image",
                 e.va,
                 e.len - len
@@ -75,47 +101,62 @@ pub(super) fn apply_sidecar_index(path: &Path, dump: &mut Dump<'_>) {
         if len == 0 {
             continue;
         }
+        if e.va.checked_add(len).is_none() {
+            layout.warn(format_args!(
+                "index entry at {:#x} wraps the address space",
+                e.va
+            ));
+            continue;
+        }
         let mut r = Region::memory(e.file_off, len, e.va);
         r.truncated = cut;
-        layout.regions.push(r);
-        layout.space.mappings.push(MappedRange {
+        layout.region(r);
+        let range = MappedRange {
             start: e.va,
             end: e.va.saturating_add(e.len),
-            label: mapping_label(&e.path, &e.perms),
-        });
+            label: short_label(&mapping_label(&e.path, &e.perms)),
+        };
+        if !layout.mapping(range) {
+            break;
+        }
         if e.path.starts_with('/') {
-            files.push((
-                e.path.clone(),
-                e.va,
-                e.va.saturating_add(e.len),
-                e.perms.contains('x'),
-            ));
+            if e.perms.contains('x') {
+                executable.insert(e.path.clone());
+            }
+            files.push((e.path, e.va, e.va.saturating_add(e.len)));
         }
     }
     // A file with an executable mapping is a loaded module; all its mappings (code, data,
-    // relro) belong to it.
+    // relro) belong to it. Indexed by name, so a hostile index of 500,000 entries stays
+    // O(n log n).
+    let mut by_name: HashMap<String, usize> = HashMap::new();
     let mut modules: Vec<MappedRange> = Vec::new();
-    for (path, start, end, _) in &files {
-        if !files.iter().any(|(p, _, _, x)| p == path && *x) {
+    for (path, start, end) in &files {
+        if !executable.contains(path) {
             continue;
         }
-        let name = path.rsplit('/').next().unwrap_or(path).to_string();
-        match modules.iter_mut().find(|m| m.label == name) {
-            Some(m) => {
+        let short = short_label(path.rsplit('/').next().unwrap_or(path));
+        match by_name.get(&short) {
+            Some(&i) => {
+                let m = &mut modules[i];
                 m.start = m.start.min(*start);
                 m.end = m.end.max(*end);
             }
-            None => modules.push(MappedRange {
-                start: *start,
-                end: *end,
-                label: name,
-            }),
+            None => {
+                by_name.insert(short.clone(), modules.len());
+                modules.push(MappedRange {
+                    start: *start,
+                    end: *end,
+                    label: short,
+                });
+            }
         }
     }
-    layout.space.modules = modules;
-    layout.regions.sort_by_key(|r| r.file_offset);
-    layout.space.finish_with(&layout.regions);
-    layout.description = Some(format!("raw process image with index {}", side.display()));
+    for m in modules {
+        layout.module(m);
+    }
+    layout.finish(file_len);
+    layout.description = Some(format!("raw process image with index {name}"));
 }
 
 /// Label for a mapping from its /proc/PID/maps path and permissions.

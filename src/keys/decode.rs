@@ -39,13 +39,22 @@ pub fn tlv_len(data: &[u8]) -> Option<usize> {
     (total <= data.len()).then_some(total)
 }
 
-/// Reads a SEQUENCE whose elements are all unsigned INTEGERs.
+/// Most INTEGERs a key structure read by [`integer_sequence`] has (OpenSSL DSA: 6). Reading
+/// stops past it: a hostile 16 MiB SEQUENCE of tiny INTEGERs, found again from every anchor
+/// inside it, would otherwise cost quadratic time.
+const MAX_SEQUENCE_INTEGERS: usize = 16;
+
+/// Reads a SEQUENCE whose elements are all unsigned INTEGERs (at most
+/// [`MAX_SEQUENCE_INTEGERS`] of them).
 pub fn integer_sequence(der: &[u8]) -> Option<Vec<&[u8]>> {
     let mut r = SliceReader::new(der).ok()?;
     let ints = r
         .sequence(|r| {
             let mut v = Vec::new();
             while !r.is_finished() {
+                if v.len() == MAX_SEQUENCE_INTEGERS {
+                    return Err(der::ErrorKind::Overlength.into());
+                }
                 v.push(UintRef::decode(r)?.as_bytes());
             }
             Ok(v)
@@ -68,7 +77,7 @@ pub fn private_key_der(der: &[u8]) -> Option<Decoded> {
     }
     if let Ok(k) = pkcs1::RsaPrivateKey::try_from(der) {
         return Some(Decoded {
-            key: PrivateKey::Rsa(pkcs1_parts(&k, "PKCS#1")),
+            key: PrivateKey::Rsa(pkcs1_parts(&k, "PKCS#1")?),
             format: "PKCS#1",
         });
     }
@@ -136,9 +145,11 @@ fn curve_without_parameters(d: &[u8], public: Option<&[u8]>) -> Option<Curve> {
         .or(Some(candidates[0]))
 }
 
-fn pkcs1_parts(k: &pkcs1::RsaPrivateKey<'_>, format: &str) -> RsaParts {
-    RsaParts::from_be(
-        format,
+/// The integers of a PKCS#1 structure, unless one is larger than any RSA key has (then it
+/// is not a key: refusing it before converting keeps nested hostile structures, each holding
+/// a 16 MiB "modulus", from costing a 16 MiB copy per anchor).
+fn pkcs1_parts(k: &pkcs1::RsaPrivateKey<'_>, format: &str) -> Option<RsaParts> {
+    let ints = [
         k.modulus.as_bytes(),
         k.public_exponent.as_bytes(),
         k.private_exponent.as_bytes(),
@@ -147,7 +158,12 @@ fn pkcs1_parts(k: &pkcs1::RsaPrivateKey<'_>, format: &str) -> RsaParts {
         k.exponent1.as_bytes(),
         k.exponent2.as_bytes(),
         k.coefficient.as_bytes(),
-    )
+    ];
+    if ints.iter().any(|i| i.len() > super::rsa::MAX_INT_BYTES) {
+        return None;
+    }
+    let [n, e, d, p, q, dp, dq, qinv] = ints;
+    Some(RsaParts::from_be(format, n, e, d, p, q, dp, dq, qinv))
 }
 
 const RSA: &str = "1.2.840.113549.1.1.1";
@@ -163,7 +179,7 @@ fn pkcs8(pki: &PrivateKeyInfo<'_>) -> Option<PrivateKey> {
     match oid.as_str() {
         RSA | RSA_PSS => {
             let k = pkcs1::RsaPrivateKey::try_from(pki.private_key).ok()?;
-            Some(PrivateKey::Rsa(pkcs1_parts(&k, "PKCS#8")))
+            Some(PrivateKey::Rsa(pkcs1_parts(&k, "PKCS#8")?))
         }
         EC => {
             let curve_oid: ObjectIdentifier = pki.algorithm.parameters_oid().ok()?;

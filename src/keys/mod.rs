@@ -12,6 +12,7 @@ mod rsa;
 
 pub use ec::Curve;
 pub use rsa::RsaParts;
+pub(crate) use rsa::MAX_INT_BYTES;
 
 use serde::Serialize;
 

@@ -55,6 +55,8 @@ impl RsaParts {
 const MR_ROUNDS: usize = 8;
 /// Refuse to do arithmetic on absurd sizes (hostile input): RSA-16384 is the largest seen.
 const MAX_BITS: usize = 16384 + 64;
+/// Longest RSA integer worth decoding, in bytes: a modulus of two [`MAX_BITS`] primes.
+pub(crate) const MAX_INT_BYTES: usize = 2 * MAX_BITS / 8 + 1;
 
 fn info(parts: &RsaParts, n: Option<&BigUint>) -> KeyInfo {
     KeyInfo {
@@ -94,12 +96,25 @@ pub fn verify(parts: &RsaParts) -> Verdict {
         None => product,
     };
     let one = BigUint::one();
-    if *p <= one || *q <= one || !probably_prime(p, MR_ROUNDS) || !probably_prime(q, MR_ROUNDS) {
+    if *p <= one || *q <= one {
         return corrupted(parts, "p·q = n but a factor is not prime");
+    }
+    // Every other number is bounded before any arithmetic: a hostile structure may carry a
+    // 16 MiB "exponent", and e·d on that would take minutes.
+    let oversized = [&parts.e, &parts.d, &parts.dp, &parts.dq, &parts.qinv]
+        .iter()
+        .any(|x| x.as_ref().is_some_and(|x| x.bits() > 2 * MAX_BITS));
+    if oversized {
+        return corrupted(
+            parts,
+            "p·q = n but other RSA integers have implausible sizes",
+        );
     }
     let e = parts.e.clone().unwrap_or_else(|| BigUint::from(65537u32));
     let (p1, q1) = (p - &one, q - &one);
     let lambda = p1.lcm(&q1);
+    // The cheap congruences first, the primality tests (the costly part) last: a damaged key
+    // costs little, whatever order its defects come in.
     let mut proven = vec!["p·q = n", "p and q prime"];
     if let Some(d) = &parts.d {
         if (&e * d) % &lambda != one {
@@ -125,6 +140,9 @@ pub fn verify(parts: &RsaParts) -> Verdict {
         } else {
             return corrupted(parts, "p·q = n but the CRT coefficient qInv is wrong");
         }
+    }
+    if !probably_prime(p, MR_ROUNDS) || !probably_prime(q, MR_ROUNDS) {
+        return corrupted(parts, "p·q = n but a factor is not prime");
     }
     let spki = fingerprint::rsa_spki(&n.to_bytes_be(), &e.to_bytes_be());
     Verdict {

@@ -1,0 +1,9 @@
+//! The minidump parser on arbitrary bytes (whatever the magic says).
+#![no_main]
+use dumpguard::input::{Dump, Format};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let dump = Dump::from_slice_as(data, Format::Minidump);
+    dumpguard_fuzz::check_layout(&dump);
+});
