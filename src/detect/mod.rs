@@ -4,8 +4,12 @@
 //! Adding a detector = one file here + one line in [`registry`].
 
 mod base64_key;
+pub mod binary;
+mod capi;
+mod cng;
 mod der_key;
 mod pem;
+pub mod symmetric;
 pub mod text;
 
 use crate::input::{AddressSpace, Region};
@@ -88,6 +92,8 @@ pub fn registry() -> Vec<Box<dyn Detector>> {
         Box::new(pem::Pem),
         Box::new(der_key::DerKey),
         Box::new(base64_key::Base64Key),
+        Box::new(cng::Cng),
+        Box::new(capi::Capi),
     ]
 }
 

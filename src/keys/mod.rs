@@ -7,8 +7,11 @@ mod dsa;
 mod ec;
 mod edwards;
 pub mod fingerprint;
+pub mod public;
 mod rsa;
+pub mod rsa_recover;
 
+pub use dsa::DsaParts;
 pub use ec::Curve;
 pub use rsa::RsaParts;
 
