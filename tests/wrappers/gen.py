@@ -1,0 +1,176 @@
+"""Builds every key wrapper the wrapper detectors decode, from freshly generated test keys,
+with implementations independent of dumpguard (python `cryptography`, and for the byte-exact
+Windows blobs the layouts of the Microsoft documents named at each builder).
+
+Prints a JSON list of samples: {name, encoding, status, kind, data (hex), fingerprint,
+corrupt (hex: the same encoding with one bit of key material flipped, or null), secret (hex
+of a secret number, to check reports never contain it)}. Public-only samples have status
+"public" and must give no finding. Every key here is a throwaway test key made per run.
+"""
+
+import hashlib
+import json
+import os
+import struct
+import sys
+
+from cryptography.hazmat.primitives import serialization as ser
+from cryptography.hazmat.primitives.asymmetric import dsa, ec, rsa
+
+SAMPLES = []
+
+
+def spki_fp(public_key):
+    der = public_key.public_bytes(ser.Encoding.DER, ser.PublicFormat.SubjectPublicKeyInfo)
+    return "sha256:" + hashlib.sha256(der).hexdigest()
+
+
+def be(x, n):
+    return x.to_bytes(n, "big")
+
+
+def le(x, n):
+    return x.to_bytes(n, "little")
+
+
+def nbytes(x):
+    return (x.bit_length() + 7) // 8
+
+
+def flip(data, at, bit=0):
+    """The same bytes with one bit flipped at offset `at`."""
+    b = bytearray(data)
+    b[at] ^= 1 << bit
+    return bytes(b)
+
+
+def add(name, encoding, data, fingerprint, status="verified", kind=None, corrupt=None, secret=b""):
+    SAMPLES.append(
+        {
+            "name": name,
+            "encoding": encoding,
+            "status": status,
+            "kind": kind,
+            "data": data.hex(),
+            "fingerprint": fingerprint,
+            "corrupt": corrupt.hex() if corrupt is not None else None,
+            "secret": secret.hex(),
+        }
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# CNG: learn.microsoft.com/windows/win32/api/bcrypt/ns-bcrypt-bcrypt_rsakey_blob
+#   BCRYPT_RSAKEY_BLOB {ULONG Magic, BitLength, cbPublicExp, cbModulus, cbPrime1, cbPrime2}
+#   RSAPUBLICBLOB:      PublicExponent[cbPublicExp] Modulus[cbModulus]                (BE)
+#   RSAPRIVATEBLOB:     + Prime1[cbPrime1] Prime2[cbPrime2]
+#   RSAFULLPRIVATEBLOB: + Exponent1[cbPrime1] Exponent2[cbPrime2] Coefficient[cbPrime1]
+#                         PrivateExponent[cbModulus]
+# ---------------------------------------------------------------------------------------------
+def cng_rsa_blob(key, magic):
+    pn = key.private_numbers()
+    pub = pn.public_numbers
+    bits = pub.n.bit_length()
+    cb_e, cb_n, cb_p = nbytes(pub.e), (bits + 7) // 8, (bits + 15) // 16
+    private = magic != b"RSA1"
+    hdr = magic + struct.pack("<5I", bits, cb_e, cb_n, cb_p if private else 0, cb_p if private else 0)
+    body = be(pub.e, cb_e) + be(pub.n, cb_n)
+    p_at = len(hdr) + len(body)
+    if private:
+        body += be(pn.p, cb_p) + be(pn.q, cb_p)
+    if magic == b"RSA3":
+        body += be(pn.dmp1, cb_p) + be(pn.dmq1, cb_p) + be(pn.iqmp, cb_p) + be(pn.d, cb_n)
+    return hdr + body, p_at + cb_p // 2
+
+
+def cng():
+    for magic, enc in ((b"RSA2", "cng-rsaprivate"), (b"RSA3", "cng-rsafullprivate")):
+        k = rsa.generate_private_key(65537, 2048)
+        blob, mid_p = cng_rsa_blob(k, magic)
+        add(f"cng {magic.decode()}", enc, blob, spki_fp(k.public_key()),
+            corrupt=flip(blob, mid_p, 3), secret=be(k.private_numbers().p, 128))
+    k = rsa.generate_private_key(65537, 2048)
+    add("cng RSA1", "cng-rsapublic", cng_rsa_blob(k, b"RSA1")[0], spki_fp(k.public_key()), status="public")
+
+    # learn.microsoft.com/windows/win32/api/bcrypt/ns-bcrypt-bcrypt_ecckey_blob
+    #   BCRYPT_ECCKEY_BLOB {ULONG dwMagic, cbKey}; public X[cbKey] Y[cbKey]; private + d[cbKey]
+    curves = ((ec.SECP256R1(), 32, b"ECS2", b"ECK2"), (ec.SECP384R1(), 48, b"ECS4", b"ECK4"),
+              (ec.SECP521R1(), 66, b"ECS6", b"ECK6"))
+    for curve, cb, ecdsa_magic, ecdh_magic in curves:
+        for magic in (ecdsa_magic, ecdh_magic):
+            k = ec.generate_private_key(curve)
+            n = k.private_numbers()
+            blob = magic + struct.pack("<I", cb) + be(n.public_numbers.x, cb) + be(n.public_numbers.y, cb) \
+                + be(n.private_value, cb)
+            add(f"cng {magic.decode()}", "cng-eccprivate", blob, spki_fp(k.public_key()),
+                corrupt=flip(blob, 8 + 2 * cb + cb // 2, 5), secret=be(n.private_value, cb))
+    k = ec.generate_private_key(ec.SECP256R1())
+    n = k.public_key().public_numbers()
+    add("cng ECS1", "cng-eccpublic", b"ECS1" + struct.pack("<I", 32) + be(n.x, 32) + be(n.y, 32),
+        spki_fp(k.public_key()), status="public")
+
+    # learn.microsoft.com/windows/win32/api/bcrypt/ns-bcrypt-bcrypt_dsa_key_blob
+    #   BCRYPT_DSA_KEY_BLOB {ULONG dwMagic, cbKey; UCHAR Count[4], Seed[20], q[20]}
+    #   then Modulus[cbKey] Generator[cbKey] Public[cbKey] PrivateExponent[20]   (BE)
+    k = dsa.generate_private_key(1024)
+    n = k.private_numbers()
+    pr = n.public_numbers.parameter_numbers
+    blob = b"DSPV" + struct.pack("<I", 128) + b"\0\0\0\x07" + os.urandom(20) + be(pr.q, 20) \
+        + be(pr.p, 128) + be(pr.g, 128) + be(n.public_numbers.y, 128) + be(n.x, 20)
+    add("cng DSPV", "cng-dsaprivate", blob, spki_fp(k.public_key()),
+        corrupt=flip(blob, len(blob) - 10, 1), secret=be(n.x, 20))
+    # learn.microsoft.com/windows/win32/api/bcrypt/ns-bcrypt-bcrypt_dsa_key_blob_v2
+    #   BCRYPT_DSA_KEY_BLOB_V2 {dwMagic, cbKey, hashAlgorithm, standardVersion, cbSeedLength,
+    #   cbGroupSize, Count[4]} then Seed q Modulus Generator Public PrivateExponent[cbGroupSize]
+    k = dsa.generate_private_key(2048)
+    n = k.private_numbers()
+    pr = n.public_numbers.parameter_numbers
+    blob = b"DPV2" + struct.pack("<6I", 256, 1, 1, 32, 32, 0)[:20] + b"\0\0\0\x05" + os.urandom(32) \
+        + be(pr.q, 32) + be(pr.p, 256) + be(pr.g, 256) + be(n.public_numbers.y, 256) + be(n.x, 32)
+    add("cng DPV2", "cng-dsaprivate", blob, spki_fp(k.public_key()),
+        corrupt=flip(blob, len(blob) - 300, 6), secret=be(n.x, 32))
+
+    # learn.microsoft.com/windows/win32/api/bcrypt/ns-bcrypt-bcrypt_key_data_blob_header
+    #   BCRYPT_KEY_DATA_BLOB_HEADER {dwMagic 'KDBM', dwVersion 1, cbKeyData} then the key
+    key = os.urandom(32)
+    add("cng KDBM", "cng-keydata", b"KDBM" + struct.pack("<II", 1, 32) + key,
+        "sha256:" + hashlib.sha256(key).hexdigest(), status="unverifiable", kind="symmetric-key",
+        secret=key)
+
+
+# ---------------------------------------------------------------------------------------------
+# CryptoAPI: learn.microsoft.com/windows/win32/seccrypto/base-provider-key-blobs
+#   "Private key BLOBs": PUBLICKEYSTRUC {bType 07, bVersion 02, reserved 0, aiKeyAlg}
+#   RSAPUBKEY {magic 'RSA2', bitlen, pubexp}; modulus[bitlen/8] prime1[bitlen/16]
+#   prime2[bitlen/16] exponent1 exponent2 coefficient [bitlen/16] privateExponent[bitlen/8], LE
+#   "Public key BLOBs": bType 06, 'RSA1', modulus. PLAINTEXTKEYBLOB: learn.microsoft.com/
+#   windows/win32/seccrypto/example-c-program--importing-a-plaintext-key: BLOBHEADER, DWORD
+#   dwKeySize, BYTE rgbKeyData[].
+# ---------------------------------------------------------------------------------------------
+def capi():
+    for alg, label in ((0xA400, "KEYX"), (0x2400, "SIGN")):
+        k = rsa.generate_private_key(65537, 2048)
+        pn = k.private_numbers()
+        hdr = struct.pack("<BBHI", 7, 2, 0, alg) + b"RSA2" + struct.pack("<II", 2048, 65537)
+        body = le(pn.public_numbers.n, 256) + le(pn.p, 128) + le(pn.q, 128) + le(pn.dmp1, 128) \
+            + le(pn.dmq1, 128) + le(pn.iqmp, 128) + le(pn.d, 256)
+        blob = hdr + body
+        add(f"capi PRIVATEKEYBLOB {label}", "capi-privatekeyblob", blob, spki_fp(k.public_key()),
+            corrupt=flip(blob, 20 + 256 + 64, 2), secret=be(pn.p, 128))
+    k = rsa.generate_private_key(65537, 2048)
+    blob = struct.pack("<BBHI", 6, 2, 0, 0xA400) + b"RSA1" + struct.pack("<II", 2048, 65537) \
+        + le(k.public_key().public_numbers().n, 256)
+    add("capi PUBLICKEYBLOB", "capi-publickeyblob", blob, spki_fp(k.public_key()), status="public")
+    key = os.urandom(32)
+    blob = struct.pack("<BBHII", 8, 2, 0, 0x6610, 32) + key
+    add("capi PLAINTEXTKEYBLOB AES-256", "capi-plaintextkeyblob", blob,
+        "sha256:" + hashlib.sha256(key).hexdigest(), status="unverifiable", kind="symmetric-key",
+        secret=key)
+
+
+GROUPS = {"cng": cng, "capi": capi}
+
+if __name__ == "__main__":
+    for g in sys.argv[1:] or GROUPS:
+        GROUPS[g]()
+    json.dump(SAMPLES, sys.stdout)

@@ -1,0 +1,12 @@
+//! Issue 4: every wrapper a private key hides in. Each encoding is built from a freshly
+//! generated key by an implementation independent of dumpguard (`gen.py`: python
+//! `cryptography`, ssh-keygen, puttygen, gpg, openssl; Windows blobs byte-exact per the
+//! Microsoft documents named there), planted in noise and in a real process that is dumped as
+//! an ELF core and as a minidump, and must be found, verified and fingerprinted exactly. A
+//! one-bit-corrupted copy must never verify, and a magic followed by noise must not either.
+
+#[path = "../common/mod.rs"]
+mod common;
+mod support;
+
+mod windows_blobs;
