@@ -8,6 +8,8 @@ pub mod binary;
 mod capi;
 mod cng;
 mod der_key;
+mod dotnet_xml;
+mod jwk;
 mod pem;
 pub mod symmetric;
 pub mod text;
@@ -94,6 +96,8 @@ pub fn registry() -> Vec<Box<dyn Detector>> {
         Box::new(base64_key::Base64Key),
         Box::new(cng::Cng),
         Box::new(capi::Capi),
+        Box::new(dotnet_xml::DotnetXml),
+        Box::new(jwk::Jwk),
     ]
 }
 

@@ -168,7 +168,138 @@ def capi():
         secret=key)
 
 
-GROUPS = {"cng": cng, "capi": capi}
+# ---------------------------------------------------------------------------------------------
+# .NET RSA.ToXmlString(true), built by hand from the numbers in the documented element order
+# (learn.microsoft.com/dotnet/api/system.security.cryptography.rsa.toxmlstring): Modulus,
+# Exponent, P, Q, DP, DQ, InverseQ, D, each base64 of the big-endian value; .NET strings are
+# UTF-16LE, config files UTF-8.
+# ---------------------------------------------------------------------------------------------
+def b64(x, n=None):
+    import base64
+    return base64.b64encode(be(x, n or nbytes(x))).decode()
+
+
+def rsa_xml(pn, members=("Modulus", "Exponent", "P", "Q", "DP", "DQ", "InverseQ", "D"), sep=""):
+    pub = pn.public_numbers
+    half = (pub.n.bit_length() + 15) // 16
+    vals = {"Modulus": b64(pub.n), "Exponent": b64(pub.e), "P": b64(pn.p, half), "Q": b64(pn.q, half),
+            "DP": b64(pn.dmp1, half), "DQ": b64(pn.dmq1, half), "InverseQ": b64(pn.iqmp, half),
+            "D": b64(pn.d, nbytes(pub.n))}
+    return "<RSAKeyValue>" + sep + sep.join(f"<{m}>{vals[m]}</{m}>" for m in members) + sep + "</RSAKeyValue>"
+
+
+def dotnet():
+    for enc in ("ascii", "utf16"):
+        k = rsa.generate_private_key(65537, 2048)
+        pn = k.private_numbers()
+        text = rsa_xml(pn, sep="\r\n  " if enc == "ascii" else "")
+        bad = rsa_xml(rsa.RSAPrivateNumbers(pn.p ^ (1 << 700), pn.q, pn.d, pn.dmp1, pn.dmq1, pn.iqmp,
+                                             pn.public_numbers))
+        code = (lambda t: t.encode()) if enc == "ascii" else (lambda t: t.encode("utf-16-le"))
+        suffix = "" if enc == "ascii" else "-utf16le"
+        add(f"dotnet xml {enc}", "dotnet-xml" + suffix, code(text), spki_fp(k.public_key()),
+            corrupt=code(bad), secret=be(pn.p, 128))
+    # Partial: modulus, exponent and D only; the primes must be recovered from (n, e, d).
+    k = rsa.generate_private_key(65537, 2048)
+    add("dotnet xml partial (n, e, D)", "dotnet-xml",
+        rsa_xml(k.private_numbers(), ("D", "Exponent", "Modulus")).encode(), spki_fp(k.public_key()),
+        secret=be(k.private_numbers().d, 256))
+    k = rsa.generate_private_key(65537, 2048)
+    add("dotnet xml public", "dotnet-xml", rsa_xml(k.private_numbers(), ("Modulus", "Exponent")).encode(),
+        spki_fp(k.public_key()), status="public")
+
+
+# ---------------------------------------------------------------------------------------------
+# JWK (RFC 7517, RFC 7518 §6.2/§6.3, RFC 8037), built by hand from the numbers: base64url
+# without padding of big-endian values; EC coordinates and d fixed-length.
+# ---------------------------------------------------------------------------------------------
+def u(x, n=None):
+    import base64
+    return base64.urlsafe_b64encode(be(x, n or nbytes(x))).decode().rstrip("=")
+
+
+def ub(b):
+    import base64
+    return base64.urlsafe_b64encode(b).decode().rstrip("=")
+
+
+def rsa_jwk(pn, kid, members=("n", "e", "d", "p", "q", "dp", "dq", "qi")):
+    pub = pn.public_numbers
+    vals = {"n": u(pub.n), "e": u(pub.e), "d": u(pn.d), "p": u(pn.p), "q": u(pn.q), "dp": u(pn.dmp1),
+            "dq": u(pn.dmq1), "qi": u(pn.iqmp)}
+    j = {"kty": "RSA", "kid": kid, "use": "sig", "alg": "RS256"}
+    j.update({m: vals[m] for m in members})
+    return j
+
+
+def ec_jwk(k, crv, cb):
+    n = k.private_numbers()
+    return {"crv": crv, "d": u(n.private_value, cb), "x": u(n.public_numbers.x, cb),
+            "y": u(n.public_numbers.y, cb), "kty": "EC"}
+
+
+def dump(obj, style):
+    """JSON text in a few styles: compact, spread over lines, and members shuffled."""
+    if style == "pretty":
+        return json.dumps(obj, indent=3)
+    if style == "shuffled":
+        items = list(obj.items())
+        items.reverse()
+        return "{ " + " ,\n\t".join(f'"{k}" :  {json.dumps(v)}' for k, v in items) + " }"
+    return json.dumps(obj, separators=(",", ":"))
+
+
+def jwk():
+    from cryptography.hazmat.primitives.asymmetric import ed25519, x25519
+    raw = (ser.Encoding.Raw, ser.PrivateFormat.Raw, ser.NoEncryption())
+    k = rsa.generate_private_key(65537, 2048)
+    pn = k.private_numbers()
+    good = rsa_jwk(pn, "rsa-test-kid-1")
+    bad = dict(good, p=u(pn.p ^ (1 << 333)))
+    for style, enc in (("compact", "ascii"), ("shuffled", "ascii"), ("pretty", "utf16")):
+        code = (lambda t: t.encode()) if enc == "ascii" else (lambda t: t.encode("utf-16-le"))
+        add(f"jwk rsa {style} {enc}", "jwk" + ("" if enc == "ascii" else "-utf16le"), code(dump(good, style)),
+            spki_fp(k.public_key()), corrupt=code(dump(bad, style)), secret=be(pn.p, 128))
+    # JSON-escaped inside another JSON document's string value.
+    inner = json.dumps(good, separators=(",", ":"))
+    add("jwk rsa json-escaped", "jwk-json-escaped", json.dumps({"config": inner}).encode(),
+        spki_fp(k.public_key()), secret=be(pn.p, 128))
+    # Partial RSA: n, e, d only.
+    k2 = rsa.generate_private_key(65537, 2048)
+    add("jwk rsa partial (n, e, d)", "jwk", dump(rsa_jwk(k2.private_numbers(), "p", ("n", "e", "d")), "compact").encode(),
+        spki_fp(k2.public_key()), secret=be(k2.private_numbers().d, 256))
+    for curve, crv, cb in ((ec.SECP256R1(), "P-256", 32), (ec.SECP384R1(), "P-384", 48),
+                           (ec.SECP521R1(), "P-521", 66), (ec.SECP256K1(), "secp256k1", 32)):
+        k = ec.generate_private_key(curve)
+        j = ec_jwk(k, crv, cb)
+        d = k.private_numbers().private_value
+        add(f"jwk ec {crv}", "jwk", dump(j, "pretty").encode(), spki_fp(k.public_key()),
+            corrupt=dump(dict(j, d=u(d ^ (1 << 100), cb)), "pretty").encode(), secret=be(d, cb))
+    k = ed25519.Ed25519PrivateKey.generate()
+    seed, pk = k.private_bytes(*raw), k.public_key().public_bytes(ser.Encoding.Raw, ser.PublicFormat.Raw)
+    j = {"kty": "OKP", "crv": "Ed25519", "x": ub(pk), "d": ub(seed), "kid": "ed"}
+    add("jwk okp Ed25519", "jwk", dump(j, "compact").encode(), spki_fp(k.public_key()),
+        corrupt=dump(dict(j, d=ub(flip(seed, 7, 0))), "compact").encode(), secret=seed)
+    k = x25519.X25519PrivateKey.generate()
+    sk, pk = k.private_bytes(*raw), k.public_key().public_bytes(ser.Encoding.Raw, ser.PublicFormat.Raw)
+    j = {"kty": "OKP", "crv": "X25519", "x": ub(pk), "d": ub(sk)}
+    add("jwk okp X25519", "jwk", dump(j, "shuffled").encode(), spki_fp(k.public_key()),
+        corrupt=dump(dict(j, d=ub(flip(sk, 20, 3))), "shuffled").encode(), secret=sk)
+    # A JWKS with two private keys: both must be found.
+    ka, kb = rsa.generate_private_key(65537, 2048), ec.generate_private_key(ec.SECP256R1())
+    jwks = json.dumps({"keys": [rsa_jwk(ka.private_numbers(), "a"), dict(ec_jwk(kb, "P-256", 32), kid="b")]})
+    add("jwks member rsa", "jwk", jwks.encode(), spki_fp(ka.public_key()))
+    add("jwks member ec", "jwk", b"", spki_fp(kb.public_key()))
+    SAMPLES[-1]["data"] = SAMPLES[-2]["data"]
+    key = os.urandom(32)
+    add("jwk oct", "jwk", json.dumps({"kty": "oct", "alg": "HS256", "k": ub(key)}).encode(),
+        "sha256:" + hashlib.sha256(key).hexdigest(), status="unverifiable", kind="symmetric-key", secret=key)
+    k = rsa.generate_private_key(65537, 2048)
+    add("jwk rsa public", "jwk", dump(rsa_jwk(k.private_numbers(), "pub", ("n", "e")), "compact").encode(),
+        spki_fp(k.public_key()), status="public")
+
+
+GROUPS = {"cng": cng, "capi": capi, "dotnet": dotnet, "jwk": jwk}
 
 if __name__ == "__main__":
     for g in sys.argv[1:] or GROUPS:

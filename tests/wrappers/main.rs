@@ -9,4 +9,5 @@
 mod common;
 mod support;
 
+mod text_keys;
 mod windows_blobs;

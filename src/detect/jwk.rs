@@ -1,0 +1,377 @@
+//! JSON Web Keys and key sets (RFC 7517, 7518 §6, 8037; key-formats.md §7) in ASCII/UTF-8 and
+//! UTF-16LE, also when JSON-escaped inside another JSON string (`{\"kty\":…}`).
+//!
+//! The anchor is the `"kty"` member name; the enclosing object is found by walking back to
+//! its opening brace and parsed with serde_json, so member order and whitespace do not matter.
+//! Private keys (RSA with d/p/q/dp/dq/qi, EC with d, OKP with d) are verified like any other
+//! key; public JWKs become pairing records; `oct` keys are symmetric-key findings. The `kid`
+//! is reported (it names the key in a JWKS without revealing it).
+
+use super::symmetric::{self, SymmetricKey};
+use super::text::{self, Encoding};
+use super::{Anchor, Detector, PublicKeyRecord, ScanContext, Sink};
+use crate::keys::{self, fingerprint, rsa_recover, Curve, KeyInfo, PrivateKey, RsaParts};
+use crate::keys::{Status, Verdict};
+use crate::report::Finding;
+use num_bigint_dig::BigUint;
+use serde_json::{Map, Value};
+
+pub struct Jwk;
+
+/// How far before `"kty"` the object may start (members before it: RSA n is ~700 chars at
+/// 4096 bits, `x5c` chains are longer, so be generous).
+const MAX_BACK: usize = 32 * 1024;
+/// How much text after the anchor one object may take (RSA-16384 private ≈ 14 000 chars).
+const MAX_FWD: usize = 48 * 1024;
+
+#[derive(Clone, Copy)]
+struct Tag {
+    enc: Encoding,
+    escaped: bool,
+}
+
+const TAGS: [Tag; 4] = [
+    Tag {
+        enc: Encoding::Ascii,
+        escaped: false,
+    },
+    Tag {
+        enc: Encoding::Utf16Le,
+        escaped: false,
+    },
+    Tag {
+        enc: Encoding::Ascii,
+        escaped: true,
+    },
+    Tag {
+        enc: Encoding::Utf16Le,
+        escaped: true,
+    },
+];
+
+impl Detector for Jwk {
+    fn name(&self) -> &'static str {
+        "jwk"
+    }
+
+    fn anchors(&self) -> Vec<Anchor> {
+        TAGS.iter()
+            .enumerate()
+            .map(|(i, t)| Anchor {
+                bytes: t.enc.encode(if t.escaped {
+                    br#"\"kty\""#
+                } else {
+                    br#""kty""#
+                }),
+                tag: i as u32,
+            })
+            .collect()
+    }
+
+    fn on_anchor(&self, cx: &ScanContext<'_>, pos: usize, tag: u32, sink: &mut Sink) {
+        let Some(&t) = TAGS.get(tag as usize) else {
+            return;
+        };
+        let _ = scan(cx.data, pos, t, sink);
+    }
+}
+
+fn scan(data: &[u8], pos: usize, t: Tag, sink: &mut Sink) -> Option<()> {
+    let stride = t.enc.stride();
+    // Text run around the anchor; UTF-16 views are ASCII-only (JWK members are).
+    let start = text::walk_back(data, pos, MAX_BACK, t.enc, |c| {
+        c != 0 && (t.enc == Encoding::Ascii || c < 0x80)
+    });
+    let back = (pos - start) / stride;
+    let view = text::view(data, start, back + MAX_FWD, t.enc);
+    // Escaped text is parsed from an unescaped copy whose positions map back to the original.
+    let unescaped = t.escaped.then(|| unescape(&view));
+    let (txt, anchor): (&[u8], usize) = match &unescaped {
+        Some((u, map)) => (u, map.partition_point(|&o| o < back)),
+        None => (&view, back),
+    };
+    let open = enclosing_brace(&txt[..anchor.min(txt.len())])?;
+    let mut it = serde_json::Deserializer::from_slice(&txt[open..]).into_iter::<Value>();
+    let Some(Ok(Value::Object(obj))) = it.next() else {
+        return None;
+    };
+    let last = open + it.byte_offset().checked_sub(1)?;
+    obj.get("kty")?.as_str()?;
+    let (first, end) = match &unescaped {
+        Some((_, map)) => (*map.get(open)?, *map.get(last)? + 1),
+        None => (open, last + 1),
+    };
+    let offset = (start + first * stride) as u64;
+    let length = ((end - first) * stride) as u64;
+    let mut encoding = format!("jwk{}", t.enc.suffix());
+    if t.escaped {
+        encoding.push_str("-json-escaped");
+    }
+    decode(&obj, offset, length, &encoding, sink)
+}
+
+/// Removes one level of JSON string escaping (`\"`, `\\`, `\/`), enough to parse an escaped
+/// JWK (other escapes are left for serde_json). Also returns, for each output character, its
+/// index in the input.
+fn unescape(s: &[u8]) -> (Vec<u8>, Vec<usize>) {
+    let mut out = Vec::with_capacity(s.len());
+    let mut map = Vec::with_capacity(s.len());
+    let mut i = 0;
+    while i < s.len() {
+        map.push(i);
+        if s[i] == b'\\' && i + 1 < s.len() && matches!(s[i + 1], b'"' | b'\\' | b'/') {
+            out.push(s[i + 1]);
+            i += 2;
+        } else {
+            out.push(s[i]);
+            i += 1;
+        }
+    }
+    (out, map)
+}
+
+/// The `{` that opens the object containing the end of `before` (brace depth counted back).
+fn enclosing_brace(before: &[u8]) -> Option<usize> {
+    let mut depth = 0usize;
+    for (i, &c) in before.iter().enumerate().rev() {
+        match c {
+            b'}' => depth += 1,
+            b'{' if depth == 0 => return Some(i),
+            b'{' => depth -= 1,
+            _ => {}
+        }
+    }
+    None
+}
+
+/// base64url without padding (RFC 7515 §2), tolerating the standard alphabet and padding.
+fn b64url(v: Option<&Value>) -> Option<Vec<u8>> {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+    let s = v?.as_str()?;
+    let norm: String = s
+        .chars()
+        .filter(|c| *c != '=' && !c.is_ascii_whitespace())
+        .map(|c| match c {
+            '+' => '-',
+            '/' => '_',
+            c => c,
+        })
+        .collect();
+    URL_SAFE_NO_PAD.decode(norm).ok().filter(|b| !b.is_empty())
+}
+
+/// A printable, bounded rendering of `kid` (an identifier, not a secret).
+fn kid(obj: &Map<String, Value>) -> Option<String> {
+    let k = obj.get("kid")?.as_str()?;
+    let mut s: String = k
+        .chars()
+        .filter(|c| c.is_ascii_graphic() || *c == ' ')
+        .take(64)
+        .collect();
+    if k.chars().count() > 64 {
+        s.push('…');
+    }
+    Some(s)
+}
+
+fn decode(
+    obj: &Map<String, Value>,
+    offset: u64,
+    length: u64,
+    encoding: &str,
+    sink: &mut Sink,
+) -> Option<()> {
+    let kty = obj.get("kty")?.as_str()?;
+    let kid = kid(obj);
+    let named = |what: &str| match &kid {
+        Some(k) => format!("JWK {what}, kid \"{k}\""),
+        None => format!("JWK {what}"),
+    };
+    let field = |name: &str| b64url(obj.get(name));
+    let public = |sink: &mut Sink, algorithm: &str, spki: Option<Vec<u8>>, rec: PublicKeyRecord| {
+        if let Some(spki) = spki {
+            sink.public_keys.push(PublicKeyRecord {
+                algorithm: algorithm.into(),
+                spki,
+                offset: Some(offset),
+                source: named("public key"),
+                ..rec
+            });
+        }
+    };
+    let verdict = match kty {
+        "RSA" => {
+            let (n, e) = (field("n")?, field("e")?);
+            let big = |name: &str| field(name).map(|b| BigUint::from_bytes_be(&b));
+            let parts = RsaParts {
+                n: Some(BigUint::from_bytes_be(&n)),
+                e: Some(BigUint::from_bytes_be(&e)),
+                d: big("d"),
+                p: big("p"),
+                q: big("q"),
+                dp: big("dp"),
+                dq: big("dq"),
+                qinv: big("qi"),
+                format: "JWK".into(),
+            };
+            if parts.d.is_none() && parts.p.is_none() && parts.q.is_none() {
+                let spki = fingerprint::rsa_spki(&n, &e);
+                let rec = PublicKeyRecord {
+                    modulus: Some(n),
+                    exponent: Some(e),
+                    ..Default::default()
+                };
+                public(sink, "RSA", spki, rec);
+                return Some(());
+            }
+            if obj.contains_key("oth") {
+                unverifiable("RSA", "multi-prime JWK (\"oth\"): not verified")
+            } else {
+                rsa_recover::verify(parts)
+            }
+        }
+        "EC" => {
+            let curve = match obj.get("crv")?.as_str()? {
+                "P-256" => Curve::P256,
+                "P-384" => Curve::P384,
+                "P-521" => Curve::P521,
+                "secp256k1" => Curve::Secp256k1,
+                other => return unsupported(obj, other, offset, length, encoding, sink, &named),
+            };
+            let len = curve.scalar_len();
+            let (x, y) = (field("x"), field("y"));
+            let point = match (&x, &y) {
+                (Some(x), Some(y)) if x.len() <= len && y.len() <= len => {
+                    let mut p = vec![4u8];
+                    p.extend(std::iter::repeat(0).take(len - x.len()));
+                    p.extend_from_slice(x);
+                    p.extend(std::iter::repeat(0).take(len - y.len()));
+                    p.extend_from_slice(y);
+                    Some(p)
+                }
+                _ => None,
+            };
+            let Some(d) = field("d") else {
+                if let Some(p) = point {
+                    let spki = keys::public::ec_spki(curve, &p);
+                    let rec = PublicKeyRecord {
+                        point: Some(p),
+                        ..Default::default()
+                    };
+                    public(sink, "EC", spki, rec);
+                }
+                return Some(());
+            };
+            keys::verify(&PrivateKey::Ec {
+                curve,
+                d,
+                public: point,
+            })
+        }
+        "OKP" => {
+            let crv = obj.get("crv")?.as_str()?;
+            let x = field("x");
+            let Some(d) = field("d") else {
+                if let Some(pk) = x.as_deref().and_then(|x| <[u8; 32]>::try_from(x).ok()) {
+                    let spki = match crv {
+                        "Ed25519" => fingerprint::ed25519_spki(&pk),
+                        "X25519" => fingerprint::x25519_spki(&pk),
+                        _ => None,
+                    };
+                    let rec = PublicKeyRecord {
+                        point: Some(pk.to_vec()),
+                        ..Default::default()
+                    };
+                    public(sink, crv, spki, rec);
+                }
+                return Some(());
+            };
+            let Ok(k) = <[u8; 32]>::try_from(d.as_slice()) else {
+                return unsupported(obj, crv, offset, length, encoding, sink, &named);
+            };
+            match crv {
+                "Ed25519" => keys::verify(&PrivateKey::Ed25519 { seed: k, public: x }),
+                "X25519" => keys::verify(&PrivateKey::X25519 {
+                    scalar: k,
+                    public: x,
+                }),
+                other => return unsupported(obj, other, offset, length, encoding, sink, &named),
+            }
+        }
+        "oct" => {
+            let k = field("k")?;
+            let alg = obj
+                .get("alg")
+                .and_then(Value::as_str)
+                .filter(|a| a.len() <= 16 && a.bytes().all(|c| c.is_ascii_graphic()))
+                .unwrap_or("symmetric");
+            let mut f = symmetric::finding(
+                "jwk",
+                encoding,
+                offset,
+                length,
+                &SymmetricKey {
+                    algorithm: alg,
+                    format: "JWK oct",
+                    key: &k,
+                },
+            );
+            f.preview = format!("[{}, {} bytes, redacted]", named("oct key"), k.len());
+            sink.push(f);
+            return Some(());
+        }
+        _ => return None,
+    };
+    emit(verdict, offset, length, encoding, sink, &named)
+}
+
+fn emit(
+    mut v: Verdict,
+    offset: u64,
+    length: u64,
+    encoding: &str,
+    sink: &mut Sink,
+    named: &dyn Fn(&str) -> String,
+) -> Option<()> {
+    v.key.format = Some("JWK".into());
+    let what = format!("{} private key", v.key.algorithm);
+    sink.push(Finding::key(
+        "jwk",
+        encoding,
+        offset,
+        length,
+        &v,
+        format!("[{}, {length} bytes, redacted]", named(&what)),
+    ));
+    Some(())
+}
+
+fn unverifiable(alg: &str, why: &str) -> Verdict {
+    Verdict {
+        status: Status::Unverifiable,
+        verification: why.into(),
+        key: KeyInfo {
+            algorithm: alg.into(),
+            ..Default::default()
+        },
+        spki: None,
+    }
+}
+
+/// A private JWK on a curve dumpguard does not compute on (Ed448, X448, brainpool ...): still
+/// a private key, reported unverifiable.
+fn unsupported(
+    obj: &Map<String, Value>,
+    crv: &str,
+    offset: u64,
+    length: u64,
+    encoding: &str,
+    sink: &mut Sink,
+    named: &dyn Fn(&str) -> String,
+) -> Option<()> {
+    obj.get("d")?;
+    let crv: String = crv.chars().filter(char::is_ascii_alphanumeric).take(16).collect();
+    let v = unverifiable(&crv, "private JWK on a curve dumpguard does not verify");
+    emit(v, offset, length, encoding, sink, named)
+}
