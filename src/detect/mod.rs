@@ -10,7 +10,10 @@ mod cng;
 mod der_key;
 mod dotnet_xml;
 mod jwk;
+mod openssh;
 mod pem;
+mod putty;
+pub mod ssh_wire;
 pub mod symmetric;
 pub mod text;
 
@@ -98,6 +101,8 @@ pub fn registry() -> Vec<Box<dyn Detector>> {
         Box::new(capi::Capi),
         Box::new(dotnet_xml::DotnetXml),
         Box::new(jwk::Jwk),
+        Box::new(openssh::OpenSsh),
+        Box::new(putty::Putty),
     ]
 }
 

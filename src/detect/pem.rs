@@ -142,6 +142,16 @@ fn parse(t: &[u8], pos: usize, enc: Encoding) -> Option<Finding> {
             })
         }
         Payload::OpenSsh | Payload::Pgp => {
+            // The wrapper decoders verify what they can; the generic verdict below is for
+            // bodies they do not understand.
+            let decoded = if payload == Payload::OpenSsh {
+                super::openssh::decode(&der).map(|d| (d.verdict, d.format))
+            } else {
+                None
+            };
+            if let Some((v, what)) = decoded {
+                return Some(Finding::key("pem", encoding, offset, length, &v, preview(&what)));
+            }
             let (alg, why) = if payload == Payload::OpenSsh {
                 if der.starts_with(b"openssh-key-v1\0") {
                     ("OpenSSH", "openssh-key-v1 private key container")

@@ -13,6 +13,9 @@ import json
 import os
 import struct
 import sys
+import warnings
+
+warnings.filterwarnings("ignore")
 
 from cryptography.hazmat.primitives import serialization as ser
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, rsa
@@ -299,7 +302,122 @@ def jwk():
         spki_fp(k.public_key()), status="public")
 
 
-GROUPS = {"cng": cng, "capi": capi, "dotnet": dotnet, "jwk": jwk}
+# ---------------------------------------------------------------------------------------------
+# OpenSSH and PuTTY key files, made by ssh-keygen and puttygen; fingerprints from the public
+# key files they write, converted to SPKI by python `cryptography`.
+# ---------------------------------------------------------------------------------------------
+import base64
+import subprocess
+import tempfile
+
+TMP = tempfile.mkdtemp(prefix="dumpguard-gen-")
+
+
+def run(*cmd, stdin=None):
+    subprocess.run(cmd, check=True, input=stdin, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def ssh_pub_fp(text):
+    return spki_fp(ser.load_ssh_public_key(text))
+
+
+def flip_inside(blob, secret, bit=4):
+    """Flips one bit in the middle of the first copy of `secret` inside `blob`."""
+    at = blob.find(secret)
+    assert at >= 0, "secret not found in blob"
+    return flip(blob, at + len(secret) // 2, bit)
+
+
+def key_secret(priv):
+    """Bytes of a secret number of a loaded private key (to locate and to leak-check)."""
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+    if isinstance(priv, rsa.RSAPrivateKey):
+        return be(priv.private_numbers().p, nbytes(priv.private_numbers().p))
+    if isinstance(priv, ec.EllipticCurvePrivateKey):
+        v = priv.private_numbers().private_value
+        return be(v, nbytes(v))
+    if isinstance(priv, ed25519.Ed25519PrivateKey):
+        return priv.private_bytes(ser.Encoding.Raw, ser.PrivateFormat.Raw, ser.NoEncryption())
+    if isinstance(priv, dsa.DSAPrivateKey):
+        x = priv.private_numbers().x
+        return be(x, nbytes(x))
+    raise ValueError(priv)
+
+
+def armor(label, der):
+    b = base64.b64encode(der).decode()
+    lines = "\n".join(b[i:i + 70] for i in range(0, len(b), 70))
+    return f"-----BEGIN {label}-----\n{lines}\n-----END {label}-----\n".encode()
+
+
+def openssh():
+    for i, (t, extra) in enumerate((("rsa", ["-b", "2048"]), ("ed25519", []), ("ecdsa", ["-b", "256"]),
+                                    ("ecdsa", ["-b", "384"]), ("ecdsa", ["-b", "521"]))):
+        path = f"{TMP}/ssh{i}"
+        run("ssh-keygen", "-q", "-t", t, *extra, "-N", "", "-C", "test-key", "-f", path)
+        pem = open(path, "rb").read()
+        fp = ssh_pub_fp(open(path + ".pub", "rb").read())
+        priv = ser.load_ssh_private_key(pem, None)
+        secret = key_secret(priv)
+        body = b"".join(pem.splitlines()[1:-1])
+        binary = base64.b64decode(body)
+        bad = flip_inside(binary, secret)
+        name = f"openssh {t} {' '.join(extra)}".strip()
+        add(name + " pem", "pem", pem, fp, corrupt=armor("OPENSSH PRIVATE KEY", bad), secret=secret)
+        add(name + " binary", "openssh-key-v1", binary, fp, corrupt=bad, secret=secret)
+        if i == 0:
+            add(name + " bare base64", "base64-openssh", body, fp, secret=secret)
+            add(name + " pem utf16", "pem-utf16le", pem.decode().encode("utf-16-le"), fp, secret=secret)
+    # Encrypted: reported with cipher and KDF, fingerprint of the public key, never verified.
+    path = f"{TMP}/sshenc"
+    run("ssh-keygen", "-q", "-t", "ed25519", "-N", "correct horse", "-C", "enc", "-f", path)
+    add("openssh ed25519 encrypted", "pem", open(path, "rb").read(),
+        ssh_pub_fp(open(path + ".pub", "rb").read()), status="encrypted")
+    # A public-key line is a pairing record, never a finding.
+    path = f"{TMP}/sshpub"
+    run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "pub", "-f", path)
+    add("openssh public line", "openssh-public", open(path + ".pub", "rb").read(),
+        ssh_pub_fp(open(path + ".pub", "rb").read()), status="public")
+
+
+def putty():
+    empty = f"{TMP}/empty"
+    open(empty, "w").close()
+    pw = f"{TMP}/pw"
+    open(pw, "w").write("correct horse\n")
+    specs = (("rsa", ["-b", "2048"], "3"), ("rsa", ["-b", "2048"], "2"), ("ed25519", [], "3"),
+             ("ecdsa", ["-b", "256"], "3"), ("ecdsa", ["-b", "384"], "2"), ("dsa", ["-b", "1024"], "3"))
+    for i, (t, extra, version) in enumerate(specs):
+        path = f"{TMP}/putty{i}.ppk"
+        run("puttygen", "-q", "-t", t, *extra, "-C", "test-key", "--new-passphrase", empty,
+            "--ppk-param", f"version={version}", "-o", path)
+        run("puttygen", path, "-O", "public-openssh", "-o", path + ".pub")
+        run("puttygen", path, "-O", "private-openssh-new", "-o", path + ".openssh", "--new-passphrase", empty)
+        fp = ssh_pub_fp(open(path + ".pub", "rb").read())
+        priv = ser.load_ssh_private_key(open(path + ".openssh", "rb").read(), None)
+        secret = key_secret(priv)
+        text = open(path, "rb").read()
+        lines = text.decode().split("\n")
+        at = next(j for j, l in enumerate(lines) if l.startswith("Private-Lines: "))
+        m = int(lines[at].split(": ")[1])
+        blob = base64.b64decode("".join(lines[at + 1:at + 1 + m]))
+        bad_blob = flip_inside(blob, secret, 2)
+        b = base64.b64encode(bad_blob).decode()
+        bad_lines = [b[j:j + 64] for j in range(0, len(b), 64)]
+        bad = "\n".join(lines[:at] + [f"Private-Lines: {len(bad_lines)}"] + bad_lines + lines[at + 1 + m:])
+        name = f"putty v{version} {t} {' '.join(extra)}".strip()
+        add(name, "putty-ppk", text, fp, corrupt=bad.encode(), secret=secret)
+        if i == 0:
+            add(name + " utf16 crlf", "putty-ppk-utf16le", text.decode().replace("\n", "\r\n").encode("utf-16-le"),
+                fp, secret=secret)
+    path = f"{TMP}/puttyenc.ppk"
+    run("puttygen", "-q", "-t", "ed25519", "-C", "enc", "--new-passphrase", pw, "-o", path)
+    run("puttygen", path, "-O", "public-openssh", "-o", path + ".pub")
+    add("putty v3 ed25519 encrypted", "putty-ppk", open(path, "rb").read(),
+        ssh_pub_fp(open(path + ".pub", "rb").read()), status="encrypted")
+
+
+GROUPS = {"cng": cng, "capi": capi, "dotnet": dotnet, "jwk": jwk, "openssh": openssh, "putty": putty}
 
 if __name__ == "__main__":
     for g in sys.argv[1:] or GROUPS:

@@ -9,5 +9,6 @@
 mod common;
 mod support;
 
+mod ssh_keys;
 mod text_keys;
 mod windows_blobs;
