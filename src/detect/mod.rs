@@ -12,6 +12,7 @@ mod dotnet_xml;
 mod jwk;
 mod openssh;
 mod pem;
+mod pgp;
 mod putty;
 pub mod ssh_wire;
 pub mod symmetric;
@@ -103,6 +104,7 @@ pub fn registry() -> Vec<Box<dyn Detector>> {
         Box::new(jwk::Jwk),
         Box::new(openssh::OpenSsh),
         Box::new(putty::Putty),
+        Box::new(pgp::Pgp),
     ]
 }
 

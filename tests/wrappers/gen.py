@@ -417,7 +417,141 @@ def putty():
         ssh_pub_fp(open(path + ".pub", "rb").read()), status="encrypted")
 
 
-GROUPS = {"cng": cng, "capi": capi, "dotnet": dotnet, "jwk": jwk, "openssh": openssh, "putty": putty}
+# ---------------------------------------------------------------------------------------------
+# OpenPGP secret keys made by gpg (temporary GNUPGHOME, empty passphrase). Primary-key
+# fingerprints come from `gpg --export-ssh-key KEYID!` read by python `cryptography`; the
+# cv25519 subkey's from its public packet (RFC 6637 / draft-koch point 0x40 ‖ u) via
+# `cryptography`'s X25519 SPKI.
+# ---------------------------------------------------------------------------------------------
+def pgp():
+    home = tempfile.mkdtemp(prefix="gpg-", dir=TMP)
+    env = dict(os.environ, GNUPGHOME=home)
+
+    def gpg(*args, stdin=None):
+        return subprocess.run(["gpg", "--batch", "--pinentry-mode", "loopback", "--passphrase", "", *args],
+                              check=True, env=env, input=stdin, capture_output=True).stdout
+
+    def keyids(uid):
+        out = gpg("--with-colons", "--list-secret-keys", uid).decode().splitlines()
+        return [l.split(":")[4] for l in out if l.startswith(("sec:", "ssb:"))]
+
+    def ssh_fp(keyid):
+        return ssh_pub_fp(gpg("--export-ssh-key", keyid + "!"))
+
+    try:
+        gpg("--quick-gen-key", "RSA Test <rsa@example.com>", "rsa2048", "sign", "never")
+        prim, = keyids("rsa@example.com")
+        gpg("--quick-add-key", gpg("--with-colons", "--list-keys", "rsa@example.com").decode().split("fpr:::::::::")[1].split(":")[0],
+            "rsa2048", "encr", "never")
+        prim, sub = keyids("rsa@example.com")
+        armored = gpg("--armor", "--comment", "dumpguard test key", "--export-secret-keys", "rsa@example.com")
+        binary = gpg("--export-secret-keys", "rsa@example.com")
+        fp_prim, fp_sub = ssh_fp(prim), ssh_fp(sub)
+        secret = secret_rsa_p(binary)
+        add("pgp rsa armored", "pem", armored, fp_prim, secret=secret)
+        add("pgp rsa binary primary", "openpgp", binary, fp_prim, corrupt=flip_inside(binary, secret), secret=secret)
+        add("pgp rsa binary subkey", "openpgp", binary, fp_sub)
+        bad = flip_inside(binary, secret)
+        add("pgp rsa armored corrupted", "pem", armored, fp_prim,
+            corrupt=armor_pgp(bad), secret=secret)
+
+        gpg("--quick-gen-key", "Ed Test <ed@example.com>", "ed25519", "sign", "never")
+        fpr = gpg("--with-colons", "--list-keys", "ed@example.com").decode().split("fpr:::::::::")[1].split(":")[0]
+        gpg("--quick-add-key", fpr, "cv25519", "encr", "never")
+        prim, sub = keyids("ed@example.com")
+        armored = gpg("--armor", "--export-secret-keys", "ed@example.com")
+        binary = gpg("--export-secret-keys", "ed@example.com")
+        public = gpg("--export", "ed@example.com")
+        from cryptography.hazmat.primitives.asymmetric import x25519
+        cv = x25519.X25519PublicKey.from_public_bytes(cv25519_public(public))
+        fp_prim = ssh_fp(prim)
+        seed = eddsa_seed(binary)
+        add("pgp ed25519 armored", "pem", armored, fp_prim, secret=seed)
+        add("pgp ed25519 binary primary", "openpgp", binary, fp_prim, corrupt=flip_inside(binary, seed), secret=seed)
+        add("pgp cv25519 binary subkey", "openpgp", binary, spki_fp(cv))
+
+        gpg("--quick-gen-key", "EC Test <ec@example.com>", "nistp256", "sign", "never")
+        prim, = keyids("ec@example.com")
+        binary = gpg("--export-secret-keys", "ec@example.com")
+        add("pgp nistp256 binary", "openpgp", binary, ssh_fp(prim))
+
+        # Encrypted: a passphrase-protected key is reported encrypted, fingerprinted by its public key.
+        subprocess.run(["gpg", "--batch", "--pinentry-mode", "loopback", "--passphrase", "correct horse",
+                        "--quick-gen-key", "Enc <enc@example.com>", "ed25519", "sign", "never"],
+                       check=True, env=env, capture_output=True)
+        prim, = keyids("enc@example.com")
+        armored = subprocess.run(["gpg", "--batch", "--pinentry-mode", "loopback", "--passphrase", "correct horse",
+                                  "--armor", "--export-secret-keys", "enc@example.com"],
+                                 check=True, env=env, capture_output=True).stdout
+        add("pgp ed25519 encrypted armored", "pem", armored, ssh_fp(prim), status="encrypted")
+    finally:
+        subprocess.run(["gpgconf", "--kill", "all"], env=env, capture_output=True)
+
+
+def mpis_after(data, at, count):
+    """Skips `count` OpenPGP MPIs starting at `at`; returns the offset after them."""
+    for _ in range(count):
+        bits = int.from_bytes(data[at:at + 2], "big")
+        at += 2 + (bits + 7) // 8
+    return at
+
+
+def first_packet_body(data, tag):
+    """The body of the first packet with `tag` (old or new format headers)."""
+    i = 0
+    while i < len(data):
+        ctb = data[i]
+        if ctb & 0x40:
+            t, o = ctb & 0x3f, data[i + 1]
+            if o < 192:
+                h, n = 2, o
+            elif o < 224:
+                h, n = 3, ((o - 192) << 8) + data[i + 2] + 192
+            else:
+                h, n = 6, int.from_bytes(data[i + 2:i + 6], "big")
+        else:
+            t, lt = (ctb >> 2) & 15, ctb & 3
+            h = {0: 2, 1: 3, 2: 5}[lt]
+            n = int.from_bytes(data[i + 1:i + h], "big")
+        if t == tag:
+            return data[i + h:i + h + n]
+        i += h + n
+    raise ValueError("no packet")
+
+
+def secret_rsa_p(binary):
+    body = first_packet_body(binary, 5)
+    at = mpis_after(body, 6, 2) + 1  # n, e, S2K usage
+    at = mpis_after(body, at, 1)  # d
+    bits = int.from_bytes(body[at:at + 2], "big")
+    return body[at + 2:at + 2 + (bits + 7) // 8]
+
+
+def eddsa_seed(binary):
+    body = first_packet_body(binary, 5)
+    oid_len = body[6]
+    at = mpis_after(body, 7 + oid_len, 1) + 1
+    bits = int.from_bytes(body[at:at + 2], "big")
+    return body[at + 2:at + 2 + (bits + 7) // 8]
+
+
+def cv25519_public(public):
+    body = first_packet_body(public, 14)
+    oid_len = body[6]
+    at = 7 + oid_len
+    bits = int.from_bytes(body[at:at + 2], "big")
+    point = body[at + 2:at + 2 + (bits + 7) // 8]
+    assert point[0] == 0x40
+    return point[1:]
+
+
+def armor_pgp(binary):
+    b = base64.b64encode(binary).decode()
+    lines = "\n".join(b[i:i + 64] for i in range(0, len(b), 64))
+    return f"-----BEGIN PGP PRIVATE KEY BLOCK-----\n\n{lines}\n-----END PGP PRIVATE KEY BLOCK-----\n".encode()
+
+
+GROUPS = {"cng": cng, "capi": capi, "dotnet": dotnet, "jwk": jwk, "openssh": openssh, "putty": putty, "pgp": pgp}
 
 if __name__ == "__main__":
     for g in sys.argv[1:] or GROUPS:

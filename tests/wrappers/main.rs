@@ -9,6 +9,7 @@
 mod common;
 mod support;
 
+mod pgp_keys;
 mod ssh_keys;
 mod text_keys;
 mod windows_blobs;
