@@ -41,7 +41,10 @@ fn table() -> &'static [(Vec<u8>, Kind)] {
 fn build_table() -> Vec<(Vec<u8>, Kind)> {
     let mut t = Vec::new();
     for alg in [CALG_RSA_KEYX, CALG_RSA_SIGN] {
-        t.push(([&[7, 2, 0, 0][..], &alg, b"RSA2"].concat(), Kind::RsaPrivate));
+        t.push((
+            [&[7, 2, 0, 0][..], &alg, b"RSA2"].concat(),
+            Kind::RsaPrivate,
+        ));
         t.push(([&[6, 2, 0, 0][..], &alg, b"RSA1"].concat(), Kind::RsaPublic));
     }
     const RC: &[usize] = &[5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
@@ -152,13 +155,7 @@ fn rsa(d: &[u8], pos: usize, private: bool, sink: &mut Sink) -> Option<()> {
 }
 
 /// `BLOBHEADER ‖ DWORD dwKeySize ‖ BYTE key[dwKeySize]`.
-fn plaintext(
-    d: &[u8],
-    pos: usize,
-    name: &str,
-    sizes: &[usize],
-    sink: &mut Sink,
-) -> Option<()> {
+fn plaintext(d: &[u8], pos: usize, name: &str, sizes: &[usize], sink: &mut Sink) -> Option<()> {
     let cb = u32_le(d, pos + 8)? as usize;
     if !sizes.contains(&cb) {
         return None;

@@ -24,30 +24,143 @@ pub struct Cng;
 
 #[derive(Clone, Copy)]
 enum Kind {
-    Rsa { private: bool, full: bool },
-    Ecc { curve: Curve, private: bool, ecdh: bool },
-    DsaV1 { private: bool },
-    DsaV2 { private: bool },
+    Rsa {
+        private: bool,
+        full: bool,
+    },
+    Ecc {
+        curve: Curve,
+        private: bool,
+        ecdh: bool,
+    },
+    DsaV1 {
+        private: bool,
+    },
+    DsaV2 {
+        private: bool,
+    },
     KeyData,
 }
 
 /// Magic bytes as they appear in memory (the little-endian DWORDs of bcrypt.h).
 const MAGICS: &[(&[u8; 4], Kind)] = &[
-    (b"RSA1", Kind::Rsa { private: false, full: false }),
-    (b"RSA2", Kind::Rsa { private: true, full: false }),
-    (b"RSA3", Kind::Rsa { private: true, full: true }),
-    (b"ECS1", Kind::Ecc { curve: Curve::P256, private: false, ecdh: false }),
-    (b"ECS2", Kind::Ecc { curve: Curve::P256, private: true, ecdh: false }),
-    (b"ECS3", Kind::Ecc { curve: Curve::P384, private: false, ecdh: false }),
-    (b"ECS4", Kind::Ecc { curve: Curve::P384, private: true, ecdh: false }),
-    (b"ECS5", Kind::Ecc { curve: Curve::P521, private: false, ecdh: false }),
-    (b"ECS6", Kind::Ecc { curve: Curve::P521, private: true, ecdh: false }),
-    (b"ECK1", Kind::Ecc { curve: Curve::P256, private: false, ecdh: true }),
-    (b"ECK2", Kind::Ecc { curve: Curve::P256, private: true, ecdh: true }),
-    (b"ECK3", Kind::Ecc { curve: Curve::P384, private: false, ecdh: true }),
-    (b"ECK4", Kind::Ecc { curve: Curve::P384, private: true, ecdh: true }),
-    (b"ECK5", Kind::Ecc { curve: Curve::P521, private: false, ecdh: true }),
-    (b"ECK6", Kind::Ecc { curve: Curve::P521, private: true, ecdh: true }),
+    (
+        b"RSA1",
+        Kind::Rsa {
+            private: false,
+            full: false,
+        },
+    ),
+    (
+        b"RSA2",
+        Kind::Rsa {
+            private: true,
+            full: false,
+        },
+    ),
+    (
+        b"RSA3",
+        Kind::Rsa {
+            private: true,
+            full: true,
+        },
+    ),
+    (
+        b"ECS1",
+        Kind::Ecc {
+            curve: Curve::P256,
+            private: false,
+            ecdh: false,
+        },
+    ),
+    (
+        b"ECS2",
+        Kind::Ecc {
+            curve: Curve::P256,
+            private: true,
+            ecdh: false,
+        },
+    ),
+    (
+        b"ECS3",
+        Kind::Ecc {
+            curve: Curve::P384,
+            private: false,
+            ecdh: false,
+        },
+    ),
+    (
+        b"ECS4",
+        Kind::Ecc {
+            curve: Curve::P384,
+            private: true,
+            ecdh: false,
+        },
+    ),
+    (
+        b"ECS5",
+        Kind::Ecc {
+            curve: Curve::P521,
+            private: false,
+            ecdh: false,
+        },
+    ),
+    (
+        b"ECS6",
+        Kind::Ecc {
+            curve: Curve::P521,
+            private: true,
+            ecdh: false,
+        },
+    ),
+    (
+        b"ECK1",
+        Kind::Ecc {
+            curve: Curve::P256,
+            private: false,
+            ecdh: true,
+        },
+    ),
+    (
+        b"ECK2",
+        Kind::Ecc {
+            curve: Curve::P256,
+            private: true,
+            ecdh: true,
+        },
+    ),
+    (
+        b"ECK3",
+        Kind::Ecc {
+            curve: Curve::P384,
+            private: false,
+            ecdh: true,
+        },
+    ),
+    (
+        b"ECK4",
+        Kind::Ecc {
+            curve: Curve::P384,
+            private: true,
+            ecdh: true,
+        },
+    ),
+    (
+        b"ECK5",
+        Kind::Ecc {
+            curve: Curve::P521,
+            private: false,
+            ecdh: true,
+        },
+    ),
+    (
+        b"ECK6",
+        Kind::Ecc {
+            curve: Curve::P521,
+            private: true,
+            ecdh: true,
+        },
+    ),
     (b"DSPB", Kind::DsaV1 { private: false }),
     (b"DSPV", Kind::DsaV1 { private: true }),
     (b"DPB2", Kind::DsaV2 { private: false }),
@@ -267,7 +380,17 @@ fn dsa_v2(d: &[u8], pos: usize, private: bool, sink: &mut Sink) -> Option<()> {
     } else {
         None
     };
-    dsa_common(pos, f.pos - pos, "BCRYPT_DSA_KEY_BLOB_V2", p, q, g, y, x, sink)
+    dsa_common(
+        pos,
+        f.pos - pos,
+        "BCRYPT_DSA_KEY_BLOB_V2",
+        p,
+        q,
+        g,
+        y,
+        x,
+        sink,
+    )
 }
 
 #[allow(clippy::too_many_arguments)]

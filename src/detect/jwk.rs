@@ -371,7 +371,11 @@ fn unsupported(
     named: &dyn Fn(&str) -> String,
 ) -> Option<()> {
     obj.get("d")?;
-    let crv: String = crv.chars().filter(char::is_ascii_alphanumeric).take(16).collect();
+    let crv: String = crv
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .take(16)
+        .collect();
     let v = unverifiable(&crv, "private JWK on a curve dumpguard does not verify");
     emit(v, offset, length, encoding, sink, named)
 }

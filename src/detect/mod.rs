@@ -13,6 +13,7 @@ mod jwk;
 mod openssh;
 mod pem;
 mod pgp;
+mod pkcs12;
 mod putty;
 pub mod ssh_wire;
 pub mod symmetric;
@@ -105,6 +106,7 @@ pub fn registry() -> Vec<Box<dyn Detector>> {
         Box::new(openssh::OpenSsh),
         Box::new(putty::Putty),
         Box::new(pgp::Pgp),
+        Box::new(pkcs12::Pkcs12),
     ]
 }
 

@@ -115,7 +115,13 @@ fn bare_base64(data: &[u8], pos: usize, enc: Encoding, sink: &mut Sink) {
     };
     if let Some(d) = decode(&blob) {
         let len = body.consumed * enc.stride();
-        push(sink, &format!("base64-openssh{}", enc.suffix()), pos, len, &d);
+        push(
+            sink,
+            &format!("base64-openssh{}", enc.suffix()),
+            pos,
+            len,
+            &d,
+        );
     }
 }
 
@@ -134,8 +140,8 @@ fn public_line(data: &[u8], pos: usize, sink: &mut Sink) {
     let Some(blob) = text::decode_base64(&chars) else {
         return;
     };
-    if let Some(rec) = SshPublic::parse(&blob)
-        .and_then(|k| k.record(pos as u64, "OpenSSH public key line".into()))
+    if let Some(rec) =
+        SshPublic::parse(&blob).and_then(|k| k.record(pos as u64, "OpenSSH public key line".into()))
     {
         sink.public_keys.push(rec);
     }

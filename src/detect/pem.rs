@@ -155,7 +155,14 @@ fn parse(t: &[u8], pos: usize, enc: Encoding) -> Option<Finding> {
                 super::pgp::decode_transferable(&der)
             };
             if let Some((v, what)) = decoded {
-                return Some(Finding::key("pem", encoding, offset, length, &v, preview(&what)));
+                return Some(Finding::key(
+                    "pem",
+                    encoding,
+                    offset,
+                    length,
+                    &v,
+                    preview(&what),
+                ));
             }
             let (alg, why) = if payload == Payload::OpenSsh {
                 if der.starts_with(b"openssh-key-v1\0") {

@@ -247,10 +247,22 @@ impl<'a> Mpis<'a> {
 
 /// The public part of a v4 key packet.
 enum Public<'a> {
-    Rsa { n: &'a [u8], e: &'a [u8] },
-    Dsa { p: &'a [u8], q: &'a [u8], g: &'a [u8], y: &'a [u8] },
+    Rsa {
+        n: &'a [u8],
+        e: &'a [u8],
+    },
+    Dsa {
+        p: &'a [u8],
+        q: &'a [u8],
+        g: &'a [u8],
+        y: &'a [u8],
+    },
     Elgamal,
-    Ec { alg: u8, oid: &'a [u8], point: &'a [u8] },
+    Ec {
+        alg: u8,
+        oid: &'a [u8],
+        point: &'a [u8],
+    },
 }
 
 fn pad(d: &[u8], len: usize) -> Option<Vec<u8>> {
@@ -290,7 +302,9 @@ fn public_spki(p: &Public<'_>) -> Option<Vec<u8>> {
         Public::Dsa { p, q, g, y } => fingerprint::dsa_spki(p, q, g, y),
         Public::Elgamal => None,
         Public::Ec { oid, point, .. } => {
-            let native = point.strip_prefix(&[0x40]).and_then(|x| <[u8; 32]>::try_from(x).ok());
+            let native = point
+                .strip_prefix(&[0x40])
+                .and_then(|x| <[u8; 32]>::try_from(x).ok());
             match *oid {
                 OID_ED25519 => fingerprint::ed25519_spki(&native?),
                 OID_CV25519 => fingerprint::x25519_spki(&native?),
@@ -465,7 +479,10 @@ fn cipher_name(id: u8) -> &'static str {
 /// Characters of armour header lines (`Comment: …`, `Version: …`) before the blank line that
 /// starts the base64 body, so the PEM detector can skip them.
 pub fn armor_headers_len(rest: &[u8]) -> usize {
-    let mut i = rest.iter().take_while(|&&c| c == b'\r' || c == b'\n').count();
+    let mut i = rest
+        .iter()
+        .take_while(|&&c| c == b'\r' || c == b'\n')
+        .count();
     let start = i;
     for _ in 0..16 {
         let line_end = match rest[i..].iter().position(|&c| c == b'\n') {
@@ -477,10 +494,12 @@ pub fn armor_headers_len(rest: &[u8]) -> usize {
         if line.is_empty() {
             return line_end + 1;
         }
-        let is_header = line
-            .iter()
-            .position(|&c| c == b':')
-            .is_some_and(|c| c > 0 && line[..c].iter().all(|b| b.is_ascii_alphanumeric() || *b == b'-'));
+        let is_header = line.iter().position(|&c| c == b':').is_some_and(|c| {
+            c > 0
+                && line[..c]
+                    .iter()
+                    .all(|b| b.is_ascii_alphanumeric() || *b == b'-')
+        });
         if !is_header {
             return start;
         }

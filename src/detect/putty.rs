@@ -138,7 +138,12 @@ fn parse(t: &[u8]) -> Option<(Verdict, usize, String)> {
         }
         // v3 encrypted: Key-Derivation and Argon2 parameters.
         if let Some(v) = line.strip_prefix(b"Key-Derivation: ") {
-            kdf = Some(String::from_utf8_lossy(v).chars().take(16).collect::<String>());
+            kdf = Some(
+                String::from_utf8_lossy(v)
+                    .chars()
+                    .take(16)
+                    .collect::<String>(),
+            );
         } else if !line.starts_with(b"Argon2-") {
             return None;
         }
@@ -210,7 +215,10 @@ fn parse(t: &[u8]) -> Option<(Verdict, usize, String)> {
         // The file was altered after it was written: whatever the math says, the file is
         // damaged. Keep the public key's fingerprint so the damaged file is still attributable.
         v.status = Status::Corrupted;
-        v.verification = format!("Private-MAC does not match (file altered); {}", v.verification);
+        v.verification = format!(
+            "Private-MAC does not match (file altered); {}",
+            v.verification
+        );
         v.spki = spki;
     }
     Some((v, chars, what))

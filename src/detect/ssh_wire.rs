@@ -69,9 +69,20 @@ impl<'a> Reader<'a> {
 /// A public key in SSH form.
 #[derive(Clone)]
 pub enum SshPublic {
-    Rsa { e: Vec<u8>, n: Vec<u8> },
-    Dsa { p: Vec<u8>, q: Vec<u8>, g: Vec<u8>, y: Vec<u8> },
-    Ecdsa { curve: Curve, point: Vec<u8> },
+    Rsa {
+        e: Vec<u8>,
+        n: Vec<u8>,
+    },
+    Dsa {
+        p: Vec<u8>,
+        q: Vec<u8>,
+        g: Vec<u8>,
+        y: Vec<u8>,
+    },
+    Ecdsa {
+        curve: Curve,
+        point: Vec<u8>,
+    },
     Ed25519([u8; 32]),
 }
 
@@ -186,7 +197,11 @@ fn pad(d: &[u8], len: usize) -> Vec<u8> {
 /// The private fields of an OpenSSH private section (`PROTOCOL.key`; after the type name):
 /// RSA n, e, d, iqmp, p, q; DSA p, q, g, y, x; ECDSA curve, Q, d; Ed25519 pk, sk (seed ‖ pk).
 /// Returns the key and the public key embedded in the section.
-pub fn openssh_private(ty: &str, r: &mut Reader<'_>, format: &str) -> Option<(PrivateKey, SshPublic)> {
+pub fn openssh_private(
+    ty: &str,
+    r: &mut Reader<'_>,
+    format: &str,
+) -> Option<(PrivateKey, SshPublic)> {
     Some(match ty {
         "ssh-rsa" => {
             let (n, e, d, iqmp, p, q) = (

@@ -47,7 +47,8 @@ def flip(data, at, bit=0):
     return bytes(b)
 
 
-def add(name, encoding, data, fingerprint, status="verified", kind=None, corrupt=None, secret=b""):
+def add(name, encoding, data, fingerprint, status="verified", kind=None, corrupt=None, secret=b"",
+        corrupt_status="corrupted"):
     SAMPLES.append(
         {
             "name": name,
@@ -57,6 +58,7 @@ def add(name, encoding, data, fingerprint, status="verified", kind=None, corrupt
             "data": data.hex(),
             "fingerprint": fingerprint,
             "corrupt": corrupt.hex() if corrupt is not None else None,
+            "corrupt_status": corrupt_status,
             "secret": secret.hex(),
         }
     )
@@ -551,7 +553,67 @@ def armor_pgp(binary):
     return f"-----BEGIN PGP PRIVATE KEY BLOCK-----\n\n{lines}\n-----END PGP PRIVATE KEY BLOCK-----\n".encode()
 
 
-GROUPS = {"cng": cng, "capi": capi, "dotnet": dotnet, "jwk": jwk, "openssh": openssh, "putty": putty, "pgp": pgp}
+# ---------------------------------------------------------------------------------------------
+# PKCS#12 made by `openssl pkcs12 -export` (OpenSSL 3 defaults: PBES2/PBKDF2/AES-256-CBC,
+# SHA-256 MAC; and the legacy SHA1-3DES + SHA-1 MAC that Windows exports use), fingerprints by
+# `openssl pkey -pubout -outform DER | sha256sum`.
+# ---------------------------------------------------------------------------------------------
+SHROUDED_BAG_OID = bytes.fromhex("060b2a864886f70d010c0a0102")
+
+
+def key_ciphertext_middle(data):
+    """Offset of the middle of the shrouded key bag's ciphertext: the first long-form OCTET
+    STRING after the bag OID (salt and IV in the algorithm parameters are short-form)."""
+    i = data.find(SHROUDED_BAG_OID)
+    while i < len(data) - 4:
+        if data[i] == 0x04 and data[i + 1] in (0x81, 0x82):
+            n = data[i + 2] if data[i + 1] == 0x81 else int.from_bytes(data[i + 2:i + 4], "big")
+            if n > 64:
+                return i + 2 + (data[i + 1] - 0x80) + n // 2
+        i += 1
+    raise ValueError("no key ciphertext")
+
+
+def pkcs12():
+    def key_and_cert(kind, path):
+        newkey = {"rsa": ["-newkey", "rsa:2048"], "ec": ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"]}[kind]
+        run("openssl", "req", "-x509", *newkey, "-nodes", "-keyout", path + ".key", "-out", path + ".crt",
+            "-days", "2", "-subj", "/CN=dumpguard test")
+        der = subprocess.run(["openssl", "pkey", "-in", path + ".key", "-pubout", "-outform", "DER"], check=True,
+                             capture_output=True).stdout
+        priv = ser.load_pem_private_key(open(path + ".key", "rb").read(), None)
+        return "sha256:" + hashlib.sha256(der).hexdigest(), key_secret(priv)
+
+    specs = (("rsa", "modern", []), ("rsa", "legacy-3des", ["-keypbe", "PBE-SHA1-3DES", "-certpbe", "PBE-SHA1-3DES",
+                                                           "-macalg", "sha1"]),
+             ("ec", "modern", []), ("rsa", "no-mac", ["-nomac"]))
+    for i, (kind, label, extra) in enumerate(specs):
+        path = f"{TMP}/p12-{i}"
+        fp, secret = key_and_cert(kind, path)
+        run("openssl", "pkcs12", "-export", "-inkey", path + ".key", "-in", path + ".crt", "-passout", "pass:",
+            *extra, "-out", path + ".p12")
+        data = open(path + ".p12", "rb").read()
+        bag = data.find(SHROUDED_BAG_OID)
+        assert bag > 0
+        if label == "modern" and kind == "rsa":
+            # A bit flipped in the certificate part: the MAC fails, the key bag still opens and
+            # proves the key, so the file is reported corrupted (never verified).
+            corrupt, cstatus = flip(data, bag // 2, 1), "corrupted"
+        else:
+            # A bit flipped in the key bag's ciphertext: the bag no longer opens (encrypted).
+            corrupt, cstatus = flip(data, key_ciphertext_middle(data), 1), "encrypted"
+        add(f"pkcs12 {kind} {label} empty password", "pkcs12", data, fp, corrupt=corrupt,
+            corrupt_status=cstatus, secret=secret)
+    path = f"{TMP}/p12-pw"
+    fp, secret = key_and_cert("rsa", path)
+    run("openssl", "pkcs12", "-export", "-inkey", path + ".key", "-in", path + ".crt", "-passout", "pass:correct horse",
+        "-out", path + ".p12")
+    add("pkcs12 rsa with a password", "pkcs12", open(path + ".p12", "rb").read(), None, status="encrypted",
+        kind="encrypted-private-key", secret=secret)
+
+
+GROUPS = {"cng": cng, "capi": capi, "dotnet": dotnet, "jwk": jwk, "openssh": openssh, "putty": putty, "pgp": pgp,
+          "pkcs12": pkcs12}
 
 if __name__ == "__main__":
     for g in sys.argv[1:] or GROUPS:

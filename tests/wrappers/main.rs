@@ -10,6 +10,7 @@ mod common;
 mod support;
 
 mod pgp_keys;
+mod pkcs12_files;
 mod ssh_keys;
 mod text_keys;
 mod windows_blobs;

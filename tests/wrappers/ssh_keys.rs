@@ -31,7 +31,12 @@ fn encrypted_ssh_keys_name_cipher_and_kdf() {
         let r = scan_bytes(&plant(&enc.data));
         let f = find(&r, enc).expect("encrypted key found");
         for w in words {
-            assert!(f.verification.contains(w), "{}: {}", enc.name, f.verification);
+            assert!(
+                f.verification.contains(w),
+                "{}: {}",
+                enc.name,
+                f.verification
+            );
         }
     }
 }

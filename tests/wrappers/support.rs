@@ -18,6 +18,9 @@ pub struct Sample {
     pub fingerprint: Option<String>,
     /// The same encoding with one bit of key material flipped.
     pub corrupt: Option<Vec<u8>>,
+    /// What the corrupted copy must be reported as: `corrupted`, or `encrypted` where the
+    /// flipped bit is in ciphertext (a PKCS#12 key bag that no longer opens).
+    pub corrupt_status: String,
     pub secret: Vec<u8>,
 }
 
@@ -59,6 +62,7 @@ pub fn samples(group: &str) -> Vec<Sample> {
             data: hex(&x["data"]).unwrap(),
             fingerprint: x["fingerprint"].as_str().map(String::from),
             corrupt: hex(&x["corrupt"]),
+            corrupt_status: x["corrupt_status"].as_str().unwrap_or("corrupted").into(),
             secret: hex(&x["secret"]).unwrap_or_default(),
         })
         .collect();
@@ -144,7 +148,11 @@ pub fn check_planted(group: &str) {
         assert_found(&r, &s, "planted");
         if s.is_public() {
             assert!(r.findings.is_empty(), "{}:{}", s.name, describe(&r));
-            assert!(r.summary.public_keys_seen >= 1, "{}: no public record", s.name);
+            assert!(
+                r.summary.public_keys_seen >= 1,
+                "{}: no public record",
+                s.name
+            );
         }
         if !s.secret.is_empty() {
             crate::common::assert_no_secret(r.to_json(true).as_bytes(), &s.secret);
@@ -168,9 +176,10 @@ pub fn check_corrupted(group: &str) {
             describe(&r)
         );
         assert!(
-            r.findings.iter().any(|f| f.status == "corrupted"),
-            "{}: corrupted copy not reported as corrupted:{}",
+            r.findings.iter().any(|f| f.status == s.corrupt_status),
+            "{}: corrupted copy not reported as {}:{}",
             s.name,
+            s.corrupt_status,
             describe(&r)
         );
     }
@@ -206,7 +215,11 @@ pub fn check_real_process(groups: &[&str]) {
     drop(holder);
     for (what, path) in [("ELF core", &core), ("minidump", &mini)] {
         let r = crate::common::scan(path);
-        assert!(r.input.complete, "{what}: incomplete {:?}", r.input.warnings);
+        assert!(
+            r.input.complete,
+            "{what}: incomplete {:?}",
+            r.input.warnings
+        );
         for s in &all {
             assert_found(&r, s, what);
         }

@@ -22,10 +22,17 @@ fn one_bit_corrupted_xml_and_jwk_are_corrupted() {
 #[test]
 fn jwk_kid_is_reported() {
     let s = samples("jwk");
-    let rsa = s.iter().find(|s| s.name == "jwk rsa compact ascii").unwrap();
+    let rsa = s
+        .iter()
+        .find(|s| s.name == "jwk rsa compact ascii")
+        .unwrap();
     let r = scan_bytes(&plant(&rsa.data));
     let f = find(&r, rsa).expect("found");
-    assert!(f.preview.contains("kid \"rsa-test-kid-1\""), "{}", f.preview);
+    assert!(
+        f.preview.contains("kid \"rsa-test-kid-1\""),
+        "{}",
+        f.preview
+    );
 }
 
 #[test]
