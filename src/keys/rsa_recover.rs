@@ -103,7 +103,7 @@ fn factor_with_d(n: &BigUint, e: &BigUint, d: &BigUint) -> Option<BigUint> {
     if k.is_zero() || k.is_odd() {
         return None;
     }
-    let t = k.trailing_zeros()? as usize;
+    let t = k.trailing_zeros()?;
     let r = &k >> t;
     let n1 = n - &one;
     for g in BASES {
