@@ -164,6 +164,7 @@ impl Engine {
         let mut findings = dedup::dedup(found.findings);
         for (i, f) in findings.iter_mut().enumerate() {
             f.id = format!("F{}", i + 1);
+            crate::keys::known::annotate(f);
             f.location = Some(locate(&dump.layout.regions, &dump.layout.space, f.offset));
         }
         Outcome {
