@@ -15,7 +15,7 @@
 
 use super::binary::{all_zero, le, take, u32_le, Fields};
 use super::symmetric::{self, SymmetricKey};
-use super::{Anchor, Detector, PublicKeyRecord, ScanContext, Sink};
+use super::{verdict_cache, Anchor, Detector, PublicKeyRecord, ScanContext, Sink};
 use crate::keys::{fingerprint, rsa_recover, RsaParts};
 use crate::report::Finding;
 
@@ -141,8 +141,8 @@ fn rsa(d: &[u8], pos: usize, private: bool, sink: &mut Sink) -> Option<()> {
         qinv: le(qinv),
         format: "CryptoAPI PRIVATEKEYBLOB".into(),
     };
-    let v = rsa_recover::verify(parts);
     let len = f.pos - pos;
+    let v = verdict_cache::verdict("capi", &d[pos..f.pos], || rsa_recover::verify(parts));
     sink.push(Finding::key(
         "capi",
         "capi-privatekeyblob",

@@ -14,7 +14,7 @@
 
 use super::binary::{all_zero, be, take, u32_le, Fields};
 use super::symmetric::{self, SymmetricKey};
-use super::{Anchor, Detector, PublicKeyRecord, ScanContext, Sink};
+use super::{verdict_cache, Anchor, Detector, PublicKeyRecord, ScanContext, Sink};
 use crate::keys::{self, fingerprint, rsa_recover, Curve, DsaParts, PrivateKey, RsaParts};
 use crate::report::Finding;
 use num_bigint_dig::BigUint;
@@ -272,7 +272,7 @@ fn rsa(d: &[u8], pos: usize, private: bool, full: bool, sink: &mut Sink) -> Opti
         ("RSAPRIVATEBLOB", "cng-rsaprivate")
     };
     let len = f.pos - pos;
-    let v = rsa_recover::verify(parts);
+    let v = verdict_cache::verdict("cng", &d[pos..f.pos], || rsa_recover::verify(parts));
     sink.push(Finding::key(
         "cng",
         encoding,
@@ -323,10 +323,12 @@ fn ecc(
         return None;
     }
     let public = (!all_zero(x) || !all_zero(y)).then_some(point);
-    let mut v = keys::verify(&PrivateKey::Ec {
-        curve,
-        d: k.to_vec(),
-        public,
+    let mut v = verdict_cache::verdict("cng", &d[pos..f.pos], || {
+        keys::verify(&PrivateKey::Ec {
+            curve,
+            d: k.to_vec(),
+            public,
+        })
     });
     v.key.format = Some(format!("CNG ECCPRIVATEBLOB ({flavour})"));
     let len = f.pos - pos;
@@ -397,7 +399,7 @@ fn dsa_v2(d: &[u8], pos: usize, private: bool, sink: &mut Sink) -> Option<()> {
 fn dsa_common(
     pos: usize,
     len: usize,
-    blob: &str,
+    blob_name: &str,
     p: &[u8],
     q: &[u8],
     g: &[u8],
@@ -416,7 +418,7 @@ fn dsa_common(
                 algorithm: "DSA".into(),
                 spki,
                 offset: Some(pos as u64),
-                source: format!("CNG {blob} (public)"),
+                source: format!("CNG {blob_name} (public)"),
                 ..Default::default()
             });
         }
@@ -425,21 +427,24 @@ fn dsa_common(
     if all_zero(x) {
         return None;
     }
-    let v = keys::verify(&PrivateKey::Dsa(DsaParts {
-        p: bp,
-        q: bq,
-        g: bg,
-        x: BigUint::from_bytes_be(x),
-        y: Some(by),
-        format: format!("CNG {blob}"),
-    }));
+    let blob = [p, q, g, y, x].concat();
+    let v = verdict_cache::verdict("cng-dsa", &blob, || {
+        keys::verify(&PrivateKey::Dsa(DsaParts {
+            p: bp,
+            q: bq,
+            g: bg,
+            x: BigUint::from_bytes_be(x),
+            y: Some(by),
+            format: format!("CNG {blob_name}"),
+        }))
+    });
     sink.push(Finding::key(
         "cng",
         "cng-dsaprivate",
         pos as u64,
         len as u64,
         &v,
-        preview(blob, len),
+        preview(blob_name, len),
     ));
     Some(())
 }

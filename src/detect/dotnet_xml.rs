@@ -6,7 +6,7 @@
 //! against the modulus by [`rsa_recover`](crate::keys::rsa_recover).
 
 use super::text::{self, Encoding};
-use super::{Anchor, Detector, PublicKeyRecord, ScanContext, Sink};
+use super::{verdict_cache, Anchor, Detector, PublicKeyRecord, ScanContext, Sink};
 use crate::keys::{fingerprint, rsa_recover, RsaParts};
 use crate::report::Finding;
 use num_bigint_dig::BigUint;
@@ -109,7 +109,7 @@ fn decode(body: &[u8], offset: u64, length: u64, enc: Encoding, sink: &mut Sink)
         present.join(", "),
         length / enc.stride() as u64
     );
-    let v = rsa_recover::verify(parts);
+    let v = verdict_cache::verdict("dotnet-xml", body, || rsa_recover::verify(parts));
     sink.push(Finding::key(
         "dotnet-xml",
         format!("dotnet-xml{}", enc.suffix()),

@@ -9,7 +9,7 @@
 
 use super::symmetric::{self, SymmetricKey};
 use super::text::{self, Encoding};
-use super::{Anchor, Detector, PublicKeyRecord, ScanContext, Sink};
+use super::{verdict_cache, Anchor, Detector, PublicKeyRecord, ScanContext, Sink};
 use crate::keys::{self, fingerprint, rsa_recover, Curve, KeyInfo, PrivateKey, RsaParts};
 use crate::keys::{Status, Verdict};
 use crate::report::Finding;
@@ -107,7 +107,7 @@ fn scan(data: &[u8], pos: usize, t: Tag, sink: &mut Sink) -> Option<()> {
     if t.escaped {
         encoding.push_str("-json-escaped");
     }
-    decode(&obj, offset, length, &encoding, sink)
+    decode(&obj, &txt[open..=last], offset, length, &encoding, sink)
 }
 
 /// Removes one level of JSON string escaping (`\"`, `\\`, `\/`), enough to parse an escaped
@@ -177,6 +177,7 @@ fn kid(obj: &Map<String, Value>) -> Option<String> {
 
 fn decode(
     obj: &Map<String, Value>,
+    raw: &[u8],
     offset: u64,
     length: u64,
     encoding: &str,
@@ -228,7 +229,7 @@ fn decode(
             if obj.contains_key("oth") {
                 unverifiable("RSA", "multi-prime JWK (\"oth\"): not verified")
             } else {
-                rsa_recover::verify(parts)
+                verdict_cache::verdict("jwk", raw, || rsa_recover::verify(parts))
             }
         }
         "EC" => {
@@ -263,10 +264,12 @@ fn decode(
                 }
                 return Some(());
             };
-            keys::verify(&PrivateKey::Ec {
-                curve,
-                d,
-                public: point,
+            verdict_cache::verdict("jwk", raw, || {
+                keys::verify(&PrivateKey::Ec {
+                    curve,
+                    d,
+                    public: point,
+                })
             })
         }
         "OKP" => {

@@ -18,6 +18,7 @@ mod putty;
 pub mod ssh_wire;
 pub mod symmetric;
 pub mod text;
+mod verdict_cache;
 
 use crate::input::{AddressSpace, Region};
 use crate::report::Finding;

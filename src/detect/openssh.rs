@@ -11,7 +11,7 @@
 
 use super::ssh_wire::{openssh_private, Reader, SshPublic};
 use super::text::{self, Encoding};
-use super::{Anchor, Detector, ScanContext, Sink};
+use super::{verdict_cache, Anchor, Detector, ScanContext, Sink};
 use crate::keys::{self, Status, Verdict};
 use crate::report::Finding;
 
@@ -228,7 +228,7 @@ pub fn decode(blob: &[u8]) -> Option<Decoded> {
     let Some((key, embedded)) = openssh_private(ty, &mut p, "openssh-key-v1") else {
         return Some(corrupted("private key fields do not parse"));
     };
-    let mut v = keys::verify(&key);
+    let mut v = verdict_cache::verdict("openssh", private, || keys::verify(&key));
     v.key.format = Some("openssh-key-v1".into());
     if embedded.spki() != spki || (v.spki.is_some() && v.spki != spki) {
         v.status = Status::Corrupted;

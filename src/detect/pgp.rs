@@ -10,7 +10,7 @@
 //! (RSA p·q = n …, u = p⁻¹ mod q, EdDSA seed → public point, ECDSA/ECDH d·G = Q, X25519,
 //! DSA) and their two-byte checksum checked; encrypted ones are reported with their S2K.
 
-use super::{Anchor, Detector, ScanContext, Sink};
+use super::{verdict_cache, Anchor, Detector, ScanContext, Sink};
 use crate::keys::{self, fingerprint, Curve, DsaParts, KeyInfo, PrivateKey, RsaParts};
 use crate::keys::{Status, Verdict};
 use crate::report::Finding;
@@ -452,7 +452,7 @@ fn secret_key(body: &[u8]) -> Option<(Verdict, String)> {
     let sum = body[secret_at..secret_end]
         .iter()
         .fold(0u16, |a, &b| a.wrapping_add(b as u16));
-    let mut v = keys::verify(&key);
+    let mut v = verdict_cache::verdict("pgp", body, || keys::verify(&key));
     v.key.format = Some("OpenPGP".into());
     if stored != Some(sum) {
         v.status = Status::Corrupted;

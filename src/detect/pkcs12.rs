@@ -12,7 +12,7 @@
 //! comes from crates (pkcs12 for RFC 7292 appendix B, pkcs5 for PBES2), iteration counts are
 //! capped so a hostile file cannot make the scan spin.
 
-use super::{Anchor, Detector, ScanContext, Sink};
+use super::{verdict_cache, Anchor, Detector, ScanContext, Sink};
 use crate::keys::decode::{private_key_der, tlv_len};
 use crate::keys::{self, KeyInfo, PrivateKey, Status, Verdict};
 use crate::report::Finding;
@@ -97,8 +97,13 @@ impl Detector for Pkcs12 {
             if header_len(pfx) != Some(hdr) {
                 continue;
             }
-            for f in open(pfx, start as u64) {
-                sink.push(f);
+            for v in verdict_cache::verdicts("pkcs12", pfx, || open(pfx)) {
+                let state = if v.status == Status::Encrypted {
+                    "did not open"
+                } else {
+                    "opened with a trivial password"
+                };
+                sink.push(finding(start as u64, pfx.len(), &v, state));
             }
             return;
         }
@@ -127,7 +132,8 @@ enum Mac {
     NotTried(String),
 }
 
-fn open(pfx_der: &[u8], offset: u64) -> Vec<Finding> {
+/// The verdicts of the keys in a PFX (or one `encrypted` verdict when none opens).
+fn open(pfx_der: &[u8]) -> Vec<Verdict> {
     let Ok(pfx) = pkcs12::pfx::Pfx::from_der(pfx_der) else {
         return Vec::new();
     };
@@ -207,12 +213,7 @@ fn open(pfx_der: &[u8], offset: u64) -> Vec<Finding> {
             "PKCS#12 / {}",
             v.key.format.as_deref().unwrap_or("PKCS#8")
         ));
-        out.push(finding(
-            offset,
-            pfx_der.len(),
-            &v,
-            "opened with a trivial password",
-        ));
+        out.push(v);
     }
     if out.is_empty() && !locked.is_empty() {
         let v = Verdict {
@@ -230,7 +231,7 @@ fn open(pfx_der: &[u8], offset: u64) -> Vec<Finding> {
             },
             spki: None,
         };
-        out.push(finding(offset, pfx_der.len(), &v, "did not open"));
+        out.push(v);
     }
     out
 }

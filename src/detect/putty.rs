@@ -19,7 +19,7 @@
 
 use super::ssh_wire::{putty_private, SshPublic};
 use super::text::{self, Encoding};
-use super::{Anchor, Detector, ScanContext, Sink};
+use super::{verdict_cache, Anchor, Detector, ScanContext, Sink};
 use crate::keys::{self, Status, Verdict};
 use crate::report::Finding;
 use hmac::{Hmac, Mac};
@@ -197,8 +197,9 @@ fn parse(t: &[u8]) -> Option<(Verdict, usize, String)> {
             m.verify_slice(&mac).is_ok()
         }
     });
+    let cache_id = [&public_blob[..], &private_blob[..]].concat();
     let mut v = match putty_private(&public, &private_blob, &format) {
-        Some(key) => keys::verify(&key),
+        Some(key) => verdict_cache::verdict("putty", &cache_id, || keys::verify(&key)),
         None => Verdict {
             status: Status::Corrupted,
             verification: "private blob does not parse".into(),

@@ -3,8 +3,8 @@
 //! only evidence, so such findings are `unverifiable` and high, never critical. The
 //! fingerprint is SHA-256 of the raw key (DESIGN.md), so the same key matches across encodings.
 
-use crate::keys::{fingerprint::sha256_fingerprint, KeyInfo, Status};
-use crate::report::{key_severity, Finding};
+use crate::keys::{fingerprint::sha256_fingerprint, KeyInfo, Status, Verdict};
+use crate::report::Finding;
 
 pub struct SymmetricKey<'a> {
     /// `AES-256`, `3DES`, or `symmetric` when the container does not say.
@@ -21,30 +21,30 @@ pub fn finding(
     length: u64,
     k: &SymmetricKey<'_>,
 ) -> Finding {
-    let status = Status::Unverifiable;
-    Finding {
-        id: String::new(),
-        detector: detector.into(),
-        kind: "symmetric-key".into(),
-        severity: key_severity(status),
-        verified: false,
-        status: status.as_str().into(),
+    let v = Verdict {
+        status: Status::Unverifiable,
         verification: format!(
             "{} structure with a {}-byte key; raw keys carry no internal check",
             k.format,
             k.key.len()
         ),
-        fingerprint: Some(sha256_fingerprint(k.key)),
-        encoding: encoding.into(),
-        offset,
-        length,
-        location: None,
-        key: Some(KeyInfo {
+        key: KeyInfo {
             algorithm: k.algorithm.into(),
             bits: (k.key.len() * 8) as u32,
             format: Some(k.format.into()),
             ..Default::default()
-        }),
-        preview: format!("[{} {}-byte key, redacted]", k.format, k.key.len()),
-    }
+        },
+        spki: None,
+    };
+    let mut f = Finding::key(
+        detector,
+        encoding,
+        offset,
+        length,
+        &v,
+        format!("[{} {}-byte key, redacted]", k.format, k.key.len()),
+    );
+    f.kind = "symmetric-key".into();
+    f.fingerprint = Some(sha256_fingerprint(k.key));
+    f
 }
