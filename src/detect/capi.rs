@@ -10,8 +10,9 @@
 //! * `PLAINTEXTKEYBLOB` (bType 08): `BLOBHEADER ‖ DWORD dwKeySize ‖ key` for AES, 3DES, DES,
 //!   RC2, RC4 (learn.microsoft.com …/seccrypto/example-c-program--importing-a-plaintext-key).
 //!
-//! The 8- or 12-byte header is the anchor; the bit length and key size are checked against
-//! what the algorithm allows before the body is read.
+//! The anchor is the first half of the `BLOBHEADER` (type, version 2, reserved 0); the ALG_ID,
+//! the `RSAPUBKEY` magic, the bit length and the key size are checked against what the
+//! algorithm allows before the body is read.
 
 use super::binary::{all_zero, le, take, u32_le, Fields};
 use super::symmetric::{self, SymmetricKey};
@@ -21,49 +22,30 @@ use crate::report::Finding;
 
 pub struct Capi;
 
-#[derive(Clone, Copy)]
-enum Kind {
-    RsaPrivate,
-    RsaPublic,
-    /// PLAINTEXTKEYBLOB for one ALG_ID: name and the key sizes it allows.
-    Plain(&'static str, &'static [usize]),
-}
+/// Anchors: the first half of `BLOBHEADER` (bType, bVersion 2, reserved 0) for
+/// PUBLICKEYBLOB (06), PRIVATEKEYBLOB (07) and PLAINTEXTKEYBLOB (08); the ALG_ID and the
+/// `RSAPUBKEY` magic that follow are checked on each hit.
+const ANCHORS: [[u8; 4]; 3] = [[6, 2, 0, 0], [7, 2, 0, 0], [8, 2, 0, 0]];
 
-const CALG_RSA_KEYX: [u8; 4] = [0x00, 0xa4, 0x00, 0x00];
-const CALG_RSA_SIGN: [u8; 4] = [0x00, 0x24, 0x00, 0x00];
+const CALG_RSA_SIGN: u32 = 0x2400;
+const CALG_RSA_KEYX: u32 = 0xa400;
+/// RC2/RC4 keys: 40 to 128 bits.
+const RC: &[usize] = &[5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
 
-/// Anchor bytes and what each announces, built once.
-fn table() -> &'static [(Vec<u8>, Kind)] {
-    static TABLE: std::sync::OnceLock<Vec<(Vec<u8>, Kind)>> = std::sync::OnceLock::new();
-    TABLE.get_or_init(build_table)
-}
-
-fn build_table() -> Vec<(Vec<u8>, Kind)> {
-    let mut t = Vec::new();
-    for alg in [CALG_RSA_KEYX, CALG_RSA_SIGN] {
-        t.push((
-            [&[7, 2, 0, 0][..], &alg, b"RSA2"].concat(),
-            Kind::RsaPrivate,
-        ));
-        t.push(([&[6, 2, 0, 0][..], &alg, b"RSA1"].concat(), Kind::RsaPublic));
-    }
-    const RC: &[usize] = &[5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
-    let plain: [(u16, &'static str, &'static [usize]); 9] = [
-        (0x660e, "AES-128", &[16]),
-        (0x660f, "AES-192", &[24]),
-        (0x6610, "AES-256", &[32]),
-        (0x6611, "AES", &[16, 24, 32]),
-        (0x6603, "3DES", &[24]),
-        (0x6609, "3DES-112", &[16]),
-        (0x6601, "DES", &[8]),
-        (0x6602, "RC2", RC),
-        (0x6801, "RC4", RC),
-    ];
-    for (alg, name, sizes) in plain {
-        let a = alg.to_le_bytes();
-        t.push((vec![8, 2, 0, 0, a[0], a[1], 0, 0], Kind::Plain(name, sizes)));
-    }
-    t
+/// Symmetric ALG_IDs a PLAINTEXTKEYBLOB may carry, with the key sizes each allows.
+fn plain_alg(alg: u32) -> Option<(&'static str, &'static [usize])> {
+    Some(match alg {
+        0x660e => ("AES-128", &[16]),
+        0x660f => ("AES-192", &[24]),
+        0x6610 => ("AES-256", &[32]),
+        0x6611 => ("AES", &[16, 24, 32]),
+        0x6603 => ("3DES", &[24]),
+        0x6609 => ("3DES-112", &[16]),
+        0x6601 => ("DES", &[8]),
+        0x6602 => ("RC2", RC),
+        0x6801 => ("RC4", RC),
+        _ => return None,
+    })
 }
 
 impl Detector for Capi {
@@ -72,24 +54,28 @@ impl Detector for Capi {
     }
 
     fn anchors(&self) -> Vec<Anchor> {
-        table()
+        ANCHORS
             .iter()
             .enumerate()
-            .map(|(i, (bytes, _))| Anchor {
-                bytes: bytes.clone(),
+            .map(|(i, bytes)| Anchor {
+                bytes: bytes.to_vec(),
                 tag: i as u32,
             })
             .collect()
     }
 
-    fn on_anchor(&self, cx: &ScanContext<'_>, pos: usize, tag: u32, sink: &mut Sink) {
-        let Some((_, kind)) = table().get(tag as usize) else {
+    fn on_anchor(&self, cx: &ScanContext<'_>, pos: usize, _tag: u32, sink: &mut Sink) {
+        let d = cx.data;
+        let (Some(&b_type), Some(alg)) = (d.get(pos), u32_le(d, pos + 4)) else {
             return;
         };
-        let _ = match *kind {
-            Kind::RsaPrivate => rsa(cx.data, pos, true, sink),
-            Kind::RsaPublic => rsa(cx.data, pos, false, sink),
-            Kind::Plain(name, sizes) => plaintext(cx.data, pos, name, sizes, sink),
+        let rsa_alg = alg == CALG_RSA_KEYX || alg == CALG_RSA_SIGN;
+        let magic = take(d, pos + 8, 4);
+        let _ = match b_type {
+            7 if rsa_alg && magic == Some(b"RSA2") => rsa(d, pos, true, sink),
+            6 if rsa_alg && magic == Some(b"RSA1") => rsa(d, pos, false, sink),
+            8 => plain_alg(alg).and_then(|(name, sizes)| plaintext(d, pos, name, sizes, sink)),
+            _ => None,
         };
     }
 }

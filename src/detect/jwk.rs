@@ -24,30 +24,15 @@ const MAX_BACK: usize = 32 * 1024;
 /// How much text after the anchor one object may take (RSA-16384 private ≈ 14 000 chars).
 const MAX_FWD: usize = 48 * 1024;
 
+/// `"kty` without the closing quote: the same four characters start the member name in plain
+/// JSON (`"kty"`) and in escaped JSON (`\"kty\"`), so one anchor per text encoding covers both.
+const ANCHOR: &[u8] = b"\"kty";
+
 #[derive(Clone, Copy)]
 struct Tag {
     enc: Encoding,
     escaped: bool,
 }
-
-const TAGS: [Tag; 4] = [
-    Tag {
-        enc: Encoding::Ascii,
-        escaped: false,
-    },
-    Tag {
-        enc: Encoding::Utf16Le,
-        escaped: false,
-    },
-    Tag {
-        enc: Encoding::Ascii,
-        escaped: true,
-    },
-    Tag {
-        enc: Encoding::Utf16Le,
-        escaped: true,
-    },
-];
 
 impl Detector for Jwk {
     fn name(&self) -> &'static str {
@@ -55,24 +40,26 @@ impl Detector for Jwk {
     }
 
     fn anchors(&self) -> Vec<Anchor> {
-        TAGS.iter()
+        Encoding::ALL
+            .iter()
             .enumerate()
-            .map(|(i, t)| Anchor {
-                bytes: t.enc.encode(if t.escaped {
-                    br#"\"kty\""#
-                } else {
-                    br#""kty""#
-                }),
+            .map(|(i, e)| Anchor {
+                bytes: e.encode(ANCHOR),
                 tag: i as u32,
             })
             .collect()
     }
 
     fn on_anchor(&self, cx: &ScanContext<'_>, pos: usize, tag: u32, sink: &mut Sink) {
-        let Some(&t) = TAGS.get(tag as usize) else {
+        let Some(&enc) = Encoding::ALL.get(tag as usize) else {
             return;
         };
-        let _ = scan(cx.data, pos, t, sink);
+        // A backslash before the quote: the JWK is itself inside a JSON string.
+        let s = enc.stride();
+        let escaped = pos >= s
+            && cx.data[pos - s] == b'\\'
+            && (enc == Encoding::Ascii || cx.data[pos - 1] == 0);
+        let _ = scan(cx.data, pos, Tag { enc, escaped }, sink);
     }
 }
 

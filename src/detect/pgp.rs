@@ -3,10 +3,10 @@
 //! [`decode_transferable`], called by the PEM detector — inside `PGP PRIVATE KEY BLOCK` armour.
 //!
 //! Packet headers are weak anchors (one byte), so binary packets are anchored on what a v4
-//! secret key must contain: for RSA the public exponent 65537 as an MPI followed by the S2K
-//! usage byte (`00 11 01 00 01 {00|fe|ff|fd}`), walking back to a modulus MPI, the algorithm,
-//! the version and a packet header whose length covers the parsed body exactly; for EC keys
-//! the algorithm byte followed by the curve OID. Plaintext secrets (S2K usage 0) are verified
+//! secret key must contain: for RSA the public exponent 65537 as an MPI (`00 11 01 00 01`)
+//! followed by an S2K usage byte (00, fd, fe, ff), walking back to a modulus MPI, the
+//! algorithm, the version and a packet header whose length covers the parsed body exactly;
+//! for EC keys the curve OID, preceded by its length, an EC algorithm id, and the version. Plaintext secrets (S2K usage 0) are verified
 //! (RSA p·q = n …, u = p⁻¹ mod q, EdDSA seed → public point, ECDSA/ECDH d·G = Q, X25519,
 //! DSA) and their two-byte checksum checked; encrypted ones are reported with their S2K.
 
@@ -36,28 +36,16 @@ const OID_SECP256K1: &[u8] = &[0x2b, 0x81, 0x04, 0x00, 0x0a];
 /// The largest secret-key packet followed (RSA-16384 ≈ 5 KiB).
 const MAX_PACKET: usize = 16 * 1024;
 
-/// Anchors: RSA e = 65537 + S2K usage, and algorithm + curve OID for EC algorithms.
+/// Anchors: the RSA public exponent 65537 as an MPI (tag 0), and curve OIDs (tag 1). The
+/// last NIST anchor is the shared prefix of the P-384, P-521 and secp256k1 OIDs.
 fn anchor_bytes() -> Vec<Vec<u8>> {
-    let mut v: Vec<Vec<u8>> = [0x00u8, 0xfe, 0xff, 0xfd]
-        .iter()
-        .map(|&u| vec![0x00, 0x11, 0x01, 0x00, 0x01, u])
-        .collect();
-    for (alg, oid) in [
-        (EDDSA, OID_ED25519),
-        (ECDH, OID_CV25519),
-        (ECDSA, OID_P256),
-        (ECDSA, OID_P384),
-        (ECDSA, OID_P521),
-        (ECDSA, OID_SECP256K1),
-        (ECDH, OID_P256),
-        (ECDH, OID_P384),
-        (ECDH, OID_P521),
-    ] {
-        let mut a = vec![alg, oid.len() as u8];
-        a.extend_from_slice(oid);
-        v.push(a);
-    }
-    v
+    vec![
+        vec![0x00, 0x11, 0x01, 0x00, 0x01],
+        OID_ED25519.to_vec(),
+        OID_CV25519.to_vec(),
+        OID_P256.to_vec(),
+        OID_P384[..4].to_vec(),
+    ]
 }
 
 impl Detector for Pgp {
@@ -71,7 +59,7 @@ impl Detector for Pgp {
             .enumerate()
             .map(|(i, bytes)| Anchor {
                 bytes,
-                tag: i as u32,
+                tag: (i > 0) as u32,
             })
             .collect()
     }
@@ -79,10 +67,22 @@ impl Detector for Pgp {
     fn on_anchor(&self, cx: &ScanContext<'_>, pos: usize, tag: u32, sink: &mut Sink) {
         let d = cx.data;
         // Position of the version byte of the candidate packet body.
-        let candidates: Vec<usize> = if tag < 4 {
+        let candidates: Vec<usize> = if tag == 0 {
+            // S2K usage right after e: plaintext, or one of the encrypted forms.
+            if !matches!(d.get(pos + 5), Some(0 | 253 | 254 | 255)) {
+                return;
+            }
             rsa_version_positions(d, pos)
         } else {
-            pos.checked_sub(5).into_iter().collect()
+            // `04 ‖ time(4) ‖ algorithm ‖ OID length ‖ OID`.
+            let ok = pos >= 7
+                && matches!(d[pos - 2], ECDH | ECDSA | EDDSA)
+                && (d[pos - 1] as usize) <= 16
+                && d[pos - 7] == 4;
+            if !ok {
+                return;
+            }
+            vec![pos - 7]
         };
         for ver in candidates {
             if let Some((start, body)) = packet_ending_body_at(d, ver) {
