@@ -38,12 +38,25 @@ impl Detector for DotnetXml {
         let Some(&enc) = Encoding::ALL.get(tag as usize) else {
             return;
         };
-        let t = text::view(cx.data, pos, MAX_CHARS, enc);
-        let Some(end) = text::find(&t, CLOSE) else {
+        // Find the closing tag in the raw bytes before building a text view, and only up to
+        // the next opening tag (documents do not nest), so repeated tags cost little.
+        let s = enc.stride();
+        let from = pos + OPEN.len() * s;
+        let window = &cx.data[from.min(cx.data.len())..cx.data.len().min(pos + MAX_CHARS * s)];
+        let window = match text::find(window, &enc.encode(OPEN)) {
+            Some(next) => &window[..next],
+            None => window,
+        };
+        let Some(close) = text::find(window, &enc.encode(CLOSE)) else {
             return; // truncated or not a key document
         };
+        let end = OPEN.len() + close / s; // characters from the anchor to the closing tag
+        let t = text::view(cx.data, pos, end, enc);
+        if t.len() != end {
+            return; // non-text inside: not one document
+        }
         let body = &t[OPEN.len()..end];
-        let length = ((end + CLOSE.len()) * enc.stride()) as u64;
+        let length = ((end + CLOSE.len()) * s) as u64;
         decode(body, pos as u64, length, enc, sink);
     }
 }

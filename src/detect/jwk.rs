@@ -18,9 +18,9 @@ use serde_json::{Map, Value};
 
 pub struct Jwk;
 
-/// How far before `"kty"` the object may start (members before it: RSA n is ~700 chars at
-/// 4096 bits, `x5c` chains are longer, so be generous).
-const MAX_BACK: usize = 32 * 1024;
+/// How far before `"kty"` the object may start: all other members of an RSA-16384 private
+/// JWK come to about 12 400 characters.
+const MAX_BACK: usize = 16 * 1024;
 /// How much text after the anchor one object may take (RSA-16384 private ≈ 14 000 chars).
 const MAX_FWD: usize = 48 * 1024;
 
@@ -65,36 +65,83 @@ impl Detector for Jwk {
 
 fn scan(data: &[u8], pos: usize, t: Tag, sink: &mut Sink) -> Option<()> {
     let stride = t.enc.stride();
-    // Text run around the anchor; UTF-16 views are ASCII-only (JWK members are).
-    let start = text::walk_back(data, pos, MAX_BACK, t.enc, |c| {
-        c != 0 && (t.enc == Encoding::Ascii || c < 0x80)
-    });
-    let back = (pos - start) / stride;
-    let view = text::view(data, start, back + MAX_FWD, t.enc);
-    // Escaped text is parsed from an unescaped copy whose positions map back to the original.
-    let unescaped = t.escaped.then(|| unescape(&view));
-    let (txt, anchor): (&[u8], usize) = match &unescaped {
-        Some((u, map)) => (u, map.partition_point(|&o| o < back)),
-        None => (&view, back),
+    // Cheap shape check first: `"kty"` (or `\"kty\"`), optional blanks, then a colon.
+    let head = text::view(data, pos + stride, 24, t.enc);
+    let rest = head.strip_prefix(b"kty")?;
+    let rest = if t.escaped {
+        rest.strip_prefix(b"\\\"")?
+    } else {
+        rest.strip_prefix(b"\"")?
     };
-    let open = enclosing_brace(&txt[..anchor.min(txt.len())])?;
-    let mut it = serde_json::Deserializer::from_slice(&txt[open..]).into_iter::<Value>();
+    if rest.iter().find(|c| !c.is_ascii_whitespace()) != Some(&b':') {
+        return None;
+    }
+    let open = enclosing_brace(data, pos, t.enc)?;
+    let view = text::view(data, open, MAX_FWD, t.enc);
+    // Escaped text is parsed from an unescaped copy whose positions map back to the original.
+    let unescaped = if t.escaped {
+        let end = object_end(&view)?;
+        Some(unescape(&view[..=end]))
+    } else {
+        None
+    };
+    let txt: &[u8] = match &unescaped {
+        Some((u, _)) => u,
+        None => &view,
+    };
+    let mut it = serde_json::Deserializer::from_slice(txt).into_iter::<Value>();
     let Some(Ok(Value::Object(obj))) = it.next() else {
         return None;
     };
-    let last = open + it.byte_offset().checked_sub(1)?;
+    let last = it.byte_offset().checked_sub(1)?;
     obj.get("kty")?.as_str()?;
-    let (first, end) = match &unescaped {
-        Some((_, map)) => (*map.get(open)?, *map.get(last)? + 1),
-        None => (open, last + 1),
+    let end = match &unescaped {
+        Some((_, map)) => *map.get(last)? + 1,
+        None => last + 1,
     };
-    let offset = (start + first * stride) as u64;
-    let length = ((end - first) * stride) as u64;
+    let length = (end * stride) as u64;
     let mut encoding = format!("jwk{}", t.enc.suffix());
     if t.escaped {
         encoding.push_str("-json-escaped");
     }
-    decode(&obj, &txt[open..=last], offset, length, &encoding, sink)
+    decode(&obj, &txt[..=last], open as u64, length, &encoding, sink)
+}
+
+/// File offset of the `{` opening the object that contains the anchor at `pos`: braces are
+/// found with SIMD search backwards (at most [`MAX_BACK`] characters) and nesting counted.
+fn enclosing_brace(data: &[u8], pos: usize, enc: Encoding) -> Option<usize> {
+    let stride = enc.stride();
+    let from = pos.saturating_sub(MAX_BACK * stride);
+    let mut depth = 0usize;
+    for i in memchr::memrchr2_iter(b'{', b'}', &data[from..pos]) {
+        let at = from + i;
+        if enc == Encoding::Utf16Le && ((pos - at) % 2 != 0 || data.get(at + 1) != Some(&0)) {
+            continue;
+        }
+        match data[at] {
+            b'}' => depth += 1,
+            _ if depth == 0 => return Some(at),
+            _ => depth -= 1,
+        }
+    }
+    None
+}
+
+/// Index of the `}` closing the object that starts at `t[0]` (brace nesting only; JWK values
+/// are base64url and hold no braces).
+fn object_end(t: &[u8]) -> Option<usize> {
+    let mut depth = 0usize;
+    for i in memchr::memchr2_iter(b'{', b'}', t) {
+        if t[i] == b'{' {
+            depth += 1;
+        } else {
+            depth = depth.checked_sub(1)?;
+            if depth == 0 {
+                return Some(i);
+            }
+        }
+    }
+    None
 }
 
 /// Removes one level of JSON string escaping (`\"`, `\\`, `\/`), enough to parse an escaped
@@ -115,20 +162,6 @@ fn unescape(s: &[u8]) -> (Vec<u8>, Vec<usize>) {
         }
     }
     (out, map)
-}
-
-/// The `{` that opens the object containing the end of `before` (brace depth counted back).
-fn enclosing_brace(before: &[u8]) -> Option<usize> {
-    let mut depth = 0usize;
-    for (i, &c) in before.iter().enumerate().rev() {
-        match c {
-            b'}' => depth += 1,
-            b'{' if depth == 0 => return Some(i),
-            b'{' => depth -= 1,
-            _ => {}
-        }
-    }
-    None
 }
 
 /// base64url without padding (RFC 7515 §2), tolerating the standard alphabet and padding.

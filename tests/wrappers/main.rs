@@ -14,3 +14,13 @@ mod pkcs12_files;
 mod ssh_keys;
 mod text_keys;
 mod windows_blobs;
+
+/// Mutated samples of every encoding never make a detector panic.
+#[test]
+fn hostile_variants_never_panic() {
+    for g in [
+        "cng", "capi", "dotnet", "jwk", "openssh", "putty", "pgp", "pkcs12",
+    ] {
+        support::check_mutations(g);
+    }
+}
