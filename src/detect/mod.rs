@@ -16,6 +16,7 @@ mod pgp;
 mod pkcs12;
 mod putty;
 pub mod ssh_wire;
+mod symcrypt;
 pub mod symmetric;
 pub mod text;
 mod verdict_cache;
@@ -108,6 +109,7 @@ pub fn registry() -> Vec<Box<dyn Detector>> {
         Box::new(putty::Putty),
         Box::new(pgp::Pgp),
         Box::new(pkcs12::Pkcs12),
+        Box::new(symcrypt::SymCrypt),
     ]
 }
 

@@ -612,8 +612,94 @@ def pkcs12():
         kind="encrypted-private-key", secret=secret)
 
 
+# ---------------------------------------------------------------------------------------------
+# SymCrypt in-memory RSA key object, byte-exact per microsoft/SymCrypt inc/symcrypt_internal.h
+# (_SYMCRYPT_RSAKEY, _SYMCRYPT_MODULUS, _SYMCRYPT_DIVISOR, _SYMCRYPT_INT; AMD64: digit 64
+# bytes, alignment 32) and lib/rsakey.c (SymCryptRsakeyCreate / CreateAllObjects: Modulus,
+# prime slots, CRT inverses, private exponents, CRT private exponents), as SymCryptRsakey-
+# SetValue leaves it on x86-64. Magic fields are zero (release builds do not set them).
+# ---------------------------------------------------------------------------------------------
+DIGIT = 64
+
+
+def sc_int(value, n_digits):
+    """SYMCRYPT_INT {type 'gI'<<16, nDigits, cbSize, pad, magic, pad} then LE digits."""
+    cb = 32 + DIGIT * n_digits
+    return struct.pack("<III", 0x67490000, n_digits, cb) + bytes(20) + le(value, DIGIT * n_digits)
+
+
+def sc_divisor(value, n_digits):
+    """SYMCRYPT_DIVISOR {type 'gD'<<16, nDigits, cbSize, nBits, magic, W} then its INT at +32."""
+    cb = 32 + 32 + DIGIT * n_digits
+    w = (-pow(value, -1, 1 << 64)) % (1 << 64) if value % 2 else 0
+    return struct.pack("<IIII", 0x67440000, n_digits, cb, value.bit_length()) + bytes(8) + struct.pack("<Q", w) \
+        + sc_int(value, n_digits)
+
+
+def sc_modulus(value, n_digits, label=b"Mx", table=0x140):
+    """SYMCRYPT_MODULUS {type, nDigits, cbSize, flags, cbModElement, inv64, magic, Rsqr ptr}
+    then the DIVISOR at +64, then R^2 mod m and the negated divisor (nDigits digits each)."""
+    size = 64 + (64 + DIGIT * n_digits) + 2 * DIGIT * n_digits
+    r = 1 << (8 * DIGIT * n_digits)
+    ty = (int.from_bytes(label, "little") << 16) | table
+    inv64 = pow(value, -1, 1 << 64)
+    hdr = struct.pack("<IIIII", ty, n_digits, size, 0, DIGIT * n_digits) + bytes(4) + struct.pack("<Q", inv64) \
+        + bytes(8) + struct.pack("<Q", 0x00007ff6_1234_5000)
+    hdr += bytes(64 - len(hdr))
+    body = hdr + sc_divisor(value, n_digits) + le(r * r % value, DIGIT * n_digits) + le(r - value, DIGIT * n_digits)
+    assert len(body) == size
+    return body
+
+
+def digits(bits):
+    return (bits + 8 * DIGIT - 1) // (8 * DIGIT)
+
+
+def sc_rsakey(key):
+    pn = key.private_numbers()
+    n, e = pn.public_numbers.n, pn.public_numbers.e
+    nd, pd = digits(n.bit_length()), digits(pn.p.bit_length())
+    mod_slot = len(sc_modulus(n, nd))
+    int_slot = 32 + DIGIT * nd
+    elem = DIGIT * nd
+    base = 0x000001d2_3c4a_0000
+    off_mod = 192
+    off_p = off_mod + mod_slot
+    off_q = off_p + mod_slot
+    off_inv = off_q + mod_slot
+    off_d = off_inv + 2 * elem
+    off_dp = off_d + int_slot
+    off_dq = off_dp + int_slot
+    total = off_dq + int_slot
+    hdr = struct.pack("<II", 0x1f, total) + b"\x01\0\0\0" + struct.pack(
+        "<IIIII", n.bit_length(), n.bit_length(), nd, 1, 2) + struct.pack(
+        "<IIIII", pn.p.bit_length(), pn.q.bit_length(), pd, pd, pd) + bytes(4) + struct.pack("<Q", e)
+    ptrs = [off_p, off_q, off_inv, off_inv + elem, off_d, off_dp, off_dq,  # pb* buffers
+            off_mod, off_p, off_q, off_inv, off_inv + elem, off_d, off_dp, off_dq]  # objects
+    hdr += b"".join(struct.pack("<Q", base + o) for o in ptrs) + bytes(8)
+    assert len(hdr) == 192, len(hdr)
+
+    def slot(obj, size):
+        return obj + bytes(size - len(obj))
+
+    rp = 1 << (8 * DIGIT * pd)
+    blob = hdr + sc_modulus(n, nd) + slot(sc_modulus(pn.p, pd), mod_slot) + slot(sc_modulus(pn.q, pd), mod_slot) \
+        + slot(le(pn.iqmp * rp % pn.p, DIGIT * pd), elem) + slot(le(pow(pn.p, -1, pn.q) * rp % pn.q, DIGIT * pd), elem) \
+        + sc_int(pn.d, nd) + slot(sc_int(pn.dmp1, pd), int_slot) + slot(sc_int(pn.dmq1, pd), int_slot)
+    assert len(blob) == total
+    return blob, off_d + 32 + 40
+
+
+def symcrypt():
+    for bits in (2048, 3072, 4096):
+        k = rsa.generate_private_key(65537, bits)
+        blob, d_at = sc_rsakey(k)
+        add(f"symcrypt rsakey {bits}", "symcrypt-rsakey", blob, spki_fp(k.public_key()),
+            corrupt=flip(blob, d_at, 3), secret=be(k.private_numbers().p, nbytes(k.private_numbers().p)))
+
+
 GROUPS = {"cng": cng, "capi": capi, "dotnet": dotnet, "jwk": jwk, "openssh": openssh, "putty": putty, "pgp": pgp,
-          "pkcs12": pkcs12}
+          "pkcs12": pkcs12, "symcrypt": symcrypt}
 
 if __name__ == "__main__":
     for g in sys.argv[1:] or GROUPS:

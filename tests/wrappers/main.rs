@@ -12,6 +12,7 @@ mod support;
 mod pgp_keys;
 mod pkcs12_files;
 mod ssh_keys;
+mod symcrypt_objects;
 mod text_keys;
 mod windows_blobs;
 
@@ -19,7 +20,7 @@ mod windows_blobs;
 #[test]
 fn hostile_variants_never_panic() {
     for g in [
-        "cng", "capi", "dotnet", "jwk", "openssh", "putty", "pgp", "pkcs12",
+        "cng", "capi", "dotnet", "jwk", "openssh", "putty", "pgp", "pkcs12", "symcrypt",
     ] {
         support::check_mutations(g);
     }
