@@ -4,9 +4,22 @@
 //! Adding a detector = one file here + one line in [`registry`].
 
 mod base64_key;
+pub mod binary;
+mod capi;
+mod cng;
 mod der_key;
+mod dotnet_xml;
+mod jwk;
+mod openssh;
 mod pem;
+mod pgp;
+mod pkcs12;
+mod putty;
+pub mod ssh_wire;
+mod symcrypt;
+pub mod symmetric;
 pub mod text;
+mod verdict_cache;
 
 use crate::input::{AddressSpace, Region};
 use crate::report::Finding;
@@ -88,6 +101,15 @@ pub fn registry() -> Vec<Box<dyn Detector>> {
         Box::new(pem::Pem),
         Box::new(der_key::DerKey),
         Box::new(base64_key::Base64Key),
+        Box::new(cng::Cng),
+        Box::new(capi::Capi),
+        Box::new(dotnet_xml::DotnetXml),
+        Box::new(jwk::Jwk),
+        Box::new(openssh::OpenSsh),
+        Box::new(putty::Putty),
+        Box::new(pgp::Pgp),
+        Box::new(pkcs12::Pkcs12),
+        Box::new(symcrypt::SymCrypt),
     ]
 }
 

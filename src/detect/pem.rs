@@ -109,7 +109,12 @@ fn parse(t: &[u8], pos: usize, enc: Encoding) -> Option<Finding> {
     let rest = &t[body_start..];
 
     // Legacy OpenSSL encryption headers ("Proc-Type: 4,ENCRYPTED", "DEK-Info: ...").
-    let (skip, dek_info) = legacy_headers(rest);
+    // OpenPGP armour has its own header lines (`Comment:`, `Version:`).
+    let (skip, dek_info) = if payload == Payload::Pgp {
+        (super::pgp::armor_headers_len(rest), None)
+    } else {
+        legacy_headers(rest)
+    };
     let body = text::base64_body(&rest[skip..], MAX_BODY);
     let after_body = body_start + skip + body.consumed;
     let end_marker = format!("-----END {label_str}-----");
@@ -184,6 +189,23 @@ fn parse(t: &[u8], pos: usize, enc: Encoding) -> Option<Finding> {
             })
         }
         Payload::OpenSsh | Payload::Pgp => {
+            // The wrapper decoders verify what they can; the generic verdict below is for
+            // bodies they do not understand.
+            let decoded = if payload == Payload::OpenSsh {
+                super::openssh::decode(&der).map(|d| (d.verdict, d.format))
+            } else {
+                super::pgp::decode_transferable(&der)
+            };
+            if let Some((v, what)) = decoded {
+                return Some(Finding::key(
+                    "pem",
+                    encoding,
+                    offset,
+                    length,
+                    &v,
+                    preview(&what),
+                ));
+            }
             let (alg, why) = if payload == Payload::OpenSsh {
                 if der.starts_with(b"openssh-key-v1\0") {
                     ("OpenSSH", "openssh-key-v1 private key container")
