@@ -169,7 +169,7 @@ fn run(args: &Args, size: u64, runs: usize, per_kind: u64, bin: &Path) -> std::i
     );
 
     let mut ok = true;
-    let mut results = Vec::new();
+    let mut results: Vec<child::Measured> = Vec::new();
     for i in 0..runs {
         let m = child::scan(bin, &path)?;
         let mb_s = total as f64 / m.wall.as_secs_f64() / 1e6;
@@ -184,8 +184,14 @@ fn run(args: &Args, size: u64, runs: usize, per_kind: u64, bin: &Path) -> std::i
         );
         if i == 0 {
             ok &= check(&m, &written, args.format);
+        } else if without_timings(&m.stdout) != without_timings(&results[0].stdout) {
+            ok = false;
+            println!("  CHECK FAILED: the report differs from run 1 (timings aside)");
         }
         results.push(m);
+    }
+    if runs > 1 && ok {
+        println!("    reports of all {runs} runs identical, timings aside");
     }
 
     let mut per_kind_rows = Vec::new();
@@ -264,6 +270,15 @@ fn run(args: &Args, size: u64, runs: usize, per_kind: u64, bin: &Path) -> std::i
         println!("  kept {}", tmp.keep().display());
     }
     Ok(ok)
+}
+
+/// The report with its timing fields removed (DESIGN.md: same input, same report).
+fn without_timings(report: &[u8]) -> Option<Value> {
+    let mut v: Value = serde_json::from_slice(report).ok()?;
+    let summary = v.get_mut("summary")?.as_object_mut()?;
+    summary.remove("elapsed_ms");
+    summary.remove("bytes_per_second");
+    Some(v)
 }
 
 /// VmHWM of this process.
