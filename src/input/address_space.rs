@@ -61,13 +61,25 @@ const NO_REGION: u32 = u32::MAX;
 /// Where a file offset sits, in words a debug engineer reads.
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
 pub struct Location {
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Hex string ("0x7ffc6381c022"): 64-bit addresses do not survive JSON numbers in
+    /// JavaScript-based consumers.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "hex_address"
+    )]
     pub address: Option<u64>,
     pub region: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub module: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub thread: Option<u32>,
+}
+
+fn hex_address<S: serde::Serializer>(a: &Option<u64>, s: S) -> Result<S::Ok, S::Error> {
+    match a {
+        Some(a) => s.serialize_str(&format!("{a:#x}")),
+        None => s.serialize_none(),
+    }
 }
 
 /// How many overlapping candidates a lookup examines. Real dumps nest a handful of ranges

@@ -8,8 +8,11 @@ mod ec;
 mod edwards;
 pub mod fingerprint;
 pub mod known;
+pub mod public;
 mod rsa;
+pub mod rsa_recover;
 
+pub use dsa::DsaParts;
 pub use ec::Curve;
 pub use rsa::RsaParts;
 pub(crate) use rsa::MAX_INT_BYTES;
