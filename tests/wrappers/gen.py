@@ -690,7 +690,38 @@ def sc_rsakey(key):
     return blob, off_d + 32 + 40
 
 
+# SYMCRYPT_ECKEY (lib/eckey.c SymCryptEckeyCreate: ECKEY ‖ public ECPOINT ‖ private INT) as
+# observed in a process linked with SymCrypt 103.10 on x86-64: 64-byte ECKEY header, 32-byte
+# ECPOINT header, Jacobian X, Y, Z in Montgomery form (P-256: 64-byte elements, R = 2^256;
+# P-384: 64, 2^384; P-521: 128, 2^576), then the private INT.
+EC_LAYOUT = {"P-256": (ec.SECP256R1(), 2**256 - 2**224 + 2**192 + 2**96 - 1, 64, 256, 1),
+             "P-384": (ec.SECP384R1(), 2**384 - 2**128 - 2**96 + 2**32 - 1, 64, 384, 1),
+             "P-521": (ec.SECP521R1(), 2**521 - 1, 128, 576, 2)}
+
+
+def sc_eckey(name):
+    curve, p, elem, rbits, nd = EC_LAYOUT[name]
+    k = ec.generate_private_key(curve)
+    n = k.private_numbers()
+    x, y, d = n.public_numbers.x, n.public_numbers.y, n.private_value
+    z = int.from_bytes(os.urandom(elem), "little") % (p - 1) + 1
+    mont = lambda v: v * (1 << rbits) % p  # noqa: E731
+    coords = [mont(x * z * z % p), mont(y * z * z * z % p), mont(z)]
+    base, curve_ptr = 0x00005586_a18b_b140, 0x00005586_a18b_c740
+    cb_point = 32 + 3 * elem
+    eckey = struct.pack("<IB3xQQQQ", 0x1100, 1, curve_ptr, base + 64, base + 64 + cb_point, 0)
+    eckey += bytes(64 - len(eckey))
+    point = struct.pack("<B7xQQ", 0, curve_ptr, 0) + bytes(8) + b"".join(le(c, elem) for c in coords)
+    blob = eckey + point + sc_int(d, nd)
+    return k, blob, len(eckey) + len(point) + 32 + 5
+
+
 def symcrypt():
+    for name in EC_LAYOUT:
+        k, blob, d_at = sc_eckey(name)
+        v = k.private_numbers().private_value
+        add(f"symcrypt eckey {name}", "symcrypt-eckey", blob, spki_fp(k.public_key()),
+            corrupt=flip(blob, d_at, 2), secret=be(v, nbytes(v)))
     for bits in (2048, 3072, 4096):
         k = rsa.generate_private_key(65537, bits)
         blob, d_at = sc_rsakey(k)
