@@ -52,6 +52,33 @@ pub enum Command {
         /// No progress bar.
         #[arg(long, short)]
         quiet: bool,
+        /// Add token rules from FILE (dumpguard or gitleaks TOML); repeatable.
+        #[arg(long = "rules", value_name = "FILE")]
+        rules: Vec<PathBuf>,
+        /// Also run rules marked noisy (generic high-entropy assignments).
+        #[arg(long)]
+        include_noisy: bool,
+    },
+    /// List or check the token rules (built-in pack plus --rules files).
+    Rules {
+        #[command(subcommand)]
+        action: RulesAction,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum RulesAction {
+    /// List every rule: id, kind, severity, validator, anchors.
+    List {
+        /// Add rules from FILE (dumpguard or gitleaks TOML); repeatable.
+        #[arg(long = "rules", value_name = "FILE")]
+        rules: Vec<PathBuf>,
+    },
+    /// Check that every rule's examples behave as declared (exit 1 if one does not).
+    Check {
+        /// Add rules from FILE (dumpguard or gitleaks TOML); repeatable.
+        #[arg(long = "rules", value_name = "FILE")]
+        rules: Vec<PathBuf>,
     },
 }
 
@@ -110,18 +137,121 @@ pub fn run(cli: Cli) -> i32 {
             fail_on,
             time_limit,
             quiet,
-        } => scan(
-            &paths,
-            format,
-            output.as_deref(),
-            fail_on,
-            time_limit,
-            quiet,
-        ),
+            rules,
+            include_noisy,
+        } => {
+            let scanner = match load_rules(&rules, include_noisy) {
+                Ok(set) => Scanner::new().with_rules(set),
+                Err(code) => return code,
+            };
+            scan(
+                &scanner,
+                &paths,
+                format,
+                output.as_deref(),
+                fail_on,
+                time_limit,
+                quiet,
+            )
+        }
+        Command::Rules { action } => match action {
+            RulesAction::List { rules } => rules_cmd::list(&rules),
+            RulesAction::Check { rules } => rules_cmd::check(&rules),
+        },
+    }
+}
+
+/// The built-in pack plus rule files; a bad file is a usage error (exit 2).
+fn load_rules(files: &[PathBuf], include_noisy: bool) -> Result<dumpguard::rules::RuleSet, i32> {
+    match dumpguard::rules::RuleSet::with_files(files, include_noisy) {
+        Ok(set) => {
+            for w in &set.warnings {
+                eprintln!("dumpguard: warning: {w}");
+            }
+            Ok(set)
+        }
+        Err(e) => {
+            eprintln!("dumpguard: error: {e}");
+            Err(2)
+        }
+    }
+}
+
+mod rules_cmd {
+    //! `dumpguard rules list|check`.
+    use super::load_rules;
+    use std::path::PathBuf;
+
+    pub fn list(files: &[PathBuf]) -> i32 {
+        let set = match load_rules(files, true) {
+            Ok(s) => s,
+            Err(code) => return code,
+        };
+        println!(
+            "{:<28} {:<24} {:<8} {:<24} {:<6} ANCHORS",
+            "ID", "KIND", "SEVERITY", "VALIDATOR", "NOISY"
+        );
+        for r in &set.rules {
+            let s = &r.spec;
+            let anchors: Vec<String> = r
+                .text_keywords
+                .iter()
+                .map(|k| String::from_utf8_lossy(k).into_owned())
+                .chain(
+                    r.raw_keywords
+                        .iter()
+                        .map(|k| format!("hex:{}", hex::encode(k))),
+                )
+                .collect();
+            println!(
+                "{:<28} {:<24} {:<8} {:<24} {:<6} {}",
+                s.id,
+                s.kind,
+                s.severity.as_str(),
+                s.validator.as_deref().unwrap_or("-"),
+                if s.noisy { "yes" } else { "no" },
+                anchors.join(" ")
+            );
+        }
+        println!(
+            "{} rules ({} noisy, off by default); rules digest {}",
+            set.rules.len(),
+            set.rules.iter().filter(|r| r.spec.noisy).count(),
+            set.digest()
+        );
+        0
+    }
+
+    pub fn check(files: &[PathBuf]) -> i32 {
+        let set = match load_rules(files, true) {
+            Ok(s) => s,
+            Err(code) => return code,
+        };
+        let results = dumpguard::rules::check::check(&set);
+        let mut failed = 0;
+        for r in &results {
+            let verdict = if r.passed() { "ok  " } else { "FAIL" };
+            println!(
+                "{verdict} {:<28} {} positive, {} negative  ({})",
+                r.id, r.positives, r.negatives, r.source
+            );
+            for f in &r.failures {
+                println!("       failure: {f}");
+            }
+            for w in &r.warnings {
+                println!("       warning: {w}");
+            }
+            if !r.passed() {
+                failed += 1;
+            }
+        }
+        println!("{} rules checked, {} failed", results.len(), failed);
+        i32::from(failed > 0)
     }
 }
 
 fn scan(
+    scanner: &Scanner,
     paths: &[PathBuf],
     format: OutputFormat,
     output: Option<&Path>,
@@ -137,7 +267,6 @@ fn scan(
         .map(|m| m.len())
         .sum();
     let pb = progress_bar(total, quiet);
-    let scanner = Scanner::new();
     let mut reports: Vec<Report> = Vec::new();
     for path in &inputs {
         let limits = Limits {

@@ -6,6 +6,7 @@
 mod base64_key;
 mod der_key;
 mod pem;
+pub mod rules;
 pub mod text;
 
 use crate::input::{AddressSpace, Region};
@@ -80,6 +81,12 @@ pub trait Detector: Send + Sync {
     /// public keys from all detectors), for work that needs the whole picture: pairing private
     /// material with public keys seen anywhere in the dump.
     fn finish(&self, _cx: &ScanContext<'_>, _found: &Sink, _sink: &mut Sink) {}
+
+    /// Configuration beyond the anchors that decides what the detector finds (the rule
+    /// pack's digest), hashed into the engine digest that reports carry as `rules_digest`.
+    fn digest_input(&self) -> Vec<u8> {
+        Vec::new()
+    }
 }
 
 /// All built-in detectors.
@@ -88,7 +95,17 @@ pub fn registry() -> Vec<Box<dyn Detector>> {
         Box::new(pem::Pem),
         Box::new(der_key::DerKey),
         Box::new(base64_key::Base64Key),
+        Box::new(rules::Rules::builtin()),
     ]
+}
+
+/// The built-in detectors with the token rules replaced by `rules` (`--rules FILE`,
+/// `--include-noisy`).
+pub fn registry_with_rules(rules: std::sync::Arc<crate::rules::RuleSet>) -> Vec<Box<dyn Detector>> {
+    let mut v = registry();
+    v.retain(|d| d.name() != "rules");
+    v.push(Box::new(rules::Rules::new(rules)));
+    v
 }
 
 /// Decodes a DER private-key blob (exactly one TLV at the start of `der`) and turns it into a

@@ -3,7 +3,7 @@
 mod finding;
 pub mod human;
 
-pub use finding::{key_severity, Finding, Severity};
+pub use finding::{key_severity, Finding, Occurrence, Severity, TokenInfo, MAX_LOCATIONS};
 
 use serde::Serialize;
 use std::collections::BTreeMap;
