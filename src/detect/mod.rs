@@ -121,7 +121,11 @@ pub fn der_key_finding(
 ) -> Option<Finding> {
     let len = crate::keys::decode::tlv_len(der)?;
     let decoded = crate::keys::decode::private_key_der(&der[..len])?;
-    let verdict = crate::keys::verify(&decoded.key);
+    let mut verdict = crate::keys::verify(&decoded.key);
+    verdict
+        .key
+        .format
+        .get_or_insert_with(|| decoded.format.to_string());
     let preview = preview(decoded.format);
     Some(Finding::key(
         detector, encoding, offset, length, &verdict, preview,
