@@ -204,7 +204,9 @@ impl RuleSet {
             .expect("the built-in rule pack compiles (checked by tests)")
     }
 
-    /// The built-in pack plus rule files (dumpguard or gitleaks format).
+    /// The built-in pack plus rule files (dumpguard or gitleaks format). A file rule with the
+    /// id of a built-in rule replaces it (an organisation's tuned version wins), with a
+    /// warning; two file rules with one id are an error.
     pub fn with_files(
         files: &[std::path::PathBuf],
         include_noisy: bool,
@@ -219,7 +221,20 @@ impl RuleSet {
                     .into_iter()
                     .map(|w| format!("{}: {w}", f.display())),
             );
-            specs.extend(loaded.rules);
+            for r in loaded.rules {
+                if let Some(i) = specs
+                    .iter()
+                    .position(|b| b.id == r.id && b.source.starts_with("builtin:"))
+                {
+                    warnings.push(format!(
+                        "{}: rule {} replaces the built-in rule of the same id",
+                        f.display(),
+                        r.id
+                    ));
+                    specs.remove(i);
+                }
+                specs.push(r);
+            }
         }
         RuleSet::compile(specs, warnings, include_noisy)
     }

@@ -28,6 +28,72 @@ fn strings(v: Option<&Value>) -> Vec<String> {
     }
 }
 
+/// Go's RE2 reads a `{` that does not start a repetition (`{n}`, `{n,}`, `{n,m}`) as a
+/// literal; Rust's regex rejects it. Such braces are escaped, outside character classes.
+pub fn go_regex_compat(p: &str) -> String {
+    let b = p.as_bytes();
+    let mut out = String::with_capacity(p.len() + 8);
+    let mut i = 0;
+    let mut in_class = false;
+    while i < b.len() {
+        let c = b[i] as char;
+        if c == '\\' {
+            // Copy the escape and the escaped character as they are.
+            let end = (i + 1 + p[i + 1..].chars().next().map_or(0, char::len_utf8)).min(b.len());
+            out.push_str(&p[i..end]);
+            i = end;
+            continue;
+        }
+        if in_class {
+            if c == ']' {
+                in_class = false;
+            }
+        } else if c == '[' {
+            in_class = true;
+            // A `]` right after `[` or `[^` is a literal member.
+            out.push('[');
+            i += 1;
+            if b.get(i) == Some(&b'^') {
+                out.push('^');
+                i += 1;
+            }
+            if b.get(i) == Some(&b']') {
+                out.push_str("\\]");
+                i += 1;
+            }
+            continue;
+        } else if c == '{' && !is_repetition(&p[i..]) {
+            out.push_str("\\{");
+            i += 1;
+            continue;
+        }
+        let ch = p[i..].chars().next().expect("in bounds");
+        out.push(ch);
+        i += ch.len_utf8();
+    }
+    out
+}
+
+/// `{n}`, `{n,}` or `{n,m}` at the start of `s`.
+fn is_repetition(s: &str) -> bool {
+    let Some(end) = s.find('}') else {
+        return false;
+    };
+    let inner = &s[1..end];
+    let (a, b) = inner.split_once(',').unwrap_or((inner, "0"));
+    !a.is_empty() && a.bytes().all(|c| c.is_ascii_digit()) && b.bytes().all(|c| c.is_ascii_digit())
+}
+
+/// Translates a regex, or says why it cannot be used.
+fn translate(p: &str) -> Result<String, String> {
+    let t = go_regex_compat(p);
+    regex::bytes::RegexBuilder::new(&t)
+        .size_limit(16 << 20)
+        .build()
+        .map(|_| t)
+        .map_err(|e| e.to_string().lines().last().unwrap_or("").to_string())
+}
+
 /// The spellings of a case-insensitive keyword that are searched for.
 pub fn keyword_variants(k: &str) -> Vec<String> {
     let mut out = vec![
@@ -74,6 +140,15 @@ fn allowlist_regexes(al: &Table, rule_id: &str, warnings: &mut Vec<String>) -> A
         Some("match") | Some("line")
     );
     for r in strings(al.get("regexes")) {
+        let r = match translate(&r) {
+            Ok(r) => r,
+            Err(e) => {
+                warnings.push(format!(
+                    "rule {rule_id}: allowlist regex skipped ({e}): {r}"
+                ));
+                continue;
+            }
+        };
         if on_match {
             out.matched.push(r);
         } else {
@@ -144,15 +219,29 @@ pub fn import(doc: Table, source: &str) -> Result<Loaded, String> {
             ));
             continue;
         };
-        let keywords: Vec<String> = strings(t.get("keywords"))
-            .iter()
-            .flat_map(|k| keyword_variants(k))
-            .collect();
+        let regex = match translate(regex) {
+            Ok(r) => r,
+            Err(e) => {
+                warnings.push(format!("rule {id}: skipped (regex does not compile: {e})"));
+                continue;
+            }
+        };
+        let declared = strings(t.get("keywords"));
+        let (usable, short): (Vec<String>, Vec<String>) = declared
+            .into_iter()
+            .partition(|k| k.len() >= 3 && k.len() <= super::compile::MAX_KEYWORD);
+        let keywords: Vec<String> = usable.iter().flat_map(|k| keyword_variants(k)).collect();
         if keywords.is_empty() {
             warnings.push(format!(
-                "rule {id}: skipped (no keywords: every rule needs a literal anchor for the single pass)"
+                "rule {id}: skipped (no keyword of 3..={} characters: every rule needs a specific literal anchor for the single pass)",
+                super::compile::MAX_KEYWORD
             ));
             continue;
+        }
+        if !short.is_empty() {
+            warnings.push(format!(
+                "rule {id}: keywords {short:?} too short to anchor on, dropped; the rule runs only where its other keywords occur"
+            ));
         }
         if t.contains_key("required") {
             warnings.push(format!(
@@ -192,7 +281,7 @@ pub fn import(doc: Table, source: &str) -> Result<Loaded, String> {
             id,
             severity,
             description: String::new(),
-            pattern: regex.to_string(),
+            pattern: regex,
             secret_group,
             keywords,
             keywords_hex: Vec::new(),
@@ -222,6 +311,14 @@ pub fn import(doc: Table, source: &str) -> Result<Loaded, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn go_literal_braces_are_escaped() {
+        assert_eq!(go_regex_compat(r"^\$(?:\d+|{\d+})$"), r"^\$(?:\d+|\{\d+})$");
+        assert_eq!(go_regex_compat(r"a{2,3}[{}]\{x"), r"a{2,3}[{}]\{x");
+        assert_eq!(go_regex_compat(r"^\{\{[ \t]*[\w ().|]+[ \t]*}}$"), r"^\{\{[ \t]*[\w ().|]+[ \t]*}}$");
+        assert!(regex::Regex::new(&go_regex_compat(r"^\$(?:\d+|{\d+})$")).is_ok());
+    }
 
     #[test]
     fn variants_cover_common_spellings() {

@@ -105,15 +105,21 @@ const PROVIDERS: &[Provider] = &[
     },
 ];
 
-/// If `key` is an identifiable key (signature ten characters before the end of its
-/// unpadded base64, Marvin32 checksum in its last four decoded bytes), the provider's name.
-pub fn identifiable(key: &[u8]) -> Option<&'static str> {
+/// The provider whose signature sits ten characters before the end of the unpadded base64,
+/// where identifiable keys carry it.
+fn signature_provider(key: &[u8]) -> Option<&'static Provider> {
     let trimmed = key
         .strip_suffix(b"==")
         .or(key.strip_suffix(b"="))
         .unwrap_or(key);
     let sig = trimmed.get(trimmed.len().checked_sub(10)?..trimmed.len() - 6)?;
-    let p = PROVIDERS.iter().find(|p| p.signature.as_slice() == sig)?;
+    PROVIDERS.iter().find(|p| p.signature.as_slice() == sig)
+}
+
+/// If `key` is an identifiable key (signature ten characters before the end of its
+/// unpadded base64, Marvin32 checksum in its last four decoded bytes), the provider's name.
+pub fn identifiable(key: &[u8]) -> Option<&'static str> {
+    let p = signature_provider(key)?;
     let raw = base64_any(key)?;
     let n = raw.len().checked_sub(4)?;
     if n < 20 {
@@ -152,6 +158,9 @@ pub fn validate_account_key(c: &Candidate<'_>) -> Option<Assessment> {
         Some(name) => Assessment::verified(format!(
             "{name} (identifiable format): Marvin32 checksum matches"
         )),
+        // A provider signature where identifiable keys carry it, but a wrong checksum: a
+        // damaged key (a random legacy key has the signature there once in 16 million).
+        None if signature_provider(key).is_some() => return None,
         None => Assessment::unverified(
             "storage account key: decodes to exactly 64 bytes (legacy format carries no checksum)",
         ),
@@ -287,6 +296,7 @@ pub fn validate_shared_access_key(c: &Candidate<'_>) -> Option<Assessment> {
         Some(name) => Assessment::verified(format!(
             "{name} (identifiable format): Marvin32 checksum matches"
         )),
+        None if signature_provider(key).is_some() => return None,
         None => Assessment::unverified(format!(
             "shared access key: decodes to exactly {len} bytes (legacy format carries no checksum)"
         )),

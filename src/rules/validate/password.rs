@@ -32,7 +32,13 @@ const PLACEHOLDERS: &[&str] = &[
     "my_password",
     "password_here",
     "changeme_in_production",
+    "anonymous",
+    "anoncvs",
+    "guest",
 ];
+
+/// User names of documentation examples: `https://user:secret@host` is a template.
+const PLACEHOLDER_USERS: &[&str] = &["user", "username", "myuser", "your_user", "yourname", "login"];
 
 /// Hosts of documentation examples.
 fn example_host(h: &[u8]) -> bool {
@@ -118,7 +124,11 @@ pub fn validate(c: &Candidate<'_>) -> Option<Assessment> {
             whole,
         )
     });
-    if host.as_deref().is_some_and(|h| example_host(h.as_bytes())) {
+    if host.as_deref().is_some_and(|h| example_host(h.as_bytes()))
+        || user
+            .as_deref()
+            .is_some_and(|u| PLACEHOLDER_USERS.contains(&u.to_ascii_lowercase().as_str()))
+    {
         return None;
     }
     let form = match c.group("scheme") {
