@@ -28,7 +28,8 @@ fn builtin_pack_passes_rules_check() {
     assert!(specs.len() >= 25);
     for s in &specs {
         assert!(
-            out.lines().any(|l| l.starts_with("ok") && l.split_whitespace().nth(1) == Some(&s.id)),
+            out.lines()
+                .any(|l| l.starts_with("ok") && l.split_whitespace().nth(1) == Some(&s.id)),
             "{} not ok:\n{out}",
             s.id
         );
@@ -64,7 +65,10 @@ negative_examples = ["acme_ffffffffffffffffffffffffffffffff", "nothing here"]
     let out = stdout(&o);
     assert_eq!(o.status.code(), Some(1), "{out}");
     assert!(out.contains("FAIL acme-token"), "{out}");
-    assert!(out.contains("example not found (ASCII): \"acme_short\""), "{out}");
+    assert!(
+        out.contains("example not found (ASCII): \"acme_short\""),
+        "{out}"
+    );
     assert!(out.contains("negative example matched"), "{out}");
 }
 
@@ -115,7 +119,9 @@ keywords = ["WIDGET_SECRET="]
     let widget = "TESTwidget0123456789abcd";
     let mut dump = vec![0u8; 64];
     dump.extend(format!("key={acme}\n").bytes());
-    dump.extend(common::utf16le(format!("WIDGET_SECRET={widget};").as_bytes()));
+    dump.extend(common::utf16le(
+        format!("WIDGET_SECRET={widget};").as_bytes(),
+    ));
     dump.extend(format!(" {allowed} ").bytes());
     dump.extend([0u8; 64]);
     let d = write("org-dump.bin", "");
@@ -153,7 +159,11 @@ keywords = ["WIDGET_SECRET="]
 fn include_noisy_enables_the_generic_rule() {
     let d = common::scratch().join("noisy.bin");
     // A test value.
-    std::fs::write(&d, b"\0client_secret = \"/aDf5c_dUjU2vdAv/256pclb8DqQLMTEST\"\0").unwrap();
+    std::fs::write(
+        &d,
+        b"\0client_secret = \"/aDf5c_dUjU2vdAv/256pclb8DqQLMTEST\"\0",
+    )
+    .unwrap();
     let path = d.to_str().unwrap();
     let off = common::cli(&["scan", "--format", "json", path]);
     let on = common::cli(&["scan", "--format", "json", "--include-noisy", path]);

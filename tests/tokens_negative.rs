@@ -17,7 +17,12 @@ fn tokens(r: &Report) -> Vec<&Finding> {
 
 fn describe(fs: &[&Finding]) -> String {
     fs.iter()
-        .map(|f| format!("{} {} at {:#x}: {}", f.detector, f.kind, f.offset, f.preview))
+        .map(|f| {
+            format!(
+                "{} {} at {:#x}: {}",
+                f.detector, f.kind, f.offset, f.preview
+            )
+        })
         .collect::<Vec<_>>()
         .join("\n")
 }
@@ -82,7 +87,10 @@ fn anchors_followed_by_random_bytes_give_nothing() {
                 }
                 let b64: Vec<u8> = pseudo_random(512, seed * 13)
                     .iter()
-                    .map(|b| b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"[(*b & 63) as usize])
+                    .map(|b| {
+                        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+                            [(*b & 63) as usize]
+                    })
                     .collect();
                 data.extend(&enc);
                 data.extend(&b64);
@@ -99,7 +107,12 @@ fn one_bit_corrupted_checksummed_tokens_are_rejected() {
     // The intact examples are found; each with one bit flipped in its secret is not.
     let set = dumpguard::rules::RuleSet::builtin(false);
     let mut checked = 0;
-    for id in ["github-token", "npm-token", "azure-identifiable-key", "azure-ad-client-secret"] {
+    for id in [
+        "github-token",
+        "npm-token",
+        "azure-identifiable-key",
+        "azure-ad-client-secret",
+    ] {
         let rule = set.get(id).unwrap();
         for e in &rule.spec.examples {
             // (Another rule may describe the same secret, e.g. AccountKey= of an
@@ -120,7 +133,11 @@ fn one_bit_corrupted_checksummed_tokens_are_rejected() {
             bad[at] ^= 0x20;
             let r = scan("corrupted", &bad);
             let still = tokens(&r);
-            assert!(still.is_empty(), "{id}: corrupted copy still found: {}", describe(&still));
+            assert!(
+                still.is_empty(),
+                "{id}: corrupted copy still found: {}",
+                describe(&still)
+            );
             checked += 1;
         }
     }
@@ -180,7 +197,12 @@ fn public_samples_give_no_token_findings() {
     assert!(!samples.is_empty());
     for p in samples {
         let r = common::scan(&p);
-        assert!(tokens(&r).is_empty(), "{}: {}", p.display(), describe(&tokens(&r)));
+        assert!(
+            tokens(&r).is_empty(),
+            "{}: {}",
+            p.display(),
+            describe(&tokens(&r))
+        );
     }
 }
 
@@ -210,7 +232,12 @@ fn system_shared_libraries_give_no_token_findings() {
         total += len;
         scanned += 1;
         let r = common::scan(&p);
-        assert!(tokens(&r).is_empty(), "{}: {}", p.display(), describe(&tokens(&r)));
+        assert!(
+            tokens(&r).is_empty(),
+            "{}: {}",
+            p.display(),
+            describe(&tokens(&r))
+        );
     }
     assert!(scanned >= 50, "only {scanned} libraries");
 }

@@ -99,7 +99,8 @@ fn secrets() -> Secrets {
         b64url(&random(256))
     );
     let password = format!("TEST-{}", random_from(B62, 20));
-    let aws_account = 100_000_000_000 + u64::from_le_bytes(random(8).try_into().unwrap()) % 899_999_999_999;
+    let aws_account =
+        100_000_000_000 + u64::from_le_bytes(random(8).try_into().unwrap()) % 899_999_999_999;
     let aws_id = aws_key_id(aws_account);
     let aws_secret = random_from(
         b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/",
@@ -162,7 +163,7 @@ fn found<'a>(r: &'a Report, what: &str, secret: &str, kind: &str) -> &'a Finding
         r.input.path
     );
     assert!(f.occurrences >= 2, "{what}");
-    assert_eq!(f.occurrences as usize >= f.locations.len(), true);
+    assert!(f.occurrences as usize >= f.locations.len());
     f
 }
 
@@ -193,7 +194,11 @@ fn check_report(r: &Report, s: &Secrets) {
     assert!(gh.verified);
 
     for f in [jwt, pw, sk, az, gh] {
-        assert!(f.severity >= dumpguard::report::Severity::High, "{}", f.kind);
+        assert!(
+            f.severity >= dumpguard::report::Severity::High,
+            "{}",
+            f.kind
+        );
     }
 }
 
@@ -219,7 +224,10 @@ fn tokens_in_a_real_process_are_found_in_every_dump_format() {
     let dumps = [
         ("ELF core", common::gcore(holder.pid)),
         ("minidump", common::minidump(holder.pid)),
-        ("Windows full minidump", common::windows_full_minidump(holder.pid)),
+        (
+            "Windows full minidump",
+            common::windows_full_minidump(holder.pid),
+        ),
     ];
     drop(holder);
     for (name, d) in &dumps {

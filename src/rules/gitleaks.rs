@@ -316,7 +316,10 @@ mod tests {
     fn go_literal_braces_are_escaped() {
         assert_eq!(go_regex_compat(r"^\$(?:\d+|{\d+})$"), r"^\$(?:\d+|\{\d+})$");
         assert_eq!(go_regex_compat(r"a{2,3}[{}]\{x"), r"a{2,3}[{}]\{x");
-        assert_eq!(go_regex_compat(r"^\{\{[ \t]*[\w ().|]+[ \t]*}}$"), r"^\{\{[ \t]*[\w ().|]+[ \t]*}}$");
+        assert_eq!(
+            go_regex_compat(r"^\{\{[ \t]*[\w ().|]+[ \t]*}}$"),
+            r"^\{\{[ \t]*[\w ().|]+[ \t]*}}$"
+        );
         assert!(regex::Regex::new(&go_regex_compat(r"^\$(?:\d+|{\d+})$")).is_ok());
     }
 

@@ -10,7 +10,7 @@ mod dedup;
 use crate::detect::{self, Detector, PublicKeyRecord, ScanContext, Sink};
 use crate::input::{locate, Dump};
 use crate::report::Finding;
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -74,8 +74,12 @@ impl Engine {
             .max()
             .unwrap_or(1)
             .saturating_sub(1);
+        // Always a DFA: with more than ~100 anchors (the token rules bring ~130) the default
+        // choice is a contiguous NFA, which measured 1.8x slower per byte here; the DFA's
+        // speed barely depends on the anchor count (169 anchors cost what 40 do).
         let automaton = AhoCorasickBuilder::new()
             .match_kind(MatchKind::Standard)
+            .kind(Some(AhoCorasickKind::DFA))
             .build(&patterns)
             .expect("anchor patterns are static and small");
         Engine {

@@ -38,7 +38,14 @@ const PLACEHOLDERS: &[&str] = &[
 ];
 
 /// User names of documentation examples: `https://user:secret@host` is a template.
-const PLACEHOLDER_USERS: &[&str] = &["user", "username", "myuser", "your_user", "yourname", "login"];
+const PLACEHOLDER_USERS: &[&str] = &[
+    "user",
+    "username",
+    "myuser",
+    "your_user",
+    "yourname",
+    "login",
+];
 
 /// Hosts of documentation examples.
 fn example_host(h: &[u8]) -> bool {
