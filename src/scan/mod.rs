@@ -74,12 +74,16 @@ impl Engine {
             .max()
             .unwrap_or(1)
             .saturating_sub(1);
-        // Always a DFA: with more than ~100 anchors (the token rules bring ~130) the default
-        // choice is a contiguous NFA, which measured 1.8x slower per byte here; the DFA's
-        // speed barely depends on the anchor count (169 anchors cost what 40 do).
+        // A DFA for the built-in anchor set: above ~100 anchors (the token rules bring ~130)
+        // the default choice is a contiguous NFA, measured 1.8x slower per byte here, while
+        // the DFA's speed barely depends on the anchor count (169 anchors cost what 40 do).
+        // Imported rule packs with thousands of anchors would make the DFA take seconds and
+        // hundreds of MiB to build, so they keep the default.
+        const DFA_MAX_ANCHORS: usize = 512;
+        let kind = (patterns.len() <= DFA_MAX_ANCHORS).then_some(AhoCorasickKind::DFA);
         let automaton = AhoCorasickBuilder::new()
             .match_kind(MatchKind::Standard)
-            .kind(Some(AhoCorasickKind::DFA))
+            .kind(kind)
             .build(&patterns)
             .expect("anchor patterns are static and small");
         Engine {
