@@ -251,3 +251,42 @@ fn tokens_in_a_real_process_are_found_in_every_dump_format() {
         );
     }
 }
+
+#[test]
+fn gcp_service_account_json_names_the_account_and_its_key_is_verified() {
+    // A service-account key file around a freshly generated key (a test value), as the
+    // JSON sits in memory: the PEM's line breaks are JSON-escaped.
+    let key = common::fresh_keys().remove(0);
+    let pem = String::from_utf8(key.pkcs8_pem.clone())
+        .unwrap()
+        .replace('\n', "\\n");
+    let key_id = hex::encode(random(20));
+    let json = format!(
+        r#"{{"type": "service_account", "project_id": "dg-test-proj", "private_key_id": "{key_id}", "private_key": "{pem}", "client_email": "dg-test@dg-test-proj.iam.gserviceaccount.com", "client_id": "100000000000000000042"}}"#
+    );
+    let mut data = vec![0u8; 256];
+    data.extend(json.as_bytes());
+    data.extend([0u8; 64]);
+    data.extend(common::utf16le(json.as_bytes()));
+    let r = dumpguard::Scanner::new().scan_bytes("gcp", &data);
+    let sa = found(&r, "service account", &key_id, "gcp-service-account");
+    let a = &sa.token.as_ref().unwrap().attributes;
+    assert_eq!(
+        a["client_email"],
+        "dg-test@dg-test-proj.iam.gserviceaccount.com"
+    );
+    assert_eq!(a["project_id"], "dg-test-proj");
+    let keys: Vec<&Finding> = r
+        .findings
+        .iter()
+        .filter(|f| f.verified && f.fingerprint.as_deref() == Some(key.fingerprint.as_str()))
+        .collect();
+    assert!(
+        keys.iter().any(|f| f.encoding.contains("json-escaped")),
+        "the private_key PEM is found and verified by the key detectors: {:#?}",
+        r.findings
+    );
+    let out = r.to_json(false);
+    common::assert_no_secret(out.as_bytes(), &key.secret);
+    common::assert_no_secret(out.as_bytes(), key_id.as_bytes());
+}

@@ -51,11 +51,14 @@ pub struct PublicKeyRecord {
     pub source: String,
 }
 
-/// Where detectors put what they find.
+/// Where detectors put what they find. One sink per chunk.
 #[derive(Default)]
 pub struct Sink {
     pub findings: Vec<Finding>,
     pub public_keys: Vec<PublicKeyRecord>,
+    /// Per-chunk working state of detectors, by detector name: the token rules remember how
+    /// far each anchor's window reached, so a chunk dense with anchors costs linear time.
+    pub state: std::collections::BTreeMap<&'static str, Box<dyn std::any::Any + Send>>,
 }
 
 impl Sink {

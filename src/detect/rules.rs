@@ -19,6 +19,20 @@ struct Target {
     rules: Vec<usize>,
     before: usize,
     after: usize,
+    context: usize,
+}
+
+/// Window characters (times rules run on them) one chunk may search before windows stop
+/// overlapping. Ordinary dumps stay far below it; a chunk built to be dense with anchors
+/// (`eyJeyJeyJ…`, `::::`) then costs linear time instead of anchors × window.
+const CHUNK_BUDGET: usize = crate::scan::CHUNK_SIZE;
+/// What one regex search costs beyond its window, counted as characters.
+const WINDOW_OVERHEAD: usize = 256;
+
+/// Per-chunk state: where each target's next anchor needs a window of its own.
+struct ChunkState {
+    next: Vec<usize>,
+    spent: usize,
 }
 
 pub struct Rules {
@@ -53,6 +67,7 @@ impl Rules {
                 view,
                 before: rs.iter().map(|r| r.before).max().unwrap_or(0),
                 after: rs.iter().map(|r| r.after).max().unwrap_or(0),
+                context: rs.iter().map(|r| r.context).max().unwrap_or(0),
                 rules,
             });
             anchors.push(bytes);
@@ -154,7 +169,33 @@ impl Detector for Rules {
         let Some(t) = self.targets.get(tag as usize) else {
             return;
         };
-        let w = matcher::window(cx.data, pos, t.view, t.before, t.after);
+        let n = self.targets.len();
+        let st = sink
+            .state
+            .entry(self.name())
+            .or_insert_with(|| {
+                Box::new(ChunkState {
+                    next: vec![0; n],
+                    spent: 0,
+                })
+            })
+            .downcast_mut::<ChunkState>()
+            .expect("the rules detector's own state");
+        // An earlier window of this anchor reached past here, and reported every match
+        // inside it: a match around this anchor ending within half a window was seen.
+        if pos < st.next[tag as usize] {
+            return;
+        }
+        let w = matcher::window(cx.data, pos, t.view, t.before, t.after, t.context);
+        st.spent += (w.text.len() + WINDOW_OVERHEAD) * t.rules.len();
+        let stride = if st.spent > CHUNK_BUDGET {
+            // Over budget: windows side by side, no longer overlapping.
+            t.before + t.after
+        } else {
+            t.after / 2
+        };
+        let unit = if t.view == View::Utf16Le { 2 } else { 1 };
+        st.next[tag as usize] = pos + stride.max(1) * unit;
         let now = now();
         for &r in &t.rules {
             let rule = &self.set.rules[r];

@@ -40,6 +40,8 @@ pub struct CompiledRule {
     pub raw_keywords: Vec<Vec<u8>>,
     pub before: usize,
     pub after: usize,
+    /// Extra characters validators may read past the window.
+    pub context: usize,
     /// Whether the rule runs in scans (noisy rules are off unless asked for).
     pub enabled: bool,
 }
@@ -155,6 +157,7 @@ pub fn compile_rule(spec: RuleSpec, include_noisy: bool) -> Result<CompiledRule,
     }
     let before = spec.window_before.unwrap_or(DEFAULT_BEFORE).min(MAX_WINDOW);
     let after = spec.window_after.unwrap_or(DEFAULT_AFTER).min(MAX_WINDOW);
+    let context = spec.context_after.unwrap_or(0).min(MAX_WINDOW);
     let enabled = !spec.noisy || include_noisy;
     Ok(CompiledRule {
         spec,
@@ -167,6 +170,7 @@ pub fn compile_rule(spec: RuleSpec, include_noisy: bool) -> Result<CompiledRule,
         raw_keywords,
         before,
         after,
+        context,
         enabled,
     })
 }
@@ -267,7 +271,13 @@ fn digest(rules: &[CompiledRule]) -> String {
         field(s.validator.as_deref().unwrap_or("").as_bytes());
         field(format!("{:?}", s.min_entropy).as_bytes());
         field(&[r.enabled as u8]);
-        field(format!("{}/{}/{}", r.before, r.after, s.preview_prefix).as_bytes());
+        field(
+            format!(
+                "{}/{}/{}/{}",
+                r.before, r.after, r.context, s.preview_prefix
+            )
+            .as_bytes(),
+        );
         for k in r.text_keywords.iter().chain(&r.raw_keywords) {
             field(k);
         }

@@ -292,6 +292,7 @@ pub fn import(doc: Table, source: &str) -> Result<Loaded, String> {
             noisy: false,
             window_before: None,
             window_after: None,
+            context_after: None,
             preview_prefix: 0,
             allow: allow.secret,
             allow_match: allow.matched,

@@ -2,9 +2,14 @@
 //! bytes, or UTF-16LE transcoded to UTF-8), run the rule's regex there, filter (entropy,
 //! placeholders, validator) and map the secret back to file offsets.
 //!
-//! Every anchor occurrence is visited exactly once by the scan, and a match may contain
-//! several anchors (a JWT has `eyJ` twice), so a match is reported only from the first of
-//! the rule's anchors inside it: each match is reported once, whichever chunk sees it.
+//! A window reports every match that lies wholly inside it and contains one of the rule's
+//! keywords, so one processed anchor covers the anchors near it: the detector skips them
+//! (`detect/rules.rs`), which keeps a dump dense with anchors linear in time. A match seen
+//! from two windows has one offset and one fingerprint, and merges into one finding.
+//!
+//! Windows keep one character of real context beyond each end of their search range, so
+//! boundaries (`\b`, `[^A-Za-z0-9]`) are judged on the dump's bytes, not on the window's
+//! edges; a match that runs into that margin may be cut short and is dropped.
 
 use super::compile::{CompiledRule, SecretGroup};
 use super::entropy;
@@ -52,6 +57,9 @@ pub struct Window<'a> {
     units: Option<Vec<usize>>,
     /// Index of the anchor in `text`.
     pub anchor: usize,
+    /// Where matches may lie: `text[search.start..search.end]`. Outside it on each side is at
+    /// most one character of margin, then (after it) validator context.
+    pub search: Range<usize>,
 }
 
 impl Window<'_> {
@@ -75,34 +83,55 @@ fn unit(data: &[u8], at: usize) -> Option<u16> {
     Some(u16::from_le_bytes([*data.get(at)?, *data.get(at + 1)?]))
 }
 
-/// The window of `before`/`after` characters around the anchor at `pos` (clamped to the
-/// dump; for UTF-16LE also stopped by anything that is not text).
-pub fn window(data: &[u8], pos: usize, view: View, before: usize, after: usize) -> Window<'_> {
+/// The window around the anchor at `pos`: matches may lie from `before` characters before
+/// it to `after` characters after it; validators may also read `context` characters beyond
+/// that. Clamped to the dump; for UTF-16LE also stopped by anything that is not text.
+pub fn window(
+    data: &[u8],
+    pos: usize,
+    view: View,
+    before: usize,
+    after: usize,
+    context: usize,
+) -> Window<'_> {
     match view {
         View::Ascii | View::Raw => {
             let lo = pos.saturating_sub(before);
+            let margin_lo = lo.saturating_sub(1);
             let hi = pos.saturating_add(after).min(data.len());
+            let hic = hi.saturating_add(context.max(1)).min(data.len());
             Window {
-                text: Cow::Borrowed(&data[lo..hi.max(lo)]),
-                file_start: lo,
+                text: Cow::Borrowed(&data[margin_lo..hic]),
+                file_start: margin_lo,
                 units: None,
-                anchor: pos - lo,
+                anchor: pos - margin_lo,
+                search: lo - margin_lo..hi - margin_lo,
             }
         }
         View::Utf16Le => {
+            // One unit more than asked on each side is the margin.
             let mut lo = pos;
-            for _ in 0..before {
+            for _ in 0..before + 1 {
                 match lo.checked_sub(2).and_then(|p| unit(data, p)) {
                     Some(u) if text_unit(u) => lo -= 2,
                     _ => break,
                 }
             }
+            let back = (pos - lo) / 2;
+            // The margin is there only if the walk went past `before`.
+            let skip = back.saturating_sub(before);
             let mut text = Vec::new();
             let mut units = Vec::new();
-            let mut anchor = 0;
+            let (mut anchor, mut start, mut end) = (0, 0, None);
             let mut at = lo;
             let mut n = 0;
-            while n < before + after {
+            while n < back + after + context.max(1) {
+                if n == skip {
+                    start = text.len();
+                }
+                if n == back + after {
+                    end = Some(text.len());
+                }
                 let Some(u) = unit(data, at) else { break };
                 if !text_unit(u) {
                     break;
@@ -120,11 +149,13 @@ pub fn window(data: &[u8], pos: usize, view: View, before: usize, after: usize) 
                 n += 1;
             }
             units.push(at);
+            let end = end.unwrap_or(text.len());
             Window {
                 text: Cow::Owned(text),
                 file_start: lo,
                 units: Some(units),
                 anchor,
+                search: start.min(end)..end,
             }
         }
     }
@@ -143,25 +174,15 @@ pub struct Hit {
     pub entropy: f64,
 }
 
-/// Whether one of the rule's anchors starts inside `[m_start, anchor)`: then that earlier
-/// anchor reports this match.
-fn earlier_anchor(
-    rule: &CompiledRule,
-    view: View,
-    text: &[u8],
-    m: &Range<usize>,
-    anchor: usize,
-) -> bool {
+/// Whether the match contains one of the rule's keywords (every match must: keywords are
+/// what the scan looks for).
+fn contains_keyword(rule: &CompiledRule, view: View, m: &[u8]) -> bool {
     let kws = if view == View::Raw {
         &rule.raw_keywords
     } else {
         &rule.text_keywords
     };
-    kws.iter().any(|k| {
-        let hi = (anchor + k.len() - 1).min(m.end);
-        hi > m.start
-            && memchr::memmem::find_iter(&text[m.start..hi], k).any(|p| m.start + p < anchor)
-    })
+    kws.iter().any(|k| memchr::memmem::find(m, k).is_some())
 }
 
 fn default_preview(rule: &CompiledRule, secret: &[u8]) -> String {
@@ -178,25 +199,25 @@ fn default_preview(rule: &CompiledRule, secret: &[u8]) -> String {
     }
 }
 
-/// Runs `rule` in `w`, returning the matches this anchor owns.
+/// Runs `rule` in `w`, returning every match wholly inside the window's search range.
 pub fn run(rule: &CompiledRule, w: &Window<'_>, view: View, now: i64) -> Vec<Hit> {
     let text: &[u8] = &w.text;
+    // The haystack keeps the one-character margin after the search range, if there is one,
+    // so trailing boundaries are judged on real bytes.
+    let hay = &text[..(w.search.end + 1).min(text.len())];
     let mut hits = Vec::new();
-    let mut at = 0;
+    let mut at = w.search.start;
     // Bounded: each iteration moves `at` forward.
-    while at <= text.len() {
-        let Some(caps) = rule.regex.captures_at(text, at) else {
+    while at <= w.search.end {
+        let Some(caps) = rule.regex.captures_at(hay, at) else {
             break;
         };
         let m = caps.get(0).expect("group 0 always matches").range();
         at = if m.end > m.start { m.end } else { m.end + 1 };
-        if m.end <= w.anchor {
-            continue; // wholly before this anchor
+        if m.end > w.search.end {
+            break; // runs past the window: possibly cut short, and later ones would too
         }
-        if m.start > w.anchor {
-            break; // later matches belong to later anchors
-        }
-        if earlier_anchor(rule, view, text, &m, w.anchor) {
+        if !contains_keyword(rule, view, &text[m.clone()]) {
             continue;
         }
         let secret = match rule.secret {
@@ -279,28 +300,38 @@ mod tests {
 
     #[test]
     fn utf16_window_maps_offsets_back() {
-        let mut data = vec![0xffu8; 7];
+        let mut data = vec![0u8; 7];
         let s = "x=ÄB token";
         for u in s.encode_utf16() {
             data.extend(u.to_le_bytes());
         }
         data.extend([0, 0, 0xff]);
         let pos = 7 + 2 * 6; // "token"
-        let w = window(&data, pos, View::Utf16Le, 64, 64);
+        let w = window(&data, pos, View::Utf16Le, 64, 64, 0);
         assert_eq!(&*w.text, s.as_bytes());
         assert_eq!(w.anchor, 7); // 'Ä' is two bytes of UTF-8
+        assert_eq!(w.search, 0..w.text.len());
         assert_eq!(w.file_offset(w.anchor), pos);
         assert_eq!(w.file_offset(0), 7);
         assert_eq!(w.file_offset(w.text.len()), 7 + 2 * s.chars().count());
+        // Two characters before, two after: one more each side is margin.
+        let w = window(&data, pos, View::Utf16Le, 2, 2, 0);
+        assert_eq!(&*w.text, b"B toke");
+        assert_eq!(&w.text[w.search.clone()], b" tok");
     }
 
     #[test]
-    fn byte_window_is_clamped() {
-        let data = b"abcdef";
-        let w = window(data, 1, View::Ascii, 10, 10);
-        assert_eq!(&*w.text, b"abcdef");
+    fn byte_window_is_clamped_with_margins() {
+        let data = b"abcdefghij";
+        let w = window(data, 1, View::Ascii, 10, 10, 0);
+        assert_eq!(&*w.text, b"abcdefghij");
+        assert_eq!(w.search, 0..10);
         assert_eq!(w.anchor, 1);
-        let w = window(data, 6, View::Ascii, 2, 10);
-        assert_eq!(&*w.text, b"ef");
+        let w = window(data, 5, View::Ascii, 2, 2, 0);
+        assert_eq!(&*w.text, b"cdefgh");
+        assert_eq!(&w.text[w.search.clone()], b"defg");
+        assert_eq!(w.file_offset(w.search.start), 3);
+        let w = window(data, 5, View::Ascii, 2, 2, 3);
+        assert_eq!(&*w.text, b"cdefghij");
     }
 }

@@ -45,12 +45,18 @@ pub struct RuleSpec {
     /// Generic rule with a known false-positive rate: off unless asked for.
     #[serde(default)]
     pub noisy: bool,
-    /// Characters of text before an anchor that a match may start at.
+    /// Characters of text before an anchor that a match may start at. A window reports
+    /// every match inside it, so it also covers nearby anchors: a match must end within
+    /// half of `window_after` past its own keyword to be sure of being seen.
     #[serde(default)]
     pub window_before: Option<usize>,
     /// Characters of text after an anchor that a match may reach.
     #[serde(default)]
     pub window_after: Option<usize>,
+    /// Characters after the window that a validator may read (a DER structure's body
+    /// beyond its matched header) without the regex searching them.
+    #[serde(default)]
+    pub context_after: Option<usize>,
     /// How many leading characters of the secret are a public prefix (`ghp_`) that previews
     /// may show.
     #[serde(default)]
