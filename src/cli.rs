@@ -2,6 +2,9 @@
 //! 0 nothing at or above the threshold · 1 findings at or above it · 2 usage/input error or
 //! incomplete scan (outranks 1, as in ripgrep).
 
+mod gate_cmd;
+mod rules_cmd;
+
 use clap::{Parser, Subcommand, ValueEnum};
 use dumpguard::report::{human, Report, Severity};
 use dumpguard::scan::Limits;
@@ -27,6 +30,8 @@ pub enum OutputFormat {
     Human,
     Json,
     Jsonl,
+    /// SARIF 2.1.0 (one run, byte offsets in each result's region).
+    Sarif,
 }
 
 #[derive(Subcommand)]
@@ -62,23 +67,80 @@ pub enum Command {
     /// List or check the token rules (built-in pack plus --rules files).
     Rules {
         #[command(subcommand)]
-        action: RulesAction,
+        action: rules_cmd::RulesAction,
     },
-}
-
-#[derive(Subcommand)]
-pub enum RulesAction {
-    /// List every rule: id, kind, severity, validator, anchors.
-    List {
-        /// Add rules from FILE (dumpguard or gitleaks TOML); repeatable.
-        #[arg(long = "rules", value_name = "FILE")]
-        rules: Vec<PathBuf>,
+    /// Decide whether one dump may leave: prints (and with --report writes) a decision record.
+    /// Exit 0 ALLOW, 1 BLOCK, 2 error or incomplete scan (a BLOCK), 3 ALLOW only the redacted
+    /// copy written to --redact-to.
+    Gate {
+        /// The dump file.
+        dump: PathBuf,
+        /// Policy file (TOML); the built-in default (rules/policy.toml) when absent.
+        #[arg(long, value_name = "FILE")]
+        policy: Option<PathBuf>,
+        /// Known public keys (repeatable; a file or a directory): PEM or DER.
+        #[arg(long, value_name = "PATH")]
+        known_keys: Vec<PathBuf>,
+        /// Write a redacted copy here (with OUT.attestation.json) when only findings block.
+        #[arg(long, value_name = "OUT")]
+        redact_to: Option<PathBuf>,
+        /// Append the decision to this hash-chained audit log (JSON Lines).
+        #[arg(long, value_name = "FILE")]
+        audit_log: Option<PathBuf>,
+        /// Write the decision record here (atomically, mode 0600).
+        #[arg(long, value_name = "FILE")]
+        report: Option<PathBuf>,
+        /// Format of the printed and written record.
+        #[arg(long, value_enum, default_value = "json")]
+        format: gate_cmd::GateFormat,
+        /// Do not print the record on standard output.
+        #[arg(long, short)]
+        quiet: bool,
     },
-    /// Check that every rule's examples behave as declared (exit 1 if one does not).
-    Check {
-        /// Add rules from FILE (dumpguard or gitleaks TOML); repeatable.
-        #[arg(long = "rules", value_name = "FILE")]
-        rules: Vec<PathBuf>,
+    /// Audit-log tools.
+    Audit {
+        #[command(subcommand)]
+        command: gate_cmd::AuditCommand,
+    },
+    /// A long-running gate: takes complete files from the inbox, moves ALLOWed (or redacted)
+    /// dumps to the outbox and the rest to quarantine; every decision goes to the audit log.
+    Watch {
+        /// Where dumps arrive (write them under a dot-name or *.part and rename when done).
+        #[arg(long, value_name = "DIR")]
+        inbox: PathBuf,
+        /// Where ALLOWed dumps (and redacted copies) go.
+        #[arg(long, value_name = "DIR")]
+        outbox: PathBuf,
+        /// Where BLOCKed dumps (and originals of redacted ones) go, each with
+        /// NAME.decision.json.
+        #[arg(long, value_name = "DIR")]
+        quarantine: PathBuf,
+        /// Work directory, on the same filesystem (default INBOX/.dumpguard-work).
+        #[arg(long, value_name = "DIR")]
+        work: Option<PathBuf>,
+        /// Policy file (TOML); the built-in default when absent.
+        #[arg(long, value_name = "FILE")]
+        policy: Option<PathBuf>,
+        /// Known public keys (repeatable; a file or a directory): PEM or DER.
+        #[arg(long, value_name = "PATH")]
+        known_keys: Vec<PathBuf>,
+        /// Audit log (default WORK/audit.jsonl).
+        #[arg(long, value_name = "FILE")]
+        audit_log: Option<PathBuf>,
+        /// A file is complete when its size and mtime stay unchanged this long (and no process
+        /// has it open for writing).
+        #[arg(long, value_name = "MS", default_value = "2000")]
+        settle_ms: u64,
+        /// How often the inbox is listed.
+        #[arg(long, value_name = "MS", default_value = "500")]
+        poll_ms: u64,
+        /// Send a redacted copy to the outbox when only findings block (the original goes to
+        /// quarantine).
+        #[arg(long)]
+        redact: bool,
+        /// Recover, process the files complete now, and exit.
+        #[arg(long)]
+        once: bool,
     },
 }
 
@@ -140,7 +202,7 @@ pub fn run(cli: Cli) -> i32 {
             rules,
             include_noisy,
         } => {
-            let scanner = match load_rules(&rules, include_noisy) {
+            let scanner = match rules_cmd::load(&rules, include_noisy) {
                 Ok(set) => Scanner::new().with_rules(set),
                 Err(code) => return code,
             };
@@ -154,99 +216,52 @@ pub fn run(cli: Cli) -> i32 {
                 quiet,
             )
         }
-        Command::Rules { action } => match action {
-            RulesAction::List { rules } => rules_cmd::list(&rules),
-            RulesAction::Check { rules } => rules_cmd::check(&rules),
-        },
-    }
-}
-
-/// The built-in pack plus rule files; a bad file is a usage error (exit 2).
-fn load_rules(files: &[PathBuf], include_noisy: bool) -> Result<dumpguard::rules::RuleSet, i32> {
-    match dumpguard::rules::RuleSet::with_files(files, include_noisy) {
-        Ok(set) => {
-            for w in &set.warnings {
-                eprintln!("dumpguard: warning: {w}");
-            }
-            Ok(set)
-        }
-        Err(e) => {
-            eprintln!("dumpguard: error: {e}");
-            Err(2)
-        }
-    }
-}
-
-mod rules_cmd {
-    //! `dumpguard rules list|check`.
-    use super::load_rules;
-    use std::path::PathBuf;
-
-    pub fn list(files: &[PathBuf]) -> i32 {
-        let set = match load_rules(files, true) {
-            Ok(s) => s,
-            Err(code) => return code,
-        };
-        println!(
-            "{:<28} {:<24} {:<8} {:<24} {:<6} ANCHORS",
-            "ID", "KIND", "SEVERITY", "VALIDATOR", "NOISY"
-        );
-        for r in &set.rules {
-            let s = &r.spec;
-            let anchors: Vec<String> = r
-                .text_keywords
-                .iter()
-                .map(|k| String::from_utf8_lossy(k).into_owned())
-                .chain(
-                    r.raw_keywords
-                        .iter()
-                        .map(|k| format!("hex:{}", hex::encode(k))),
-                )
-                .collect();
-            println!(
-                "{:<28} {:<24} {:<8} {:<24} {:<6} {}",
-                s.id,
-                s.kind,
-                s.severity.as_str(),
-                s.validator.as_deref().unwrap_or("-"),
-                if s.noisy { "yes" } else { "no" },
-                anchors.join(" ")
-            );
-        }
-        println!(
-            "{} rules ({} noisy, off by default); rules digest {}",
-            set.rules.len(),
-            set.rules.iter().filter(|r| r.spec.noisy).count(),
-            set.digest()
-        );
-        0
-    }
-
-    pub fn check(files: &[PathBuf]) -> i32 {
-        let set = match load_rules(files, true) {
-            Ok(s) => s,
-            Err(code) => return code,
-        };
-        let results = dumpguard::rules::check::check(&set);
-        let mut failed = 0;
-        for r in &results {
-            let verdict = if r.passed() { "ok  " } else { "FAIL" };
-            println!(
-                "{verdict} {:<28} {} positive, {} negative  ({})",
-                r.id, r.positives, r.negatives, r.source
-            );
-            for f in &r.failures {
-                println!("       failure: {f}");
-            }
-            for w in &r.warnings {
-                println!("       warning: {w}");
-            }
-            if !r.passed() {
-                failed += 1;
-            }
-        }
-        println!("{} rules checked, {} failed", results.len(), failed);
-        i32::from(failed > 0)
+        Command::Rules { action } => rules_cmd::run(action),
+        Command::Gate {
+            dump,
+            policy,
+            known_keys,
+            redact_to,
+            audit_log,
+            report,
+            format,
+            quiet,
+        } => gate_cmd::gate(gate_cmd::GateArgs {
+            dump,
+            policy,
+            known_keys,
+            redact_to,
+            audit_log,
+            report,
+            format,
+            quiet,
+        }),
+        Command::Audit { command } => gate_cmd::audit(command),
+        Command::Watch {
+            inbox,
+            outbox,
+            quarantine,
+            work,
+            policy,
+            known_keys,
+            audit_log,
+            settle_ms,
+            poll_ms,
+            redact,
+            once,
+        } => gate_cmd::watch(gate_cmd::WatchArgs {
+            inbox,
+            outbox,
+            quarantine,
+            work,
+            policy,
+            known_keys,
+            audit_log,
+            settle_ms,
+            poll_ms,
+            redact,
+            once,
+        }),
     }
 }
 
@@ -295,6 +310,9 @@ fn scan(
         OutputFormat::Json if reports.len() == 1 => reports[0].to_json(true) + "\n",
         OutputFormat::Json | OutputFormat::Jsonl => {
             reports.iter().map(|r| r.to_json(false) + "\n").collect()
+        }
+        OutputFormat::Sarif => {
+            dumpguard::report::sarif::render(&reports.iter().collect::<Vec<_>>(), None)
         }
     };
     match output {

@@ -12,6 +12,7 @@
 //! ```
 
 pub mod detect;
+pub mod gate;
 pub mod input;
 pub mod keys;
 pub mod output;
@@ -22,7 +23,6 @@ pub mod scan;
 use input::Dump;
 use report::{InputInfo, Report, Tool};
 use scan::{Engine, Limits};
-use sha2::{Digest, Sha256};
 use std::path::Path;
 use std::time::Instant;
 
@@ -51,6 +51,13 @@ impl Scanner {
     pub fn with_rules(mut self, rules: rules::RuleSet) -> Scanner {
         self.engine =
             Engine::with_detectors(detect::registry_with_rules(std::sync::Arc::new(rules)));
+        self
+    }
+
+    /// Replaces the detector set (tests inject detectors through [`Engine::with_detectors`],
+    /// e.g. one that panics, to show the gate fails closed).
+    pub fn with_engine(mut self, engine: Engine) -> Scanner {
+        self.engine = engine;
         self
     }
 
@@ -89,11 +96,8 @@ impl Scanner {
     ) -> Report {
         let started = Instant::now();
         let data = dump.data();
-        // Hash and scan side by side: the hash is one sequential pass, the scan is parallel.
-        let (sha, outcome) = rayon::join(
-            || hex::encode(Sha256::digest(data)),
-            || self.engine.scan(dump, &self.inventory, limits, progress),
-        );
+        // The engine hashes the input beside the scan, pacing both over the same pages.
+        let outcome = self.engine.scan(dump, &self.inventory, limits, progress);
         let elapsed_ms = started.elapsed().as_millis() as u64;
         let mut warnings = dump.layout.warnings.clone();
         warnings.extend(outcome.errors.iter().cloned());
@@ -106,7 +110,7 @@ impl Scanner {
             input: InputInfo {
                 path: name.into(),
                 size: data.len() as u64,
-                sha256: sha,
+                sha256: outcome.sha256.clone(),
                 format: dump.format.as_str().into(),
                 description: dump.layout.description.clone(),
                 regions: dump.layout.regions.len(),

@@ -279,3 +279,47 @@ sys.stdin.read()
         }
     }
 }
+
+#[test]
+fn lime_image_of_process_memory() {
+    let p = plant();
+    let img = common::lime_image(p.holder.pid);
+    let r = common::scan(&img);
+    assert_eq!(r.input.format, "lime");
+    assert!(r.input.complete, "{:?}", r.input.warnings);
+    for key in [&p.rsa, &p.ec] {
+        let found = verified(&r, key);
+        assert!(!found.is_empty(), "{} not found in LiME image", key.name);
+        let loc = found[0].location.as_ref().unwrap();
+        assert_eq!(loc.region, "physical memory");
+        assert!(loc.address.is_some());
+    }
+}
+
+/// Secrets in the environment reach a minidump as the LinuxEnviron stream, and in an ELF
+/// core sit at the top of the main thread's stack: both are scanned and attributed.
+#[test]
+fn key_in_environment_is_found_in_environ_stream() {
+    let mut keys = common::fresh_keys();
+    let ec = keys.pop().unwrap();
+    let pem = String::from_utf8(ec.pkcs8_pem.clone()).unwrap();
+    let h = Holder::spawn_native_env(b"x", b"x", &[], &[("SERVICE_SIGNING_KEY", &pem)]);
+    let dmp = common::minidump(h.pid);
+    let r = common::scan(&dmp);
+    let f = verified(&r, &ec);
+    assert!(
+        f.iter()
+            .any(|f| f.location.as_ref().unwrap().region == "stream LinuxEnviron"),
+        "not attributed to the environment stream: {:?}",
+        f.iter().map(|f| &f.location).collect::<Vec<_>>()
+    );
+    let core = common::gcore(h.pid);
+    let r = common::scan(&core);
+    let f = verified(&r, &ec);
+    assert!(f.iter().any(|f| f
+        .location
+        .as_ref()
+        .unwrap()
+        .region
+        .starts_with("stack of thread")));
+}

@@ -290,3 +290,62 @@ fn gcp_service_account_json_names_the_account_and_its_key_is_verified() {
     common::assert_no_secret(out.as_bytes(), &key.secret);
     common::assert_no_secret(out.as_bytes(), key_id.as_bytes());
 }
+
+#[test]
+fn gate_redacts_every_copy_of_a_merged_token() {
+    // One finding per token, many occurrences in both encodings: the redacted copy must lose
+    // every one of them (the ASCII copies and the UTF-16LE ones), and re-scan clean.
+    let s = secrets();
+    let mut data = vec![0u8; 4096];
+    for i in 0..150 {
+        // More ASCII copies than the 100 listed locations, then the UTF-16LE ones.
+        data.extend(format!("token{i}={}\n", s.github).bytes());
+        data.extend([0u8; 32]);
+    }
+    for _ in 0..3 {
+        data.extend(common::utf16le(
+            format!("GITHUB_TOKEN={}\n", s.github).as_bytes(),
+        ));
+        data.extend(common::utf16le(s.texts[1].as_bytes()));
+        data.extend([0u8; 32]);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let dump = dir.path().join("tokens.raw");
+    std::fs::write(&dump, &data).unwrap();
+    let r = dumpguard::Scanner::new().scan_bytes("tokens", &data);
+    let gh = r
+        .findings
+        .iter()
+        .find(|f| f.fingerprint.as_deref() == Some(fingerprint(&s.github).as_str()))
+        .unwrap();
+    assert_eq!(gh.occurrences, 153);
+    assert_eq!(gh.locations.len(), 100);
+    assert!(gh.locations.iter().any(|l| l.encoding == "utf16le"));
+    let policy = dir.path().join("raw.toml");
+    std::fs::write(&policy, "version = 1\n[input]\nallow_raw = true\n").unwrap();
+    let out = dir.path().join("tokens.redacted");
+    let o = common::cli(&[
+        "gate",
+        dump.to_str().unwrap(),
+        "--policy",
+        policy.to_str().unwrap(),
+        "--redact-to",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    let copy = std::fs::read(&out).unwrap();
+    common::assert_no_secret(&copy, s.github.as_bytes());
+    common::assert_no_secret(&copy, s.password.as_bytes());
+    let again = dumpguard::Scanner::new().scan_bytes("redacted", &copy);
+    assert!(
+        again.findings.iter().all(|f| f.token.is_none()),
+        "{:?}",
+        again.findings
+    );
+    assert_outputs_clean(&[o.stdout, o.stderr], &s);
+}

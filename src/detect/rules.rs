@@ -123,6 +123,8 @@ fn finding(rule: &CompiledRule, h: Hit) -> Finding {
         preview: h.preview,
         occurrences: 1,
         locations: Vec::new(),
+        known_key: None,
+        content_hash: None,
         token: Some(TokenInfo {
             rule: rule.spec.id.clone(),
             name: rule.spec.name.clone(),

@@ -71,10 +71,39 @@ pub struct Finding {
     /// For tokens and passwords: the rule and what its validator established.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub token: Option<TokenInfo>,
+    /// Set when the key is a well-known published test key (or an inventory entry): what it is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub known_key: Option<String>,
+    /// SHA-256 of the private key's exact encoded bytes: matches published test keys that
+    /// have no SPKI fingerprint. Internal; never serialised.
+    #[serde(skip)]
+    pub content_hash: Option<String>,
 }
 
 fn is_one(n: &u64) -> bool {
     *n == 1
+}
+
+/// Truncates sorted locations to [`MAX_LOCATIONS`], keeping the first location of every
+/// encoding (so a redaction that removes exact copies of each listed form reaches them all).
+fn keep_first_locations(v: &mut Vec<Occurrence>) {
+    if v.len() <= MAX_LOCATIONS {
+        return;
+    }
+    let mut firsts: Vec<Occurrence> = Vec::new();
+    for o in v.iter() {
+        if !firsts.iter().any(|f| f.encoding == o.encoding) {
+            firsts.push(o.clone());
+        }
+    }
+    v.truncate(MAX_LOCATIONS);
+    for f in firsts {
+        if !v.iter().any(|o| o.encoding == f.encoding) {
+            v.pop();
+            v.push(f);
+        }
+    }
+    v.sort_by_key(|o| o.offset);
 }
 
 /// One place a repeated secret was seen.
@@ -136,6 +165,8 @@ impl Finding {
             occurrences: 1,
             locations: Vec::new(),
             token: None,
+            known_key: None,
+            content_hash: None,
         }
     }
 
@@ -180,7 +211,7 @@ impl Finding {
             }
         }
         mine.sort_by_key(|o| o.offset);
-        mine.truncate(MAX_LOCATIONS);
+        keep_first_locations(&mut mine);
         if other.rank() > self.rank() {
             self.detector = other.detector;
             self.kind = other.kind;

@@ -2,6 +2,7 @@
 
 mod finding;
 pub mod human;
+pub mod sarif;
 
 pub use finding::{key_severity, Finding, Occurrence, Severity, TokenInfo, MAX_LOCATIONS};
 

@@ -4,14 +4,22 @@
 //! Chunks overlap by the longest anchor minus one byte, so an anchor that straddles a chunk
 //! boundary is still seen, and it is owned by the chunk it *starts* in, so it is seen once.
 //! Detectors read the whole (memory-mapped) dump, so decoding is never cut by a chunk edge.
+//!
+//! Speed and memory: anchors are found by a SIMD prefilter that still reports every
+//! overlapping hit (`anchors`), and the input's SHA-256, the one sequential pass, runs beside
+//! the workers over the same pages, paced so each page is faulted in and released about once
+//! and resident memory stays bounded whatever the dump size (`pacing`).
 
+mod anchors;
 mod dedup;
+mod pacing;
+
+pub use anchors::AnchorSet;
 
 use crate::detect::{self, Detector, PublicKeyRecord, ScanContext, Sink};
 use crate::input::{locate, Dump};
 use crate::report::Finding;
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
-use rayon::prelude::*;
+use pacing::Pacer;
 use sha2::{Digest, Sha256};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -24,8 +32,8 @@ pub const CHUNK_SIZE: usize = 4 << 20;
 /// The compiled set of detectors and their anchors.
 pub struct Engine {
     detectors: Vec<Box<dyn Detector>>,
-    automaton: AhoCorasick,
-    /// Pattern index → (detector index, detector tag).
+    anchors: AnchorSet,
+    /// Anchor index → (detector index, detector tag).
     targets: Vec<(usize, u32)>,
     overlap: usize,
     digest: String,
@@ -40,6 +48,17 @@ pub struct Outcome {
     /// Errors during the scan (a detector panic, the time limit). Any of them makes the scan
     /// incomplete.
     pub errors: Vec<String>,
+    /// Lowercase hex SHA-256 of the whole input, computed beside the scan.
+    pub sha256: String,
+}
+
+/// What one chunk produced; chunks are merged in index order, so the report does not depend
+/// on which worker scanned what.
+struct ChunkResult {
+    index: usize,
+    sink: Sink,
+    error: Option<String>,
+    scanned: u64,
 }
 
 /// Per-scan knobs.
@@ -74,21 +93,10 @@ impl Engine {
             .max()
             .unwrap_or(1)
             .saturating_sub(1);
-        // A DFA for the built-in anchor set: above ~100 anchors (the token rules bring ~130)
-        // the default choice is a contiguous NFA, measured 1.8x slower per byte here, while
-        // the DFA's speed barely depends on the anchor count (169 anchors cost what 40 do).
-        // Imported rule packs with thousands of anchors would make the DFA take seconds and
-        // hundreds of MiB to build, so they keep the default.
-        const DFA_MAX_ANCHORS: usize = 512;
-        let kind = (patterns.len() <= DFA_MAX_ANCHORS).then_some(AhoCorasickKind::DFA);
-        let automaton = AhoCorasickBuilder::new()
-            .match_kind(MatchKind::Standard)
-            .kind(kind)
-            .build(&patterns)
-            .expect("anchor patterns are static and small");
+        let anchors = AnchorSet::new(&patterns);
         Engine {
             detectors,
-            automaton,
+            anchors,
             targets,
             overlap,
             digest: format!("sha256:{}", hex::encode(hasher.finalize())),
@@ -115,40 +123,38 @@ impl Engine {
             space: &dump.layout.space,
             inventory,
         };
-        let chunks = data.len().div_ceil(CHUNK_SIZE);
         let timed_out = AtomicBool::new(false);
-        let results: Vec<(Sink, Option<String>, u64)> = (0..chunks)
-            .into_par_iter()
-            .map(|i| {
-                let start = i * CHUNK_SIZE;
-                let end = (start + CHUNK_SIZE).min(data.len());
-                if limits.deadline.is_some_and(|d| Instant::now() > d) {
-                    timed_out.store(true, Ordering::Relaxed);
-                    return (Sink::default(), None, 0);
-                }
-                let mut sink = Sink::default();
-                let run = catch_unwind(AssertUnwindSafe(|| self.scan_chunk(&cx, start, end, &mut sink)));
-                dump.bytes.release(start, end);
-                progress((end - start) as u64);
-                match run {
-                    Ok(()) => (sink, None, (end - start) as u64),
-                    Err(_) => (
-                        sink,
-                        Some(format!("a detector failed on bytes {start:#x}..{end:#x}; that range is not fully scanned")),
-                        0,
-                    ),
-                }
-            })
-            .collect();
+        let pacer = Pacer::new(&dump.bytes, CHUNK_SIZE);
+        let mut sha256 = String::new();
+        // One result list per worker; workers claim chunks in ascending order (see `pacing`).
+        let mut per_worker: Vec<Vec<ChunkResult>> = Vec::new();
+        per_worker.resize_with(rayon::current_num_threads().max(1), Vec::new);
+        rayon::scope(|s| {
+            for out in per_worker.iter_mut() {
+                let (cx, pacer, timed_out) = (&cx, &pacer, &timed_out);
+                s.spawn(move |_| {
+                    while let Some((i, start, end)) = pacer.claim() {
+                        out.push(self.run_chunk(cx, i, start, end, limits, timed_out));
+                        pacer.scanned(i);
+                        progress((end - start) as u64);
+                    }
+                });
+            }
+            // Spawned last so this thread pops it first: the hash is the critical path.
+            let (pacer, sha256) = (&pacer, &mut sha256);
+            s.spawn(move |_| *sha256 = pacer.hash());
+        });
+        let mut results: Vec<ChunkResult> = per_worker.into_iter().flatten().collect();
+        results.sort_unstable_by_key(|r| r.index);
 
         let mut found = Sink::default();
         let mut errors = Vec::new();
         let mut scanned = 0;
-        for (sink, err, n) in results {
-            found.findings.extend(sink.findings);
-            found.public_keys.extend(sink.public_keys);
-            errors.extend(err);
-            scanned += n;
+        for r in results {
+            found.findings.extend(r.sink.findings);
+            found.public_keys.extend(r.sink.public_keys);
+            errors.extend(r.error);
+            scanned += r.scanned;
         }
         if timed_out.load(Ordering::Relaxed) {
             errors.push(format!(
@@ -173,6 +179,7 @@ impl Engine {
         let mut findings = dedup::dedup(found.findings);
         for (i, f) in findings.iter_mut().enumerate() {
             f.id = format!("F{}", i + 1);
+            crate::keys::known::annotate(f);
             f.location = Some(locate(&dump.layout.regions, &dump.layout.space, f.offset));
             for o in &mut f.locations {
                 o.location = Some(locate(&dump.layout.regions, &dump.layout.space, o.offset));
@@ -183,19 +190,52 @@ impl Engine {
             public_keys,
             scanned_bytes: scanned,
             errors,
+            sha256,
         }
+    }
+
+    /// Scans one chunk, isolating a detector panic to it.
+    fn run_chunk(
+        &self,
+        cx: &ScanContext<'_>,
+        index: usize,
+        start: usize,
+        end: usize,
+        limits: &Limits,
+        timed_out: &AtomicBool,
+    ) -> ChunkResult {
+        let mut r = ChunkResult {
+            index,
+            sink: Sink::default(),
+            error: None,
+            scanned: 0,
+        };
+        if limits.deadline.is_some_and(|d| Instant::now() > d) {
+            timed_out.store(true, Ordering::Relaxed);
+            return r;
+        }
+        let run = catch_unwind(AssertUnwindSafe(|| {
+            self.scan_chunk(cx, start, end, &mut r.sink)
+        }));
+        match run {
+            Ok(()) => r.scanned = (end - start) as u64,
+            Err(_) => {
+                r.error = Some(format!(
+                "a detector failed on bytes {start:#x}..{end:#x}; that range is not fully scanned"
+            ))
+            }
+        }
+        r
     }
 
     fn scan_chunk(&self, cx: &ScanContext<'_>, start: usize, end: usize, sink: &mut Sink) {
         let window = &cx.data[start..(end + self.overlap).min(cx.data.len())];
-        for m in self.automaton.find_overlapping_iter(window) {
-            let pos = start + m.start();
-            if pos >= end {
-                continue; // owned by the next chunk
-            }
-            let (d, tag) = self.targets[m.pattern().as_usize()];
-            self.detectors[d].on_anchor(cx, pos, tag, sink);
-        }
+        // Hits starting at or after `end` belong to the next chunk.
+        self.anchors
+            .for_each_hit(window, end - start, |at, anchor| {
+                let (d, tag) = self.targets[anchor];
+                self.detectors[d].on_anchor(cx, start + at, tag, sink);
+            });
         for d in &self.detectors {
             d.scan_chunk(cx, start, end, sink);
         }

@@ -115,6 +115,25 @@ sys.stdin.read()
         Holder::start(cmd)
     }
 
+    /// Like [`Holder::spawn_native`], with extra environment variables (secrets in the
+    /// environment reach minidumps as the LinuxEnviron stream).
+    pub fn spawn_native_env(
+        stack: &[u8],
+        global: &[u8],
+        heap: &[Vec<u8>],
+        env: &[(&str, &str)],
+    ) -> Holder {
+        let mut cmd = Command::new(native_holder());
+        cmd.arg(write_temp(stack)).arg(write_temp(global));
+        for h in heap {
+            cmd.arg(write_temp(h));
+        }
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        Holder::start(cmd)
+    }
+
     /// A small C program keeping `stack` on its main thread's stack, `global` in an initialised
     /// global of the executable (a module's data), and each of `heap` in malloc()ed memory.
     pub fn spawn_native(stack: &[u8], global: &[u8], heap: &[Vec<u8>]) -> Holder {
@@ -292,6 +311,28 @@ pub fn raw_image(pid: i32) -> DumpFile {
     DumpFile {
         path,
         extra: vec![side],
+    }
+}
+
+/// A LiME image of the process's memory: each readable mapping becomes one range record
+/// (LiME "Memory Range Header Version 1": magic, version 1, start, inclusive end, 8 reserved
+/// bytes), with the virtual address standing in for the physical one.
+pub fn lime_image(pid: i32) -> DumpFile {
+    let path = unique("mem.lime");
+    let mut f = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+    for (m, bytes) in readable(pid) {
+        f.write_all(&0x4C69_4D45u32.to_le_bytes()).unwrap();
+        f.write_all(&1u32.to_le_bytes()).unwrap();
+        f.write_all(&m.start.to_le_bytes()).unwrap();
+        f.write_all(&(m.start + bytes.len() as u64 - 1).to_le_bytes())
+            .unwrap();
+        f.write_all(&[0u8; 8]).unwrap();
+        f.write_all(&bytes).unwrap();
+    }
+    f.flush().unwrap();
+    DumpFile {
+        path,
+        extra: vec![],
     }
 }
 

@@ -1,0 +1,623 @@
+//! The transfer gate: decides, for one dump, whether it may leave the isolated network.
+//!
+//! ALLOW only when the dump was read and scanned completely, its container was recognised (or
+//! the policy accepts raw images) and nothing blocks under the policy; ALLOW_REDACTED when a
+//! scrubbed copy was written and re-scanned clean; BLOCK otherwise — including every error,
+//! time-out and output failure (DESIGN.md principle 2). Every decision leaves a record
+//! ([`decision::DecisionRecord`]) and, when asked, an audit-log entry ([`audit`]).
+//!
+//! [`Gate::evaluate`] scans and judges (and redacts); [`finalize`] writes the outputs and
+//! downgrades the verdict if any of them cannot be written. `dumpguard gate` and
+//! `dumpguard watch` both go through these two functions.
+
+pub mod audit;
+pub mod decision;
+pub mod known_keys;
+pub mod policy;
+pub mod redact;
+pub mod watch;
+
+use crate::input::Dump;
+use crate::report::Report;
+use crate::scan::Limits;
+use crate::Scanner;
+use decision::{
+    judge, now_rfc3339, unscanned_report, Coverage, Decision, DecisionRecord, PolicyRef, Verdict,
+    EXIT_ALLOW_REDACTED,
+};
+use policy::{Disposition, Policy};
+use redact::{Attestation, FileRef, Rescan};
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// A scanner and a policy.
+pub struct Gate {
+    scanner: Scanner,
+    policy: Policy,
+}
+
+/// A decision and the redacted copy it produced, if any.
+pub struct Evaluation {
+    pub record: DecisionRecord,
+    /// The committed redacted copy and its attestation file.
+    pub redacted: Option<(PathBuf, PathBuf)>,
+}
+
+/// Where the attestation of a redacted copy `out` is written.
+pub fn attestation_path(out: &Path) -> PathBuf {
+    let mut s = out.as_os_str().to_owned();
+    s.push(".attestation.json");
+    PathBuf::from(s)
+}
+
+/// True when `a` and `b` name the same existing file (same device and inode).
+pub fn same_file(a: &Path, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(x), Ok(y)) => x.dev() == y.dev() && x.ino() == y.ino(),
+        _ => false,
+    }
+}
+
+impl Gate {
+    pub fn new(scanner: Scanner, policy: Policy) -> Gate {
+        Gate { scanner, policy }
+    }
+
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    pub fn scanner(&self) -> &Scanner {
+        &self.scanner
+    }
+
+    fn record(&self, report: Report, started: Instant) -> DecisionRecord {
+        let j = judge(&report, &self.policy);
+        let coverage = Coverage {
+            size: report.input.size,
+            scanned_bytes: report.input.scanned_bytes,
+            complete: report.input.complete,
+            format: report.input.format.clone(),
+            format_recognised: report.input.format != "raw" && report.input.format != "unknown",
+        };
+        DecisionRecord {
+            decision: Decision {
+                verdict: j.verdict,
+                exit_code: j.exit_code,
+                reasons: j.reasons,
+                policy: PolicyRef {
+                    source: self.policy.source.clone(),
+                    digest: self.policy.digest.clone(),
+                },
+                coverage,
+                findings: j.findings,
+                redaction: None,
+                decided_at: now_rfc3339(),
+                elapsed_ms: started.elapsed().as_millis() as u64,
+            },
+            report,
+        }
+    }
+
+    /// The record for an input that could not be scanned: `why` becomes its input warning, and
+    /// [`judge`] turns the incomplete scan into a BLOCK (exit 2).
+    fn unscanned(&self, path: &Path, size: u64, why: String, started: Instant) -> Evaluation {
+        let report = unscanned_report(
+            &path.display().to_string(),
+            size,
+            self.scanner.engine().digest(),
+            &why,
+        );
+        let record = self.record(report, started);
+        Evaluation {
+            record,
+            redacted: None,
+        }
+    }
+
+    /// Scans `path`, applies the policy and, when the dump blocks only because of findings and
+    /// `redact_to` is given, writes a redacted copy there (see [`redact`]).
+    pub fn evaluate(&self, path: &Path, redact_to: Option<&Path>) -> Evaluation {
+        let started = Instant::now();
+        let deadline = started + self.policy.time_limit;
+        let meta = match std::fs::metadata(path) {
+            Ok(m) => m,
+            Err(e) => {
+                return self.unscanned(path, 0, format!("cannot read the dump: {e}"), started)
+            }
+        };
+        if !meta.is_file() {
+            return self.unscanned(
+                path,
+                0,
+                "cannot read the dump: not a regular file".into(),
+                started,
+            );
+        }
+        if meta.len() > self.policy.max_size_bytes {
+            return self.unscanned(
+                path,
+                meta.len(),
+                format!(
+                    "the dump is {} bytes, over the policy's size limit of {} bytes; not scanned",
+                    meta.len(),
+                    self.policy.max_size_bytes
+                ),
+                started,
+            );
+        }
+        if let Some(out) = redact_to {
+            if same_file(path, out) {
+                return self.unscanned(
+                    path,
+                    meta.len(),
+                    "--redact-to names the dump itself; the original is never modified".into(),
+                    started,
+                );
+            }
+        }
+        let dump = match Dump::open(path) {
+            Ok(d) => d,
+            Err(e) => {
+                return self.unscanned(
+                    path,
+                    meta.len(),
+                    format!("cannot read the dump: {e}"),
+                    started,
+                )
+            }
+        };
+        let limits = Limits {
+            deadline: Some(deadline),
+        };
+        let report = self
+            .scanner
+            .scan_dump(&dump, &path.display().to_string(), &limits, &|_| {});
+        let redactable = judge(&report, &self.policy).redactable;
+        let mut eval = Evaluation {
+            record: self.record(report, started),
+            redacted: None,
+        };
+        if let (true, Some(out)) = (redactable, redact_to) {
+            if self.policy.redaction {
+                self.redact(&dump, path, out, &limits, &mut eval);
+            } else {
+                eval.record
+                    .decision
+                    .reasons
+                    .push("redaction is disabled by the policy ([redact] enabled = false)".into());
+            }
+        }
+        eval.record.decision.elapsed_ms = started.elapsed().as_millis() as u64;
+        eval
+    }
+
+    fn redact(
+        &self,
+        dump: &Dump<'_>,
+        path: &Path,
+        out: &Path,
+        limits: &Limits,
+        eval: &mut Evaluation,
+    ) {
+        let record = &mut eval.record;
+        let original = FileRef {
+            path: record.report.input.path.clone(),
+            size: record.report.input.size,
+            sha256: record.report.input.sha256.clone(),
+        };
+        let mut att = Attestation {
+            schema: redact::ATTESTATION_SCHEMA.into(),
+            original,
+            copy: None,
+            fill: "zero bytes (0x00)".into(),
+            removed: Vec::new(),
+            bytes_overwritten: 0,
+            rescan: None,
+            outcome: String::new(),
+            policy_digest: self.policy.digest.clone(),
+            rules_digest: self.scanner.engine().digest().into(),
+            created_at: now_rfc3339(),
+        };
+        let plan = match redact::plan(dump, &record.report, &self.policy) {
+            Ok(p) => p,
+            Err(why) => {
+                record
+                    .decision
+                    .reasons
+                    .push(format!("no redacted copy: {why}"));
+                att.outcome = format!("refused: {why}");
+                record.decision.redaction = Some(att);
+                return;
+            }
+        };
+        att.removed = plan.removed.clone();
+        att.bytes_overwritten = plan.bytes();
+        let tmp = match redact::write_copy(path, &plan, out) {
+            Ok(t) => t,
+            Err(e) => {
+                att.outcome = format!("failed: cannot write the copy: {e}");
+                record.decision.redaction = Some(att);
+                record.fail(format!(
+                    "cannot write the redacted copy {}: {e}",
+                    out.display()
+                ));
+                return;
+            }
+        };
+        // Re-scan the copy exactly as the original was scanned.
+        let copy = match Dump::open(&tmp.tmp) {
+            Ok(d) => d,
+            Err(e) => {
+                att.outcome = format!("failed: cannot re-read the copy: {e}");
+                record.decision.redaction = Some(att);
+                record.fail(format!("cannot re-read the redacted copy: {e}"));
+                return;
+            }
+        };
+        let again = self
+            .scanner
+            .scan_dump(&copy, &out.display().to_string(), limits, &|_| {});
+        let rj = judge(&again, &self.policy);
+        let same_container = copy.format == dump.format
+            && copy.layout.complete == dump.layout.complete
+            && copy.layout.regions.len() == dump.layout.regions.len()
+            && copy
+                .layout
+                .regions
+                .iter()
+                .zip(&dump.layout.regions)
+                .all(|(a, b)| {
+                    (a.file_offset, a.len, a.address, a.kind, &a.label)
+                        == (b.file_offset, b.len, b.address, b.kind, &b.label)
+                });
+        let still_blocking: Vec<&crate::report::Finding> = again
+            .findings
+            .iter()
+            .filter(|f| self.policy.classify(f) == Disposition::Blocking)
+            .collect();
+        att.copy = Some(FileRef {
+            path: out.display().to_string(),
+            size: again.input.size,
+            sha256: again.input.sha256.clone(),
+        });
+        att.rescan = Some(Rescan {
+            complete: again.input.complete,
+            format: again.input.format.clone(),
+            findings: again.findings.len(),
+            blocking: still_blocking.len(),
+            by_severity: again.summary.by_severity.clone(),
+            container_unchanged: same_container,
+        });
+        drop(copy);
+        let problem = if !again.input.complete {
+            Some((
+                "the re-scan of the redacted copy was incomplete".to_string(),
+                true,
+            ))
+        } else if !same_container {
+            Some((
+                "the redacted copy no longer parses like the original".to_string(),
+                false,
+            ))
+        } else if !still_blocking.is_empty() {
+            Some((
+                format!(
+                    "the re-scan of the redacted copy still finds {} blocking finding(s), e.g. {} at {:#x}",
+                    still_blocking.len(),
+                    still_blocking[0].kind,
+                    still_blocking[0].offset
+                ),
+                false,
+            ))
+        } else if rj.exit_code != decision::EXIT_ALLOW {
+            Some((
+                format!(
+                    "the redacted copy is not allowed: {}",
+                    rj.reasons.join("; ")
+                ),
+                false,
+            ))
+        } else {
+            None
+        };
+        if let Some((why, is_error)) = problem {
+            att.outcome = format!("failed: {why}; the copy was deleted");
+            record.decision.redaction = Some(att);
+            if is_error {
+                record.fail(format!("no redacted copy: {why}"));
+            } else {
+                record
+                    .decision
+                    .reasons
+                    .push(format!("no redacted copy: {why}"));
+            }
+            return; // `tmp` is deleted on drop
+        }
+        att.outcome = "verified".into();
+        let att_path = attestation_path(out);
+        let att_json = serde_json::to_string_pretty(&att).expect("attestation serialises") + "\n";
+        record.decision.redaction = Some(att);
+        if let Err(e) = crate::output::write_atomic(&att_path, att_json.as_bytes()) {
+            record.fail(format!(
+                "cannot write the attestation {}: {e}",
+                att_path.display()
+            ));
+            return;
+        }
+        match tmp.commit() {
+            Ok(dest) => {
+                let removed = record
+                    .decision
+                    .redaction
+                    .as_ref()
+                    .map(|a| (a.removed.len(), a.bytes_overwritten))
+                    .unwrap_or_default();
+                record.decision.verdict = Verdict::AllowRedacted;
+                record.decision.exit_code = EXIT_ALLOW_REDACTED;
+                record.decision.reasons.push(format!(
+                    "ALLOW only the redacted copy {}: {} range(s), {} bytes overwritten with zeros; \
+                     its re-scan is complete and finds nothing that blocks",
+                    dest.display(),
+                    removed.0,
+                    removed.1
+                ));
+                eval.redacted = Some((dest, att_path));
+            }
+            Err(e) => {
+                let _ = std::fs::remove_file(&att_path);
+                record.fail(format!(
+                    "cannot move the redacted copy into {}: {e}",
+                    out.display()
+                ));
+            }
+        }
+    }
+}
+
+/// Output rendering of the decision record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordFormat {
+    Json,
+    Sarif,
+    Human,
+}
+
+pub fn render(record: &DecisionRecord, format: RecordFormat) -> String {
+    match format {
+        RecordFormat::Json => record.to_json(true) + "\n",
+        RecordFormat::Sarif => {
+            crate::report::sarif::render(&[&record.report], Some(&[&record.decision]))
+        }
+        RecordFormat::Human => {
+            let mut s = crate::report::human::render(&record.report);
+            let d = &record.decision;
+            s.push_str(&format!(
+                "decision: {} (exit {}) under policy {} ({})\n",
+                d.verdict.as_str(),
+                d.exit_code,
+                d.policy.source,
+                d.policy.digest
+            ));
+            for r in &d.reasons {
+                s.push_str(&format!("  - {r}\n"));
+            }
+            for f in d.findings.iter().filter(|f| f.disposition == "suppressed") {
+                s.push_str(&format!(
+                    "  suppressed {} {}: {}\n",
+                    f.id,
+                    f.fingerprint.as_deref().unwrap_or("-"),
+                    f.reason.as_deref().unwrap_or("")
+                ));
+            }
+            s
+        }
+    }
+}
+
+/// Where the outputs of one decision go.
+pub struct Outputs<'a> {
+    pub report: Option<&'a Path>,
+    pub audit_log: Option<&'a Path>,
+    pub format: RecordFormat,
+    /// Print the record on standard output.
+    pub print: bool,
+    /// Extra members for the audit event (watch mode: where the file went).
+    pub audit_extra: Option<serde_json::Value>,
+}
+
+/// The audit-log event for a decision: enough to prove what happened, bounded in size, no
+/// secret bytes.
+#[derive(Serialize)]
+pub struct AuditEvent<'a> {
+    pub kind: &'static str,
+    pub dump: AuditDump<'a>,
+    pub verdict: Verdict,
+    pub exit_code: i32,
+    pub reasons: &'a [String],
+    pub complete: bool,
+    pub policy: &'a PolicyRef,
+    pub tool_version: &'a str,
+    pub rules_digest: &'a str,
+    pub findings: AuditCounts,
+    pub blocking_fingerprints: Vec<&'a str>,
+    pub suppressed: Vec<AuditSuppressed<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redacted_copy: Option<FileRef>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub report_file: Option<String>,
+    pub host: String,
+    pub pid: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extra: Option<&'a serde_json::Value>,
+}
+
+#[derive(Serialize)]
+pub struct AuditDump<'a> {
+    pub path: &'a str,
+    pub size: u64,
+    pub sha256: &'a str,
+    pub format: &'a str,
+}
+
+#[derive(Serialize)]
+pub struct AuditCounts {
+    pub total: usize,
+    pub blocking: usize,
+    pub suppressed: usize,
+    pub below_threshold: usize,
+}
+
+#[derive(Serialize)]
+pub struct AuditSuppressed<'a> {
+    pub fingerprint: Option<&'a str>,
+    pub reason: &'a str,
+}
+
+const AUDIT_LIST_CAP: usize = 100;
+
+pub fn audit_event<'a>(
+    record: &'a DecisionRecord,
+    report_file: Option<&Path>,
+    extra: Option<&'a serde_json::Value>,
+) -> AuditEvent<'a> {
+    let d = &record.decision;
+    let count = |s: &str| d.findings.iter().filter(|f| f.disposition == s).count();
+    let mut blocking: Vec<&str> = d
+        .findings
+        .iter()
+        .filter(|f| f.disposition == "blocking")
+        .filter_map(|f| f.fingerprint.as_deref())
+        .collect();
+    blocking.sort_unstable();
+    blocking.dedup();
+    blocking.truncate(AUDIT_LIST_CAP);
+    let mut suppressed: Vec<AuditSuppressed<'_>> = Vec::new();
+    for f in d.findings.iter().filter(|f| f.disposition == "suppressed") {
+        let fp = f.fingerprint.as_deref();
+        if suppressed.len() < AUDIT_LIST_CAP && !suppressed.iter().any(|s| s.fingerprint == fp) {
+            suppressed.push(AuditSuppressed {
+                fingerprint: fp,
+                reason: f.reason.as_deref().unwrap_or(""),
+            });
+        }
+    }
+    AuditEvent {
+        kind: "gate",
+        dump: AuditDump {
+            path: &record.report.input.path,
+            size: record.report.input.size,
+            sha256: &record.report.input.sha256,
+            format: &record.report.input.format,
+        },
+        verdict: d.verdict,
+        exit_code: d.exit_code,
+        reasons: &d.reasons[..d.reasons.len().min(AUDIT_LIST_CAP)],
+        complete: record.report.input.complete,
+        policy: &d.policy,
+        tool_version: &record.report.tool.version,
+        rules_digest: &record.report.tool.rules_digest,
+        findings: AuditCounts {
+            total: d.findings.len(),
+            blocking: count("blocking"),
+            suppressed: count("suppressed"),
+            below_threshold: count("below-threshold"),
+        },
+        blocking_fingerprints: blocking,
+        suppressed,
+        redacted_copy: d
+            .redaction
+            .as_ref()
+            .filter(|_| d.verdict == Verdict::AllowRedacted)
+            .and_then(|a| a.copy.clone()),
+        report_file: report_file.map(|p| p.display().to_string()),
+        host: hostname(),
+        pid: std::process::id(),
+        extra,
+    }
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default()
+}
+
+/// Writes the report file and the audit record, then prints. Any failure turns the verdict
+/// into BLOCK (exit 2); outputs already written are brought in line (the report rewritten, a
+/// redacted copy that is no longer allowed deleted). Returns the exit code.
+pub fn finalize(eval: &mut Evaluation, out: &Outputs<'_>) -> i32 {
+    let dump_path = PathBuf::from(&eval.record.report.input.path);
+    for (what, p) in [("--report", out.report), ("--audit-log", out.audit_log)] {
+        if p.is_some_and(|p| same_file(&dump_path, p)) {
+            eval.record.fail(format!(
+                "{what} names the dump itself; the original is never modified"
+            ));
+            drop_unallowed_copy(eval);
+            return print(eval, out);
+        }
+    }
+    let mut report_written = false;
+    if let Some(p) = out.report {
+        match crate::output::write_atomic(p, render(&eval.record, out.format).as_bytes()) {
+            Ok(()) => report_written = true,
+            Err(e) => eval
+                .record
+                .fail(format!("cannot write the report {}: {e}", p.display())),
+        }
+    }
+    drop_unallowed_copy(eval);
+    if let Some(log) = out.audit_log {
+        let event = audit_event(&eval.record, out.report, out.audit_extra.as_ref());
+        if let Err(e) = audit::append(log, &event) {
+            eval.record.fail(format!(
+                "cannot append to the audit log {}: {e}",
+                log.display()
+            ));
+            drop_unallowed_copy(eval);
+            if let (true, Some(p)) = (report_written, out.report) {
+                // The report said otherwise a moment ago: bring it in line, or remove it.
+                if crate::output::write_atomic(p, render(&eval.record, out.format).as_bytes())
+                    .is_err()
+                {
+                    let _ = std::fs::remove_file(p);
+                }
+            }
+        }
+    }
+    print(eval, out)
+}
+
+/// A committed redacted copy is only ever left in place with an ALLOW_REDACTED verdict.
+fn drop_unallowed_copy(eval: &mut Evaluation) {
+    if eval.record.decision.verdict == Verdict::AllowRedacted {
+        return;
+    }
+    if let Some((copy, att)) = eval.redacted.take() {
+        let _ = std::fs::remove_file(&copy);
+        let _ = std::fs::remove_file(&att);
+        eval.record.decision.reasons.push(format!(
+            "the redacted copy {} was deleted: the verdict is no longer ALLOW_REDACTED",
+            copy.display()
+        ));
+    }
+}
+
+fn print(eval: &Evaluation, out: &Outputs<'_>) -> i32 {
+    if out.print {
+        use std::io::Write;
+        let text = render(&eval.record, out.format);
+        let mut stdout = std::io::stdout().lock();
+        if stdout
+            .write_all(text.as_bytes())
+            .and_then(|_| stdout.flush())
+            .is_err()
+        {
+            // The decision is recorded; the exit code must still not say ALLOW.
+            return decision::EXIT_ERROR;
+        }
+    }
+    eval.record.decision.exit_code
+}

@@ -1,0 +1,293 @@
+//! Gate policy: what blocks, what is allowlisted (and why), the per-dump limits, whether raw
+//! images and redaction are accepted. A TOML file (`rules/policy.toml` is the shipped default,
+//! embedded in the binary). Unknown keys are rejected so a typo cannot silently weaken a
+//! policy, and the digest of the exact file bytes goes into every decision record, so a
+//! decision can later be tied to the policy that made it.
+
+use crate::report::{Finding, Severity};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::path::Path;
+use std::time::Duration;
+
+/// The default policy shipped in the repository.
+pub const DEFAULT_POLICY: &str = include_str!("../../rules/policy.toml");
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PolicyFile {
+    version: u32,
+    #[serde(default)]
+    block: BlockSection,
+    #[serde(default)]
+    allow: Vec<AllowEntry>,
+    #[serde(default)]
+    limits: LimitsSection,
+    #[serde(default)]
+    input: InputSection,
+    #[serde(default)]
+    redact: RedactSection,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BlockSection {
+    #[serde(default = "default_severities")]
+    severities: Vec<String>,
+    #[serde(default)]
+    kinds: Vec<String>,
+}
+
+impl Default for BlockSection {
+    fn default() -> Self {
+        BlockSection {
+            severities: default_severities(),
+            kinds: Vec::new(),
+        }
+    }
+}
+
+fn default_severities() -> Vec<String> {
+    vec!["critical".into(), "high".into()]
+}
+
+/// One allowlist entry: findings with this fingerprint do not block, and say why.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AllowEntry {
+    pub fingerprint: String,
+    pub reason: String,
+    /// Restricts the entry to findings of this kind.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LimitsSection {
+    #[serde(default = "default_max_size")]
+    max_size_bytes: u64,
+    #[serde(default = "default_time_limit")]
+    time_limit_seconds: u64,
+}
+
+impl Default for LimitsSection {
+    fn default() -> Self {
+        LimitsSection {
+            max_size_bytes: default_max_size(),
+            time_limit_seconds: default_time_limit(),
+        }
+    }
+}
+
+fn default_max_size() -> u64 {
+    64 << 30
+}
+
+fn default_time_limit() -> u64 {
+    3600
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct InputSection {
+    #[serde(default)]
+    allow_raw: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RedactSection {
+    #[serde(default = "yes")]
+    enabled: bool,
+}
+
+impl Default for RedactSection {
+    fn default() -> Self {
+        RedactSection { enabled: true }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A parsed, validated policy.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    /// Where it came from: a file path or `built-in default`.
+    pub source: String,
+    /// `sha256:` + hex SHA-256 of the policy file bytes.
+    pub digest: String,
+    pub block_severities: Vec<Severity>,
+    pub block_kinds: Vec<String>,
+    pub allow: Vec<AllowEntry>,
+    pub max_size_bytes: u64,
+    pub time_limit: Duration,
+    pub allow_raw: bool,
+    pub redaction: bool,
+}
+
+/// How the policy treats one finding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Disposition {
+    /// It makes the dump BLOCK (or be redacted).
+    Blocking,
+    /// It would have blocked, but an allowlist entry says why it may pass.
+    Suppressed(String),
+    /// Below the policy threshold: reported, does not block.
+    Allowed,
+}
+
+impl Disposition {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Disposition::Blocking => "blocking",
+            Disposition::Suppressed(_) => "suppressed",
+            Disposition::Allowed => "below-threshold",
+        }
+    }
+}
+
+impl Policy {
+    /// The built-in default policy.
+    pub fn default_policy() -> Policy {
+        Policy::parse(DEFAULT_POLICY.as_bytes(), "built-in default")
+            .expect("the shipped policy parses (tested)")
+    }
+
+    /// Reads a policy file.
+    pub fn load(path: &Path) -> Result<Policy, String> {
+        let bytes = std::fs::read(path).map_err(|e| format!("policy {}: {e}", path.display()))?;
+        Policy::parse(&bytes, &path.display().to_string())
+    }
+
+    /// Parses and validates policy bytes. `source` names them in errors and records.
+    pub fn parse(bytes: &[u8], source: &str) -> Result<Policy, String> {
+        let text =
+            std::str::from_utf8(bytes).map_err(|_| format!("policy {source}: not UTF-8 text"))?;
+        let file: PolicyFile = toml::from_str(text).map_err(|e| format!("policy {source}: {e}"))?;
+        if file.version != 1 {
+            return Err(format!(
+                "policy {source}: unsupported version {} (this dumpguard reads version 1)",
+                file.version
+            ));
+        }
+        let mut block_severities = Vec::new();
+        for s in &file.block.severities {
+            block_severities.push(Severity::parse(s).ok_or_else(|| {
+                format!("policy {source}: unknown severity '{s}' (low, medium, high, critical)")
+            })?);
+        }
+        for (i, a) in file.allow.iter().enumerate() {
+            if a.reason.trim().is_empty() {
+                return Err(format!(
+                    "policy {source}: allow entry {} ({}) has no reason",
+                    i + 1,
+                    a.fingerprint
+                ));
+            }
+            if !valid_fingerprint(&a.fingerprint) {
+                return Err(format!(
+                    "policy {source}: allow entry {}: '{}' is not a fingerprint \
+                     (sha256:<64 hex> or der-sha256:<64 hex>)",
+                    i + 1,
+                    a.fingerprint
+                ));
+            }
+        }
+        Ok(Policy {
+            source: source.into(),
+            digest: format!("sha256:{}", hex::encode(Sha256::digest(bytes))),
+            block_severities,
+            block_kinds: file.block.kinds,
+            allow: file
+                .allow
+                .into_iter()
+                .map(|mut a| {
+                    a.fingerprint = a.fingerprint.to_ascii_lowercase();
+                    a
+                })
+                .collect(),
+            max_size_bytes: file.limits.max_size_bytes,
+            time_limit: Duration::from_secs(file.limits.time_limit_seconds),
+            allow_raw: file.input.allow_raw,
+            redaction: file.redact.enabled,
+        })
+    }
+
+    /// Whether this finding blocks, is allowlisted, or is below the threshold.
+    pub fn classify(&self, f: &Finding) -> Disposition {
+        let blocks = self.block_severities.contains(&f.severity)
+            || self.block_kinds.iter().any(|k| k == &f.kind);
+        if !blocks {
+            return Disposition::Allowed;
+        }
+        match self.allow_entry(f) {
+            Some(a) => Disposition::Suppressed(a.reason.clone()),
+            None => Disposition::Blocking,
+        }
+    }
+
+    fn allow_entry(&self, f: &Finding) -> Option<&AllowEntry> {
+        let der = f.content_hash.as_ref().map(|h| format!("der-{h}"));
+        self.allow.iter().find(|a| {
+            let fp_match = f.fingerprint.as_deref() == Some(a.fingerprint.as_str())
+                || der.as_deref() == Some(a.fingerprint.as_str());
+            fp_match && a.kind.as_ref().map_or(true, |k| k == &f.kind)
+        })
+    }
+}
+
+fn valid_fingerprint(s: &str) -> bool {
+    let hex = s
+        .strip_prefix("sha256:")
+        .or_else(|| s.strip_prefix("der-sha256:"));
+    hex.is_some_and(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shipped_default_policy_parses_and_blocks_critical_and_high() {
+        let p = Policy::default_policy();
+        assert_eq!(p.block_severities, vec![Severity::Critical, Severity::High]);
+        assert!(!p.allow_raw);
+        assert!(p.redaction);
+        assert!(p.allow.is_empty());
+        assert!(p.digest.starts_with("sha256:") && p.digest.len() == 71);
+    }
+
+    #[test]
+    fn typo_in_policy_is_an_error() {
+        let e = Policy::parse(b"version = 1\n[block]\nseverity = [\"low\"]\n", "t").unwrap_err();
+        assert!(e.contains("severity"), "{e}");
+        assert!(Policy::parse(b"version = 1\nallow_raw = true\n", "t").is_err());
+        assert!(Policy::parse(b"version = 2\n", "t").is_err());
+        assert!(Policy::parse(b"", "t").is_err(), "version is required");
+    }
+
+    #[test]
+    fn allow_entry_needs_reason_and_fingerprint() {
+        let fp = format!("sha256:{}", "ab".repeat(32));
+        let no_reason = format!("version = 1\n[[allow]]\nfingerprint = \"{fp}\"\nreason = \" \"\n");
+        assert!(Policy::parse(no_reason.as_bytes(), "t")
+            .unwrap_err()
+            .contains("no reason"));
+        let bad_fp = "version = 1\n[[allow]]\nfingerprint = \"abc\"\nreason = \"x\"\n";
+        assert!(Policy::parse(bad_fp.as_bytes(), "t").is_err());
+        let ok = format!("version = 1\n[[allow]]\nfingerprint = \"{fp}\"\nreason = \"test key\"\n");
+        assert_eq!(Policy::parse(ok.as_bytes(), "t").unwrap().allow.len(), 1);
+    }
+
+    #[test]
+    fn digest_is_sha256_of_bytes() {
+        let p = Policy::parse(b"version = 1\n", "t").unwrap();
+        assert_eq!(
+            p.digest,
+            format!("sha256:{}", hex::encode(Sha256::digest(b"version = 1\n")))
+        );
+    }
+}

@@ -1,0 +1,248 @@
+//! SARIF 2.1.0 output (OASIS Static Analysis Results Interchange Format), for code-scanning
+//! dashboards and security tooling that already read SARIF.
+//!
+//! One run per invocation; each scanned dump is an artifact (with its SHA-256), each finding a
+//! result whose physical location is the artifact plus a *byte* region (`byteOffset`,
+//! `byteLength`) — dumps have no lines — and, when known, the virtual address. Rules are the
+//! distinct `detector/kind` pairs. In gate mode, allowlisted findings carry an accepted
+//! external suppression with the policy's reason, and the decision goes into run properties.
+//! Like every dumpguard output, nothing here holds secret bytes: messages are built from the
+//! finding's kind, fingerprint and redacted preview.
+
+use super::{Finding, Report, Severity};
+use crate::gate::decision::Decision;
+use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
+
+pub const SARIF_SCHEMA: &str =
+    "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json";
+
+fn level(s: Severity) -> &'static str {
+    match s {
+        Severity::Critical | Severity::High => "error",
+        Severity::Medium => "warning",
+        Severity::Low => "note",
+    }
+}
+
+fn rule_id(f: &Finding) -> String {
+    format!("{}/{}", f.detector, f.kind)
+}
+
+/// Percent-encodes a file path into a URI reference (absolute paths become `file://` URIs).
+pub fn path_uri(path: &str) -> String {
+    let mut out = String::with_capacity(path.len() + 8);
+    if path.starts_with('/') {
+        out.push_str("file://");
+    }
+    for b in path.bytes() {
+        let keep = b.is_ascii_alphanumeric() || b"-._~/!$&'()*+,;=:@".contains(&b);
+        if keep {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Renders reports (and, for the gate, their decisions, index-aligned) as one SARIF log.
+pub fn render(reports: &[&Report], decisions: Option<&[&Decision]>) -> String {
+    serde_json::to_string_pretty(&sarif(reports, decisions)).expect("SARIF serialises") + "\n"
+}
+
+pub fn sarif(reports: &[&Report], decisions: Option<&[&Decision]>) -> Value {
+    // Rules: distinct detector/kind, sorted, each with the highest severity seen.
+    let mut rules: BTreeMap<String, &Finding> = BTreeMap::new();
+    for f in reports.iter().flat_map(|r| &r.findings) {
+        let e = rules.entry(rule_id(f)).or_insert(f);
+        if f.severity > e.severity {
+            *e = f;
+        }
+    }
+    let rule_index: BTreeMap<&str, usize> = rules
+        .keys()
+        .enumerate()
+        .map(|(i, k)| (k.as_str(), i))
+        .collect();
+    let rules_json: Vec<Value> = rules
+        .iter()
+        .map(|(id, f)| {
+            json!({
+                "id": id,
+                "name": f.kind.replace('-', " "),
+                "shortDescription": { "text": format!("{} found by the {} detector", f.kind, f.detector) },
+                "defaultConfiguration": { "level": level(f.severity) },
+                "properties": { "tags": ["security", "secret", f.kind.clone()] }
+            })
+        })
+        .collect();
+
+    let mut artifacts = Vec::new();
+    let mut results = Vec::new();
+    let mut notifications = Vec::new();
+    let mut all_complete = true;
+    for (ai, r) in reports.iter().enumerate() {
+        let uri = path_uri(&r.input.path);
+        let mut artifact = json!({
+            "location": { "uri": uri },
+            "length": r.input.size,
+            "properties": {
+                "format": r.input.format,
+                "complete": r.input.complete,
+                "scannedBytes": r.input.scanned_bytes
+            }
+        });
+        if !r.input.sha256.is_empty() {
+            artifact["hashes"] = json!({ "sha-256": r.input.sha256 });
+        }
+        artifacts.push(artifact);
+        all_complete &= r.input.complete;
+        for w in &r.input.warnings {
+            notifications.push(json!({
+                "level": if r.input.complete { "warning" } else { "error" },
+                "message": { "text": w },
+                "locations": [ { "physicalLocation": { "artifactLocation": { "uri": uri, "index": ai } } } ]
+            }));
+        }
+        let decision = decisions.and_then(|d| d.get(ai)).copied();
+        for f in &r.findings {
+            results.push(result(f, &uri, ai, &rule_index, decision));
+        }
+    }
+
+    let mut invocation = json!({
+        "executionSuccessful": all_complete,
+        "toolExecutionNotifications": notifications,
+    });
+    let mut run = json!({
+        "tool": { "driver": {
+            "name": "dumpguard",
+            "version": env!("CARGO_PKG_VERSION"),
+            "semanticVersion": env!("CARGO_PKG_VERSION"),
+            "rules": rules_json,
+            "properties": {
+                "rulesDigest": reports.first().map(|r| r.tool.rules_digest.clone()).unwrap_or_default()
+            }
+        } },
+        "artifacts": artifacts,
+        "results": results,
+    });
+    if let Some(ds) = decisions {
+        if let Some(code) = ds.iter().map(|d| d.exit_code).max() {
+            invocation["exitCode"] = json!(code);
+        }
+        let list: Vec<Value> = ds
+            .iter()
+            .map(|d| {
+                json!({
+                    "verdict": d.verdict,
+                    "exitCode": d.exit_code,
+                    "reasons": d.reasons,
+                    "policy": d.policy,
+                    "coverage": d.coverage,
+                    "decidedAt": d.decided_at,
+                })
+            })
+            .collect();
+        run["properties"] = json!({ "decisions": list });
+    }
+    run["invocations"] = json!([invocation]);
+    json!({
+        "$schema": SARIF_SCHEMA,
+        "version": "2.1.0",
+        "runs": [run]
+    })
+}
+
+fn result(
+    f: &Finding,
+    uri: &str,
+    artifact: usize,
+    rule_index: &BTreeMap<&str, usize>,
+    decision: Option<&Decision>,
+) -> Value {
+    let id = rule_id(f);
+    let mut physical = json!({
+        "artifactLocation": { "uri": uri, "index": artifact },
+        "region": { "byteOffset": f.offset, "byteLength": f.length }
+    });
+    let mut props = Map::new();
+    props.insert("findingId".into(), json!(f.id));
+    props.insert("severity".into(), json!(f.severity));
+    props.insert("verified".into(), json!(f.verified));
+    props.insert("status".into(), json!(f.status));
+    props.insert("verification".into(), json!(f.verification));
+    props.insert("encoding".into(), json!(f.encoding));
+    if let Some(k) = &f.known_key {
+        props.insert("knownKey".into(), json!(k));
+    }
+    let mut logical = Vec::new();
+    if let Some(l) = &f.location {
+        if let Some(a) = l.address {
+            props.insert("address".into(), json!(format!("{a:#x}")));
+            if let Ok(a) = i64::try_from(a) {
+                physical["address"] = json!({ "absoluteAddress": a });
+            }
+        }
+        props.insert("region".into(), json!(l.region));
+        if let Some(m) = &l.module {
+            logical.push(json!({ "name": m, "kind": "module" }));
+        }
+        if let Some(t) = l.thread {
+            props.insert("thread".into(), json!(t));
+        }
+    }
+    let mut location = json!({ "physicalLocation": physical });
+    if !logical.is_empty() {
+        location["logicalLocations"] = json!(logical);
+    }
+    let what = match &f.fingerprint {
+        Some(fp) => format!(
+            "{} ({}, {}) with fingerprint {fp}",
+            f.kind, f.status, f.encoding
+        ),
+        None => format!("{} ({}, {})", f.kind, f.status, f.encoding),
+    };
+    let mut res = json!({
+        "ruleId": id,
+        "ruleIndex": rule_index.get(id.as_str()).copied().unwrap_or(0),
+        "level": level(f.severity),
+        "message": { "text": format!("{what}: {}", f.preview) },
+        "locations": [location],
+    });
+    if let Some(fp) = &f.fingerprint {
+        res["partialFingerprints"] = json!({ "keyFingerprint/v1": fp });
+    }
+    if let Some(d) = decision.and_then(|d| d.findings.iter().find(|x| x.id == f.id)) {
+        props.insert("disposition".into(), json!(d.disposition));
+        if d.disposition == "suppressed" {
+            res["suppressions"] = json!([{
+                "kind": "external",
+                "status": "accepted",
+                "justification": d.reason.clone().unwrap_or_default()
+            }]);
+        }
+        // Under a policy, the level says what the gate did: blocking findings are errors,
+        // findings below the threshold notes; suppressed ones keep their severity's level.
+        match d.disposition.as_str() {
+            "blocking" => res["level"] = json!("error"),
+            "below-threshold" => res["level"] = json!("note"),
+            _ => {}
+        }
+    }
+    res["properties"] = Value::Object(props);
+    res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uris_are_percent_encoded() {
+        assert_eq!(path_uri("/tmp/a b#c.dmp"), "file:///tmp/a%20b%23c.dmp");
+        assert_eq!(path_uri("dumps/x.dmp"), "dumps/x.dmp");
+        assert_eq!(path_uri("ü"), "%C3%BC");
+    }
+}
