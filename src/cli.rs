@@ -3,6 +3,7 @@
 //! incomplete scan (outranks 1, as in ripgrep).
 
 mod gate_cmd;
+mod rules_cmd;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use dumpguard::report::{human, Report, Severity};
@@ -56,6 +57,17 @@ pub enum Command {
         /// No progress bar.
         #[arg(long, short)]
         quiet: bool,
+        /// Add token rules from FILE (dumpguard or gitleaks TOML); repeatable.
+        #[arg(long = "rules", value_name = "FILE")]
+        rules: Vec<PathBuf>,
+        /// Also run rules marked noisy (generic high-entropy assignments).
+        #[arg(long)]
+        include_noisy: bool,
+    },
+    /// List or check the token rules (built-in pack plus --rules files).
+    Rules {
+        #[command(subcommand)]
+        action: rules_cmd::RulesAction,
     },
     /// Decide whether one dump may leave: prints (and with --report writes) a decision record.
     /// Exit 0 ALLOW, 1 BLOCK, 2 error or incomplete scan (a BLOCK), 3 ALLOW only the redacted
@@ -187,14 +199,24 @@ pub fn run(cli: Cli) -> i32 {
             fail_on,
             time_limit,
             quiet,
-        } => scan(
-            &paths,
-            format,
-            output.as_deref(),
-            fail_on,
-            time_limit,
-            quiet,
-        ),
+            rules,
+            include_noisy,
+        } => {
+            let scanner = match rules_cmd::load(&rules, include_noisy) {
+                Ok(set) => Scanner::new().with_rules(set),
+                Err(code) => return code,
+            };
+            scan(
+                &scanner,
+                &paths,
+                format,
+                output.as_deref(),
+                fail_on,
+                time_limit,
+                quiet,
+            )
+        }
+        Command::Rules { action } => rules_cmd::run(action),
         Command::Gate {
             dump,
             policy,
@@ -244,6 +266,7 @@ pub fn run(cli: Cli) -> i32 {
 }
 
 fn scan(
+    scanner: &Scanner,
     paths: &[PathBuf],
     format: OutputFormat,
     output: Option<&Path>,
@@ -259,7 +282,6 @@ fn scan(
         .map(|m| m.len())
         .sum();
     let pb = progress_bar(total, quiet);
-    let scanner = Scanner::new();
     let mut reports: Vec<Report> = Vec::new();
     for path in &inputs {
         let limits = Limits {

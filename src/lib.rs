@@ -17,6 +17,7 @@ pub mod input;
 pub mod keys;
 pub mod output;
 pub mod report;
+pub mod rules;
 pub mod scan;
 
 use input::Dump;
@@ -42,6 +43,14 @@ impl Scanner {
     /// inventory entry, and their moduli drive the factor search in raw memory.
     pub fn with_inventory(mut self, keys: Vec<detect::PublicKeyRecord>) -> Scanner {
         self.inventory = keys;
+        self
+    }
+
+    /// Replaces the token rule pack (built-in rules plus `--rules` files, noisy rules on or
+    /// off).
+    pub fn with_rules(mut self, rules: rules::RuleSet) -> Scanner {
+        self.engine =
+            Engine::with_detectors(detect::registry_with_rules(std::sync::Arc::new(rules)));
         self
     }
 

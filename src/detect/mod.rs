@@ -18,6 +18,7 @@ mod putty;
 pub mod ssh_wire;
 mod symcrypt;
 pub mod symmetric;
+pub mod rules;
 pub mod text;
 mod verdict_cache;
 
@@ -63,11 +64,14 @@ pub struct PublicKeyRecord {
     pub source: String,
 }
 
-/// Where detectors put what they find.
+/// Where detectors put what they find. One sink per chunk.
 #[derive(Default)]
 pub struct Sink {
     pub findings: Vec<Finding>,
     pub public_keys: Vec<PublicKeyRecord>,
+    /// Per-chunk working state of detectors, by detector name: the token rules remember how
+    /// far each anchor's window reached, so a chunk dense with anchors costs linear time.
+    pub state: std::collections::BTreeMap<&'static str, Box<dyn std::any::Any + Send>>,
 }
 
 impl Sink {
@@ -93,6 +97,12 @@ pub trait Detector: Send + Sync {
     /// public keys from all detectors), for work that needs the whole picture: pairing private
     /// material with public keys seen anywhere in the dump.
     fn finish(&self, _cx: &ScanContext<'_>, _found: &Sink, _sink: &mut Sink) {}
+
+    /// Configuration beyond the anchors that decides what the detector finds (the rule
+    /// pack's digest), hashed into the engine digest that reports carry as `rules_digest`.
+    fn digest_input(&self) -> Vec<u8> {
+        Vec::new()
+    }
 }
 
 /// All built-in detectors.
@@ -110,7 +120,17 @@ pub fn registry() -> Vec<Box<dyn Detector>> {
         Box::new(pgp::Pgp),
         Box::new(pkcs12::Pkcs12),
         Box::new(symcrypt::SymCrypt),
+        Box::new(rules::Rules::builtin()),
     ]
+}
+
+/// The built-in detectors with the token rules replaced by `rules` (`--rules FILE`,
+/// `--include-noisy`).
+pub fn registry_with_rules(rules: std::sync::Arc<crate::rules::RuleSet>) -> Vec<Box<dyn Detector>> {
+    let mut v = registry();
+    v.retain(|d| d.name() != "rules");
+    v.push(Box::new(rules::Rules::new(rules)));
+    v
 }
 
 /// Decodes a DER private-key blob (exactly one TLV at the start of `der`) and turns it into a

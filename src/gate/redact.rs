@@ -154,8 +154,21 @@ pub fn plan(dump: &Dump<'_>, report: &Report, policy: &Policy) -> Result<Plan, S
             kind: f.kind.clone(),
             encoding: f.encoding.clone(),
             finding: Some(f.id.clone()),
-            why,
+            why: why.clone(),
         });
+        // A token seen many times is one finding with its locations (the first of each
+        // encoding always among them); each is removed, and exact copies of each below.
+        for o in f.locations.iter().skip(1) {
+            removed.push(Removed {
+                offset: o.offset,
+                length: o.length,
+                fingerprint: f.fingerprint.clone(),
+                kind: f.kind.clone(),
+                encoding: o.encoding.clone(),
+                finding: Some(f.id.clone()),
+                why: why.clone(),
+            });
+        }
     }
     removed.extend(exact_copies(data, &removed));
     removed.sort_by_key(|r| (r.offset, r.length));

@@ -3,6 +3,10 @@
 use crate::input::Location;
 use crate::keys::{KeyInfo, Status, Verdict};
 use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Most locations listed for one merged token finding; `occurrences` keeps counting.
+pub const MAX_LOCATIONS: usize = 100;
 
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
@@ -57,6 +61,16 @@ pub struct Finding {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub key: Option<KeyInfo>,
     pub preview: String,
+    /// How many times this secret was seen (token findings merge repeats by fingerprint).
+    /// Serialised only when more than one.
+    #[serde(skip_serializing_if = "is_one")]
+    pub occurrences: u64,
+    /// Where it was seen, in file order (at most [`MAX_LOCATIONS`]); only when more than one.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub locations: Vec<Occurrence>,
+    /// For tokens and passwords: the rule and what its validator established.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<TokenInfo>,
     /// Set when the key is a well-known published test key (or an inventory entry): what it is.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub known_key: Option<String>,
@@ -64,6 +78,54 @@ pub struct Finding {
     /// have no SPKI fingerprint. Internal; never serialised.
     #[serde(skip)]
     pub content_hash: Option<String>,
+}
+
+fn is_one(n: &u64) -> bool {
+    *n == 1
+}
+
+/// Truncates sorted locations to [`MAX_LOCATIONS`], keeping the first location of every
+/// encoding (so a redaction that removes exact copies of each listed form reaches them all).
+fn keep_first_locations(v: &mut Vec<Occurrence>) {
+    if v.len() <= MAX_LOCATIONS {
+        return;
+    }
+    let mut firsts: Vec<Occurrence> = Vec::new();
+    for o in v.iter() {
+        if !firsts.iter().any(|f| f.encoding == o.encoding) {
+            firsts.push(o.clone());
+        }
+    }
+    v.truncate(MAX_LOCATIONS);
+    for f in firsts {
+        if !v.iter().any(|o| o.encoding == f.encoding) {
+            v.pop();
+            v.push(f);
+        }
+    }
+    v.sort_by_key(|o| o.offset);
+}
+
+/// One place a repeated secret was seen.
+#[derive(Debug, Clone, Serialize)]
+pub struct Occurrence {
+    pub offset: u64,
+    pub length: u64,
+    pub encoding: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<Location>,
+}
+
+/// What a token rule established: never the secret, only structure (`alg`, `iss`, `exp`,
+/// `account_id`, user and host names ...).
+#[derive(Debug, Clone, Serialize)]
+pub struct TokenInfo {
+    /// Rule id (`jwt`, `github-token` ...).
+    pub rule: String,
+    /// Rule name.
+    pub name: String,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub attributes: BTreeMap<String, String>,
 }
 
 /// Severity of a key finding by how far it was proven. Verified private keys are critical;
@@ -100,9 +162,76 @@ impl Finding {
             location: None,
             key: Some(v.key.clone()),
             preview,
+            occurrences: 1,
+            locations: Vec::new(),
+            token: None,
             known_key: None,
             content_hash: None,
         }
+    }
+
+    fn own_occurrence(&self) -> Occurrence {
+        Occurrence {
+            offset: self.offset,
+            length: self.length,
+            encoding: self.encoding.clone(),
+            location: self.location.clone(),
+        }
+    }
+
+    /// Rank of a finding among those describing one secret: the most proven, then the most
+    /// severe, describes it (a JWT sent as a bearer token is reported as the JWT).
+    fn rank(&self) -> (bool, Severity) {
+        (self.verified, self.severity)
+    }
+
+    /// Folds `other`, a finding of the same secret (same fingerprint), into this one: the
+    /// occurrence count adds up (an occurrence already listed is not counted twice), the
+    /// locations stay in file order and bounded, and the better-proven description wins.
+    /// The finding's own offset, length and encoding are those of its first occurrence.
+    pub fn absorb(&mut self, other: Finding) {
+        let mut mine = std::mem::take(&mut self.locations);
+        if mine.is_empty() {
+            mine.push(self.own_occurrence());
+        }
+        let theirs = if other.locations.is_empty() {
+            vec![other.own_occurrence()]
+        } else {
+            other.locations.clone()
+        };
+        let mut count = self.occurrences + other.occurrences;
+        for o in theirs {
+            if mine
+                .iter()
+                .any(|m| m.offset == o.offset && m.encoding == o.encoding)
+            {
+                count -= 1;
+            } else {
+                mine.push(o);
+            }
+        }
+        mine.sort_by_key(|o| o.offset);
+        keep_first_locations(&mut mine);
+        if other.rank() > self.rank() {
+            self.detector = other.detector;
+            self.kind = other.kind;
+            self.severity = other.severity;
+            self.verified = other.verified;
+            self.status = other.status;
+            self.verification = other.verification;
+            self.preview = other.preview;
+            self.token = other.token;
+        }
+        let first = &mine[0];
+        self.offset = first.offset;
+        self.length = first.length;
+        self.encoding = first.encoding.clone();
+        self.occurrences = count.max(1);
+        self.locations = if self.occurrences > 1 {
+            mine
+        } else {
+            Vec::new()
+        };
     }
 
     pub fn end(&self) -> u64 {

@@ -83,6 +83,17 @@ pub fn render(r: &Report) -> String {
             let _ = writeln!(out, "      known: {k}");
         }
         let _ = writeln!(out, "      preview: {}", f.preview);
+        if f.occurrences > 1 {
+            let encodings: std::collections::BTreeSet<&str> =
+                f.locations.iter().map(|l| l.encoding.as_str()).collect();
+            let _ = writeln!(
+                out,
+                "      seen:  {} times ({}; first {} locations in the JSON report)",
+                f.occurrences,
+                encodings.into_iter().collect::<Vec<_>>().join(", "),
+                f.locations.len()
+            );
+        }
     }
     let s = &r.summary;
     let _ = writeln!(

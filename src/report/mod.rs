@@ -4,7 +4,7 @@ mod finding;
 pub mod human;
 pub mod sarif;
 
-pub use finding::{key_severity, Finding, Severity};
+pub use finding::{key_severity, Finding, Occurrence, Severity, TokenInfo, MAX_LOCATIONS};
 
 use serde::Serialize;
 use std::collections::BTreeMap;

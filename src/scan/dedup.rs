@@ -4,8 +4,44 @@ use crate::report::Finding;
 
 /// Sorts findings by position and drops (a) exact repeats and (b) a finding nested inside
 /// another one that describes the same key (the PKCS#1 inside a PKCS#8, the bare base64 that
-/// is also a PEM body): the outer finding already covers those bytes.
-pub fn dedup(mut findings: Vec<Finding>) -> Vec<Finding> {
+/// is also a PEM body): the outer finding already covers those bytes. Token findings are
+/// merged by fingerprint first: one secret seen many times is one finding.
+pub fn dedup(findings: Vec<Finding>) -> Vec<Finding> {
+    let (tokens, keys): (Vec<Finding>, Vec<Finding>) =
+        findings.into_iter().partition(|f| f.token.is_some());
+    let mut out = dedup_keys(keys);
+    out.extend(merge_tokens(tokens));
+    out.sort_by(|a, b| {
+        (a.offset, std::cmp::Reverse(a.length), &a.detector, &a.kind).cmp(&(
+            b.offset,
+            std::cmp::Reverse(b.length),
+            &b.detector,
+            &b.kind,
+        ))
+    });
+    out
+}
+
+/// One finding per token fingerprint, with its occurrences. Merging happens in file order so
+/// the result does not depend on how chunks were scheduled.
+fn merge_tokens(mut tokens: Vec<Finding>) -> Vec<Finding> {
+    tokens.sort_by(|a, b| {
+        (a.offset, &a.encoding, &a.detector).cmp(&(b.offset, &b.encoding, &b.detector))
+    });
+    let mut by_fp: std::collections::BTreeMap<String, Finding> = Default::default();
+    for f in tokens {
+        let fp = f.fingerprint.clone().unwrap_or_default();
+        match by_fp.get_mut(&fp) {
+            Some(o) => o.absorb(f),
+            None => {
+                by_fp.insert(fp, f);
+            }
+        }
+    }
+    by_fp.into_values().collect()
+}
+
+fn dedup_keys(mut findings: Vec<Finding>) -> Vec<Finding> {
     findings.sort_by(|a, b| {
         (a.offset, std::cmp::Reverse(a.length), &a.detector, &a.kind).cmp(&(
             b.offset,

@@ -80,6 +80,7 @@ impl Engine {
         let mut hasher = Sha256::new();
         for (i, d) in detectors.iter().enumerate() {
             hasher.update(d.name().as_bytes());
+            hasher.update(d.digest_input());
             for a in d.anchors() {
                 hasher.update(&a.bytes);
                 patterns.push(a.bytes);
@@ -180,6 +181,9 @@ impl Engine {
             f.id = format!("F{}", i + 1);
             crate::keys::known::annotate(f);
             f.location = Some(locate(&dump.layout.regions, &dump.layout.space, f.offset));
+            for o in &mut f.locations {
+                o.location = Some(locate(&dump.layout.regions, &dump.layout.space, o.offset));
+            }
         }
         Outcome {
             findings,

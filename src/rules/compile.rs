@@ -1,0 +1,289 @@
+//! Compiling rule specs into matchers: one `regex::bytes` per rule for confirmation, the
+//! literal anchors that join the scan's single aho-corasick pass, placeholder filters and the
+//! named validator. Compilation happens once per scanner; a bad rule is an error with the
+//! rule's id and file, never a silent skip (imported gitleaks packs warn instead, see
+//! `gitleaks.rs`).
+
+use super::spec::{LoadError, RuleSpec};
+use super::validate::{self, Validator};
+use regex::bytes::{Regex, RegexBuilder};
+use sha2::{Digest, Sha256};
+
+/// Default text window around an anchor, in characters.
+pub const DEFAULT_BEFORE: usize = 64;
+pub const DEFAULT_AFTER: usize = 512;
+/// Upper bound on any rule's window, so a rule file cannot make each hit read megabytes.
+pub const MAX_WINDOW: usize = 64 * 1024;
+/// Longest keyword accepted: anchors decide the engine's chunk overlap.
+pub const MAX_KEYWORD: usize = 64;
+
+/// Where the secret is in a match.
+#[derive(Debug, Clone)]
+pub enum SecretGroup {
+    /// The first capture group that took part in the match (gitleaks' rule), else the whole
+    /// match.
+    FirstNonEmpty,
+    Index(usize),
+}
+
+/// A rule ready to run.
+pub struct CompiledRule {
+    pub spec: RuleSpec,
+    pub regex: Regex,
+    pub secret: SecretGroup,
+    pub allow: Vec<Regex>,
+    pub allow_match: Vec<Regex>,
+    pub validator: Option<Validator>,
+    /// Text anchors (ASCII; searched in ASCII and UTF-16LE).
+    pub text_keywords: Vec<Vec<u8>>,
+    /// Binary anchors (searched as raw bytes only).
+    pub raw_keywords: Vec<Vec<u8>>,
+    pub before: usize,
+    pub after: usize,
+    /// Extra characters validators may read past the window.
+    pub context: usize,
+    /// Whether the rule runs in scans (noisy rules are off unless asked for).
+    pub enabled: bool,
+}
+
+/// A compiled rule pack.
+pub struct RuleSet {
+    pub rules: Vec<CompiledRule>,
+    /// Notes from loading (skipped gitleaks features ...).
+    pub warnings: Vec<String>,
+    digest: String,
+}
+
+/// Why a rule could not be compiled.
+#[derive(Debug, thiserror::Error)]
+pub enum RuleError {
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    #[error("{file}: rule {id}: {message}")]
+    Rule {
+        file: String,
+        id: String,
+        message: String,
+    },
+}
+
+fn build_regex(p: &str) -> Result<Regex, String> {
+    RegexBuilder::new(p)
+        .size_limit(16 << 20)
+        .dfa_size_limit(8 << 20)
+        .build()
+        .map_err(|e| e.to_string())
+}
+
+/// Compiles one spec.
+pub fn compile_rule(spec: RuleSpec, include_noisy: bool) -> Result<CompiledRule, RuleError> {
+    let err = |message: String| RuleError::Rule {
+        file: spec.source.clone(),
+        id: spec.id.clone(),
+        message,
+    };
+    if spec.id.is_empty() || !spec.id.bytes().all(|c| c.is_ascii_graphic()) {
+        return Err(err("id must be non-empty printable ASCII".into()));
+    }
+    let regex = build_regex(&spec.pattern).map_err(|e| err(format!("pattern: {e}")))?;
+    let secret = match spec.secret_group.as_deref() {
+        None if regex.capture_names().flatten().any(|n| n == "secret") => SecretGroup::Index(
+            regex
+                .capture_names()
+                .position(|n| n == Some("secret"))
+                .expect("named group exists"),
+        ),
+        None => SecretGroup::FirstNonEmpty,
+        Some(g) => match g.parse::<usize>() {
+            Ok(i) if i < regex.captures_len() => SecretGroup::Index(i),
+            Ok(i) => {
+                return Err(err(format!(
+                    "secret_group {i} does not exist in the pattern"
+                )))
+            }
+            Err(_) => SecretGroup::Index(
+                regex
+                    .capture_names()
+                    .position(|n| n == Some(g))
+                    .ok_or_else(|| err(format!("secret_group `{g}` is not a group name")))?,
+            ),
+        },
+    };
+    let allow = spec
+        .allow
+        .iter()
+        .map(|p| build_regex(p).map_err(|e| err(format!("allow: {e}"))))
+        .collect::<Result<Vec<_>, _>>()?;
+    let allow_match = spec
+        .allow_match
+        .iter()
+        .map(|p| build_regex(p).map_err(|e| err(format!("allow_match: {e}"))))
+        .collect::<Result<Vec<_>, _>>()?;
+    let validator = match &spec.validator {
+        None => None,
+        Some(name) => {
+            Some(validate::lookup(name).ok_or_else(|| err(format!("unknown validator `{name}`")))?)
+        }
+    };
+    let mut text_keywords = Vec::new();
+    for k in &spec.keywords {
+        if k.is_empty() || k.len() > MAX_KEYWORD || !k.is_ascii() || k.contains('\0') {
+            return Err(err(format!(
+                "keyword {k:?} must be 1..={MAX_KEYWORD} ASCII characters without NUL"
+            )));
+        }
+        text_keywords.push(k.as_bytes().to_vec());
+    }
+    let mut raw_keywords = Vec::new();
+    for k in &spec.keywords_hex {
+        let b =
+            hex::decode(k.replace(' ', "")).map_err(|e| err(format!("keywords_hex {k}: {e}")))?;
+        if b.len() < 3 || b.len() > MAX_KEYWORD {
+            return Err(err(format!(
+                "keywords_hex {k}: 3..={MAX_KEYWORD} bytes, or the anchor pass drowns"
+            )));
+        }
+        raw_keywords.push(b);
+    }
+    if text_keywords.is_empty() && raw_keywords.is_empty() {
+        return Err(err(
+            "no keywords: a rule needs a literal anchor for the single pass".into(),
+        ));
+    }
+    if text_keywords.iter().any(|k| k.len() < 3) {
+        return Err(err(
+            "keywords shorter than 3 characters would fire everywhere".into(),
+        ));
+    }
+    let before = spec.window_before.unwrap_or(DEFAULT_BEFORE).min(MAX_WINDOW);
+    let after = spec.window_after.unwrap_or(DEFAULT_AFTER).min(MAX_WINDOW);
+    let context = spec.context_after.unwrap_or(0).min(MAX_WINDOW);
+    let enabled = !spec.noisy || include_noisy;
+    Ok(CompiledRule {
+        spec,
+        regex,
+        secret,
+        allow,
+        allow_match,
+        validator,
+        text_keywords,
+        raw_keywords,
+        before,
+        after,
+        context,
+        enabled,
+    })
+}
+
+impl RuleSet {
+    /// Compiles specs. Rule ids must be unique: findings and `rules check` name rules by id.
+    pub fn compile(
+        specs: Vec<RuleSpec>,
+        warnings: Vec<String>,
+        include_noisy: bool,
+    ) -> Result<RuleSet, RuleError> {
+        let mut seen = std::collections::BTreeSet::new();
+        let mut rules = Vec::with_capacity(specs.len());
+        for s in specs {
+            if !seen.insert(s.id.clone()) {
+                return Err(RuleError::Rule {
+                    file: s.source.clone(),
+                    id: s.id.clone(),
+                    message: "duplicate rule id".into(),
+                });
+            }
+            rules.push(compile_rule(s, include_noisy)?);
+        }
+        let digest = digest(&rules);
+        Ok(RuleSet {
+            rules,
+            warnings,
+            digest,
+        })
+    }
+
+    /// The built-in pack (rules/*.toml, embedded at build time).
+    pub fn builtin(include_noisy: bool) -> RuleSet {
+        RuleSet::compile(super::builtin::specs(), Vec::new(), include_noisy)
+            .expect("the built-in rule pack compiles (checked by tests)")
+    }
+
+    /// The built-in pack plus rule files (dumpguard or gitleaks format). A file rule with the
+    /// id of a built-in rule replaces it (an organisation's tuned version wins), with a
+    /// warning; two file rules with one id are an error.
+    pub fn with_files(
+        files: &[std::path::PathBuf],
+        include_noisy: bool,
+    ) -> Result<RuleSet, RuleError> {
+        let mut specs = super::builtin::specs();
+        let mut warnings = Vec::new();
+        for f in files {
+            let loaded = super::spec::load_file(f)?;
+            warnings.extend(
+                loaded
+                    .warnings
+                    .into_iter()
+                    .map(|w| format!("{}: {w}", f.display())),
+            );
+            for r in loaded.rules {
+                if let Some(i) = specs
+                    .iter()
+                    .position(|b| b.id == r.id && b.source.starts_with("builtin:"))
+                {
+                    warnings.push(format!(
+                        "{}: rule {} replaces the built-in rule of the same id",
+                        f.display(),
+                        r.id
+                    ));
+                    specs.remove(i);
+                }
+                specs.push(r);
+            }
+        }
+        RuleSet::compile(specs, warnings, include_noisy)
+    }
+
+    /// SHA-256 over everything that decides what the pack finds: reports carry it (through
+    /// the engine digest) so two reports can be compared knowing whether the rules differed.
+    pub fn digest(&self) -> &str {
+        &self.digest
+    }
+
+    pub fn get(&self, id: &str) -> Option<&CompiledRule> {
+        self.rules.iter().find(|r| r.spec.id == id)
+    }
+}
+
+fn digest(rules: &[CompiledRule]) -> String {
+    let mut h = Sha256::new();
+    for r in rules {
+        let s = &r.spec;
+        // Length-prefixed fields, so no two different packs hash alike.
+        let mut field = |b: &[u8]| {
+            h.update((b.len() as u64).to_le_bytes());
+            h.update(b);
+        };
+        field(s.id.as_bytes());
+        field(s.kind.as_bytes());
+        field(s.severity.as_str().as_bytes());
+        field(s.pattern.as_bytes());
+        field(s.secret_group.as_deref().unwrap_or("").as_bytes());
+        field(s.validator.as_deref().unwrap_or("").as_bytes());
+        field(format!("{:?}", s.min_entropy).as_bytes());
+        field(&[r.enabled as u8]);
+        field(
+            format!(
+                "{}/{}/{}/{}",
+                r.before, r.after, r.context, s.preview_prefix
+            )
+            .as_bytes(),
+        );
+        for k in r.text_keywords.iter().chain(&r.raw_keywords) {
+            field(k);
+        }
+        for a in s.allow.iter().chain(&s.allow_match) {
+            field(a.as_bytes());
+        }
+    }
+    format!("sha256:{}", hex::encode(h.finalize()))
+}

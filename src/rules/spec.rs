@@ -1,0 +1,145 @@
+//! Rules as written in rule files: dumpguard's own TOML format (documented in
+//! `rules/README.md`) and the loader that also recognises gitleaks packs.
+//!
+//! A spec is plain data. [`super::compile`] turns specs into matchers; nothing here runs a
+//! regex, so a rule file can be listed and diffed without compiling it.
+
+use super::gitleaks;
+use crate::report::Severity;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// One rule, as declared.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleSpec {
+    /// Stable identifier (`jwt`, `github-token` ...); findings carry it.
+    pub id: String,
+    /// Human name.
+    pub name: String,
+    /// The finding `kind` (`jwt`, `github-token`, `password` ...).
+    pub kind: String,
+    /// Severity of a match; a validator may lower or raise it (an expired JWT is medium).
+    pub severity: Severity,
+    #[serde(default)]
+    pub description: String,
+    /// `regex::bytes` syntax. The secret is the capture group named `secret`, else group 1,
+    /// else the whole match (or `secret_group`).
+    pub pattern: String,
+    /// Which capture group holds the secret: a group name or number.
+    #[serde(default)]
+    pub secret_group: Option<String>,
+    /// Literal anchors, case-sensitive, searched in ASCII and UTF-16LE. At least one of them
+    /// must lie inside every match: they are what the single pass over the dump looks for.
+    #[serde(default)]
+    pub keywords: Vec<String>,
+    /// Binary anchors (hex), searched as raw bytes only, for rules over binary structures.
+    #[serde(default)]
+    pub keywords_hex: Vec<String>,
+    /// Minimum Shannon entropy (bits per character) of the secret text.
+    #[serde(default)]
+    pub min_entropy: Option<f64>,
+    /// Named offline validator (`jwt`, `github-checksum` ...; see `src/rules/validate`).
+    #[serde(default)]
+    pub validator: Option<String>,
+    /// Generic rule with a known false-positive rate: off unless asked for.
+    #[serde(default)]
+    pub noisy: bool,
+    /// Characters of text before an anchor that a match may start at. A window reports
+    /// every match inside it, so it also covers nearby anchors: a match must end within
+    /// half of `window_after` past its own keyword to be sure of being seen.
+    #[serde(default)]
+    pub window_before: Option<usize>,
+    /// Characters of text after an anchor that a match may reach.
+    #[serde(default)]
+    pub window_after: Option<usize>,
+    /// Characters after the window that a validator may read (a DER structure's body
+    /// beyond its matched header) without the regex searching them.
+    #[serde(default)]
+    pub context_after: Option<usize>,
+    /// How many leading characters of the secret are a public prefix (`ghp_`) that previews
+    /// may show.
+    #[serde(default)]
+    pub preview_prefix: usize,
+    /// Regexes over the secret: a secret matching any of them is a placeholder, not reported.
+    #[serde(default)]
+    pub allow: Vec<String>,
+    /// Regexes over the whole match (context included), same effect.
+    #[serde(default)]
+    pub allow_match: Vec<String>,
+    /// Texts the rule must find something in (checked by `dumpguard rules check`, in ASCII
+    /// and in UTF-16LE).
+    #[serde(default)]
+    pub examples: Vec<String>,
+    /// Texts the rule must find nothing in.
+    #[serde(default)]
+    pub negative_examples: Vec<String>,
+    /// Binary positive examples, hex (for `keywords_hex` rules).
+    #[serde(default)]
+    pub examples_hex: Vec<String>,
+    /// Binary negative examples, hex.
+    #[serde(default)]
+    pub negative_examples_hex: Vec<String>,
+    /// Where the rule came from (`builtin:rules/jwt.toml`, a file path); not part of the file.
+    #[serde(skip_deserializing, default)]
+    pub source: String,
+}
+
+/// A dumpguard rule file: `[[rule]]` tables.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleFile {
+    #[serde(default)]
+    rule: Vec<RuleSpec>,
+}
+
+/// A rule file could not be read or understood.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path}: not a dumpguard or gitleaks rule file: {message}")]
+    Syntax { path: String, message: String },
+}
+
+/// What a rule file turned into: specs, plus notes on what was skipped (gitleaks features
+/// that have no meaning for a memory dump).
+#[derive(Debug, Default)]
+pub struct Loaded {
+    pub rules: Vec<RuleSpec>,
+    pub warnings: Vec<String>,
+}
+
+/// Parses rule-file text. dumpguard files use `[[rule]]`; gitleaks packs use `[[rules]]`
+/// (and maybe `[allowlist]`, `title`, `[extend]`), and are translated.
+pub fn parse(text: &str, source: &str) -> Result<Loaded, LoadError> {
+    let syntax = |message: String| LoadError::Syntax {
+        path: source.to_string(),
+        message,
+    };
+    let value: toml::Table = toml::from_str(text).map_err(|e| syntax(e.to_string()))?;
+    if value.contains_key("rules") || value.contains_key("allowlist") {
+        return gitleaks::import(value, source).map_err(syntax);
+    }
+    let file: RuleFile = toml::from_str(text).map_err(|e| syntax(e.to_string()))?;
+    let mut rules = file.rule;
+    for r in &mut rules {
+        r.source = source.to_string();
+    }
+    Ok(Loaded {
+        rules,
+        warnings: Vec::new(),
+    })
+}
+
+/// Reads and parses one rule file.
+pub fn load_file(path: &Path) -> Result<Loaded, LoadError> {
+    let text = std::fs::read_to_string(path).map_err(|e| LoadError::Io {
+        path: path.display().to_string(),
+        source: e,
+    })?;
+    parse(&text, &path.display().to_string())
+}
