@@ -17,6 +17,7 @@ pub mod keys;
 pub mod output;
 pub mod report;
 pub mod scan;
+pub mod sweep;
 
 use input::Dump;
 use report::{InputInfo, Report, Tool};
