@@ -251,7 +251,9 @@ pub fn for_each_member(
         let reader = BufReader::with_capacity(1 << 16, file);
         let mut dec: Box<dyn Read> = match kind {
             Kind::Gzip => Box::new(flate2::read::MultiGzDecoder::new(reader)),
-            Kind::Zstd => Box::new(zstd::stream::read::Decoder::with_buffer(reader).map_err(|e| e.to_string())?),
+            Kind::Zstd => Box::new(
+                zstd::stream::read::Decoder::with_buffer(reader).map_err(|e| e.to_string())?,
+            ),
             _ => {
                 let stream = liblzma::stream::Stream::new_stream_decoder(
                     limits.xz_memlimit,
@@ -356,7 +358,13 @@ pub fn for_each_member(
                     ));
                     break;
                 }
-                let name = clean_name(&entry.path_bytes().iter().map(|&b| b as char).collect::<String>());
+                let name = clean_name(
+                    &entry
+                        .path_bytes()
+                        .iter()
+                        .map(|&b| b as char)
+                        .collect::<String>(),
+                );
                 let result = spill(&mut entry, tmpdir, limits, budget).map_err(|e| e.to_string());
                 each(Member { name, result });
                 if budget.remaining() == 0 {
@@ -379,7 +387,18 @@ mod tests {
         std::env::temp_dir()
     }
 
-    fn collect(kind: Kind, bytes: &[u8], name: &str, limits: &Limits) -> Result<(Vec<(String, Result<Vec<u8>, String>, Option<String>)>, Vec<String>), String> {
+    fn collect(
+        kind: Kind,
+        bytes: &[u8],
+        name: &str,
+        limits: &Limits,
+    ) -> Result<
+        (
+            Vec<(String, Result<Vec<u8>, String>, Option<String>)>,
+            Vec<String>,
+        ),
+        String,
+    > {
         let mut f = tempfile::tempfile().unwrap();
         f.write_all(bytes).unwrap();
         f.rewind().unwrap();
@@ -410,7 +429,10 @@ mod tests {
     #[test]
     fn sniffs_by_magic() {
         assert_eq!(sniff(&gz(b"x")), Some(Kind::Gzip));
-        assert_eq!(sniff(&zstd::encode_all(&b"x"[..], 1).unwrap()), Some(Kind::Zstd));
+        assert_eq!(
+            sniff(&zstd::encode_all(&b"x"[..], 1).unwrap()),
+            Some(Kind::Zstd)
+        );
         assert_eq!(sniff(b"MDMP\x93\xa7"), None);
         assert_eq!(sniff(b"\x7fELF"), None);
         assert_eq!(sniff(b""), None);
@@ -421,7 +443,13 @@ mod tests {
 
     #[test]
     fn gzip_member_named_after_the_file() {
-        let (m, _) = collect(Kind::Gzip, &gz(b"hello dump"), "/s/a/crash.dmp.gz", &Limits::default()).unwrap();
+        let (m, _) = collect(
+            Kind::Gzip,
+            &gz(b"hello dump"),
+            "/s/a/crash.dmp.gz",
+            &Limits::default(),
+        )
+        .unwrap();
         assert_eq!(m.len(), 1);
         assert_eq!(m[0].0, "crash.dmp");
         assert_eq!(m[0].1.as_deref().unwrap(), b"hello dump");
@@ -466,7 +494,13 @@ mod tests {
             Err(e) => assert!(!e.is_empty()),
         }
         // Not gzip at all after the magic: an error, not a panic.
-        assert!(collect(Kind::Gzip, b"\x1f\x8bgarbage-garbage", "g.gz", &Limits::default()).is_err());
+        assert!(collect(
+            Kind::Gzip,
+            b"\x1f\x8bgarbage-garbage",
+            "g.gz",
+            &Limits::default()
+        )
+        .is_err());
     }
 
     #[test]
@@ -498,7 +532,8 @@ mod tests {
         let mut w = b.build(std::io::Cursor::new(Vec::new())).unwrap();
         let mut i = 0;
         while let Some(mut fw) = w.next_file().unwrap() {
-            fw.write_all(if i == 0 { b"first" } else { b"second" }).unwrap();
+            fw.write_all(if i == 0 { b"first" } else { b"second" })
+                .unwrap();
             i += 1;
         }
         let bytes = w.finish().unwrap().into_inner();
@@ -513,6 +548,9 @@ mod tests {
     fn stream_names() {
         assert_eq!(stream_member_name("/a/b.core.xz", Kind::Xz), "b.core");
         assert_eq!(stream_member_name("a.zip!c.tgz", Kind::Gzip), "c.tar");
-        assert_eq!(stream_member_name("/a/blob", Kind::Zstd), "blob (decompressed)");
+        assert_eq!(
+            stream_member_name("/a/blob", Kind::Zstd),
+            "blob (decompressed)"
+        );
     }
 }

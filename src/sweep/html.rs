@@ -90,7 +90,8 @@ impl Html {
         if let Some(why) = problem {
             self.problems_total += 1;
             if self.problems.len() < MAX_PROBLEMS {
-                self.problems.push((r.input.path.clone(), r.sweep.status.clone(), why));
+                self.problems
+                    .push((r.input.path.clone(), r.sweep.status.clone(), why));
             }
         }
         if r.is_dump() && !r.findings.is_empty() {
@@ -109,7 +110,9 @@ impl Html {
                     std::cmp::Reverse(max_sev(r).map(sev_rank).unwrap_or(0)),
                 )
             };
-            key(a).cmp(&key(b)).then_with(|| a.input.path.cmp(&b.input.path))
+            key(a)
+                .cmp(&key(b))
+                .then_with(|| a.input.path.cmp(&b.input.path))
         });
         let mut o = String::with_capacity(64 << 10);
         o.push_str("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">");
@@ -134,7 +137,11 @@ impl Html {
     }
 
     fn render_summary(&self, o: &mut String, s: &Summary, generated_at: &str) {
-        let _ = write!(o, "<header><h1>dumpguard sweep</h1><p class=\"meta\">generated {}", esc(generated_at));
+        let _ = write!(
+            o,
+            "<header><h1>dumpguard sweep</h1><p class=\"meta\">generated {}",
+            esc(generated_at)
+        );
         match &s.run {
             Some(r) => {
                 let _ = write!(
@@ -154,18 +161,52 @@ impl Html {
         }
         o.push_str("</p></header>\n<section id=\"summary\"><div class=\"cards\">");
         let card = |o: &mut String, n: u64, label: &str, class: &str| {
-            let _ = write!(o, "<div class=\"card {class}\"><b>{n}</b><span>{}</span></div>", esc(label));
+            let _ = write!(
+                o,
+                "<div class=\"card {class}\"><b>{n}</b><span>{}</span></div>",
+                esc(label)
+            );
         };
         let sv = |k: &str| s.by_severity.get(k).copied().unwrap_or(0);
-        card(o, s.secrets.new, "new since last sweep", if s.secrets.new > 0 { "new" } else { "" });
-        card(o, sv("critical"), "critical findings", if sv("critical") > 0 { "crit" } else { "" });
-        card(o, sv("high"), "high findings", if sv("high") > 0 { "high" } else { "" });
+        card(
+            o,
+            s.secrets.new,
+            "new since last sweep",
+            if s.secrets.new > 0 { "new" } else { "" },
+        );
+        card(
+            o,
+            sv("critical"),
+            "critical findings",
+            if sv("critical") > 0 { "crit" } else { "" },
+        );
+        card(
+            o,
+            sv("high"),
+            "high findings",
+            if sv("high") > 0 { "high" } else { "" },
+        );
         card(o, s.dumps_with_findings, "dumps with findings", "");
         card(o, s.secrets.resolved, "resolved", "");
         card(o, s.dumps, "dumps swept", "");
-        card(o, s.incomplete + s.count("failed"), "not fully scanned", if s.incomplete + s.count("failed") > 0 { "warn" } else { "" });
-        o.push_str("</div>\n<div class=\"cols\"><table class=\"small\"><caption>Entries</caption><tbody>");
-        let _ = write!(o, "<tr><td>entries accounted for</td><td class=\"n\">{}</td></tr>", s.entries);
+        card(
+            o,
+            s.incomplete + s.count("failed"),
+            "not fully scanned",
+            if s.incomplete + s.count("failed") > 0 {
+                "warn"
+            } else {
+                ""
+            },
+        );
+        o.push_str(
+            "</div>\n<div class=\"cols\"><table class=\"small\"><caption>Entries</caption><tbody>",
+        );
+        let _ = write!(
+            o,
+            "<tr><td>entries accounted for</td><td class=\"n\">{}</td></tr>",
+            s.entries
+        );
         for (k, n) in &s.by_status {
             let _ = write!(o, "<tr><td>{}</td><td class=\"n\">{n}</td></tr>", esc(k));
         }
@@ -177,9 +218,15 @@ impl Html {
         );
         o.push_str("<table class=\"small\"><caption>Findings by severity</caption><tbody>");
         for k in ["critical", "high", "medium", "low"] {
-            let _ = write!(o, "<tr><td><span class=\"sev {k}\">{k}</span></td><td class=\"n\">{}</td></tr>", sv(k));
+            let _ = write!(
+                o,
+                "<tr><td><span class=\"sev {k}\">{k}</span></td><td class=\"n\">{}</td></tr>",
+                sv(k)
+            );
         }
-        o.push_str("</tbody></table><table class=\"small\"><caption>Findings by kind</caption><tbody>");
+        o.push_str(
+            "</tbody></table><table class=\"small\"><caption>Findings by kind</caption><tbody>",
+        );
         for (k, n) in &s.by_kind {
             let _ = write!(o, "<tr><td>{}</td><td class=\"n\">{n}</td></tr>", esc(k));
         }
@@ -223,7 +270,11 @@ impl Html {
         o.push_str("<section id=\"problems\"><h2>Not scanned completely</h2>");
         if !s.reasons.is_empty() {
             o.push_str("<p>");
-            let rs: Vec<String> = s.reasons.iter().map(|(k, n)| format!("{} ×{n}", esc(k))).collect();
+            let rs: Vec<String> = s
+                .reasons
+                .iter()
+                .map(|(k, n)| format!("{} ×{n}", esc(k)))
+                .collect();
             o.push_str(&rs.join(" · "));
             o.push_str("</p>");
         }
@@ -233,11 +284,21 @@ impl Html {
         }
         o.push_str("<table class=\"sortable\"><thead><tr><th>entry</th><th>status</th><th>why</th></tr></thead><tbody>");
         for (p, st, why) in &self.problems {
-            let _ = write!(o, "<tr><td class=\"path\">{}</td><td>{}</td><td>{}</td></tr>", esc(p), esc(st), esc(why));
+            let _ = write!(
+                o,
+                "<tr><td class=\"path\">{}</td><td>{}</td><td class=\"why\">{}</td></tr>",
+                esc(p),
+                esc(st),
+                esc(why)
+            );
         }
         o.push_str("</tbody></table>");
         if self.problems_total > self.problems.len() {
-            let _ = write!(o, "<p>… and {} more (see the JSON Lines output).</p>", self.problems_total - self.problems.len());
+            let _ = write!(
+                o,
+                "<p>… and {} more (see the JSON Lines output).</p>",
+                self.problems_total - self.problems.len()
+            );
         }
         o.push_str("</section>\n");
     }
@@ -271,7 +332,7 @@ fn render_table(o: &mut String, dumps: &[&Record]) {
         return;
     }
     o.push_str("<p class=\"hint\">Click a column to sort. Rows with findings new since the last sweep are highlighted.</p>");
-    o.push_str("<table class=\"sortable\" id=\"dump-table\"><thead><tr><th>dump</th><th>folder</th><th data-sort=\"num\">max severity</th><th data-sort=\"num\">findings</th><th data-sort=\"num\">critical</th><th data-sort=\"num\">high</th><th data-sort=\"num\">new</th><th>kinds</th><th>format</th><th data-sort=\"num\">size</th><th>first seen</th></tr></thead><tbody>");
+    o.push_str("<table class=\"sortable\" id=\"dump-table\"><thead><tr><th>dump</th><th data-sort=\"num\">max severity</th><th data-sort=\"num\">findings</th><th data-sort=\"num\">critical</th><th data-sort=\"num\">high</th><th data-sort=\"num\">new</th><th>kinds</th><th>format</th><th data-sort=\"num\">size</th><th>first seen</th></tr></thead><tbody>");
     for (i, r) in dumps.iter().enumerate() {
         let count = |s: Severity| r.findings.iter().filter(|f| f.severity == s).count();
         let mut kinds: Vec<&str> = r.findings.iter().map(|f| f.kind.as_str()).collect();
@@ -279,13 +340,19 @@ fn render_table(o: &mut String, dumps: &[&Record]) {
         kinds.dedup();
         let ms = max_sev(r).unwrap_or(Severity::Low);
         let new = new_count(r);
-        let first = r.sweep.findings.iter().map(|f| f.first_seen.as_str()).filter(|s| !s.is_empty()).min().unwrap_or("");
+        let first = r
+            .sweep
+            .findings
+            .iter()
+            .map(|f| f.first_seen.as_str())
+            .filter(|s| !s.is_empty())
+            .min()
+            .unwrap_or("");
         let _ = write!(
             o,
-            "<tr class=\"{}\"><td class=\"path\"><a href=\"#d{i}\">{}</a></td><td>{}</td><td data-v=\"{}\"><span class=\"sev {}\">{}</span></td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\" data-v=\"{new}\">{}</td><td>{}</td><td>{}</td><td class=\"n\" data-v=\"{}\">{}</td><td>{}</td></tr>",
+            "<tr class=\"{}\"><td class=\"path\"><a href=\"#d{i}\">{}</a></td><td data-v=\"{}\"><span class=\"sev {}\">{}</span></td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\" data-v=\"{new}\">{}</td><td>{}</td><td>{}</td><td class=\"n\" data-v=\"{}\">{}</td><td>{}</td></tr>",
             if new > 0 { "new" } else { "" },
             esc(&r.input.path),
-            esc(&r.sweep.folder),
             sev_rank(ms),
             ms.as_str(),
             ms.as_str(),
@@ -380,7 +447,9 @@ fn finding_title(f: &FindingView) -> String {
         f.kind,
         f.status,
         f.offset,
-        loc.and_then(|l| l.address.as_deref()).map(|a| format!(", address {a}")).unwrap_or_default(),
+        loc.and_then(|l| l.address.as_deref())
+            .map(|a| format!(", address {a}"))
+            .unwrap_or_default(),
         loc.map(|l| format!(", {}", l.region)).unwrap_or_default()
     )
 }
@@ -440,7 +509,10 @@ fn address_strip(o: &mut String, r: &Record) {
         xs.push((x, w));
         x += w;
     }
-    let (lo, hi) = (mem[0].0, mem.last().map(|m| m.0.saturating_add(m.1)).unwrap_or(0));
+    let (lo, hi) = (
+        mem[0].0,
+        mem.last().map(|m| m.0.saturating_add(m.1)).unwrap_or(0),
+    );
     let _ = write!(o, "<div class=\"strip\"><span class=\"axis\">address space · {lo:#x} – {hi:#x} (gaps collapsed)</span><svg viewBox=\"0 -2 {W} 38\" preserveAspectRatio=\"none\" role=\"img\" aria-label=\"address space\">");
     for (m, (x, w)) in mem.iter().zip(&xs) {
         let _ = write!(
@@ -452,7 +524,12 @@ fn address_strip(o: &mut String, r: &Record) {
         );
     }
     for f in &r.findings {
-        let Some(a) = f.location.as_ref().and_then(|l| l.address.as_deref()).and_then(parse_hex) else {
+        let Some(a) = f
+            .location
+            .as_ref()
+            .and_then(|l| l.address.as_deref())
+            .and_then(parse_hex)
+        else {
             continue;
         };
         let idx = mem.partition_point(|m| m.0 <= a);
@@ -482,7 +559,7 @@ h1{margin:0 0 4px;font-size:24px}h2{margin:28px 0 8px;font-size:18px;border-bott
 table{border-collapse:collapse;margin:8px 0;font-size:13px}th,td{border-bottom:1px solid #eee;padding:3px 8px;text-align:left;vertical-align:top}
 caption{text-align:left;font-weight:600;padding:4px 0}table.small td{padding:2px 8px}td.n{text-align:right;font-variant-numeric:tabular-nums}
 table.sortable th{cursor:pointer;user-select:none;background:#f5f5f5}table.sortable th:hover{background:#e8e8e8}th[data-dir=asc]::after{content:" ▲"}th[data-dir=desc]::after{content:" ▼"}
-td.path{word-break:break-all;max-width:460px}tr.new td{background:#fff8c4}
+td.path{word-break:break-all;max-width:520px;font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12px}#dump-table td{white-space:nowrap}#dump-table td.path{white-space:normal}tr.new td{background:#fff8c4}
 .sev{display:inline-block;border-radius:3px;padding:0 6px;color:#fff;font-size:12px;font-weight:600}.sev.critical{background:#b71c1c}.sev.high{background:#e65100}.sev.medium{background:#f9a825;color:#222}.sev.low{background:#607d8b}
 .badge{background:#e6c200;color:#222;border-radius:3px;padding:0 5px;font-size:11px;font-weight:700}
 .dump{border:1px solid #ddd;border-radius:6px;padding:10px 14px;margin:14px 0}.dump.new{border-color:#e6c200;box-shadow:0 0 0 2px #fff8c4}
@@ -519,7 +596,10 @@ mod tests {
 
     #[test]
     fn escapes_everything_markup_sensitive() {
-        assert_eq!(esc("<a href='x'>&\"</a>"), "&lt;a href=&#39;x&#39;&gt;&amp;&quot;&lt;/a&gt;");
+        assert_eq!(
+            esc("<a href='x'>&\"</a>"),
+            "&lt;a href=&#39;x&#39;&gt;&amp;&quot;&lt;/a&gt;"
+        );
         assert_eq!(esc("a\u{0}b\nc"), "a\u{fffd}b\u{fffd}c");
     }
 }

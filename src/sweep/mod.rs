@@ -33,6 +33,7 @@ use out::AtomicFile;
 use rayon::prelude::*;
 use shard::Shard;
 use state::{Digests, ScannedFile, State, Unscanned};
+use std::collections::HashSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -108,6 +109,11 @@ pub struct SweepArgs {
     /// Lowest severity that makes the exit code 1.
     #[arg(long, default_value = "high", value_parser = parse_severity)]
     pub fail_on: Severity,
+    /// Exit 0 whenever the sweep ran to the end, whatever it found (findings and incomplete
+    /// dumps are in the reports); non-zero only when the sweep itself failed. For schedulers
+    /// that retry failed jobs (a retried sweep resumes where it stopped).
+    #[arg(long)]
+    pub exit_zero: bool,
     /// Sweep a root even if it is empty (by default an empty root is refused: an unmounted
     /// share would otherwise mark every dump under it gone).
     #[arg(long)]
@@ -240,6 +246,12 @@ fn sweep(a: &SweepArgs) -> Result<i32, String> {
             .collect::<Vec<_>>()
             .join(", ")
     ));
+    let mut phases = std::collections::BTreeMap::new();
+    let mut mark = Instant::now();
+    let mut phase = |name: &str| {
+        phases.insert(name.to_string(), mark.elapsed().as_millis() as u64);
+        mark = Instant::now();
+    };
     let entries = walk::walk(
         &roots,
         &WalkOptions {
@@ -249,6 +261,7 @@ fn sweep(a: &SweepArgs) -> Result<i32, String> {
         },
     );
 
+    phase("walk");
     // Classify: not scanned (skipped/failed), unchanged, to scan.
     let known = state.load_files()?;
     let mut unscanned = Vec::new();
@@ -315,14 +328,13 @@ fn sweep(a: &SweepArgs) -> Result<i32, String> {
         })
         .collect();
     state.record_unscanned(&run, &rows, &digests)?;
-    let unchanged_keys: Vec<&str> = unchanged.iter().map(|e| e.key.as_str()).collect();
-    state.mark_unchanged(&run, &unchanged_keys, &started_at)?;
     if a.verbose {
         for (e, status, reason) in &unscanned {
             eprintln!("{status} {}: {reason}", e.key);
         }
     }
 
+    phase("compare");
     let total_bytes: u64 = todo
         .iter()
         .map(|e| match e.kind {
@@ -436,9 +448,19 @@ fn sweep(a: &SweepArgs) -> Result<i32, String> {
     if let Some(f) = failure {
         return Err(f);
     }
+    phase("scan");
 
     let in_scope = |path: &str, rel: &str| under(&roots, path) && shard.contains(rel);
-    let gone = state.mark_gone(&run, &in_scope, &now())?;
+    let seen: HashSet<&str> = entries.iter().map(|e| e.key.as_str()).collect();
+    let gone = state.mark_gone(&run, &seen, &in_scope, &now())?;
+    // Byte order of the paths: the same total order in every shard, which sweep-merge needs.
+    let mut order: Vec<&str> = seen
+        .iter()
+        .copied()
+        .chain(gone.iter().map(String::as_str))
+        .collect();
+    order.sort_unstable();
+    order.dedup();
 
     // Outputs, from the state.
     let mut jsonl = match &a.out {
@@ -450,9 +472,8 @@ fn sweep(a: &SweepArgs) -> Result<i32, String> {
     let mut builder = summary::Builder::default();
     let mut html = a.html.as_ref().map(|_| html::Html::default());
     let write_err = |e: std::io::Error| format!("writing the report: {e}");
-    state.for_each_output(&run, &mut |fo| {
-        for v in record::lines_of(&fo, &run, &scanner) {
-            let line = serde_json::to_string(&v).expect("record serialises");
+    state.for_each_output(&order, &mut |fo| {
+        for line in record::lines_of(&fo, &run, &scanner) {
             if let Some(j) = jsonl.as_mut() {
                 writeln!(j, "{line}").map_err(write_err)?;
             }
@@ -460,7 +481,7 @@ fn sweep(a: &SweepArgs) -> Result<i32, String> {
                 writeln!(stdout, "{line}").map_err(write_err)?;
             }
             let rec: record::Record =
-                serde_json::from_value(v).map_err(|e| format!("record: {e}"))?;
+                serde_json::from_str(&line).map_err(|e| format!("record: {e}"))?;
             builder.add(&rec);
             if let Some(h) = html.as_mut() {
                 h.add(&rec);
@@ -471,6 +492,7 @@ fn sweep(a: &SweepArgs) -> Result<i32, String> {
     if let (Some(j), Some(p)) = (jsonl, &a.out) {
         j.commit().map_err(|e| format!("{}: {e}", p.display()))?;
     }
+    phase("report");
     let elapsed_ms = started.elapsed().as_millis() as u64;
     let summary = builder.finish(
         Some(summary::RunMeta {
@@ -485,7 +507,8 @@ fn sweep(a: &SweepArgs) -> Result<i32, String> {
                 .saturating_mul(1000)
                 .checked_div(elapsed_ms)
                 .unwrap_or(0),
-            gone: gone as u64,
+            gone: gone.len() as u64,
+            phases_ms: phases,
         }),
         vec![],
     );
@@ -494,7 +517,11 @@ fn sweep(a: &SweepArgs) -> Result<i32, String> {
     }
     emit_summary(&summary, a.format, a.quiet, &mut stdout).map_err(write_err)?;
     state.finish_run(&run, &now())?;
-    Ok(exit_code(&summary, a.fail_on))
+    Ok(if a.exit_zero {
+        0
+    } else {
+        exit_code(&summary, a.fail_on)
+    })
 }
 
 fn write_html(p: &Path, doc: &str) -> Result<(), String> {

@@ -82,7 +82,9 @@ impl Progress {
         if !self.log {
             return;
         }
-        let Ok(mut last) = self.last_log.try_lock() else { return };
+        let Ok(mut last) = self.last_log.try_lock() else {
+            return;
+        };
         if last.elapsed() < LOG_EVERY {
             return;
         }
@@ -91,7 +93,10 @@ impl Progress {
         let secs = self.started.elapsed().as_secs_f64().max(0.001);
         let rate = done as f64 / secs;
         let eta = if rate > 0.0 {
-            format!("{:.0} s", self.total_bytes.saturating_sub(done) as f64 / rate)
+            format!(
+                "{:.0} s",
+                self.total_bytes.saturating_sub(done) as f64 / rate
+            )
         } else {
             "?".into()
         };

@@ -155,8 +155,19 @@ fn resolved_of(s: &SecretRow) -> Resolved {
     }
 }
 
-/// The output lines of one stored entry.
-pub fn lines_of(out: &FileOut, run: &Run, scanner: &Scanner) -> Vec<serde_json::Value> {
+/// Appends the `sweep` member to a report's JSON object, keeping the report's own field order
+/// (schema, tool, input, findings, summary) as `dumpguard scan` prints it.
+fn with_sweep(report_json: &str, info: &SweepInfo) -> String {
+    let body = report_json.trim_end();
+    let body = body.strip_suffix('}').unwrap_or(body);
+    format!(
+        "{body},\"sweep\":{}}}",
+        serde_json::to_string(info).expect("sweep info serialises")
+    )
+}
+
+/// The output lines (JSON, one per dump) of one stored entry.
+pub fn lines_of(out: &FileOut, run: &Run, scanner: &Scanner) -> Vec<String> {
     let mut open: HashMap<(&str, &str), &SecretRow> = HashMap::new();
     let mut resolved: Vec<&SecretRow> = Vec::new();
     for s in &out.secrets {
@@ -180,9 +191,11 @@ pub fn lines_of(out: &FileOut, run: &Run, scanner: &Scanner) -> Vec<serde_json::
     };
     let mut lines = Vec::new();
     if out.units.is_empty() {
-        let why = out.reason.clone().unwrap_or_else(|| "no dump in this file".into());
+        let why = out
+            .reason
+            .clone()
+            .unwrap_or_else(|| "no dump in this file".into());
         let report = placeholder(scanner, &out.path, out.size, &format!("{status}: {why}"));
-        let mut v = serde_json::to_value(&report).expect("report serialises");
         let info = SweepInfo {
             status: status.into(),
             reason: out.reason.clone(),
@@ -194,21 +207,25 @@ pub fn lines_of(out: &FileOut, run: &Run, scanner: &Scanner) -> Vec<serde_json::
             resolved: resolved.iter().map(|s| resolved_of(s)).collect(),
             layout: None,
         };
-        v["sweep"] = serde_json::to_value(info).expect("sweep info serialises");
-        lines.push(v);
+        lines.push(with_sweep(&report.to_json(false), &info));
         return lines;
     }
     let units: Vec<&str> = out.units.iter().map(|u| u.0.as_str()).collect();
     for (i, (unit, report, layout)) in out.units.iter().enumerate() {
-        let mut v: serde_json::Value = match serde_json::from_str(report) {
-            Ok(v) => v,
-            Err(_) => serde_json::to_value(placeholder(
-                scanner,
-                unit,
-                0,
-                "stored report unreadable; it will be rescanned when the file changes",
-            ))
-            .expect("report serialises"),
+        let (report, v): (String, serde_json::Value) = match serde_json::from_str(report) {
+            Ok(v) => (report.clone(), v),
+            Err(_) => {
+                let p = placeholder(
+                    scanner,
+                    unit,
+                    0,
+                    "stored report unreadable; it will be rescanned when the file changes",
+                );
+                (
+                    p.to_json(false),
+                    serde_json::to_value(&p).expect("report serialises"),
+                )
+            }
         };
         let findings = v["findings"]
             .as_array()
@@ -221,7 +238,8 @@ pub fn lines_of(out: &FileOut, run: &Run, scanner: &Scanner) -> Vec<serde_json::
                             id: f["id"].as_str().unwrap_or("").to_string(),
                             new: row.is_some_and(|r| r.first_run > run.prev_finished),
                             first_seen: row.map(|r| r.first_seen.clone()).unwrap_or_default(),
-                            last_seen: row.map(|r| r.last_seen.clone()).unwrap_or_default(),
+                            // Seen by this run (its entry was walked): as of its start.
+                            last_seen: row.map(|_| run.started_at.clone()).unwrap_or_default(),
                             secret_id: sid,
                         }
                     })
@@ -246,8 +264,7 @@ pub fn lines_of(out: &FileOut, run: &Run, scanner: &Scanner) -> Vec<serde_json::
             resolved: mine,
             layout: serde_json::from_str(layout).ok(),
         };
-        v["sweep"] = serde_json::to_value(info).expect("sweep info serialises");
-        lines.push(v);
+        lines.push(with_sweep(&report, &info));
     }
     lines
 }

@@ -211,11 +211,21 @@ impl Ctx<'_> {
         let mut note = None;
         match archive::sniff(&head) {
             Some(kind) if depth < self.limits.max_depth => {
-                match spilled.file.try_clone() {
+                // The clone shares the file offset, which the spill left at the end.
+                match spilled
+                    .file
+                    .try_clone()
+                    .and_then(|mut f| f.seek(SeekFrom::Start(0)).map(|_| f))
+                {
                     Ok(f) => self.expand(kind, f, &path, name, depth + 1, budget, limits, units),
                     Err(e) => units.push(Unit::new(
                         name,
-                        placeholder(self.scanner, name, spilled.len, &format!("cannot reopen: {e}")),
+                        placeholder(
+                            self.scanner,
+                            name,
+                            spilled.len,
+                            &format!("cannot reopen: {e}"),
+                        ),
                         Layout::default(),
                     )),
                 }
@@ -235,7 +245,12 @@ impl Ctx<'_> {
                     }
                     Err(e) => Unit::new(
                         name,
-                        placeholder(self.scanner, name, spilled.len, &format!("cannot map the expanded member: {e}")),
+                        placeholder(
+                            self.scanner,
+                            name,
+                            spilled.len,
+                            &format!("cannot map the expanded member: {e}"),
+                        ),
                         Layout::default(),
                     ),
                 };
@@ -263,7 +278,6 @@ impl Unit {
         }
     }
 }
-
 
 /// Marks a report incomplete with a reason.
 pub fn incomplete(report: &mut Report, why: String) {

@@ -3,7 +3,9 @@
 //! - `files`: one row per directory entry ever swept, keyed by path, with the size, mtime
 //!   (ns) and SHA-256 it had when scanned, the tool version and rules/policy digests that
 //!   scanned it, its status (`scanned`, `skipped`, `failed`, `gone`) and reason. A file whose
-//!   size, mtime and digests match is not scanned again.
+//!   size, mtime and digests match is not scanned again — and its row is not even written:
+//!   a sweep of an unchanged share only reads the state (which entries a run saw comes from
+//!   its walk, not from the database).
 //! - `units`: the schema-v1 report (and layout picture) of every dump a file holds — the file
 //!   itself, or each archive member — so unchanged files are reported without a rescan.
 //! - `secrets`: each distinct secret per dump (by fingerprint), with first-seen, last-seen and
@@ -44,6 +46,9 @@ pub struct Run {
     pub prev_finished: i64,
     /// True when this sweep continues a run that was interrupted.
     pub resumed: bool,
+    /// When the run started (the first attempt, for a resumed run): the time every open
+    /// secret of an entry seen by this run was last seen.
+    pub started_at: String,
 }
 
 /// A `files` row, as the incremental check needs it.
@@ -118,7 +123,9 @@ impl State {
             .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
             .map_err(|e| busy_or(e, path))?;
         if !mode.eq_ignore_ascii_case("wal") {
-            return Err(format!("state database: cannot use WAL journal (got {mode})"));
+            return Err(format!(
+                "state database: cannot use WAL journal (got {mode})"
+            ));
         }
         // NORMAL in WAL mode: a committed transaction survives the process being killed (it is
         // in the OS page cache); only a power loss may drop the last few.
@@ -141,7 +148,6 @@ impl State {
                 status TEXT NOT NULL, reason TEXT,
                 tool_version TEXT NOT NULL, rules_digest TEXT NOT NULL, policy_digest TEXT NOT NULL,
                 scanned_run INTEGER, scanned_at TEXT, seen_run INTEGER NOT NULL);
-            CREATE INDEX IF NOT EXISTS files_seen ON files(seen_run);
             CREATE TABLE IF NOT EXISTS units(
                 file TEXT NOT NULL, seq INTEGER NOT NULL, unit TEXT NOT NULL,
                 report TEXT NOT NULL, layout TEXT NOT NULL, PRIMARY KEY(file, seq));
@@ -167,20 +173,21 @@ impl State {
             [],
             |r| r.get(0),
         ))?;
-        let last: Option<(i64, Option<String>, String)> = db(self
+        let last: Option<(i64, Option<String>, String, String)> = db(self
             .conn
             .query_row(
-                "SELECT id, finished_at, params FROM runs ORDER BY id DESC LIMIT 1",
+                "SELECT id, finished_at, params, started_at FROM runs ORDER BY id DESC LIMIT 1",
                 [],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
             )
             .optional())?;
-        if let Some((id, None, p)) = &last {
+        if let Some((id, None, p, started_at)) = last {
             if p == params {
                 return Ok(Run {
-                    id: *id,
+                    id,
                     prev_finished,
                     resumed: true,
+                    started_at,
                 });
             }
         }
@@ -197,6 +204,7 @@ impl State {
             id,
             prev_finished,
             resumed: false,
+            started_at: now.to_string(),
         })
     }
 
@@ -235,22 +243,6 @@ impl State {
             out.insert(k, v);
         }
         Ok(out)
-    }
-
-    /// Marks unchanged files as seen in this run, and their open secrets as seen now.
-    pub fn mark_unchanged(&mut self, run: &Run, paths: &[&str], now: &str) -> Result<()> {
-        let tx = db(self.conn.transaction())?;
-        {
-            let mut f = db(tx.prepare("UPDATE files SET seen_run = ?1 WHERE path = ?2"))?;
-            let mut s = db(tx.prepare(
-                "UPDATE secrets SET last_run = ?1, last_seen = ?2 WHERE file = ?3 AND resolved_run IS NULL",
-            ))?;
-            for p in paths {
-                db(f.execute(params![run.id, p]))?;
-                db(s.execute(params![run.id, now, p]))?;
-            }
-        }
-        db(tx.commit())
     }
 
     /// Records entries that were not scanned (skipped or failed) with their reason. Their
@@ -335,7 +327,14 @@ impl State {
                 }
             }
         }
-        resolve(&tx, run, now, before.into_iter().filter(|s| !now_held.contains(&(s.0.clone(), s.1.clone()))))?;
+        resolve(
+            &tx,
+            run,
+            now,
+            before
+                .into_iter()
+                .filter(|s| !now_held.contains(&(s.0.clone(), s.1.clone()))),
+        )?;
         db(tx.execute(
             "INSERT INTO files(path, rel, folder, size, mtime_ns, sha256, status, reason,
                 tool_version, rules_digest, policy_digest, scanned_run, scanned_at, seen_run)
@@ -363,25 +362,37 @@ impl State {
         db(tx.commit())
     }
 
-    /// Entries that were in scope but not seen by this run are gone (deleted, moved, or now
-    /// excluded): their secrets are resolved. Returns how many.
+    /// Entries that were in scope but not seen by this run's walk are gone (deleted, moved,
+    /// or now excluded): their secrets are resolved. Returns the paths of every entry gone in
+    /// this run (also those marked by an earlier attempt of a resumed run).
     pub fn mark_gone(
         &mut self,
         run: &Run,
+        seen: &HashSet<&str>,
         in_scope: &dyn Fn(&str, &str) -> bool,
         now: &str,
-    ) -> Result<usize> {
+    ) -> Result<Vec<String>> {
+        let mut already = Vec::new();
         let candidates: Vec<String> = {
-            let mut stmt = db(self.conn.prepare(
-                "SELECT path, rel FROM files WHERE seen_run < ?1 AND status != 'gone'",
-            ))?;
-            let rows = db(stmt.query_map(params![run.id], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            let mut stmt = db(self
+                .conn
+                .prepare("SELECT path, rel, status, seen_run FROM files"))?;
+            let rows = db(stmt.query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, i64>(3)?,
+                ))
             }))?;
             let mut v = Vec::new();
             for row in rows {
-                let (p, rel) = db(row)?;
-                if in_scope(&p, &rel) {
+                let (p, rel, status, seen_run) = db(row)?;
+                if status == "gone" {
+                    if seen_run == run.id {
+                        already.push(p);
+                    }
+                } else if !seen.contains(p.as_str()) && in_scope(&p, &rel) {
                     v.push(p);
                 }
             }
@@ -398,15 +409,19 @@ impl State {
             ))?;
         }
         db(tx.commit())?;
-        Ok(candidates.len())
+        already.extend(candidates);
+        Ok(already)
     }
 
-    /// Calls `each` for every entry seen in this run, in path order, with its reports and its
-    /// secrets (open and resolved).
-    pub fn for_each_output(&self, run: &Run, each: &mut dyn FnMut(FileOut) -> Result<()>) -> Result<()> {
+    /// Calls `each` for the entries `paths` (in the order given), with their reports and
+    /// their secrets (open and resolved).
+    pub fn for_each_output(
+        &self,
+        paths: &[&str],
+        each: &mut dyn FnMut(FileOut) -> Result<()>,
+    ) -> Result<()> {
         let mut files = db(self.conn.prepare(
-            "SELECT path, folder, status, reason, size, scanned_run, scanned_at FROM files
-             WHERE seen_run = ?1 ORDER BY path",
+            "SELECT folder, status, reason, size, scanned_run, scanned_at FROM files WHERE path = ?1",
         ))?;
         let mut units = db(self
             .conn
@@ -415,23 +430,36 @@ impl State {
             "SELECT unit, secret, kind, severity, fingerprint, first_run, first_seen, last_seen,
                 resolved_run, resolved_at FROM secrets WHERE file = ?1 ORDER BY unit, secret",
         ))?;
-        let mut rows = db(files.query(params![run.id]))?;
-        while let Some(r) = db(rows.next())? {
-            let path: String = db(r.get(0))?;
+        for path in paths {
+            let row = db(files
+                .query_row(params![path], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, Option<String>>(2)?,
+                        r.get::<_, i64>(3)?,
+                        r.get::<_, Option<i64>>(4)?,
+                        r.get::<_, Option<String>>(5)?,
+                    ))
+                })
+                .optional())?;
+            let Some((folder, status, reason, size, scanned_run, scanned_at)) = row else {
+                continue;
+            };
             let us = db(units.query_map(params![path], |u| Ok((u.get(0)?, u.get(1)?, u.get(2)?))))?
                 .collect::<rusqlite::Result<Vec<_>>>();
             let ss = db(secrets.query_map(params![path], secret_row))?
                 .collect::<rusqlite::Result<Vec<_>>>();
             each(FileOut {
-                folder: db(r.get(1))?,
-                status: db(r.get(2))?,
-                reason: db(r.get(3))?,
-                size: db(r.get::<_, i64>(4))? as u64,
-                scanned_run: db(r.get(5))?,
-                scanned_at: db(r.get(6))?,
+                path: path.to_string(),
+                folder,
+                status,
+                reason,
+                size: size as u64,
+                scanned_run,
+                scanned_at,
                 units: db(us)?,
                 secrets: db(ss)?,
-                path,
             })?;
         }
         Ok(())
@@ -463,7 +491,9 @@ pub struct ScannedFile<'a> {
 
 fn busy_or(e: rusqlite::Error, path: &Path) -> String {
     if let rusqlite::Error::SqliteFailure(f, _) = &e {
-        if f.code == rusqlite::ErrorCode::DatabaseBusy || f.code == rusqlite::ErrorCode::DatabaseLocked {
+        if f.code == rusqlite::ErrorCode::DatabaseBusy
+            || f.code == rusqlite::ErrorCode::DatabaseLocked
+        {
             return format!(
                 "state database {} is in use by another sweep (one state file per process; give each shard its own)",
                 path.display()
@@ -490,7 +520,8 @@ fn secret_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SecretRow> {
 
 /// The distinct secrets of a report's findings: id → (kind, highest severity, fingerprint).
 fn secrets_of(findings: &[Finding]) -> BTreeMap<String, (String, String, Option<String>)> {
-    let mut out: BTreeMap<String, (String, crate::report::Severity, Option<String>)> = BTreeMap::new();
+    let mut out: BTreeMap<String, (String, crate::report::Severity, Option<String>)> =
+        BTreeMap::new();
     for f in findings {
         let e = out
             .entry(secret_id(f))
@@ -520,15 +551,139 @@ fn resolve(
     gone: impl Iterator<Item = (String, String, i64)>,
 ) -> Result<()> {
     let mut del = db(tx.prepare("DELETE FROM secrets WHERE unit = ?1 AND secret = ?2"))?;
+    // Open secrets of the entries a run sees are seen by it, so the last sweep that saw a
+    // secret now gone is the last finished one.
     let mut res = db(tx.prepare(
-        "UPDATE secrets SET resolved_run = ?3, resolved_at = ?4 WHERE unit = ?1 AND secret = ?2",
+        "UPDATE secrets SET resolved_run = ?3, resolved_at = ?4,
+            last_seen = COALESCE((SELECT started_at FROM runs WHERE id = ?5), last_seen)
+         WHERE unit = ?1 AND secret = ?2",
     ))?;
     for (unit, secret, first_run) in gone {
         if first_run > run.prev_finished {
             db(del.execute(params![unit, secret]))?;
         } else {
-            db(res.execute(params![unit, secret, run.id, now]))?;
+            db(res.execute(params![unit, secret, run.id, now, run.prev_finished]))?;
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::{Finding, Severity};
+    use crate::sweep::layout::Layout;
+    use crate::sweep::scanfile::{placeholder, Unit};
+    use crate::Scanner;
+
+    fn finding(fp: &str) -> Finding {
+        Finding {
+            id: "F1".into(),
+            detector: "der".into(),
+            kind: "rsa-private-key".into(),
+            severity: Severity::Critical,
+            verified: true,
+            status: "verified".into(),
+            verification: "test".into(),
+            fingerprint: Some(fp.into()),
+            encoding: "der".into(),
+            offset: 16,
+            length: 1190,
+            location: None,
+            key: None,
+            preview: "[redacted]".into(),
+            known_key: None,
+            content_hash: None,
+        }
+    }
+
+    fn unit(scanner: &Scanner, fps: &[&str]) -> Unit {
+        let mut report = placeholder(scanner, "/s/a.dmp", 100, "test");
+        report.findings = fps.iter().map(|f| finding(f)).collect();
+        Unit {
+            name: "/s/a.dmp".into(),
+            member: None,
+            report,
+            layout: Layout::default(),
+        }
+    }
+
+    fn digests() -> Digests {
+        Digests {
+            tool_version: "t".into(),
+            rules: "r".into(),
+            policy: "p".into(),
+        }
+    }
+
+    fn record(st: &mut State, run: &Run, u: &Unit) {
+        let units = std::slice::from_ref(u);
+        let f = ScannedFile {
+            path: "/s/a.dmp",
+            rel: "a.dmp",
+            folder: "/s",
+            size: 100,
+            mtime_ns: 1,
+            sha256: "x",
+            units,
+        };
+        st.record_scan(run, &f, &digests(), "now").unwrap();
+    }
+
+    fn secrets(st: &State, _run: &Run) -> Vec<SecretRow> {
+        let mut out = Vec::new();
+        st.for_each_output(&["/s/a.dmp"], &mut |f| {
+            out.extend(f.secrets);
+            Ok(())
+        })
+        .unwrap();
+        out
+    }
+
+    #[test]
+    fn new_resolved_and_forgotten() {
+        let dir = tempfile::tempdir().unwrap();
+        let scanner = Scanner::new();
+        let mut st = State::open(&dir.path().join("s.sqlite")).unwrap();
+        let r1 = st.begin_run("p", "t1").unwrap();
+        assert_eq!((r1.id, r1.prev_finished, r1.resumed), (1, 0, false));
+        record(&mut st, &r1, &unit(&scanner, &["sha256:a"]));
+        st.finish_run(&r1, "t1").unwrap();
+
+        // Run 2 sees B instead of A, and is killed before it finishes.
+        let r2 = st.begin_run("p", "t2").unwrap();
+        assert_eq!((r2.id, r2.prev_finished), (2, 1));
+        record(&mut st, &r2, &unit(&scanner, &["sha256:b"]));
+        let s = secrets(&st, &r2);
+        let a = s.iter().find(|x| x.secret == "sha256:a").unwrap();
+        assert_eq!(a.resolved_run, Some(2));
+        drop(st);
+
+        // The restart resumes run 2; the file changed back: A is open again (known, first seen
+        // in run 1), B never reached a finished report and is forgotten, not "resolved".
+        let mut st = State::open(&dir.path().join("s.sqlite")).unwrap();
+        let r2b = st.begin_run("p", "t3").unwrap();
+        assert_eq!((r2b.id, r2b.resumed), (2, true));
+        record(&mut st, &r2b, &unit(&scanner, &["sha256:a"]));
+        let s = secrets(&st, &r2b);
+        assert_eq!(s.len(), 1, "{s:?}");
+        assert_eq!(
+            (s[0].secret.as_str(), s[0].first_run, s[0].resolved_run),
+            ("sha256:a", 1, None)
+        );
+
+        // Different parameters start a new run instead of resuming.
+        let r3 = st.begin_run("other", "t4").unwrap();
+        assert_eq!((r3.id, r3.resumed, r3.prev_finished), (3, false, 1));
+    }
+
+    #[test]
+    fn a_second_sweep_on_the_same_state_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("s.sqlite");
+        let mut first = State::open(&p).unwrap();
+        first.begin_run("p", "t").unwrap();
+        let err = State::open(&p).err().expect("second open must fail");
+        assert!(err.contains("in use by another sweep"), "{err}");
+    }
 }

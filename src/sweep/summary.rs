@@ -41,6 +41,8 @@ pub struct RunMeta {
     pub bytes_scanned: u64,
     pub bytes_per_second: u64,
     pub gone: u64,
+    /// Where the time went: walking, comparing with the state, scanning, writing reports.
+    pub phases_ms: BTreeMap<String, u64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -154,10 +156,13 @@ impl Builder {
         if !r.input.complete {
             s.incomplete += 1;
         }
-        let folder = s.by_folder.entry(r.sweep.folder.clone()).or_insert_with(|| FolderCounts {
-            by_severity: severities(),
-            ..Default::default()
-        });
+        let folder = s
+            .by_folder
+            .entry(r.sweep.folder.clone())
+            .or_insert_with(|| FolderCounts {
+                by_severity: severities(),
+                ..Default::default()
+            });
         folder.dumps += 1;
         if !r.findings.is_empty() {
             s.dumps_with_findings += 1;
@@ -167,7 +172,10 @@ impl Builder {
             s.findings += 1;
             folder.findings += 1;
             *s.by_severity.entry(f.severity.as_str().into()).or_default() += 1;
-            *folder.by_severity.entry(f.severity.as_str().into()).or_default() += 1;
+            *folder
+                .by_severity
+                .entry(f.severity.as_str().into())
+                .or_default() += 1;
             *s.by_kind.entry(f.kind.clone()).or_default() += 1;
             if let Some(fp) = &f.fingerprint {
                 self.fingerprints.insert(fp.clone());
@@ -248,7 +256,11 @@ impl Summary {
                 );
             }
             None => {
-                let _ = writeln!(o, "dumpguard sweep (merged from {} outputs)", self.merged_from.len());
+                let _ = writeln!(
+                    o,
+                    "dumpguard sweep (merged from {} outputs)",
+                    self.merged_from.len()
+                );
                 let _ = writeln!(
                     o,
                     "  {} entries: {} scanned, {} unchanged, {} skipped, {} failed, {} gone",
@@ -282,7 +294,11 @@ impl Summary {
             self.secrets.new, self.secrets.known, self.secrets.resolved
         );
         if !self.by_kind.is_empty() {
-            let kinds: Vec<String> = self.by_kind.iter().map(|(k, n)| format!("{k} {n}")).collect();
+            let kinds: Vec<String> = self
+                .by_kind
+                .iter()
+                .map(|(k, n)| format!("{k} {n}"))
+                .collect();
             let _ = writeln!(o, "  by kind: {}", kinds.join(", "));
         }
         for (folder, c) in &self.by_folder {
@@ -299,7 +315,11 @@ impl Summary {
             }
         }
         if !self.reasons.is_empty() {
-            let rs: Vec<String> = self.reasons.iter().map(|(k, n)| format!("{k} ×{n}")).collect();
+            let rs: Vec<String> = self
+                .reasons
+                .iter()
+                .map(|(k, n)| format!("{k} ×{n}"))
+                .collect();
             let _ = writeln!(o, "  not scanned: {}", rs.join("; "));
         }
         o
@@ -329,7 +349,10 @@ mod tests {
     #[test]
     fn reason_classes() {
         assert_eq!(reason_class("symlink (not followed)"), "symlink");
-        assert_eq!(reason_class("cannot open: Permission denied (os error 13)"), "cannot open");
+        assert_eq!(
+            reason_class("cannot open: Permission denied (os error 13)"),
+            "cannot open"
+        );
         assert_eq!(reason_class("empty file"), "empty file");
         assert_eq!(
             reason_class("not a regular file (fifo); never opened"),

@@ -192,7 +192,14 @@ pub fn walk(roots: &[PathBuf], opts: &WalkOptions<'_>) -> Vec<Entry> {
                         Some(io) => format!("cannot read: {io}"),
                         None => format!("cannot read: {err}"),
                     };
-                    push(&mut out, opts, &base, &root_key, path, EntryKind::Failed { reason });
+                    push(
+                        &mut out,
+                        opts,
+                        &base,
+                        &root_key,
+                        path,
+                        EntryKind::Failed { reason },
+                    );
                     continue;
                 }
             };
@@ -204,7 +211,14 @@ pub fn walk(roots: &[PathBuf], opts: &WalkOptions<'_>) -> Vec<Entry> {
                 if entry.depth() > 0 {
                     if let Some(reason) = opts.filter.prune_dir(&rel, &name) {
                         it.skip_current_dir();
-                        push(&mut out, opts, &base, &root_key, path, EntryKind::Skipped { reason });
+                        push(
+                            &mut out,
+                            opts,
+                            &base,
+                            &root_key,
+                            path,
+                            EntryKind::Skipped { reason },
+                        );
                     }
                 }
                 continue;
@@ -265,7 +279,9 @@ fn file_kind(md: &std::fs::Metadata, now: SystemTime, min_age: u64) -> EntryKind
             .unwrap_or(0);
         if age < min_age {
             return EntryKind::Skipped {
-                reason: format!("modified {age} s ago, under --min-age {min_age} s (still being written?)"),
+                reason: format!(
+                    "modified {age} s ago, under --min-age {min_age} s (still being written?)"
+                ),
             };
         }
     }

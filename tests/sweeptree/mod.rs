@@ -75,7 +75,9 @@ pub fn filler(rng: &mut Rng, len: usize) -> Vec<u8> {
             }
             2 => {
                 for _ in 0..n / 8 {
-                    v.extend_from_slice(&(0x7f3a_0000_0000u64 + rng.below(1 << 24) * 8).to_le_bytes());
+                    v.extend_from_slice(
+                        &(0x7f3a_0000_0000u64 + rng.below(1 << 24) * 8).to_le_bytes(),
+                    );
                 }
                 v.resize(v.len() + n % 8, 0);
             }
@@ -307,7 +309,10 @@ impl Builder {
 pub fn build() -> Tree {
     let mut keys = common::fresh_keys();
     keys.extend(common::fresh_keys());
-    let dir = tempfile::Builder::new().prefix("sweep-tree").tempdir().unwrap();
+    let dir = tempfile::Builder::new()
+        .prefix("sweep-tree")
+        .tempdir()
+        .unwrap();
     let root = dir.path().to_path_buf();
     let mut b = Builder {
         root,
@@ -390,7 +395,10 @@ pub fn build() -> Tree {
             members.push(("nested/inner.core.gz".into(), gzip(&d)));
             b.keyed("archives/bundle4.zip!nested/inner.core.gz!inner.core", &fp);
         }
-        let refs: Vec<(&str, &[u8])> = members.iter().map(|(n, d)| (n.as_str(), d.as_slice())).collect();
+        let refs: Vec<(&str, &[u8])> = members
+            .iter()
+            .map(|(n, d)| (n.as_str(), d.as_slice()))
+            .collect();
         b.write(&format!("archives/bundle{z}.zip"), &zip(&refs));
     }
     // Windows Error Reporting style CABs: a minidump and a second member each.
@@ -399,7 +407,10 @@ pub fn build() -> Tree {
         let d = b.dump(1, key.as_ref().map(|k| k.0.as_slice()));
         let extra = b.dump(0, None);
         let name = format!("wer/Report{c}.cab");
-        b.write(&name, &cab(&[("memory.hdmp", &d), ("WERInternalMetadata.xml", &extra)]));
+        b.write(
+            &name,
+            &cab(&[("memory.hdmp", &d), ("WERInternalMetadata.xml", &extra)]),
+        );
         match key {
             Some((_, fp)) => b.keyed(&format!("{name}!memory.hdmp"), &fp),
             None => b.tree.clean.push(format!("{name}!memory.hdmp")),
@@ -411,9 +422,14 @@ pub fn build() -> Tree {
         let (enc, fp) = next_key(&b);
         let d1 = b.dump(2, Some(&enc));
         let d2 = b.dump(2, None);
-        b.write("archives/cores.tar.gz", &gzip(&tar(&[("core.1", &d1), ("core.2", &d2)])));
+        b.write(
+            "archives/cores.tar.gz",
+            &gzip(&tar(&[("core.1", &d1), ("core.2", &d2)])),
+        );
         b.keyed("archives/cores.tar.gz!cores.tar!core.1", &fp);
-        b.tree.clean.push("archives/cores.tar.gz!cores.tar!core.2".into());
+        b.tree
+            .clean
+            .push("archives/cores.tar.gz!cores.tar!core.2".into());
     }
 
     // Truncated dumps: cut in the last memory range, after the planted key.
@@ -424,7 +440,11 @@ pub fn build() -> Tree {
         let mut ranges = b.ranges(size, None);
         let at = plant(&mut b.rng, &mut ranges[0].1, &key.0);
         let _ = at;
-        let d = if format == 1 { minidump(&ranges) } else { elf_core(&ranges) };
+        let d = if format == 1 {
+            minidump(&ranges)
+        } else {
+            elf_core(&ranges)
+        };
         let cut = d.len() - ranges.last().unwrap().1.len() / 2;
         let name = format!("truncated/t{i}.{}", ["", "dmp", "core"][format]);
         b.write(&name, &d[..cut]);
@@ -454,7 +474,9 @@ pub fn build() -> Tree {
     let fifo = b.root.join("odd/pipe.dmp");
     let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
     assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0, "mkfifo");
-    b.tree.skipped.insert("odd/pipe.dmp".into(), "not a regular file");
+    b.tree
+        .skipped
+        .insert("odd/pipe.dmp".into(), "not a regular file");
     b.write("odd/empty.dmp", b"");
     b.tree.skipped.insert("odd/empty.dmp".into(), "empty file");
     // Gzip magic, then garbage: cannot be decompressed, so it is scanned raw and incomplete.
@@ -469,7 +491,8 @@ pub fn build() -> Tree {
     {
         let rsa = &keys[0];
         let ec = &keys[1];
-        let holder = common::Holder::spawn_native(&rsa.trad_der, &ec.pkcs8_pem, &[rsa.pkcs8_pem.clone()]);
+        let holder =
+            common::Holder::spawn_native(&rsa.trad_der, &ec.pkcs8_pem, &[rsa.pkcs8_pem.clone()]);
         let core = common::gcore(holder.pid);
         let md = common::minidump(holder.pid);
         drop(holder);
@@ -500,7 +523,13 @@ pub fn all_entries(root: &Path) -> Vec<String> {
         .into_iter()
         .map(|e| e.unwrap())
         .filter(|e| !e.file_type().is_dir())
-        .map(|e| e.path().strip_prefix(root).unwrap().to_string_lossy().into_owned())
+        .map(|e| {
+            e.path()
+                .strip_prefix(root)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned()
+        })
         .collect();
     v.sort();
     v
@@ -508,7 +537,10 @@ pub fn all_entries(root: &Path) -> Vec<String> {
 
 /// Copies a tree (`cp -a`: modes, mtimes, symlinks and fifos preserved).
 pub fn copy(tree: &Tree) -> tempfile::TempDir {
-    let dst = tempfile::Builder::new().prefix("sweep-copy").tempdir().unwrap();
+    let dst = tempfile::Builder::new()
+        .prefix("sweep-copy")
+        .tempdir()
+        .unwrap();
     let st = std::process::Command::new("cp")
         .arg("-a")
         .arg(format!("{}/.", tree.dir.path().display()))
