@@ -383,6 +383,9 @@ mod tests {
     use super::*;
     use std::io::Seek;
 
+    /// A member as the tests see it: name, bytes (or why not), why expansion stopped.
+    type Collected = (String, Result<Vec<u8>, String>, Option<String>);
+
     fn tmp() -> std::path::PathBuf {
         std::env::temp_dir()
     }
@@ -392,13 +395,7 @@ mod tests {
         bytes: &[u8],
         name: &str,
         limits: &Limits,
-    ) -> Result<
-        (
-            Vec<(String, Result<Vec<u8>, String>, Option<String>)>,
-            Vec<String>,
-        ),
-        String,
-    > {
+    ) -> Result<(Vec<Collected>, Vec<String>), String> {
         let mut f = tempfile::tempfile().unwrap();
         f.write_all(bytes).unwrap();
         f.rewind().unwrap();

@@ -171,7 +171,7 @@ impl Html {
         card(
             o,
             s.secrets.new,
-            "new since last sweep",
+            "new keys/secrets since last sweep",
             if s.secrets.new > 0 { "new" } else { "" },
         );
         card(
@@ -304,8 +304,18 @@ impl Html {
     }
 }
 
+/// Distinct secrets of this dump first seen since the last sweep.
 fn new_count(r: &Record) -> usize {
-    r.sweep.findings.iter().filter(|f| f.new).count()
+    let mut ids: Vec<&str> = r
+        .sweep
+        .findings
+        .iter()
+        .filter(|f| f.new)
+        .map(|f| f.secret_id.as_str())
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids.len()
 }
 
 fn max_sev(r: &Record) -> Option<Severity> {
@@ -332,7 +342,7 @@ fn render_table(o: &mut String, dumps: &[&Record]) {
         return;
     }
     o.push_str("<p class=\"hint\">Click a column to sort. Rows with findings new since the last sweep are highlighted.</p>");
-    o.push_str("<table class=\"sortable\" id=\"dump-table\"><thead><tr><th>dump</th><th data-sort=\"num\">max severity</th><th data-sort=\"num\">findings</th><th data-sort=\"num\">critical</th><th data-sort=\"num\">high</th><th data-sort=\"num\">new</th><th>kinds</th><th>format</th><th data-sort=\"num\">size</th><th>first seen</th></tr></thead><tbody>");
+    o.push_str("<table class=\"sortable\" id=\"dump-table\"><thead><tr><th>dump</th><th data-sort=\"num\">max severity</th><th data-sort=\"num\">findings</th><th data-sort=\"num\">critical</th><th data-sort=\"num\">high</th><th data-sort=\"num\">new secrets</th><th>kinds</th><th>format</th><th data-sort=\"num\">size</th><th>first seen</th></tr></thead><tbody>");
     for (i, r) in dumps.iter().enumerate() {
         let count = |s: Severity| r.findings.iter().filter(|f| f.severity == s).count();
         let mut kinds: Vec<&str> = r.findings.iter().map(|f| f.kind.as_str()).collect();
@@ -350,9 +360,14 @@ fn render_table(o: &mut String, dumps: &[&Record]) {
             .unwrap_or("");
         let _ = write!(
             o,
-            "<tr class=\"{}\"><td class=\"path\"><a href=\"#d{i}\">{}</a></td><td data-v=\"{}\"><span class=\"sev {}\">{}</span></td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\" data-v=\"{new}\">{}</td><td>{}</td><td>{}</td><td class=\"n\" data-v=\"{}\">{}</td><td>{}</td></tr>",
+            "<tr class=\"{}\"><td class=\"path\"><a href=\"#d{i}\">{}</a>{}</td><td data-v=\"{}\"><span class=\"sev {}\">{}</span></td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\" data-v=\"{new}\">{}</td><td>{}</td><td>{}</td><td class=\"n\" data-v=\"{}\">{}</td><td>{}</td></tr>",
             if new > 0 { "new" } else { "" },
             esc(&r.input.path),
+            if r.input.complete {
+                ""
+            } else {
+                " <span class=\"inc\" title=\"scan incomplete: see the warnings\">incomplete</span>"
+            },
             sev_rank(ms),
             ms.as_str(),
             ms.as_str(),
@@ -561,7 +576,7 @@ caption{text-align:left;font-weight:600;padding:4px 0}table.small td{padding:2px
 table.sortable th{cursor:pointer;user-select:none;background:#f5f5f5}table.sortable th:hover{background:#e8e8e8}th[data-dir=asc]::after{content:" ▲"}th[data-dir=desc]::after{content:" ▼"}
 td.path{word-break:break-all;max-width:520px;font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12px}#dump-table td{white-space:nowrap}#dump-table td.path{white-space:normal}tr.new td{background:#fff8c4}
 .sev{display:inline-block;border-radius:3px;padding:0 6px;color:#fff;font-size:12px;font-weight:600}.sev.critical{background:#b71c1c}.sev.high{background:#e65100}.sev.medium{background:#f9a825;color:#222}.sev.low{background:#607d8b}
-.badge{background:#e6c200;color:#222;border-radius:3px;padding:0 5px;font-size:11px;font-weight:700}
+.inc{background:#fff3e0;border:1px solid #e65100;color:#8a3300;border-radius:3px;padding:0 4px;font-size:11px}.badge{background:#e6c200;color:#222;border-radius:3px;padding:0 5px;font-size:11px;font-weight:700}
 .dump{border:1px solid #ddd;border-radius:6px;padding:10px 14px;margin:14px 0}.dump.new{border-color:#e6c200;box-shadow:0 0 0 2px #fff8c4}
 .strip{margin:6px 0}.strip svg{width:100%;height:40px;display:block}.axis{font-size:11px;color:#666}
 .legend span{display:inline-block;width:12px;height:12px;vertical-align:middle;margin:0 3px 0 10px}

@@ -105,14 +105,11 @@ fn run(a: &MergeArgs) -> Result<i32, String> {
     let mut html = a.html.as_ref().map(|_| Html::default());
     let werr = |e: std::io::Error| format!("writing the merged report: {e}");
     let mut last: Option<String> = None;
-    loop {
-        // The input whose next entry comes first.
-        let Some(pick) = (0..inputs.len())
-            .filter(|&i| inputs[i].head.is_some())
-            .min_by(|&x, &y| inputs[x].file().cmp(&inputs[y].file()))
-        else {
-            break;
-        };
+    // Repeatedly take the input whose next entry comes first.
+    while let Some(pick) = (0..inputs.len())
+        .filter(|&i| inputs[i].head.is_some())
+        .min_by(|&x, &y| inputs[x].file().cmp(&inputs[y].file()))
+    {
         let file = inputs[pick].file().unwrap_or_default().to_string();
         if let Some(other) =
             (0..inputs.len()).find(|&i| i != pick && inputs[i].file() == Some(file.as_str()))

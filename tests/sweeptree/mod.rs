@@ -491,8 +491,11 @@ pub fn build() -> Tree {
     {
         let rsa = &keys[0];
         let ec = &keys[1];
-        let holder =
-            common::Holder::spawn_native(&rsa.trad_der, &ec.pkcs8_pem, &[rsa.pkcs8_pem.clone()]);
+        let holder = common::Holder::spawn_native(
+            &rsa.trad_der,
+            &ec.pkcs8_pem,
+            std::slice::from_ref(&rsa.pkcs8_pem),
+        );
         let core = common::gcore(holder.pid);
         let md = common::minidump(holder.pid);
         drop(holder);
