@@ -142,6 +142,11 @@ pub enum Command {
         #[arg(long)]
         once: bool,
     },
+    /// Sweep directory trees of dumps (and archives of dumps): incremental, resumable,
+    /// shardable; JSON Lines, summary and HTML report.
+    Sweep(dumpguard::sweep::SweepArgs),
+    /// Merge the JSON Lines outputs of sharded sweeps into one report.
+    SweepMerge(dumpguard::sweep::MergeArgs),
 }
 
 fn parse_severity(s: &str) -> Result<Severity, String> {
@@ -262,6 +267,8 @@ pub fn run(cli: Cli) -> i32 {
             redact,
             once,
         }),
+        Command::Sweep(args) => dumpguard::sweep::run(args),
+        Command::SweepMerge(args) => dumpguard::sweep::merge(args),
     }
 }
 

@@ -19,6 +19,7 @@ pub mod output;
 pub mod report;
 pub mod rules;
 pub mod scan;
+pub mod sweep;
 
 use input::Dump;
 use report::{InputInfo, Report, Tool};

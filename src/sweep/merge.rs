@@ -1,0 +1,157 @@
+//! `dumpguard sweep-merge`: joins the JSON Lines outputs of sharded sweeps into one output,
+//! summary and HTML report. Each shard output is in path order, so this is a k-way merge that
+//! streams (memory holds one line per input plus what the HTML shows). An entry present in two
+//! inputs means the shards overlapped (different N, or the same shard twice): that is an error,
+//! not something to paper over.
+
+use super::html::Html;
+use super::out::AtomicFile;
+use super::record::Record;
+use super::{emit_summary, exit_code, now, parse_severity, summary, write_html, SweepFormat};
+use crate::report::Severity;
+use std::fs::File;
+use std::io::{BufRead, BufReader, Write};
+use std::path::PathBuf;
+
+/// `dumpguard sweep-merge` options.
+#[derive(clap::Args, Debug)]
+pub struct MergeArgs {
+    /// JSON Lines outputs of `dumpguard sweep --out` (one per shard).
+    #[arg(required = true, value_name = "SHARD.jsonl")]
+    pub inputs: Vec<PathBuf>,
+    /// Write the merged JSON Lines (atomically, mode 0600).
+    #[arg(long, value_name = "FILE.jsonl")]
+    pub out: Option<PathBuf>,
+    /// Write the HTML report of the whole sweep.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    /// What goes to standard output.
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: SweepFormat,
+    /// Lowest severity that makes the exit code 1.
+    #[arg(long, default_value = "high", value_parser = parse_severity)]
+    pub fail_on: Severity,
+    /// Exit 0 whenever the merge succeeds, whatever the sweep found.
+    #[arg(long)]
+    pub exit_zero: bool,
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+struct Input {
+    name: String,
+    lines: std::io::Lines<BufReader<File>>,
+    line_no: usize,
+    /// The current line and its parsed record.
+    head: Option<(String, Record)>,
+}
+
+impl Input {
+    fn advance(&mut self) -> Result<(), String> {
+        self.head = None;
+        for line in self.lines.by_ref() {
+            self.line_no += 1;
+            let line = line.map_err(|e| format!("{}: {e}", self.name))?;
+            if line.trim().is_empty() {
+                continue;
+            }
+            let rec: Record = serde_json::from_str(&line).map_err(|e| {
+                format!(
+                    "{}:{}: not a sweep record ({e}); merge the --out files of `dumpguard sweep`",
+                    self.name, self.line_no
+                )
+            })?;
+            self.head = Some((line, rec));
+            break;
+        }
+        Ok(())
+    }
+
+    fn file(&self) -> Option<&str> {
+        self.head.as_ref().map(|h| h.1.sweep.file.as_str())
+    }
+}
+
+pub fn merge(a: MergeArgs) -> i32 {
+    match run(&a) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("dumpguard: error: {e}");
+            2
+        }
+    }
+}
+
+fn run(a: &MergeArgs) -> Result<i32, String> {
+    let mut inputs = Vec::new();
+    for p in &a.inputs {
+        let f = File::open(p).map_err(|e| format!("{}: {e}", p.display()))?;
+        let mut i = Input {
+            name: p.display().to_string(),
+            lines: BufReader::new(f).lines(),
+            line_no: 0,
+            head: None,
+        };
+        i.advance()?;
+        inputs.push(i);
+    }
+    let mut jsonl = match &a.out {
+        Some(p) => Some(AtomicFile::create(p).map_err(|e| format!("{}: {e}", p.display()))?),
+        None => None,
+    };
+    let stdout = std::io::stdout();
+    let mut stdout = stdout.lock();
+    let mut builder = summary::Builder::default();
+    let mut html = a.html.as_ref().map(|_| Html::default());
+    let werr = |e: std::io::Error| format!("writing the merged report: {e}");
+    let mut last: Option<String> = None;
+    // Repeatedly take the input whose next entry comes first.
+    while let Some(pick) = (0..inputs.len())
+        .filter(|&i| inputs[i].head.is_some())
+        .min_by(|&x, &y| inputs[x].file().cmp(&inputs[y].file()))
+    {
+        let file = inputs[pick].file().unwrap_or_default().to_string();
+        if let Some(other) =
+            (0..inputs.len()).find(|&i| i != pick && inputs[i].file() == Some(file.as_str()))
+        {
+            return Err(format!(
+                "{file} is in both {} and {}: the shard outputs overlap (same shard twice, or different shard counts)",
+                inputs[pick].name, inputs[other].name
+            ));
+        }
+        if last.as_deref().is_some_and(|l| l >= file.as_str()) {
+            return Err(format!(
+                "{}: not in path order at {file} (was it edited?)",
+                inputs[pick].name
+            ));
+        }
+        while inputs[pick].file() == Some(file.as_str()) {
+            let (line, rec) = inputs[pick].head.take().expect("head present");
+            if let Some(j) = jsonl.as_mut() {
+                writeln!(j, "{line}").map_err(werr)?;
+            }
+            if a.format == SweepFormat::Jsonl {
+                writeln!(stdout, "{line}").map_err(werr)?;
+            }
+            builder.add(&rec);
+            if let Some(h) = html.as_mut() {
+                h.add(&rec);
+            }
+            inputs[pick].advance()?;
+        }
+        last = Some(file);
+    }
+    if let (Some(j), Some(p)) = (jsonl, &a.out) {
+        j.commit().map_err(|e| format!("{}: {e}", p.display()))?;
+    }
+    let s = builder.finish(None, inputs.iter().map(|i| i.name.clone()).collect());
+    if let (Some(h), Some(p)) = (html, &a.html) {
+        write_html(p, &h.render(&s, &now()))?;
+    }
+    emit_summary(&s, a.format, a.quiet, &mut stdout).map_err(werr)?;
+    Ok(if a.exit_zero {
+        0
+    } else {
+        exit_code(&s, a.fail_on)
+    })
+}

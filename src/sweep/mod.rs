@@ -1,0 +1,564 @@
+//! The nightly sweep (`dumpguard sweep ROOT...`): walks debug shares, scans every dump (and
+//! every dump inside an archive) in parallel, remembers what it saw in a SQLite state file so
+//! the next night scans only what changed, survives being killed, splits across machines with
+//! `--shard K/N`, and writes JSON Lines, a summary and a self-contained HTML report.
+//!
+//! Flow: [`walk`] the roots → compare each file with the [`state`] (size, mtime, digests) →
+//! scan the rest ([`scanfile`], [`archive`]) on a thread pool while this thread commits each
+//! result → mark what disappeared as gone → stream the [`record`]s of every entry of this run
+//! from the state into the outputs ([`summary`], [`html`]) → mark the run finished.
+//! Everything the outputs say comes from the state, which is why a killed and restarted sweep
+//! writes the same results as an uninterrupted one.
+
+pub mod archive;
+pub mod html;
+pub mod layout;
+mod merge;
+pub mod out;
+pub mod policy;
+pub mod progress;
+pub mod record;
+pub mod scanfile;
+pub mod shard;
+pub mod state;
+pub mod summary;
+pub mod walk;
+
+pub use merge::{merge, MergeArgs};
+
+use crate::report::Severity;
+use crate::Scanner;
+use clap::ValueEnum;
+use out::AtomicFile;
+use rayon::prelude::*;
+use shard::Shard;
+use state::{Digests, ScannedFile, State, Unscanned};
+use std::collections::HashSet;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant, SystemTime};
+use walk::{Entry, EntryKind, Filter, WalkOptions};
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum SweepFormat {
+    /// The summary as text.
+    Human,
+    /// The summary as one JSON document (`dumpguard.sweep-summary/v1`).
+    Json,
+    /// The per-dump records (JSON Lines) on standard output; the summary goes to stderr.
+    Jsonl,
+}
+
+fn parse_severity(s: &str) -> Result<Severity, String> {
+    Severity::parse(s)
+        .ok_or_else(|| format!("unknown severity '{s}' (low, medium, high, critical)"))
+}
+
+/// `dumpguard sweep` options.
+#[derive(clap::Args, Debug)]
+pub struct SweepArgs {
+    /// Directory trees (or single files) to sweep.
+    #[arg(required = true, value_name = "ROOT")]
+    pub roots: Vec<PathBuf>,
+    /// Incremental state (SQLite). Without it nothing is remembered: every file is scanned
+    /// and every finding is new.
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+    /// Write one schema-v1 report per dump as JSON Lines (atomically, mode 0600).
+    #[arg(long, value_name = "FILE.jsonl")]
+    pub out: Option<PathBuf>,
+    /// Write the self-contained HTML report (atomically, mode 0600).
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    /// What goes to standard output.
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: SweepFormat,
+    /// Sweep only shard K of N (1-based); N processes with K = 1..N cover the tree once.
+    #[arg(long, value_name = "K/N", value_parser = Shard::parse)]
+    pub shard: Option<Shard>,
+    /// Files scanned side by side (default: one per CPU); a large file also uses the pool.
+    #[arg(long, short = 'j', value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Sweep only files matching GLOB (repeatable). Without `/` it matches the file name,
+    /// with `/` the path relative to the root.
+    #[arg(long = "include", value_name = "GLOB")]
+    pub include: Vec<String>,
+    /// Skip files and prune directories matching GLOB (repeatable; same matching).
+    #[arg(long = "exclude", value_name = "GLOB")]
+    pub exclude: Vec<String>,
+    /// Also descend into .git, .hg, .svn, .snapshot, .zfs and lost+found.
+    #[arg(long)]
+    pub no_default_excludes: bool,
+    /// Skip files modified less than SECONDS ago (dumps still being written).
+    #[arg(long, value_name = "SECONDS", default_value_t = 0)]
+    pub min_age: u64,
+    /// Re-hash files whose size and mtime are unchanged and rescan those whose content
+    /// changed anyway (reads every byte; catches tools that restore mtimes).
+    #[arg(long)]
+    pub rehash: bool,
+    /// Archives inside archives, at most this deep.
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub archive_depth: u32,
+    /// Where archive members are expanded (anonymous files, freed even on SIGKILL).
+    #[arg(long, value_name = "DIR")]
+    pub tmpdir: Option<PathBuf>,
+    /// Give up on a file after this many seconds (its scan is then incomplete).
+    #[arg(long, value_name = "SECONDS")]
+    pub time_limit: Option<u64>,
+    /// Lowest severity that makes the exit code 1.
+    #[arg(long, default_value = "high", value_parser = parse_severity)]
+    pub fail_on: Severity,
+    /// Exit 0 whenever the sweep ran to the end, whatever it found (findings and incomplete
+    /// dumps are in the reports); non-zero only when the sweep itself failed. For schedulers
+    /// that retry failed jobs (a retried sweep resumes where it stopped).
+    #[arg(long)]
+    pub exit_zero: bool,
+    /// Sweep a root even if it is empty (by default an empty root is refused: an unmounted
+    /// share would otherwise mark every dump under it gone).
+    #[arg(long)]
+    pub allow_empty_root: bool,
+    /// No progress output.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// One line per entry on stderr: scanned (with findings), skipped or failed, and why.
+    #[arg(long, short)]
+    pub verbose: bool,
+}
+
+/// RFC 3339 UTC, seconds.
+pub fn now() -> String {
+    humantime::format_rfc3339_seconds(SystemTime::now()).to_string()
+}
+
+/// Runs a sweep; returns the exit code (DESIGN.md): 2 if an entry failed or a dump could not
+/// be scanned completely (or the sweep itself failed), else 1 if a finding reaches
+/// `--fail-on`, else 0.
+pub fn run(args: SweepArgs) -> i32 {
+    match sweep(&args) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("dumpguard: error: {e}");
+            2
+        }
+    }
+}
+
+fn canonical_roots(a: &SweepArgs) -> Result<Vec<PathBuf>, String> {
+    let mut roots = Vec::new();
+    for r in &a.roots {
+        let c = std::fs::canonicalize(r).map_err(|e| format!("root {}: {e}", r.display()))?;
+        if c.is_dir() && !a.allow_empty_root {
+            let empty = std::fs::read_dir(&c)
+                .map_err(|e| format!("root {}: {e}", r.display()))?
+                .next()
+                .is_none();
+            if empty {
+                return Err(format!(
+                    "root {} is empty (is the share mounted?); refusing to sweep it, which would mark every dump found there before as gone (--allow-empty-root to sweep it anyway)",
+                    c.display()
+                ));
+            }
+        }
+        roots.push(c);
+    }
+    roots.sort();
+    roots.dedup();
+    Ok(roots)
+}
+
+/// True when `path` lies under one of `roots`.
+fn under(roots: &[PathBuf], path: &str) -> bool {
+    roots.iter().any(|r| Path::new(path).starts_with(r))
+}
+
+fn sweep(a: &SweepArgs) -> Result<i32, String> {
+    let started = Instant::now();
+    let started_at = now();
+    let roots = canonical_roots(a)?;
+    let shard = a.shard.unwrap_or(Shard::ALL);
+    let tmpdir = a.tmpdir.clone().unwrap_or_else(std::env::temp_dir);
+    let jobs = a.jobs.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    });
+    let jobs = jobs.max(1);
+
+    // Without --state, a throwaway database: same code path, nothing remembered.
+    let throwaway;
+    let state_path = match &a.state {
+        Some(p) => out::absolute(p),
+        None => {
+            throwaway = tempfile::Builder::new()
+                .prefix("dumpguard-sweep-state")
+                .tempdir_in(&tmpdir)
+                .map_err(|e| format!("temporary state in {}: {e}", tmpdir.display()))?;
+            throwaway.path().join("state.sqlite")
+        }
+    };
+    let mut own = Vec::new();
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let mut p = state_path.clone().into_os_string();
+        p.push(suffix);
+        own.push(PathBuf::from(p));
+    }
+    own.extend(a.out.iter().chain(a.html.iter()).map(|p| out::absolute(p)));
+
+    let scanner = Scanner::new();
+    let policy = policy::Policy::builtin();
+    let digests = Digests {
+        tool_version: env!("CARGO_PKG_VERSION").into(),
+        rules: scanner.engine().digest().into(),
+        policy: policy.digest(),
+    };
+    let limits = archive::Limits {
+        max_depth: a.archive_depth.max(1),
+        ..Default::default()
+    };
+    let params = serde_json::json!({
+        "roots": roots,
+        "shard": shard.to_string(),
+        "include": a.include,
+        "exclude": a.exclude,
+        "default_excludes": !a.no_default_excludes,
+        "min_age": a.min_age,
+        "archive_depth": limits.max_depth,
+        "digests": digests,
+    })
+    .to_string();
+
+    let mut state = State::open(&state_path)?;
+    let run = state.begin_run(&params, &started_at)?;
+    let filter = Filter::new(&a.include, &a.exclude, !a.no_default_excludes, own)?;
+    let log = |m: &str| {
+        if !a.quiet {
+            eprintln!("{m}");
+        }
+    };
+    log(&format!(
+        "dumpguard sweep: {} run {} (shard {shard}); walking {}",
+        if run.resumed { "resuming" } else { "starting" },
+        run.id,
+        roots
+            .iter()
+            .map(|r| r.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+    let mut phases = std::collections::BTreeMap::new();
+    let mut mark = Instant::now();
+    let mut phase = |name: &str| {
+        phases.insert(name.to_string(), mark.elapsed().as_millis() as u64);
+        mark = Instant::now();
+    };
+    let entries = walk::walk(
+        &roots,
+        &WalkOptions {
+            filter: &filter,
+            shard,
+            min_age_secs: a.min_age,
+        },
+    );
+
+    phase("walk");
+    // Classify: not scanned (skipped/failed), unchanged, to scan.
+    let known = state.load_files()?;
+    let mut unscanned = Vec::new();
+    let mut unchanged: Vec<&Entry> = Vec::new();
+    let mut todo: Vec<&Entry> = Vec::new();
+    for e in &entries {
+        match &e.kind {
+            EntryKind::Skipped { reason } => unscanned.push((e, "skipped", reason.as_str())),
+            EntryKind::Failed { reason } => unscanned.push((e, "failed", reason.as_str())),
+            EntryKind::File { size, mtime_ns } => {
+                let same = known.get(&e.key).is_some_and(|r| {
+                    r.status == "scanned"
+                        && r.size == *size
+                        && r.mtime_ns == *mtime_ns
+                        && r.digests == digests
+                });
+                if same {
+                    unchanged.push(e);
+                } else {
+                    todo.push(e);
+                }
+            }
+        }
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(jobs)
+        .build()
+        .map_err(|e| format!("thread pool: {e}"))?;
+    if a.rehash {
+        let changed: Vec<bool> = pool.install(|| {
+            unchanged
+                .par_iter()
+                .map(|e| {
+                    let stored = known.get(&e.key).and_then(|r| r.sha256.as_deref());
+                    let now = std::fs::File::open(&e.path)
+                        .and_then(|f| scanfile::hash_file(&f))
+                        .ok();
+                    now.is_none() || now.as_deref() != stored
+                })
+                .collect()
+        });
+        let (mut keep, mut moved) = (Vec::new(), Vec::new());
+        for (e, c) in unchanged.into_iter().zip(changed) {
+            if c {
+                moved.push(e);
+            } else {
+                keep.push(e);
+            }
+        }
+        unchanged = keep;
+        todo.extend(moved);
+        todo.sort_by(|x, y| x.key.cmp(&y.key));
+    }
+    let rows: Vec<Unscanned<'_>> = unscanned
+        .iter()
+        .map(|(e, status, reason)| Unscanned {
+            path: &e.key,
+            rel: &e.rel,
+            folder: &e.folder,
+            size: 0,
+            mtime_ns: 0,
+            status,
+            reason,
+        })
+        .collect();
+    state.record_unscanned(&run, &rows, &digests)?;
+    if a.verbose {
+        for (e, status, reason) in &unscanned {
+            eprintln!("{status} {}: {reason}", e.key);
+        }
+    }
+
+    phase("compare");
+    let total_bytes: u64 = todo
+        .iter()
+        .map(|e| match e.kind {
+            EntryKind::File { size, .. } => size,
+            _ => 0,
+        })
+        .sum();
+    log(&format!(
+        "dumpguard sweep: {} entries: {} to scan ({}), {} unchanged, {} not scanned",
+        entries.len(),
+        todo.len(),
+        summary::human_bytes(total_bytes),
+        unchanged.len(),
+        unscanned.len()
+    ));
+    let progress = progress::Progress::new(total_bytes, todo.len() as u64, a.quiet, a.verbose);
+    let ctx = scanfile::Ctx {
+        scanner: &scanner,
+        limits: &limits,
+        tmpdir: &tmpdir,
+        time_limit: a.time_limit.map(Duration::from_secs),
+    };
+    let abort = AtomicBool::new(false);
+    let mut bytes_scanned = 0u64;
+    let mut failure: Option<String> = None;
+    std::thread::scope(|s| {
+        let (tx, rx) = std::sync::mpsc::sync_channel(jobs * 2);
+        let (ctx, progress, abort, todo, pool) = (&ctx, &progress, &abort, &todo, &pool);
+        s.spawn(move || {
+            pool.install(|| {
+                todo.par_iter().for_each_with(tx, |tx, e| {
+                    if abort.load(Ordering::Relaxed) {
+                        return;
+                    }
+                    let res = ctx.scan_file(&e.path, &e.key, &|n| progress.bytes(n));
+                    let _ = tx.send((*e, res));
+                })
+            })
+        });
+        for (e, res) in rx {
+            if failure.is_some() {
+                continue; // drain so the producers finish
+            }
+            let (size, mtime_ns) = match e.kind {
+                EntryKind::File { size, mtime_ns } => (size, mtime_ns),
+                _ => (0, 0),
+            };
+            let outcome = match res {
+                Ok(mut scanned) => {
+                    let changed = walk::stat(&e.path) != Some((size, mtime_ns));
+                    let mut findings = 0;
+                    for u in &mut scanned.units {
+                        policy.apply(&mut u.report);
+                        if changed {
+                            scanfile::incomplete(
+                                &mut u.report,
+                                "the file changed while it was being scanned; it is scanned again by the next sweep".into(),
+                            );
+                        }
+                        bytes_scanned += u.report.input.scanned_bytes;
+                        findings += u.report.findings.len();
+                    }
+                    let r = state.record_scan(
+                        &run,
+                        &ScannedFile {
+                            path: &e.key,
+                            rel: &e.rel,
+                            folder: &e.folder,
+                            size,
+                            mtime_ns,
+                            sha256: &scanned.sha256,
+                            units: &scanned.units,
+                        },
+                        &digests,
+                        &now(),
+                    );
+                    progress.entry(|| {
+                        format!(
+                            "scanned {}: {} dump(s), {findings} finding(s)",
+                            e.key,
+                            scanned.units.len()
+                        )
+                    });
+                    r
+                }
+                Err(why) => {
+                    let r = state.record_unscanned(
+                        &run,
+                        &[Unscanned {
+                            path: &e.key,
+                            rel: &e.rel,
+                            folder: &e.folder,
+                            size,
+                            mtime_ns,
+                            status: "failed",
+                            reason: &why,
+                        }],
+                        &digests,
+                    );
+                    progress.entry(|| format!("failed {}: {why}", e.key));
+                    r
+                }
+            };
+            if let Err(err) = outcome {
+                abort.store(true, Ordering::Relaxed);
+                failure = Some(err);
+            }
+        }
+    });
+    progress.finish();
+    if let Some(f) = failure {
+        return Err(f);
+    }
+    phase("scan");
+
+    let in_scope = |path: &str, rel: &str| under(&roots, path) && shard.contains(rel);
+    let seen: HashSet<&str> = entries.iter().map(|e| e.key.as_str()).collect();
+    let gone = state.mark_gone(&run, &seen, &in_scope, &now())?;
+    // Byte order of the paths: the same total order in every shard, which sweep-merge needs.
+    let mut order: Vec<&str> = seen
+        .iter()
+        .copied()
+        .chain(gone.iter().map(String::as_str))
+        .collect();
+    order.sort_unstable();
+    order.dedup();
+
+    // Outputs, from the state.
+    let mut jsonl = match &a.out {
+        Some(p) => Some(AtomicFile::create(p).map_err(|e| format!("{}: {e}", p.display()))?),
+        None => None,
+    };
+    let stdout = std::io::stdout();
+    let mut stdout = stdout.lock();
+    let mut builder = summary::Builder::default();
+    let mut html = a.html.as_ref().map(|_| html::Html::default());
+    let write_err = |e: std::io::Error| format!("writing the report: {e}");
+    state.for_each_output(&order, &mut |fo| {
+        for line in record::lines_of(&fo, &run, &scanner) {
+            if let Some(j) = jsonl.as_mut() {
+                writeln!(j, "{line}").map_err(write_err)?;
+            }
+            if a.format == SweepFormat::Jsonl {
+                writeln!(stdout, "{line}").map_err(write_err)?;
+            }
+            let rec: record::Record =
+                serde_json::from_str(&line).map_err(|e| format!("record: {e}"))?;
+            builder.add(&rec);
+            if let Some(h) = html.as_mut() {
+                h.add(&rec);
+            }
+        }
+        Ok(())
+    })?;
+    if let (Some(j), Some(p)) = (jsonl, &a.out) {
+        j.commit().map_err(|e| format!("{}: {e}", p.display()))?;
+    }
+    phase("report");
+    let elapsed_ms = started.elapsed().as_millis() as u64;
+    let summary = builder.finish(
+        Some(summary::RunMeta {
+            roots: roots.iter().map(|r| r.display().to_string()).collect(),
+            shard: shard.to_string(),
+            run: run.id,
+            resumed: run.resumed,
+            started_at: started_at.clone(),
+            elapsed_ms,
+            bytes_scanned,
+            bytes_per_second: bytes_scanned
+                .saturating_mul(1000)
+                .checked_div(elapsed_ms)
+                .unwrap_or(0),
+            gone: gone.len() as u64,
+            phases_ms: phases,
+        }),
+        vec![],
+    );
+    if let (Some(h), Some(p)) = (html, &a.html) {
+        write_html(p, &h.render(&summary, &now()))?;
+    }
+    emit_summary(&summary, a.format, a.quiet, &mut stdout).map_err(write_err)?;
+    state.finish_run(&run, &now())?;
+    Ok(if a.exit_zero {
+        0
+    } else {
+        exit_code(&summary, a.fail_on)
+    })
+}
+
+fn write_html(p: &Path, doc: &str) -> Result<(), String> {
+    let mut f = AtomicFile::create(p).map_err(|e| format!("{}: {e}", p.display()))?;
+    f.write_all(doc.as_bytes())
+        .and_then(|_| f.commit())
+        .map_err(|e| format!("{}: {e}", p.display()))
+}
+
+fn emit_summary(
+    s: &summary::Summary,
+    format: SweepFormat,
+    quiet: bool,
+    stdout: &mut dyn Write,
+) -> std::io::Result<()> {
+    match format {
+        SweepFormat::Human => write!(stdout, "{}", s.render_human()),
+        SweepFormat::Json => writeln!(
+            stdout,
+            "{}",
+            serde_json::to_string_pretty(s).expect("summary serialises")
+        ),
+        SweepFormat::Jsonl => {
+            if !quiet {
+                eprint!("{}", s.render_human());
+            }
+            Ok(())
+        }
+    }
+}
+
+fn exit_code(s: &summary::Summary, fail_on: Severity) -> i32 {
+    if s.has_errors() {
+        2
+    } else if s.max_severity().is_some_and(|m| m >= fail_on) {
+        1
+    } else {
+        0
+    }
+}

@@ -1,0 +1,270 @@
+//! The sweep's JSON Lines output: one schema-v1 report per dump (file or archive member) and
+//! one per entry that was not scanned, each with a `sweep` member saying what the sweep did
+//! with it and what is new or resolved. The summary and the HTML report are computed from
+//! these lines alone, so `dumpguard sweep-merge` rebuilds them from shard outputs.
+
+use super::layout::Layout;
+use super::scanfile::placeholder;
+use super::state::{FileOut, Run, SecretRow};
+use crate::report::Severity;
+use crate::Scanner;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+/// What the sweep adds to a report.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SweepInfo {
+    /// `scanned` (in this run), `unchanged` (scanned earlier, report reused), `skipped`,
+    /// `failed` (could not be read; retried next run), `gone` (no longer under the roots).
+    pub status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The file on disk.
+    pub file: String,
+    /// The member inside it (`member[!inner]`), for dumps inside archives.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub member: Option<String>,
+    /// The share/folder it is counted under.
+    pub folder: String,
+    /// When this report was produced.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scanned_at: Option<String>,
+    /// New/known state of each finding of the report, by finding id.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub findings: Vec<FindingState>,
+    /// Secrets this dump held at the last finished sweep and holds no more.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resolved: Vec<Resolved>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub layout: Option<Layout>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FindingState {
+    pub id: String,
+    /// The finding's secret identity: its fingerprint, or where it was found when it has none.
+    pub secret_id: String,
+    /// First seen after the last finished sweep.
+    pub new: bool,
+    pub first_seen: String,
+    pub last_seen: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Resolved {
+    pub dump: String,
+    pub secret_id: String,
+    pub kind: String,
+    pub severity: Severity,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<String>,
+    pub first_seen: String,
+    pub last_seen: String,
+    pub resolved_at: String,
+}
+
+/// The parts of a line the summary and the HTML report read.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Record {
+    pub input: InputView,
+    #[serde(default)]
+    pub findings: Vec<FindingView>,
+    pub sweep: SweepInfo,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct InputView {
+    pub path: String,
+    pub size: u64,
+    pub format: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub scanned_bytes: u64,
+    pub complete: bool,
+    #[serde(default)]
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct FindingView {
+    pub id: String,
+    pub detector: String,
+    pub kind: String,
+    pub severity: Severity,
+    pub verified: bool,
+    pub status: String,
+    #[serde(default)]
+    pub verification: String,
+    #[serde(default)]
+    pub fingerprint: Option<String>,
+    pub encoding: String,
+    pub offset: u64,
+    pub length: u64,
+    #[serde(default)]
+    pub location: Option<LocationView>,
+    #[serde(default)]
+    pub preview: String,
+    #[serde(default)]
+    pub known_key: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct LocationView {
+    #[serde(default)]
+    pub address: Option<String>,
+    #[serde(default)]
+    pub region: String,
+    #[serde(default)]
+    pub module: Option<String>,
+    #[serde(default)]
+    pub thread: Option<u32>,
+}
+
+impl Record {
+    /// Status of this line's dump: scanned now or reused.
+    pub fn is_dump(&self) -> bool {
+        matches!(self.sweep.status.as_str(), "scanned" | "unchanged")
+    }
+}
+
+/// The secret identity of a finding in JSON (same rule as [`super::state::secret_id`]).
+fn secret_id_json(f: &serde_json::Value) -> String {
+    match f.get("fingerprint").and_then(|v| v.as_str()) {
+        Some(fp) => fp.to_string(),
+        None => format!(
+            "{}:{}:{}@{:#x}",
+            f["detector"].as_str().unwrap_or(""),
+            f["kind"].as_str().unwrap_or(""),
+            f["encoding"].as_str().unwrap_or(""),
+            f["offset"].as_u64().unwrap_or(0)
+        ),
+    }
+}
+
+fn resolved_of(s: &SecretRow) -> Resolved {
+    Resolved {
+        dump: s.unit.clone(),
+        secret_id: s.secret.clone(),
+        kind: s.kind.clone(),
+        severity: Severity::parse(&s.severity).unwrap_or(Severity::High),
+        fingerprint: s.fingerprint.clone(),
+        first_seen: s.first_seen.clone(),
+        last_seen: s.last_seen.clone(),
+        resolved_at: s.resolved_at.clone().unwrap_or_default(),
+    }
+}
+
+/// Appends the `sweep` member to a report's JSON object, keeping the report's own field order
+/// (schema, tool, input, findings, summary) as `dumpguard scan` prints it.
+fn with_sweep(report_json: &str, info: &SweepInfo) -> String {
+    let body = report_json.trim_end();
+    let body = body.strip_suffix('}').unwrap_or(body);
+    format!(
+        "{body},\"sweep\":{}}}",
+        serde_json::to_string(info).expect("sweep info serialises")
+    )
+}
+
+/// The output lines (JSON, one per dump) of one stored entry.
+pub fn lines_of(out: &FileOut, run: &Run, scanner: &Scanner) -> Vec<String> {
+    let mut open: HashMap<(&str, &str), &SecretRow> = HashMap::new();
+    let mut resolved: Vec<&SecretRow> = Vec::new();
+    for s in &out.secrets {
+        match s.resolved_run {
+            None => {
+                open.insert((s.unit.as_str(), s.secret.as_str()), s);
+            }
+            Some(r) if r > run.prev_finished => resolved.push(s),
+            Some(_) => {}
+        }
+    }
+    let status = match out.status.as_str() {
+        "scanned" if out.scanned_run == Some(run.id) => "scanned",
+        "scanned" => "unchanged",
+        other => other,
+    };
+    let member_of = |unit: &str| {
+        unit.strip_prefix(out.path.as_str())
+            .and_then(|m| m.strip_prefix('!'))
+            .map(str::to_string)
+    };
+    let mut lines = Vec::new();
+    if out.units.is_empty() {
+        let why = out
+            .reason
+            .clone()
+            .unwrap_or_else(|| "no dump in this file".into());
+        let report = placeholder(scanner, &out.path, out.size, &format!("{status}: {why}"));
+        let info = SweepInfo {
+            status: status.into(),
+            reason: out.reason.clone(),
+            file: out.path.clone(),
+            member: None,
+            folder: out.folder.clone(),
+            scanned_at: None,
+            findings: vec![],
+            resolved: resolved.iter().map(|s| resolved_of(s)).collect(),
+            layout: None,
+        };
+        lines.push(with_sweep(&report.to_json(false), &info));
+        return lines;
+    }
+    let units: Vec<&str> = out.units.iter().map(|u| u.0.as_str()).collect();
+    for (i, (unit, report, layout)) in out.units.iter().enumerate() {
+        let (report, v): (String, serde_json::Value) = match serde_json::from_str(report) {
+            Ok(v) => (report.clone(), v),
+            Err(_) => {
+                let p = placeholder(
+                    scanner,
+                    unit,
+                    0,
+                    "stored report unreadable; it will be rescanned when the file changes",
+                );
+                (
+                    p.to_json(false),
+                    serde_json::to_value(&p).expect("report serialises"),
+                )
+            }
+        };
+        let findings = v["findings"]
+            .as_array()
+            .map(|fs| {
+                fs.iter()
+                    .map(|f| {
+                        let sid = secret_id_json(f);
+                        let row = open.get(&(unit.as_str(), sid.as_str()));
+                        FindingState {
+                            id: f["id"].as_str().unwrap_or("").to_string(),
+                            new: row.is_some_and(|r| r.first_run > run.prev_finished),
+                            first_seen: row.map(|r| r.first_seen.clone()).unwrap_or_default(),
+                            // Seen by this run (its entry was walked): as of its start.
+                            last_seen: row.map(|_| run.started_at.clone()).unwrap_or_default(),
+                            secret_id: sid,
+                        }
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        // Resolved secrets go with their dump; those of dumps no longer in the file (an
+        // archive member removed) go with the file's first dump.
+        let mine: Vec<Resolved> = resolved
+            .iter()
+            .filter(|s| s.unit == *unit || (i == 0 && !units.contains(&s.unit.as_str())))
+            .map(|s| resolved_of(s))
+            .collect();
+        let info = SweepInfo {
+            status: status.into(),
+            reason: None,
+            file: out.path.clone(),
+            member: member_of(unit),
+            folder: out.folder.clone(),
+            scanned_at: out.scanned_at.clone(),
+            findings,
+            resolved: mine,
+            layout: serde_json::from_str(layout).ok(),
+        };
+        lines.push(with_sweep(&report, &info));
+    }
+    lines
+}

@@ -1,0 +1,301 @@
+//! Scanning one swept file: a dump, or an archive whose members are dumps (recursively, up to
+//! the nesting limit). Produces one schema-v1 report per dump, each named as the sweep
+//! attributes it (`archive!member` for members), plus a compact layout for the HTML picture.
+
+use super::archive::{self, Budget, Kind, Spilled};
+use super::layout::Layout;
+use crate::input::Dump;
+use crate::report::{InputInfo, Report, Tool};
+use crate::scan::Limits;
+use crate::Scanner;
+use sha2::{Digest, Sha256};
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// One scanned dump: a file, or a member of an archive.
+pub struct Unit {
+    /// `path` or `path!member[!inner...]`: the report's `input.path`.
+    pub name: String,
+    /// The member part (`member[!inner...]`), for archive members.
+    pub member: Option<String>,
+    pub report: Report,
+    pub layout: Layout,
+}
+
+/// Everything a swept file produced.
+pub struct Scanned {
+    pub units: Vec<Unit>,
+    /// SHA-256 of the file on disk (for an archive: of the archive).
+    pub sha256: String,
+}
+
+/// What scanning needs, shared by all files of a sweep.
+pub struct Ctx<'a> {
+    pub scanner: &'a Scanner,
+    pub limits: &'a archive::Limits,
+    pub tmpdir: &'a Path,
+    /// Per top-level file.
+    pub time_limit: Option<Duration>,
+}
+
+/// A report for a dump that could not be scanned: no findings, incomplete, and why.
+pub fn placeholder(scanner: &Scanner, name: &str, size: u64, why: &str) -> Report {
+    Report {
+        schema: crate::report::SCHEMA.into(),
+        tool: Tool::new(scanner.engine().digest()),
+        input: InputInfo {
+            path: name.into(),
+            size,
+            sha256: String::new(),
+            format: "unscanned".into(),
+            description: None,
+            regions: 0,
+            scanned_bytes: 0,
+            complete: false,
+            warnings: vec![why.into()],
+        },
+        findings: Vec::new(),
+        summary: Report::summarize(&[], 0, 0),
+    }
+}
+
+impl Ctx<'_> {
+    /// Scans the file at `path`, reported as `name`. `Err` only when the file cannot be read
+    /// at all (it is then retried on the next sweep).
+    pub fn scan_file(
+        &self,
+        path: &Path,
+        name: &str,
+        progress: &(dyn Fn(u64) + Sync),
+    ) -> Result<Scanned, String> {
+        let file = File::open(path).map_err(|e| format!("cannot open: {e}"))?;
+        let head = archive::head(&file).map_err(|e| format!("cannot read: {e}"))?;
+        let limits = Limits {
+            deadline: self.time_limit.map(|t| Instant::now() + t),
+        };
+        match archive::sniff(&head) {
+            None => {
+                drop(file);
+                let dump = Dump::open(path).map_err(|e| format!("cannot open: {e}"))?;
+                let (report, layout) = self.scan_dump(&dump, name, &limits, progress);
+                Ok(Scanned {
+                    sha256: report.input.sha256.clone(),
+                    units: vec![Unit {
+                        name: name.into(),
+                        member: None,
+                        report,
+                        layout,
+                    }],
+                })
+            }
+            Some(kind) => {
+                let sha256 = hash_file(&file).map_err(|e| format!("cannot read: {e}"))?;
+                (&file)
+                    .seek(SeekFrom::Start(0))
+                    .map_err(|e| format!("cannot read: {e}"))?;
+                let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+                let budget = Budget::for_file(size, self.limits);
+                let mut units = Vec::new();
+                self.expand(kind, file, path, name, 1, &budget, &limits, &mut units);
+                let prefix = format!("{name}!");
+                for u in &mut units {
+                    u.member = u.name.strip_prefix(&prefix).map(str::to_string);
+                }
+                progress(size);
+                Ok(Scanned { units, sha256 })
+            }
+        }
+    }
+
+    fn scan_dump(
+        &self,
+        dump: &Dump<'_>,
+        name: &str,
+        limits: &Limits,
+        progress: &(dyn Fn(u64) + Sync),
+    ) -> (Report, Layout) {
+        let report = self.scanner.scan_dump(dump, name, limits, progress);
+        let layout = Layout::of(&dump.layout.regions, dump.data().len() as u64);
+        (report, layout)
+    }
+
+    /// Expands an archive `file` (at `path`, for the raw fallback), named `name`, at nesting
+    /// `depth`, appending one unit per dump found.
+    #[allow(clippy::too_many_arguments)]
+    fn expand(
+        &self,
+        kind: Kind,
+        file: File,
+        path: &Path,
+        name: &str,
+        depth: u32,
+        budget: &Budget,
+        limits: &Limits,
+        units: &mut Vec<Unit>,
+    ) {
+        let first = units.len();
+        let outcome = archive::for_each_member(
+            kind,
+            file,
+            name,
+            self.tmpdir,
+            self.limits,
+            budget,
+            &mut |m| {
+                let unit_name = format!("{name}!{}", m.name);
+                match m.result {
+                    Err(why) => units.push(Unit::new(
+                        &unit_name,
+                        placeholder(self.scanner, &unit_name, 0, &why),
+                        Layout::default(),
+                    )),
+                    Ok(spilled) => {
+                        self.scan_spilled(spilled, &unit_name, depth, budget, limits, units)
+                    }
+                }
+            },
+        );
+        match outcome {
+            Ok(notes) if notes.is_empty() => {}
+            Ok(notes) => {
+                // Archive-level notes (members left unscanned) make its units incomplete.
+                if units.len() == first {
+                    let why = notes.join("; ");
+                    let report = placeholder(self.scanner, name, 0, &why);
+                    units.push(Unit::new(name, report, Layout::default()));
+                }
+                for u in &mut units[first..] {
+                    for n in &notes {
+                        incomplete(&mut u.report, format!("{} {name}: {n}", kind.as_str()));
+                    }
+                }
+            }
+            Err(why) => {
+                // Every byte is scanned: an archive that cannot be read is scanned raw.
+                let note = format!(
+                    "could not be read as {}: {why}; scanned as raw bytes",
+                    kind.as_str()
+                );
+                let unit = match Dump::open(path) {
+                    Ok(dump) => {
+                        let (mut report, layout) = self.scan_dump(&dump, name, limits, &|_| {});
+                        incomplete(&mut report, note);
+                        Unit::new(name, report, layout)
+                    }
+                    Err(e) => Unit::new(
+                        name,
+                        placeholder(self.scanner, name, 0, &format!("{note}; cannot open: {e}")),
+                        Layout::default(),
+                    ),
+                };
+                units.push(unit);
+            }
+        }
+    }
+
+    /// Scans an expanded member: a dump, or an archive inside the archive.
+    fn scan_spilled(
+        &self,
+        spilled: Spilled,
+        name: &str,
+        depth: u32,
+        budget: &Budget,
+        limits: &Limits,
+        units: &mut Vec<Unit>,
+    ) {
+        let first = units.len();
+        let path = spilled.proc_path();
+        let head = archive::head(&spilled.file).unwrap_or_default();
+        let mut note = None;
+        match archive::sniff(&head) {
+            Some(kind) if depth < self.limits.max_depth => {
+                // The clone shares the file offset, which the spill left at the end.
+                match spilled
+                    .file
+                    .try_clone()
+                    .and_then(|mut f| f.seek(SeekFrom::Start(0)).map(|_| f))
+                {
+                    Ok(f) => self.expand(kind, f, &path, name, depth + 1, budget, limits, units),
+                    Err(e) => units.push(Unit::new(
+                        name,
+                        placeholder(
+                            self.scanner,
+                            name,
+                            spilled.len,
+                            &format!("cannot reopen: {e}"),
+                        ),
+                        Layout::default(),
+                    )),
+                }
+            }
+            found => {
+                if let Some(kind) = found {
+                    note = Some(format!(
+                        "nesting limit of {} archives reached: this {} was scanned as raw bytes",
+                        self.limits.max_depth,
+                        kind.as_str()
+                    ));
+                }
+                let unit = match Dump::open(&path) {
+                    Ok(dump) => {
+                        let (report, layout) = self.scan_dump(&dump, name, limits, &|_| {});
+                        Unit::new(name, report, layout)
+                    }
+                    Err(e) => Unit::new(
+                        name,
+                        placeholder(
+                            self.scanner,
+                            name,
+                            spilled.len,
+                            &format!("cannot map the expanded member: {e}"),
+                        ),
+                        Layout::default(),
+                    ),
+                };
+                units.push(unit);
+            }
+        }
+        for u in &mut units[first..] {
+            if let Some(n) = &note {
+                incomplete(&mut u.report, n.clone());
+            }
+            if let Some(cut) = &spilled.cut {
+                incomplete(&mut u.report, format!("{name}: {cut}"));
+            }
+        }
+    }
+}
+
+impl Unit {
+    fn new(name: &str, report: Report, layout: Layout) -> Unit {
+        Unit {
+            name: name.into(),
+            member: None,
+            report,
+            layout,
+        }
+    }
+}
+
+/// Marks a report incomplete with a reason.
+pub fn incomplete(report: &mut Report, why: String) {
+    report.input.complete = false;
+    report.input.warnings.push(why);
+}
+
+/// SHA-256 of a whole file, streamed.
+pub fn hash_file(file: &File) -> std::io::Result<String> {
+    let mut h = Sha256::new();
+    let mut r = std::io::BufReader::with_capacity(1 << 20, file);
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = r.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(hex::encode(h.finalize()))
+}
