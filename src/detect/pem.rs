@@ -88,12 +88,12 @@ fn runs_past_view(t: &[u8]) -> bool {
     let Some(label_len) = text::find(&after[..after.len().min(MAX_LABEL + 5)], b"-----") else {
         return false;
     };
-    if classify(&after[..label_len]).is_none() {
+    let Some(payload) = classify(&after[..label_len]) else {
         return false;
-    }
+    };
     let body_start = BEGIN.len() + label_len + 5;
     let rest = &t[body_start..];
-    let (skip, _) = legacy_headers(rest);
+    let (skip, _) = armour_headers(payload, rest);
     let body = text::base64_body(&rest[skip..], MAX_BODY);
     // The END line is `-----END <label>-----`: it must fit in the view to be seen.
     body_start + skip + body.consumed + label_len + 14 >= t.len()
@@ -108,13 +108,7 @@ fn parse(t: &[u8], pos: usize, enc: Encoding) -> Option<Finding> {
     let body_start = BEGIN.len() + label_len + 5;
     let rest = &t[body_start..];
 
-    // Legacy OpenSSL encryption headers ("Proc-Type: 4,ENCRYPTED", "DEK-Info: ...").
-    // OpenPGP armour has its own header lines (`Comment:`, `Version:`).
-    let (skip, dek_info) = if payload == Payload::Pgp {
-        (super::pgp::armor_headers_len(rest), None)
-    } else {
-        legacy_headers(rest)
-    };
+    let (skip, dek_info) = armour_headers(payload, rest);
     let body = text::base64_body(&rest[skip..], MAX_BODY);
     let after_body = body_start + skip + body.consumed;
     let end_marker = format!("-----END {label_str}-----");
@@ -255,6 +249,17 @@ fn unparsed(label: &str, why: &str) -> Verdict {
             ..Default::default()
         },
         spki: None,
+    }
+}
+
+/// Header lines between the BEGIN line and the body: legacy OpenSSL encryption headers
+/// ("Proc-Type: 4,ENCRYPTED", "DEK-Info: ..."), or for OpenPGP its own (`Comment:`,
+/// `Version:`). Returns bytes skipped and the DEK-Info cipher when legacy-encrypted.
+fn armour_headers(payload: Payload, rest: &[u8]) -> (usize, Option<String>) {
+    if payload == Payload::Pgp {
+        (super::pgp::armor_headers_len(rest), None)
+    } else {
+        legacy_headers(rest)
     }
 }
 

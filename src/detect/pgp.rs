@@ -485,13 +485,17 @@ fn cipher_name(id: u8) -> &'static str {
 /// Characters of armour header lines (`Comment: …`, `Version: …`) before the blank line that
 /// starts the base64 body, so the PEM detector can skip them.
 pub fn armor_headers_len(rest: &[u8]) -> usize {
+    // Bounded like the legacy PEM headers: a few short lines, so hostile text costs little.
+    const MAX_LINE: usize = 256;
     let mut i = rest
         .iter()
+        .take(8)
         .take_while(|&&c| c == b'\r' || c == b'\n')
         .count();
     let start = i;
     for _ in 0..16 {
-        let line_end = match rest[i..].iter().position(|&c| c == b'\n') {
+        let window = &rest[i.min(rest.len())..rest.len().min(i + MAX_LINE)];
+        let line_end = match window.iter().position(|&c| c == b'\n') {
             Some(p) => i + p,
             None => return start,
         };
