@@ -14,6 +14,11 @@ need openssl || missing+=(openssl)
 need xz || missing+=(xz-utils)
 need bzip2 || missing+=(bzip2)
 need gzip || missing+=(gzip)
+need puttygen || missing+=(putty-tools)
+need gpg || missing+=(gnupg)
+need ssh-keygen || missing+=(openssh-client)
+need chromium || missing+=(chromium)
+need script || missing+=(bsdutils)
 [ -f /etc/ssl/certs/ca-certificates.crt ] || missing+=(ca-certificates)
 if ((${#missing[@]})); then
   if [ "$(id -u)" = 0 ]; then

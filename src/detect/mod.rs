@@ -15,10 +15,10 @@ mod pem;
 mod pgp;
 mod pkcs12;
 mod putty;
+pub mod rules;
 pub mod ssh_wire;
 mod symcrypt;
 pub mod symmetric;
-pub mod rules;
 pub mod text;
 mod verdict_cache;
 
