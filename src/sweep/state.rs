@@ -594,6 +594,9 @@ mod tests {
             preview: "[redacted]".into(),
             known_key: None,
             content_hash: None,
+            occurrences: 1,
+            locations: Vec::new(),
+            token: None,
         }
     }
 
