@@ -52,6 +52,11 @@ pub enum Command {
         /// No progress bar.
         #[arg(long, short)]
         quiet: bool,
+        /// Known public keys (repeatable; a file or a directory): PEM/DER certificates and
+        /// public keys, JWKS/JWK JSON, OpenSSH public keys. Findings of these keys are
+        /// labelled with their entry, and their RSA moduli drive the raw prime-factor search.
+        #[arg(long, value_name = "PATH")]
+        known_keys: Vec<PathBuf>,
     },
 }
 
@@ -110,18 +115,31 @@ pub fn run(cli: Cli) -> i32 {
             fail_on,
             time_limit,
             quiet,
-        } => scan(
-            &paths,
-            format,
-            output.as_deref(),
-            fail_on,
-            time_limit,
-            quiet,
-        ),
+            known_keys,
+        } => {
+            let inventory = match dumpguard::keys::inventory::load(&known_keys) {
+                Ok(i) => i,
+                Err(e) => {
+                    eprintln!("dumpguard: error: --known-keys {e}");
+                    return 2;
+                }
+            };
+            let scanner = Scanner::new().with_inventory(inventory);
+            scan(
+                &scanner,
+                &paths,
+                format,
+                output.as_deref(),
+                fail_on,
+                time_limit,
+                quiet,
+            )
+        }
     }
 }
 
 fn scan(
+    scanner: &Scanner,
     paths: &[PathBuf],
     format: OutputFormat,
     output: Option<&Path>,
@@ -137,7 +155,6 @@ fn scan(
         .map(|m| m.len())
         .sum();
     let pb = progress_bar(total, quiet);
-    let scanner = Scanner::new();
     let mut reports: Vec<Report> = Vec::new();
     for path in &inputs {
         let limits = Limits {

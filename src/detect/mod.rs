@@ -6,6 +6,7 @@
 mod base64_key;
 mod der_key;
 mod pem;
+mod public_keys;
 pub mod text;
 
 use crate::input::{AddressSpace, Region};
@@ -55,11 +56,23 @@ pub struct PublicKeyRecord {
 pub struct Sink {
     pub findings: Vec<Finding>,
     pub public_keys: Vec<PublicKeyRecord>,
+    /// Detector-private intermediate results, keyed by detector name: what a detector's
+    /// `scan_chunk` collects (candidate integers, say) and its `finish` consumes. Kept per
+    /// scan, so a scanner shared between threads never mixes two dumps.
+    pub state: Vec<(&'static str, Box<dyn std::any::Any + Send>)>,
 }
 
 impl Sink {
     pub fn push(&mut self, f: Finding) {
         self.findings.push(f);
+    }
+
+    /// The intermediate results of type `T` that detector `name` left in `state`.
+    pub fn state_of<'a, T: 'static>(&'a self, name: &'a str) -> impl Iterator<Item = &'a T> + 'a {
+        self.state
+            .iter()
+            .filter(move |(n, _)| *n == name)
+            .filter_map(|(_, b)| b.downcast_ref::<T>())
     }
 }
 
@@ -88,6 +101,7 @@ pub fn registry() -> Vec<Box<dyn Detector>> {
         Box::new(pem::Pem),
         Box::new(der_key::DerKey),
         Box::new(base64_key::Base64Key),
+        Box::new(public_keys::PublicKeys),
     ]
 }
 

@@ -7,6 +7,9 @@ mod dsa;
 mod ec;
 mod edwards;
 pub mod fingerprint;
+pub mod inventory;
+pub mod limbs;
+pub mod pubkey;
 mod rsa;
 
 pub use ec::Curve;

@@ -57,6 +57,10 @@ pub struct Finding {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub key: Option<KeyInfo>,
     pub preview: String,
+    /// The known-key inventory entry (`--known-keys`) this key matches: certificate subject,
+    /// `kid` and file — "this dump holds signing key X".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub known_key: Option<String>,
 }
 
 /// Severity of a key finding by how far it was proven. Verified private keys are critical;
@@ -93,6 +97,7 @@ impl Finding {
             location: None,
             key: Some(v.key.clone()),
             preview,
+            known_key: None,
         }
     }
 

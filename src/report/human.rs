@@ -75,6 +75,9 @@ pub fn render(r: &Report) -> String {
         if let Some(fp) = &f.fingerprint {
             let _ = writeln!(out, "      fingerprint: {fp}");
         }
+        if let Some(k) = &f.known_key {
+            let _ = writeln!(out, "      known key: {k}");
+        }
         let _ = writeln!(out, "      preview: {}", f.preview);
     }
     let s = &r.summary;

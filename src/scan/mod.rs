@@ -138,6 +138,7 @@ impl Engine {
         for (sink, err, n) in results {
             found.findings.extend(sink.findings);
             found.public_keys.extend(sink.public_keys);
+            found.state.extend(sink.state);
             errors.extend(err);
             scanned += n;
         }
@@ -162,6 +163,7 @@ impl Engine {
         found.public_keys.extend(late.public_keys);
         let public_keys = found.public_keys.len();
         let mut findings = dedup::dedup(found.findings);
+        label_known_keys(&mut findings, inventory);
         for (i, f) in findings.iter_mut().enumerate() {
             f.id = format!("F{}", i + 1);
             f.location = Some(locate(&dump.layout.regions, &dump.layout.space, f.offset));
@@ -186,6 +188,26 @@ impl Engine {
         }
         for d in &self.detectors {
             d.scan_chunk(cx, start, end, sink);
+        }
+    }
+}
+
+/// Labels findings whose fingerprint is a key of the user's inventory with that entry.
+fn label_known_keys(findings: &mut [Finding], inventory: &[PublicKeyRecord]) {
+    if inventory.is_empty() {
+        return;
+    }
+    let mut known: std::collections::HashMap<String, Vec<&str>> = Default::default();
+    for r in inventory {
+        let fp = crate::keys::fingerprint::sha256_fingerprint(&r.spki);
+        let labels = known.entry(fp).or_default();
+        if !labels.contains(&r.source.as_str()) {
+            labels.push(&r.source);
+        }
+    }
+    for f in findings {
+        if let Some(labels) = f.fingerprint.as_ref().and_then(|fp| known.get(fp)) {
+            f.known_key = Some(labels.join("; "));
         }
     }
 }
