@@ -3,10 +3,13 @@
 //! at each hit with the whole dump in reach, so decoding may look before and after the hit.
 //! Adding a detector = one file here + one line in [`registry`].
 
+mod aes_schedule;
 mod base64_key;
+mod bigint;
 mod der_key;
 mod pem;
 mod public_keys;
+mod rsa_factor;
 pub mod text;
 
 use crate::input::{AddressSpace, Region};
@@ -102,6 +105,9 @@ pub fn registry() -> Vec<Box<dyn Detector>> {
         Box::new(der_key::DerKey),
         Box::new(base64_key::Base64Key),
         Box::new(public_keys::PublicKeys),
+        Box::new(aes_schedule::AesSchedule),
+        Box::new(rsa_factor::RsaFactor),
+        Box::new(bigint::BigInt),
     ]
 }
 

@@ -2,15 +2,21 @@
 //! fingerprint. Detectors decode bytes into a [`PrivateKey`]; [`verify`] proves (or fails to
 //! prove) it; the verdict carries the DESIGN.md fingerprint.
 
+pub mod aes;
+pub mod containers;
 pub mod decode;
 mod dsa;
 mod ec;
 mod edwards;
+pub mod factor_scan;
 pub mod fingerprint;
 pub mod inventory;
 pub mod limbs;
+pub mod moduli;
 pub mod pubkey;
 mod rsa;
+#[cfg(test)]
+pub(crate) mod testkeys;
 
 pub use ec::Curve;
 pub use rsa::RsaParts;

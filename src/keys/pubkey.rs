@@ -178,6 +178,47 @@ pub fn ec_spki(curve: Curve, point: &[u8]) -> Option<Vec<u8>> {
     }
 }
 
+/// The uncompressed public point d·G for a big-endian scalar `d` (any length up to the
+/// curve's; shorter values are left-padded), or None when d is out of range.
+pub fn ec_public_point(curve: Curve, d: &[u8]) -> Option<Vec<u8>> {
+    use p256::elliptic_curve::sec1::ToEncodedPoint;
+    let len = curve.scalar_len();
+    if d.len() > len {
+        return None;
+    }
+    let mut padded = vec![0u8; len];
+    padded[len - d.len()..].copy_from_slice(d);
+    macro_rules! on {
+        ($c:ident) => {{
+            let sk = $c::SecretKey::from_slice(&padded).ok()?;
+            Some(sk.public_key().to_encoded_point(false).as_bytes().to_vec())
+        }};
+    }
+    match curve {
+        Curve::P256 => on!(p256),
+        Curve::P384 => on!(p384),
+        Curve::P521 => on!(p521),
+        Curve::Secp256k1 => on!(k256),
+    }
+}
+
+/// The uncompressed form of a SEC1 point (compressed or not).
+pub fn ec_uncompressed(curve: Curve, point: &[u8]) -> Option<Vec<u8>> {
+    use p256::elliptic_curve::sec1::ToEncodedPoint;
+    macro_rules! on {
+        ($c:ident) => {{
+            let pk = $c::PublicKey::from_sec1_bytes(point).ok()?;
+            Some(pk.to_encoded_point(false).as_bytes().to_vec())
+        }};
+    }
+    match curve {
+        Curve::P256 => on!(p256),
+        Curve::P384 => on!(p384),
+        Curve::P521 => on!(p521),
+        Curve::Secp256k1 => on!(k256),
+    }
+}
+
 /// A record from one JWK (RFC 7517) public key: RSA (`n`, `e`), EC (`crv`, `x`, `y`) or OKP
 /// Ed25519/X25519 (`x`). Private members, if present, are ignored: the inventory holds public
 /// keys. The label carries the `kid` when there is one.
