@@ -360,6 +360,7 @@ fn finding(o: usize, shape: &Shape, swapped: bool, key: &[u8], flipped: u32) -> 
     } else {
         Severity::High
     };
+    f.known_key = known.map(|why| format!("published test key: {why}"));
     f
 }
 

@@ -13,8 +13,8 @@ const ANCHORS: &[(&str, usize)] = &[
     ("IBAAKBgQ", 6),                   // PKCS#1 RSA-1024
     ("IBADANBgkqhkiG9w0BAQEFAASC", 6), // PKCS#8 RSA
     ("CAQEEI", 3),                     // SEC1 P-256 / secp256k1
-    ("AgEBBDA", 4),                    // SEC1 P-384
-    ("AgEBBEI", 4),                    // SEC1 P-521
+    ("AgEBBD", 4),                     // SEC1 P-384
+    ("AgEBBE", 4),                     // SEC1 P-521
     ("AgEAMBMGByqGSM49AgE", 4),        // PKCS#8 P-256
     ("AgEAMBAGByqGSM49AgE", 4),        // PKCS#8 P-384 / P-521 / secp256k1
     ("MC4CAQAwBQYDK2V", 0),            // PKCS#8 Ed25519 / X25519

@@ -10,7 +10,7 @@
 //!
 //! No known modulus is needed: a process that loaded and used an RSA key keeps n, p and q.
 
-use super::rsa_factor::{cap_copies, factor_finding, FactorAt};
+use super::rsa_factor::{cap_copies, FactorAt, Prover};
 use super::{Anchor, Detector, ScanContext, Sink};
 use crate::keys::containers::{self, Candidate, Container};
 use crate::keys::limbs;
@@ -20,6 +20,7 @@ use crate::report::Finding;
 use num_bigint_dig::BigUint;
 use num_integer::Integer;
 use num_traits::One;
+use num_traits::ToPrimitive;
 use rayon::prelude::*;
 use std::collections::HashMap;
 
@@ -51,7 +52,9 @@ impl Detector for BigInt {
     fn scan_chunk(&self, cx: &ScanContext<'_>, start: usize, end: usize, sink: &mut Sink) {
         let space = cx.space.has_va_map().then_some(cx.space);
         let mut found = Vec::new();
-        containers::scan(cx.data, start, end, space, &mut found);
+        for (s, e, delta) in super::align::spans(cx.regions, start, end) {
+            containers::scan(cx.data, s, e, delta, space, &mut found);
+        }
         if found.is_empty() {
             return;
         }
@@ -90,11 +93,10 @@ fn gather<'a>(chunks: impl Iterator<Item = &'a Vec<Candidate>>) -> Vec<Value> {
     let all: Vec<&Candidate> = chunks.flatten().collect();
     for c in all {
         match index.get(c.value.as_slice()) {
-            Some(&i) => {
-                if out[i].at.len() < MAX_LOCATIONS {
-                    out[i].at.push((c.offset, c.len, c.container));
-                }
+            Some(&i) if out[i].at.len() < MAX_LOCATIONS => {
+                out[i].at.push((c.offset, c.len, c.container));
             }
+            Some(_) => {}
             None if out.len() < MAX_DISTINCT => {
                 index.insert(&c.value, out.len());
                 out.push(Value {
@@ -132,7 +134,7 @@ fn rsa_pairs(values: &[Value], cx: &ScanContext<'_>, found: &Sink) -> Vec<Findin
             mods.push(Modulus {
                 n: v.limbs.clone(),
                 e: None,
-                source: format!("n in a {} at file offset {off:#x}", c.describe()),
+                source: format!("n in {} at file offset {off:#x}", c.describe()),
             });
         }
     }
@@ -168,47 +170,62 @@ fn rsa_pairs(values: &[Value], cx: &ScanContext<'_>, found: &Sink) -> Vec<Findin
             out
         })
         .collect();
+    let index: HashMap<&[u64], usize> = values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| (v.limbs.as_slice(), i))
+        .collect();
     let mut findings = Vec::new();
+    let mut exponents: HashMap<usize, (BigUint, String)> = HashMap::new();
     for (mi, vi) in hits {
         let m = &mods[mi];
         let n = limbs::to_biguint(&m.n);
         let p = limbs::to_biguint(&values[vi].limbs);
         let (e, how) = match &m.e {
             Some(e) => (e.clone(), String::new()),
-            None => exponent(values, &n, &p),
+            None => exponents
+                .entry(mi)
+                .or_insert_with(|| exponent(&index, &n, &p))
+                .clone(),
         };
+        let mut prover = Prover::new(&n, &e);
         for &(offset, len, c) in &values[vi].at {
-            let source = format!("p in a {}; {}{how}", c.describe(), m.source);
+            let source = format!("p in {}; {}{how}", c.describe(), m.source);
             let at = FactorAt {
                 offset,
                 len,
                 encoding: c.encoding(),
                 factor: &values[vi].limbs,
             };
-            findings.extend(factor_finding(NAME, &at, &n, &e, &source));
+            findings.extend(prover.finding(NAME, &at, &source));
         }
     }
     findings
 }
 
-/// The public exponent of a key known only from n and p: the small e for which some
-/// collected integer is d (e·d ≡ 1 mod λ(n)); 65537 when none is.
-fn exponent(values: &[Value], n: &BigUint, p: &BigUint) -> (BigUint, String) {
+/// The public exponent of a key known only from n and p: the small e whose inverse d is
+/// among the collected integers, else 65537. Runtimes store d = e⁻¹ mod λ(n) or mod φ(n);
+/// φ = λ·g with g = gcd(p−1, q−1) small, so d is one of e⁻¹ mod λ + k·λ (k < g): a few
+/// lookups, no search.
+fn exponent(index: &HashMap<&[u64], usize>, n: &BigUint, p: &BigUint) -> (BigUint, String) {
+    use num_bigint_dig::ModInverse;
     let q = n / p;
     let one = BigUint::one();
-    let lambda = (p - &one).lcm(&(&q - &one));
-    let nb = n.bits();
+    let (p1, q1) = (p - &one, &q - &one);
+    let g = p1.gcd(&q1);
+    let lambda = &p1 / &g * &q1;
+    let g = g.to_u64().unwrap_or(64).min(64);
     for e in [65537u32, 3, 5, 17, 257] {
         let e = BigUint::from(e);
-        for v in values {
-            let b = limbs::bits(&v.limbs);
-            if b + 16 < nb || b > nb {
-                continue;
-            }
-            let d = limbs::to_biguint(&v.limbs);
-            if (&e * &d) % &lambda == one {
+        let Some(t) = (&e).mod_inverse(&lambda).and_then(|t| t.to_biguint()) else {
+            continue;
+        };
+        let mut d = t;
+        for _ in 0..g.max(1) {
+            if index.contains_key(limbs::from_biguint(&d).as_slice()) {
                 return (e, ", e confirmed by d found in memory".into());
             }
+            d += &lambda;
         }
     }
     (BigUint::from(65537u32), ", e assumed 65537".into())
@@ -275,7 +292,7 @@ fn ec_pairs(values: &[Value], cx: &ScanContext<'_>, found: &Sink) -> Vec<Finding
             }
             for &(offset, len, c) in &v.at {
                 verdict.verification = format!(
-                    "EC private scalar d in a {}: d·G = Q on {} of {label}",
+                    "EC private scalar d in {}: d·G = Q on {} of {label}",
                     c.describe(),
                     curve.name()
                 );
@@ -303,4 +320,101 @@ fn be_bytes(limbs: &[u64]) -> Vec<u8> {
     let lead = b.iter().position(|&x| x != 0).unwrap_or(b.len());
     b.drain(..lead);
     b
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::keys::limbs::{self, Repr};
+    use crate::keys::testkeys::{self, noise};
+    use crate::Scanner;
+    use num_bigint_dig::BigUint;
+
+    /// A Java `int[]` (compressed class pointers) holding `v`, as HotSpot lays it out.
+    fn java_array(v: &BigUint, bits: usize) -> Vec<u8> {
+        let words = limbs::encode(&limbs::from_biguint(v), bits, Repr::JavaWords);
+        let mut out = 1u64.to_le_bytes().to_vec(); // unlocked mark word
+        out.extend_from_slice(&0x0008_4e10u32.to_le_bytes()); // klass
+        out.extend_from_slice(&((words.len() / 4) as u32).to_le_bytes());
+        out.extend(words);
+        out
+    }
+
+    fn place(data: &mut [u8], at: usize, bytes: &[u8]) {
+        data[at..at + bytes.len()].copy_from_slice(bytes);
+    }
+
+    #[test]
+    fn rsa_key_from_java_arrays_without_any_public_key() {
+        let k = testkeys::rsa(2048, false);
+        let mut data = noise(1 << 20, 11);
+        place(&mut data, 0x10000, &java_array(&k.n, 2048));
+        place(&mut data, 0x20000, &java_array(&k.p, 1024));
+        place(&mut data, 0x30000, &java_array(&k.q, 1024));
+        place(&mut data, 0x40000, &java_array(&k.d, 2048));
+        let r = Scanner::new().scan_bytes("java", &data);
+        let f: Vec<_> = r
+            .findings
+            .iter()
+            .filter(|f| f.detector == "bigint")
+            .collect();
+        assert_eq!(f.len(), 2, "{:#?}", r.findings);
+        for f in &f {
+            assert!(f.verified);
+            assert_eq!(f.encoding, "java-int-array");
+            assert_eq!(f.fingerprint.as_deref(), Some(k.fingerprint.as_str()));
+            assert!(
+                f.verification.contains("e confirmed by d"),
+                "{}",
+                f.verification
+            );
+        }
+        assert_eq!(f[0].offset, 0x20010);
+        let json = r.to_json(false);
+        assert!(!json.contains(&format!("{:x}", k.p)[..40]));
+    }
+
+    #[test]
+    fn ec_scalar_paired_with_a_public_key_in_the_dump() {
+        let out = std::process::Command::new("python3")
+            .args(["-c", "from cryptography.hazmat.primitives.asymmetric import ec\nfrom cryptography.hazmat.primitives import serialization as s\nk=ec.generate_private_key(ec.SECP256R1())\nprint('%x'%k.private_numbers().private_value)\nprint(k.public_key().public_bytes(s.Encoding.DER,s.PublicFormat.SubjectPublicKeyInfo).hex())"])
+            .output()
+            .unwrap();
+        let text = String::from_utf8(out.stdout).unwrap();
+        let mut l = text.lines();
+        let d = BigUint::parse_bytes(l.next().unwrap().as_bytes(), 16).unwrap();
+        let spki = hex::decode(l.next().unwrap()).unwrap();
+        let mut data = noise(1 << 19, 12);
+        place(&mut data, 0x1000, &spki);
+        place(&mut data, 0x8000, &java_array(&d, 256));
+        let r = Scanner::new().scan_bytes("ec", &data);
+        let f: Vec<_> = r
+            .findings
+            .iter()
+            .filter(|f| f.detector == "bigint")
+            .collect();
+        assert_eq!(f.len(), 1, "{:#?}", r.findings);
+        assert!(f[0].verified);
+        assert_eq!(f[0].kind, "ec-private-key");
+        let want = crate::keys::fingerprint::sha256_fingerprint(&spki);
+        assert_eq!(f[0].fingerprint.as_deref(), Some(want.as_str()));
+        // Without the public key there is nothing to prove: no finding.
+        let mut data = noise(1 << 19, 12);
+        place(&mut data, 0x8000, &java_array(&d, 256));
+        let r = Scanner::new().scan_bytes("ec", &data);
+        assert!(r.findings.iter().all(|f| f.detector != "bigint"));
+    }
+
+    #[test]
+    fn damaged_or_unrelated_integers_prove_nothing() {
+        let k = testkeys::rsa(2048, false);
+        let other = testkeys::rsa(2048, false);
+        let mut data = noise(1 << 20, 13);
+        place(&mut data, 0x10000, &java_array(&k.n, 2048));
+        let mut p = java_array(&k.p, 1024);
+        p[40] ^= 0x20; // one flipped bit
+        place(&mut data, 0x20000, &p);
+        place(&mut data, 0x30000, &java_array(&other.q, 1024));
+        let r = Scanner::new().scan_bytes("bad", &data);
+        assert!(r.findings.iter().all(|f| !f.verified), "{:#?}", r.findings);
+    }
 }

@@ -4,6 +4,7 @@
 //! Adding a detector = one file here + one line in [`registry`].
 
 mod aes_schedule;
+pub mod align;
 mod base64_key;
 mod bigint;
 mod der_key;
@@ -123,10 +124,48 @@ pub fn der_key_finding(
     preview: impl FnOnce(&str) -> String,
 ) -> Option<Finding> {
     let len = crate::keys::decode::tlv_len(der)?;
-    let decoded = crate::keys::decode::private_key_der(&der[..len])?;
-    let verdict = crate::keys::verify(&decoded.key);
-    let preview = preview(decoded.format);
-    Some(Finding::key(
-        detector, encoding, offset, length, &verdict, preview,
-    ))
+    let der = &der[..len];
+    let (verdict, format) = verify_der_cached(der)?;
+    let mut f = Finding::key(
+        detector,
+        encoding,
+        offset,
+        length,
+        &verdict,
+        preview(format),
+    );
+    f.content_hash = Some(crate::keys::fingerprint::sha256_fingerprint(der));
+    Some(f)
+}
+
+/// The same key is usually found many times in one dump (PEM, DER, copies); a hostile dump
+/// can repeat one key millions of times. Verification (primality tests, scalar
+/// multiplications) runs once per distinct encoding.
+fn verify_der_cached(der: &[u8]) -> Option<(crate::keys::Verdict, &'static str)> {
+    use sha2::{Digest, Sha256};
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    type Cache = Mutex<HashMap<[u8; 32], Option<(crate::keys::Verdict, &'static str)>>>;
+    static CACHE: OnceLock<Cache> = OnceLock::new();
+    const MAX_ENTRIES: usize = 4096;
+    let id: [u8; 32] = Sha256::digest(der).into();
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some(hit) = cache.lock().ok().and_then(|c| c.get(&id).cloned()) {
+        return hit;
+    }
+    let result = crate::keys::decode::private_key_der(der).map(|decoded| {
+        let mut verdict = crate::keys::verify(&decoded.key);
+        verdict
+            .key
+            .format
+            .get_or_insert_with(|| decoded.format.to_string());
+        (verdict, decoded.format)
+    });
+    if let Ok(mut c) = cache.lock() {
+        if c.len() >= MAX_ENTRIES {
+            c.clear();
+        }
+        c.insert(id, result.clone());
+    }
+    result
 }

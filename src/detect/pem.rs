@@ -13,6 +13,8 @@ const BEGIN: &[u8] = b"-----BEGIN ";
 /// Longest body we follow: PKCS#8 of RSA-16384 is about 12 KiB of base64.
 const MAX_BODY: usize = 64 * 1024;
 const MAX_LABEL: usize = 48;
+/// The smallest private key (Ed25519 PKCS#8) is 48 bytes = 64 base64 characters.
+const MIN_BODY: usize = 64;
 
 /// How a PEM label's payload is decoded.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -88,6 +90,10 @@ fn parse(t: &[u8], pos: usize, enc: Encoding) -> Option<Finding> {
     }
     let offset = pos as u64;
     let length = (end_chars * enc.stride()) as u64;
+    // A label with (almost) no body is a string constant in code, not a key.
+    if body.chars.len() < MIN_BODY {
+        return None;
+    }
     let der = text::decode_base64(&body.chars).unwrap_or_default();
     let preview = |fmt: &str| {
         format!(

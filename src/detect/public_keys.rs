@@ -131,8 +131,13 @@ fn enclosing_certificate(
     let lo = spki_at.saturating_sub(MAX_CERT_LEAD);
     let mut tries = 0;
     for s in (lo..spki_at).rev() {
-        // Certificate ::= SEQUENCE { tbsCertificate SEQUENCE ..., both with long lengths.
-        if data[s] != 0x30 || data.get(s + 1) != Some(&0x82) || data.get(s + 4) != Some(&0x30) {
+        // Certificate ::= SEQUENCE { tbsCertificate SEQUENCE ... }, or a TBSCertificate on
+        // its own (OpenSSL caches only that encoding): SEQUENCE { [0] version ... }. Both
+        // have long lengths.
+        if data[s] != 0x30
+            || data.get(s + 1) != Some(&0x82)
+            || !matches!(data.get(s + 4), Some(&0x30) | Some(&0xa0))
+        {
             continue;
         }
         tries += 1;
@@ -145,8 +150,25 @@ fn enclosing_certificate(
         if s + len < spki_at + spki.len() {
             continue;
         }
-        if let Some((rec, _)) = pubkey::from_certificate(&data[s..s + len]) {
+        let der = &data[s..s + len];
+        let parsed = if data[s + 4] == 0x30 {
+            pubkey::from_certificate(der)
+        } else {
+            pubkey::from_tbs_certificate(der)
+        };
+        if let Some((rec, _)) = parsed {
             if rec.spki == spki {
+                // A TBSCertificate inside a whole certificate: report the certificate.
+                if data[s + 4] == 0xa0 && s >= 4 {
+                    if let Some((cert, _)) = data[s - 4..]
+                        .get(..tlv_len(&data[s - 4..]).unwrap_or(0))
+                        .and_then(pubkey::from_certificate)
+                    {
+                        if cert.spki == spki {
+                            return Some((cert, s - 4));
+                        }
+                    }
+                }
                 return Some((rec, s));
             }
         }
@@ -228,6 +250,7 @@ mod tests {
     use super::*;
     use crate::detect::Detector;
     use crate::input::AddressSpace;
+    use der::Decode;
 
     fn harvest(data: &[u8]) -> Vec<PublicKeyRecord> {
         let space = AddressSpace::default();
@@ -337,6 +360,21 @@ mod tests {
             assert_eq!(r.modulus.as_ref().unwrap().len(), 256);
         }
         assert_eq!(recs[0].offset, Some(5000));
+    }
+
+    #[test]
+    fn tbs_certificate_alone_still_names_the_key() {
+        let (_d, _pem, der, spki) = cert_fixture();
+        let cert = x509_cert::Certificate::from_der(&der).unwrap();
+        let tbs = der::Encode::to_der(&cert.tbs_certificate).unwrap();
+        let mut data = noise(1000, 21);
+        data.extend_from_slice(&tbs);
+        data.extend(noise(100, 22));
+        let recs = harvest(&data);
+        assert_eq!(recs.len(), 1);
+        assert_eq!(recs[0].spki, spki);
+        assert_eq!(recs[0].source, "certificate CN=dumpguard test leaf");
+        assert_eq!(recs[0].offset, Some(1000));
     }
 
     #[test]

@@ -6,9 +6,10 @@
 //!
 //! Runs after the main pass (it needs every public key the dump holds), as one more parallel
 //! pass over the dump for the moduli most likely to have their key in the process: every
-//! inventory modulus, then the dump's own non-CA public keys, up to [`MAX_FULL_SEARCH`].
-//! Moduli beyond that (trust stores hold hundreds of CA certificates) are still paired with
-//! the integers the `bigint` detector collects from runtime containers.
+//! inventory modulus, then the dump's own non-CA public keys (and CA certificates when there
+//! are at most [`MAX_CA_SEARCHED`]), up to [`MAX_FULL_SEARCH`]. The rest (trust stores hold
+//! hundreds of CA certificates) are still paired with the integers the `bigint` detector
+//! collects from runtime containers.
 
 use super::{Anchor, Detector, ScanContext, Sink};
 use crate::keys::factor_scan::{self, Hit, Sieve, Target};
@@ -23,6 +24,8 @@ pub struct RsaFactor;
 
 /// Moduli searched over every window of the dump.
 pub const MAX_FULL_SEARCH: usize = 8;
+/// CA certificates searched when the dump holds no more than this many.
+pub const MAX_CA_SEARCHED: usize = 2;
 /// Copies of one key reported (Java heaps hold thousands of temporaries of p and q); the
 /// last reported copy says how many more there were.
 pub const MAX_COPIES: usize = 64;
@@ -42,27 +45,38 @@ impl Detector for RsaFactor {
 
     fn finish(&self, cx: &ScanContext<'_>, found: &Sink, sink: &mut Sink) {
         let known = moduli::collect(cx.inventory, &found.public_keys);
+        // A trust store is many CA certificates whose keys are elsewhere; one or two CA
+        // certificates are more likely the process's own (a CA service, a self-signed cert).
+        let cas = known.iter().filter(|m| m.ca && !m.inventory).count();
         let chosen: Vec<(&KnownModulus, Target)> = known
             .iter()
+            .filter(|m| m.inventory || !m.ca || cas <= MAX_CA_SEARCHED)
             .filter_map(|m| Some((m, Target::new(m.n.clone())?)))
             .take(MAX_FULL_SEARCH)
             .collect();
         if chosen.is_empty() {
             return;
         }
-        let hits = search(cx.data, &chosen.iter().map(|(_, t)| t).collect::<Vec<_>>());
+        let hits = search(
+            cx.data,
+            cx.regions,
+            &chosen.iter().map(|(_, t)| t).collect::<Vec<_>>(),
+        );
+        let mut provers: Vec<Prover<'_>> = chosen
+            .iter()
+            .map(|(m, _)| Prover::new(&m.n, &m.e))
+            .collect();
         let mut findings: Vec<Finding> = hits
             .iter()
             .filter_map(|(hit, ti)| {
-                let (m, _) = &chosen[*ti];
-                let label = format!("n from {}", m.label);
+                let label = format!("n from {}", chosen[*ti].0.label);
                 let at = FactorAt {
                     offset: hit.offset,
                     len: hit.len,
                     encoding: hit.repr.encoding(),
                     factor: &hit.factor,
                 };
-                factor_finding("rsa-factor", &at, &m.n, &m.e, &label)
+                provers[*ti].finding("rsa-factor", &at, &label)
             })
             .collect();
         cap_copies(&mut findings);
@@ -71,7 +85,11 @@ impl Detector for RsaFactor {
 }
 
 /// Every window dividing one of `targets`, as (hit, target index), in file order.
-pub fn search(data: &[u8], targets: &[&Target]) -> Vec<(Hit, usize)> {
+pub fn search(
+    data: &[u8],
+    regions: &[crate::input::Region],
+    targets: &[&Target],
+) -> Vec<(Hit, usize)> {
     // Group targets by factor size: each group is one pass of window filters.
     let mut groups: HashMap<usize, Vec<usize>> = HashMap::new();
     for (i, t) in targets.iter().enumerate() {
@@ -89,7 +107,9 @@ pub fn search(data: &[u8], targets: &[&Target]) -> Vec<(Hit, usize)> {
             for (_, idx) in &groups {
                 let ts: Vec<&Target> = idx.iter().map(|&i| targets[i]).collect();
                 let mut local = Vec::new();
-                factor_scan::scan(data, start, end, &ts, &sieve, &mut local);
+                for (s, e, delta) in super::align::spans(regions, start, end) {
+                    factor_scan::scan(data, s, e, delta, &ts, &sieve, &mut local);
+                }
                 out.extend(local.into_iter().map(|mut h| {
                     let ti = idx[h.target];
                     h.target = ti;
@@ -113,45 +133,66 @@ pub struct FactorAt<'a> {
     pub factor: &'a [u64],
 }
 
-/// A verified RSA finding from a prime factor p of n. `source` says where n came from.
-pub fn factor_finding(
-    detector: &str,
-    at: &FactorAt<'_>,
-    n: &num_bigint_dig::BigUint,
-    e: &num_bigint_dig::BigUint,
-    source: &str,
-) -> Option<Finding> {
-    let p = limbs::to_biguint(at.factor);
-    let q = n / &p;
-    let bits = limbs::bits(at.factor);
-    let parts = RsaParts {
-        n: Some(n.clone()),
-        e: Some(e.clone()),
-        p: Some(p),
-        q: Some(q),
-        format: format!("raw prime factor, {}", at.encoding),
-        ..Default::default()
-    };
-    let mut v = keys::verify(&PrivateKey::Rsa(parts));
-    if v.status != keys::Status::Verified {
-        return None;
+/// Proves keys from prime factors of one modulus. Verification (primality of p and q) costs
+/// milliseconds and a Java heap holds thousands of copies of each prime, so each distinct
+/// factor is verified once and its verdict reused for every copy.
+pub struct Prover<'a> {
+    n: &'a num_bigint_dig::BigUint,
+    e: &'a num_bigint_dig::BigUint,
+    cache: HashMap<Vec<u64>, Option<keys::Verdict>>,
+}
+
+impl<'a> Prover<'a> {
+    pub fn new(n: &'a num_bigint_dig::BigUint, e: &'a num_bigint_dig::BigUint) -> Self {
+        Prover {
+            n,
+            e,
+            cache: HashMap::new(),
+        }
     }
-    v.verification = format!(
-        "prime factor p of the modulus found ({source}); {}; private key follows (q = n/p, d = e⁻¹ mod λ(n))",
-        v.verification
-    );
-    let preview = format!(
-        "[{bits}-bit prime factor, {}, {} bytes, redacted]",
-        at.encoding, at.len
-    );
-    Some(Finding::key(
-        detector,
-        at.encoding,
-        at.offset as u64,
-        at.len as u64,
-        &v,
-        preview,
-    ))
+
+    /// A verified RSA finding for the factor at `at`; `source` says where n came from.
+    pub fn finding(&mut self, detector: &str, at: &FactorAt<'_>, source: &str) -> Option<Finding> {
+        let (n, e) = (self.n, self.e);
+        let verdict = self
+            .cache
+            .entry(at.factor.to_vec())
+            .or_insert_with(|| {
+                let p = limbs::to_biguint(at.factor);
+                let q = n / &p;
+                let parts = RsaParts {
+                    n: Some(n.clone()),
+                    e: Some(e.clone()),
+                    p: Some(p),
+                    q: Some(q),
+                    format: String::new(),
+                    ..Default::default()
+                };
+                let v = keys::verify(&PrivateKey::Rsa(parts));
+                (v.status == keys::Status::Verified).then_some(v)
+            })
+            .as_ref()?;
+        let mut v = verdict.clone();
+        v.key.format = Some(format!("raw prime factor, {}", at.encoding));
+        v.verification = format!(
+            "prime factor p of the modulus found ({source}); {}; private key follows (q = n/p, d = e⁻¹ mod λ(n))",
+            v.verification
+        );
+        let preview = format!(
+            "[{}-bit prime factor, {}, {} bytes, redacted]",
+            limbs::bits(at.factor),
+            at.encoding,
+            at.len
+        );
+        Some(Finding::key(
+            detector,
+            at.encoding,
+            at.offset as u64,
+            at.len as u64,
+            &v,
+            preview,
+        ))
+    }
 }
 
 /// Keeps at most [`MAX_COPIES`] findings per key; the last kept one counts the rest.

@@ -45,13 +45,25 @@ pub struct AddressSpace {
 /// Where a file offset sits, in words a debug engineer reads.
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
 pub struct Location {
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Hex string ("0x7ffc6381c022"): 64-bit addresses do not survive JSON numbers in
+    /// JavaScript-based consumers.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "hex_address"
+    )]
     pub address: Option<u64>,
     pub region: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub module: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub thread: Option<u32>,
+}
+
+fn hex_address<S: serde::Serializer>(a: &Option<u64>, s: S) -> Result<S::Ok, S::Error> {
+    match a {
+        Some(a) => s.serialize_str(&format!("{a:#x}")),
+        None => s.serialize_none(),
+    }
 }
 
 fn find<T>(items: &[T], addr: u64, range: impl Fn(&T) -> (u64, u64)) -> Option<&T> {

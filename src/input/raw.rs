@@ -62,6 +62,7 @@ pub(super) fn apply_sidecar_index(path: &Path, dump: &mut Dump<'_>) {
     let layout = &mut dump.layout;
     layout.warnings.clear();
     layout.regions.clear();
+    let mut files: Vec<(String, u64, u64, bool)> = Vec::new();
     for e in entries {
         let (len, cut) = super::region::clamp(e.file_off, e.len, file_len);
         if cut {
@@ -77,20 +78,41 @@ pub(super) fn apply_sidecar_index(path: &Path, dump: &mut Dump<'_>) {
         let mut r = Region::memory(e.file_off, len, e.va);
         r.truncated = cut;
         layout.regions.push(r);
-        let label = mapping_label(&e.path, &e.perms);
-        let range = MappedRange {
+        layout.space.mappings.push(MappedRange {
             start: e.va,
             end: e.va.saturating_add(e.len),
-            label: label.clone(),
-        };
-        if e.path.starts_with('/') && e.perms.contains('x') {
-            layout.space.modules.push(MappedRange {
-                label: e.path.clone(),
-                ..range.clone()
-            });
+            label: mapping_label(&e.path, &e.perms),
+        });
+        if e.path.starts_with('/') {
+            files.push((
+                e.path.clone(),
+                e.va,
+                e.va.saturating_add(e.len),
+                e.perms.contains('x'),
+            ));
         }
-        layout.space.mappings.push(range);
     }
+    // A file with an executable mapping is a loaded module; all its mappings (code, data,
+    // relro) belong to it.
+    let mut modules: Vec<MappedRange> = Vec::new();
+    for (path, start, end, _) in &files {
+        if !files.iter().any(|(p, _, _, x)| p == path && *x) {
+            continue;
+        }
+        let name = path.rsplit('/').next().unwrap_or(path).to_string();
+        match modules.iter_mut().find(|m| m.label == name) {
+            Some(m) => {
+                m.start = m.start.min(*start);
+                m.end = m.end.max(*end);
+            }
+            None => modules.push(MappedRange {
+                start: *start,
+                end: *end,
+                label: name,
+            }),
+        }
+    }
+    layout.space.modules = modules;
     layout.regions.sort_by_key(|r| r.file_offset);
     layout.space.finish_with(&layout.regions);
     layout.description = Some(format!("raw process image with index {}", side.display()));

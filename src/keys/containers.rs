@@ -47,15 +47,16 @@ impl Container {
         }
     }
 
+    /// With its article, for sentences ("p in an OpenSSL/BoringSSL BIGNUM").
     pub fn describe(self) -> &'static str {
         match self {
-            Container::Bignum => "OpenSSL/BoringSSL BIGNUM",
-            Container::GoSlice => "Go big.Int limb slice",
-            Container::Go63Slice => "Go bigmod 63-bit limb slice",
-            Container::JavaIntArray => "Java BigInteger int[]",
-            Container::DotnetByteArray => ".NET byte[]",
-            Container::DotnetUintArray => ".NET uint[]",
-            Container::SymcryptInt => "SymCrypt integer",
+            Container::Bignum => "an OpenSSL/BoringSSL BIGNUM",
+            Container::GoSlice => "a Go big.Int limb slice",
+            Container::Go63Slice => "a Go bigmod 63-bit limb slice",
+            Container::JavaIntArray => "a Java BigInteger int[]",
+            Container::DotnetByteArray => "a .NET byte[]",
+            Container::DotnetUintArray => "a .NET uint[]",
+            Container::SymcryptInt => "a SymCrypt integer",
         }
     }
 }
@@ -88,7 +89,7 @@ fn u32_at(d: &[u8], at: usize) -> Option<u32> {
 /// A user-space pointer as 64-bit processes have them: canonical lower half, aligned.
 #[inline(always)]
 fn plausible_pointer(p: u64) -> bool {
-    p >= 0x10000 && p < (1 << 47) && p % 8 == 0
+    (0x10000..(1 << 47)).contains(&p) && p % 8 == 0
 }
 
 /// Key material looks random: at most one 64-bit limb with its top 16 bits clear (pointers,
@@ -128,16 +129,18 @@ fn read_va<'a>(
     Some((off, data.get(off..off.checked_add(len)?)?))
 }
 
-/// Scans 8-byte-aligned headers starting in [start, end). `space` enables the pointer-based
-/// containers; pass `None` when the dump has no address map.
+/// Scans headers at 8-byte-aligned addresses starting in [start, end); `delta` maps file
+/// offsets to addresses (address = offset + delta, see `detect::align`). `space` enables the
+/// pointer-based containers; pass `None` when the dump has no address map.
 pub fn scan(
     data: &[u8],
     start: usize,
     end: usize,
+    delta: u64,
     space: Option<&AddressSpace>,
     out: &mut Vec<Candidate>,
 ) {
-    let mut o = start.next_multiple_of(8);
+    let mut o = start + ((8 - (start as u64).wrapping_add(delta) % 8) % 8) as usize;
     while o < end {
         let Some(w1) = u64_at(data, o + 8) else {
             break;
@@ -171,7 +174,7 @@ pub fn scan(
             dotnet_array(data, o, w1 as usize, out);
         }
         // SymCrypt INT: 'I' type tag, 32-byte aligned objects.
-        if o % 32 == 0 {
+        if (o as u64).wrapping_add(delta) % 32 == 0 {
             symcrypt_int(data, o, out);
         }
         o += 8;
@@ -333,7 +336,7 @@ mod tests {
 
         let space = space_for(data.len() as u64, base);
         let mut out = Vec::new();
-        scan(&data, 0, data.len(), Some(&space), &mut out);
+        scan(&data, 0, data.len(), 0, Some(&space), &mut out);
         let got: Vec<(Container, usize)> = out
             .iter()
             .filter(|c| c.value == v)
@@ -350,7 +353,7 @@ mod tests {
         }
         // Without an address map the pointer-based containers are skipped.
         let mut out = Vec::new();
-        scan(&data, 0, data.len(), None, &mut out);
+        scan(&data, 0, data.len(), 0, None, &mut out);
         assert!(out
             .iter()
             .all(|c| !matches!(c.container, Container::Bignum | Container::GoSlice)));
@@ -360,9 +363,9 @@ mod tests {
     fn noise_and_zeros_yield_nothing() {
         let space = space_for(1 << 20, 0x7f00_0000_0000);
         let mut out = Vec::new();
-        scan(&noise(1 << 20, 5), 0, 1 << 20, Some(&space), &mut out);
+        scan(&noise(1 << 20, 5), 0, 1 << 20, 0, Some(&space), &mut out);
         assert!(out.is_empty(), "{}", out.len());
-        scan(&vec![0u8; 1 << 20], 0, 1 << 20, Some(&space), &mut out);
+        scan(&vec![0u8; 1 << 20], 0, 1 << 20, 0, Some(&space), &mut out);
         assert!(out.is_empty());
     }
 
@@ -376,7 +379,7 @@ mod tests {
         data[4012..4016].copy_from_slice(&512u32.to_le_bytes());
         let space = space_for(4096, 0x7f00_0000_0000);
         let mut out = Vec::new();
-        scan(&data, 0, data.len(), Some(&space), &mut out);
+        scan(&data, 0, data.len(), 0, Some(&space), &mut out);
         assert!(out.is_empty());
     }
 }

@@ -73,11 +73,19 @@ pub fn private_key_der(der: &[u8]) -> Option<Decoded> {
         });
     }
     if let Ok(k) = sec1::EcPrivateKey::try_from(der) {
-        let named = k
-            .parameters
-            .and_then(|p| p.named_curve())
-            .and_then(|o| Curve::from_oid(&o));
-        let curve = named.or_else(|| curve_without_parameters(k.private_key, k.public_key))?;
+        let curve = match k.parameters.and_then(|p| p.named_curve()) {
+            Some(oid) => match Curve::from_oid(&oid) {
+                Some(c) => c,
+                None => {
+                    let algorithm = format!("EC {}", oid_name(&oid.to_string()));
+                    return Some(Decoded {
+                        key: PrivateKey::Unsupported { algorithm },
+                        format: "SEC1",
+                    });
+                }
+            },
+            None => curve_without_parameters(k.private_key, k.public_key)?,
+        };
         return Some(Decoded {
             key: PrivateKey::Ec {
                 curve,
@@ -159,7 +167,11 @@ fn pkcs8(pki: &PrivateKeyInfo<'_>) -> Option<PrivateKey> {
         }
         EC => {
             let curve_oid: ObjectIdentifier = pki.algorithm.parameters_oid().ok()?;
-            let curve = Curve::from_oid(&curve_oid)?;
+            let Some(curve) = Curve::from_oid(&curve_oid) else {
+                return Some(PrivateKey::Unsupported {
+                    algorithm: format!("EC {}", oid_name(&curve_oid.to_string())),
+                });
+            };
             let k = sec1::EcPrivateKey::try_from(pki.private_key).ok()?;
             Some(PrivateKey::Ec {
                 curve,
@@ -193,8 +205,27 @@ fn pkcs8(pki: &PrivateKeyInfo<'_>) -> Option<PrivateKey> {
                 format: "PKCS#8".into(),
             }))
         }
-        _ => None,
+        other => Some(PrivateKey::Unsupported {
+            algorithm: oid_name(other),
+        }),
     }
+}
+
+/// Readable names for algorithm and curve OIDs of keys dumpguard reports but cannot verify.
+fn oid_name(oid: &str) -> String {
+    let name = match oid {
+        "1.3.101.113" => "Ed448",
+        "1.3.101.111" => "X448",
+        "1.3.132.0.33" => "P-224",
+        "1.2.840.10045.3.1.1" => "P-192",
+        "1.2.643.2.2.19" => "GOST R 34.10-2001",
+        "1.2.643.7.1.1.1.1" => "GOST R 34.10-2012 (256-bit)",
+        "1.2.643.7.1.1.1.2" => "GOST R 34.10-2012 (512-bit)",
+        "1.2.156.10197.1.301" => "SM2",
+        "1.2.840.113549.1.3.1" => "DH",
+        _ => return format!("OID {oid}"),
+    };
+    name.to_string()
 }
 
 /// Generic EncryptedPrivateKeyInfo: SEQUENCE { AlgorithmIdentifier, OCTET STRING }. Parsed
@@ -283,4 +314,24 @@ fn pbes2_detail(params: Option<AnyRef<'_>>) -> Option<String> {
         o => format!("cipher {o}"),
     };
     Some(format!("PBES2, {kdf_name}, {enc_name}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::Engine;
+
+    /// A public test key (GnuTLS self-test, P-224 SEC1): unsupported curves are reported as
+    /// unverifiable keys, not dropped and not called corrupted.
+    #[test]
+    fn sec1_on_unsupported_curve_is_unverifiable() {
+        let der = base64::engine::general_purpose::STANDARD
+            .decode("MGgCAQEEHOKWJFdWdrR/CgVrUeTeawOrJ9GozE9KKx2a8PmgBwYFK4EEACGhPAM6AAQKQj3YpenWT7lFR41SnBvmj/+Bj+kgzQnaF65qWAtPRJsZXFlLTu3/IUNqSRu9DqPsk8xBHAB7pA==")
+            .unwrap();
+        let d = private_key_der(&der).expect("decodes");
+        assert_eq!(d.format, "SEC1");
+        assert!(
+            matches!(d.key, PrivateKey::Unsupported { ref algorithm } if algorithm == "EC P-224")
+        );
+    }
 }

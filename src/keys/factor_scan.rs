@@ -88,12 +88,14 @@ fn ones_sub(a: u64, b: u64) -> u64 {
     limbs::ones_sum(a, !b)
 }
 
-/// Searches windows starting in [start, end) for factors of `targets`, which all have the
-/// same factor size `h` bits. Appends hits to `out`.
+/// Searches windows starting in [start, end) at 8-aligned addresses (address = offset +
+/// `delta`, see `detect::align`) for factors of `targets`, which all have the same factor
+/// size `h` bits. Appends hits to `out`.
 pub fn scan(
     data: &[u8],
     start: usize,
     end: usize,
+    delta: u64,
     targets: &[&Target],
     sieve: &Sieve,
     out: &mut Vec<Hit>,
@@ -101,6 +103,7 @@ pub fn scan(
     let Some(h) = targets.first().map(|t| t.h) else {
         return;
     };
+    let start = start + ((8 - (start as u64).wrapping_add(delta) % 8) % 8) as usize;
     if h % 64 == 0 {
         scan_aligned(data, start, end, h, targets, sieve, out);
     } else {
@@ -171,7 +174,7 @@ fn scan_aligned(
         scratch: vec![0u64; limbs::MAX_MODULUS_LIMBS + 2],
         buf: Vec::with_capacity(l),
     };
-    let mut o = start.next_multiple_of(8);
+    let mut o = start;
     // Windows must fit in the data (the sign-byte form checks its extra byte itself).
     let last = end.min((data.len() + 1).saturating_sub(k));
     if o >= last {
@@ -190,46 +193,45 @@ fn scan_aligned(
     let min_top = targets.iter().map(|t| t.top_min).min().unwrap_or(0);
     loop {
         // Branch-free on random data: one mask bit per representation that passes the
-        // bit-length, oddness, small-limb and 3·5·17·257 filters.
-        let (first, lastb) = (data[o], data[o + k - 1]);
+        // bit-length, oddness, small-limb, 3·5·17·257 and p ≥ n/2^h filters. Every bit needed
+        // sits in the window's first or last limb.
+        let first = limb_at(data, o);
+        let lastl = limb_at(data, o + k - 8);
         // The Java value is 2^32 · (LE value) modulo 2^64 − 1, and 2^32 ≡ 1 modulo
         // 2^16 − 1, so LE and Java share the 3·5·17·257 test.
         let ok_le = (smalls <= 1) & !limbs::has_factor_3_5_17_257(sum_le);
         let ok_be = (smalls <= 1) & !limbs::has_factor_3_5_17_257(sum_be);
-        let le = ok_le & (lastb >= 0x80) & (first & 1 == 1);
-        let be = ok_be & (first >= 0x80) & (lastb & 1 == 1);
-        let java = ok_le & (data[o + 3] >= 0x80) & (data[o + k - 4] & 1 == 1);
+        // Little-endian limbs: top byte last. Big-endian: top byte first. Java int[]: top
+        // word first, each word little-endian.
+        let (top_le, top_be, top_java) = (lastl, first.swap_bytes(), first.rotate_left(32));
+        let le = ok_le & (top_le >> 63 == 1) & (top_le >= min_top) & (first & 1 == 1);
+        let be = ok_be & (top_be >> 63 == 1) & (top_be >= min_top) & ((lastl >> 56) & 1 == 1);
+        let java = ok_le & (top_java >> 63 == 1) & (top_java >= min_top) & ((lastl >> 32) & 1 == 1);
         if le | be | java {
-            // Little-endian limbs: top byte last.
-            let top = limb_at(data, o + k - 8);
-            if le && top >= min_top {
+            if le {
                 ck.buf.clear();
                 ck.buf.extend((0..l).map(|i| limb_at(data, o + 8 * i)));
-                ck.test(o, k, Repr::Le, top, out);
+                ck.test(o, k, Repr::Le, top_le, out);
             }
-            // Big-endian bytes: top byte first.
-            let top = limb_at(data, o).swap_bytes();
-            if be && top >= min_top {
+            if be {
                 ck.buf.clear();
                 ck.buf
                     .extend((0..l).rev().map(|i| limb_at(data, o + 8 * i).swap_bytes()));
-                ck.test(o, k, Repr::Be, top, out);
+                ck.test(o, k, Repr::Be, top_be, out);
             }
-            // Java int[]: top word first, each word little-endian; value ≡ 2^32·Σ limbs.
-            let top = limb_at(data, o).rotate_left(32);
-            if java && top >= min_top {
+            if java {
                 ck.buf.clear();
                 ck.buf.extend(
                     (0..l)
                         .rev()
                         .map(|i| limb_at(data, o + 8 * i).rotate_left(32)),
                 );
-                ck.test(o, k, Repr::JavaWords, top, out);
+                ck.test(o, k, Repr::JavaWords, top_java, out);
             }
         }
         // Big-endian after a 0x00 sign byte (Java `toByteArray`): unaligned, rare enough
         // (needs the zero byte) to be tested directly.
-        if data[o] == 0 && data[o + 1] >= 0x80 && o + k < data.len() && data[o + k] & 1 == 1 {
+        if first & 0x80ff == 0x8000 && o + k < data.len() && data[o + k] & 1 == 1 {
             ck.buf.clear();
             ck.buf.extend(
                 (0..l)
@@ -248,7 +250,7 @@ fn scan_aligned(
         if next >= last {
             break;
         }
-        let old = limb_at(data, o);
+        let old = first;
         let new = limb_at(data, o + k);
         sum_le = limbs::ones_sum(ones_sub(sum_le, old), new);
         sum_be = limbs::ones_sum(ones_sub(sum_be, old.swap_bytes()), new.swap_bytes());
@@ -267,7 +269,7 @@ fn scan_generic(
     out: &mut Vec<Hit>,
 ) {
     let mut scratch = vec![0u64; limbs::MAX_MODULUS_LIMBS + 2];
-    let mut o = start.next_multiple_of(8);
+    let mut o = start;
     while o < end {
         for repr in [Repr::Le, Repr::Be, Repr::BeSigned, Repr::JavaWords] {
             let len = repr.byte_len(h);
@@ -324,7 +326,7 @@ fn scan_go63(
     let top_bits = h - 63 * (words - 1);
     let len = 8 * words;
     let mut scratch = vec![0u64; limbs::MAX_MODULUS_LIMBS + 2];
-    let mut o = start.next_multiple_of(8);
+    let mut o = start;
     while o < end && o + len <= data.len() {
         let top = limb_at(data, o + len - 8);
         if top >> (top_bits - 1) == 1 && data[o] & 1 == 1 {
@@ -373,6 +375,7 @@ mod tests {
                 data,
                 start,
                 (start + chunk).min(data.len()),
+                0,
                 &[t],
                 &sieve,
                 &mut out,

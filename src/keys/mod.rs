@@ -11,6 +11,7 @@ mod edwards;
 pub mod factor_scan;
 pub mod fingerprint;
 pub mod inventory;
+pub mod known;
 pub mod limbs;
 pub mod moduli;
 pub mod pubkey;
@@ -89,6 +90,11 @@ pub enum PrivateKey {
     Encrypted {
         scheme: String,
     },
+    /// A well-formed private key of an algorithm or curve dumpguard cannot check (GOST,
+    /// Ed448, P-224 ...): reported, unverified.
+    Unsupported {
+        algorithm: String,
+    },
 }
 
 /// The outcome of verification.
@@ -110,7 +116,13 @@ impl Verdict {
 
     /// The kind string used in reports: `rsa-private-key`, `ec-private-key` ...
     pub fn kind(&self) -> String {
-        format!("{}-private-key", self.key.algorithm.to_ascii_lowercase())
+        let a = &self.key.algorithm;
+        let slug_ok = !a.is_empty() && a.chars().all(|c| c.is_ascii_alphanumeric());
+        if slug_ok {
+            format!("{}-private-key", a.to_ascii_lowercase())
+        } else {
+            "private-key".into()
+        }
     }
 }
 
@@ -122,6 +134,17 @@ pub fn verify(key: &PrivateKey) -> Verdict {
         PrivateKey::Ed25519 { seed, public } => edwards::verify_ed25519(seed, public.as_deref()),
         PrivateKey::X25519 { scalar, public } => edwards::verify_x25519(scalar, public.as_deref()),
         PrivateKey::Dsa(parts) => dsa::verify(parts),
+        PrivateKey::Unsupported { algorithm } => Verdict {
+            status: Status::Unverifiable,
+            verification: format!(
+                "well-formed {algorithm} private key; this algorithm is not verified by dumpguard"
+            ),
+            key: KeyInfo {
+                algorithm: algorithm.clone(),
+                ..Default::default()
+            },
+            spki: None,
+        },
         PrivateKey::Encrypted { scheme } => Verdict {
             status: Status::Encrypted,
             verification: format!(

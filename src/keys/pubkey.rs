@@ -82,7 +82,16 @@ pub struct CertInfo {
 /// A record from a DER X.509 certificate (exactly one TLV), labelled with its subject.
 pub fn from_certificate(der: &[u8]) -> Option<(PublicKeyRecord, CertInfo)> {
     let cert = x509_cert::Certificate::from_der(der).ok()?;
-    let tbs = &cert.tbs_certificate;
+    from_tbs(&cert.tbs_certificate)
+}
+
+/// The same from a DER TBSCertificate alone (the signed part; OpenSSL keeps its encoding).
+pub fn from_tbs_certificate(der: &[u8]) -> Option<(PublicKeyRecord, CertInfo)> {
+    let tbs = x509_cert::TbsCertificate::from_der(der).ok()?;
+    from_tbs(&tbs)
+}
+
+fn from_tbs(tbs: &x509_cert::TbsCertificate) -> Option<(PublicKeyRecord, CertInfo)> {
     let spki = tbs.subject_public_key_info.to_der().ok()?;
     let ca = tbs
         .get::<x509_cert::ext::pkix::BasicConstraints>()

@@ -7,7 +7,6 @@ use std::process::Command;
 /// An RSA test key with its self-signed certificate.
 pub struct TestRsa {
     pub n: BigUint,
-    pub e: BigUint,
     pub p: BigUint,
     pub q: BigUint,
     pub d: BigUint,
@@ -58,7 +57,6 @@ pub fn rsa(bits: usize, ca: bool) -> TestRsa {
     let big = |s: &str| BigUint::parse_bytes(s.as_bytes(), 16).unwrap();
     TestRsa {
         n: big(l[0]),
-        e: big(l[1]),
         p: big(l[2]),
         q: big(l[3]),
         d: big(l[4]),

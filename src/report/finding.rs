@@ -57,10 +57,13 @@ pub struct Finding {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub key: Option<KeyInfo>,
     pub preview: String,
-    /// The known-key inventory entry (`--known-keys`) this key matches: certificate subject,
-    /// `kid` and file — "this dump holds signing key X".
+    /// Set when the key is a well-known published test key (or an inventory entry): what it is.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub known_key: Option<String>,
+    /// SHA-256 of the private key's exact encoded bytes: matches published test keys that
+    /// have no SPKI fingerprint. Internal; never serialised.
+    #[serde(skip)]
+    pub content_hash: Option<String>,
 }
 
 /// Severity of a key finding by how far it was proven. Verified private keys are critical;
@@ -98,6 +101,7 @@ impl Finding {
             key: Some(v.key.clone()),
             preview,
             known_key: None,
+            content_hash: None,
         }
     }
 

@@ -23,14 +23,18 @@ fn what(f: &Finding) -> String {
             } else if k.bits > 0 && !k.algorithm.ends_with("25519") {
                 let _ = write!(s, "-{}", k.bits);
             }
-            let _ = write!(
-                s,
-                " {}",
-                f.kind
-                    .replace('-', " ")
-                    .trim_start_matches(&k.algorithm.to_ascii_lowercase())
-                    .trim()
-            );
+            let noun = f
+                .kind
+                .rsplit_once('-')
+                .map(|(a, b)| (a.rsplit('-').next().unwrap_or(a), b));
+            match noun {
+                Some((what, last)) => {
+                    let _ = write!(s, " {what} {last}");
+                }
+                None => {
+                    let _ = write!(s, " {}", f.kind);
+                }
+            }
             s
         }
         None => f.kind.replace('-', " "),
@@ -76,7 +80,7 @@ pub fn render(r: &Report) -> String {
             let _ = writeln!(out, "      fingerprint: {fp}");
         }
         if let Some(k) = &f.known_key {
-            let _ = writeln!(out, "      known key: {k}");
+            let _ = writeln!(out, "      known: {k}");
         }
         let _ = writeln!(out, "      preview: {}", f.preview);
     }

@@ -166,6 +166,7 @@ impl Engine {
         label_known_keys(&mut findings, inventory);
         for (i, f) in findings.iter_mut().enumerate() {
             f.id = format!("F{}", i + 1);
+            crate::keys::known::annotate(f);
             f.location = Some(locate(&dump.layout.regions, &dump.layout.space, f.offset));
         }
         Outcome {

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Runs dumpguard's whole test suite on a fresh machine: installs what the tests use (gdb for
+# gcore, a C compiler for the holder process, openssl, compressors, python3 cryptography),
+# then runs `cargo test`. Used by `.ci/run` and quoted in the README.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need() { command -v "$1" >/dev/null 2>&1; }
+missing=()
+need gdb || missing+=(gdb)
+need gcore || missing+=(gdb)
+need cc || missing+=(gcc)
+need openssl || missing+=(openssl)
+need xz || missing+=(xz-utils)
+need bzip2 || missing+=(bzip2)
+need gzip || missing+=(gzip)
+[ -f /etc/ssl/certs/ca-certificates.crt ] || missing+=(ca-certificates)
+if ((${#missing[@]})); then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  else
+    echo "please install: ${missing[*]}" >&2
+    exit 1
+  fi
+fi
+python3 -c 'import cryptography' 2>/dev/null || python3 -m pip install -q cryptography
+
+cargo test --locked "$@"

@@ -1,0 +1,47 @@
+//! Well-known published test keys. Some widely installed software embeds private keys for
+//! self-tests (GnuTLS's FIPS power-on tests, for one), so every process that maps such a
+//! library carries them. They are real keys but not secrets: reporting them as critical would
+//! make every dump of such a process block. They are still reported — at low severity and
+//! labelled — so nothing is silently dropped, and a policy can still choose to block them.
+//!
+//! The list (`rules/known-test-keys.txt`) holds SPKI fingerprints (`sha256:`) and, for keys
+//! without one (algorithms dumpguard cannot verify), the SHA-256 of the key's DER
+//! (`der-sha256:`). None of it is secret.
+
+use crate::report::{Finding, Severity};
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+const LIST: &str = include_str!("../../rules/known-test-keys.txt");
+
+fn table() -> &'static HashMap<&'static str, &'static str> {
+    static T: OnceLock<HashMap<&'static str, &'static str>> = OnceLock::new();
+    T.get_or_init(|| {
+        LIST.lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .filter_map(|l| l.split_once(char::is_whitespace))
+            .map(|(k, v)| (k, v.trim()))
+            .collect()
+    })
+}
+
+/// The label of a published test key with this fingerprint or DER hash.
+pub fn lookup(fingerprint: Option<&str>, content_hash: Option<&str>) -> Option<&'static str> {
+    let t = table();
+    fingerprint
+        .and_then(|f| t.get(f))
+        .or_else(|| content_hash.and_then(|h| t.get(format!("der-{h}").as_str())))
+        .copied()
+}
+
+/// Lowers a finding of a published test key to low severity and says what it is.
+pub fn annotate(f: &mut Finding) {
+    if f.known_key.is_some() {
+        return;
+    }
+    if let Some(label) = lookup(f.fingerprint.as_deref(), f.content_hash.as_deref()) {
+        f.severity = Severity::Low;
+        f.known_key = Some(format!("published test key: {label}"));
+    }
+}
