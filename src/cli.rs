@@ -63,6 +63,11 @@ pub enum Command {
         /// Also run rules marked noisy (generic high-entropy assignments).
         #[arg(long)]
         include_noisy: bool,
+        /// Known public keys (repeatable; a file or a directory): PEM/DER certificates and
+        /// public keys, JWKS/JWK JSON, OpenSSH public keys. Findings of these keys are
+        /// labelled with their entry, and their RSA moduli drive the raw prime-factor search.
+        #[arg(long, value_name = "PATH")]
+        known_keys: Vec<PathBuf>,
     },
     /// List or check the token rules (built-in pack plus --rules files).
     Rules {
@@ -206,9 +211,17 @@ pub fn run(cli: Cli) -> i32 {
             quiet,
             rules,
             include_noisy,
+            known_keys,
         } => {
+            let inventory = match dumpguard::keys::inventory::load(&known_keys) {
+                Ok(i) => i,
+                Err(e) => {
+                    eprintln!("dumpguard: error: --known-keys {e}");
+                    return 2;
+                }
+            };
             let scanner = match rules_cmd::load(&rules, include_noisy) {
-                Ok(set) => Scanner::new().with_rules(set),
+                Ok(set) => Scanner::new().with_rules(set).with_inventory(inventory),
                 Err(code) => return code,
             };
             scan(

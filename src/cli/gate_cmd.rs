@@ -6,7 +6,8 @@ use clap::{Subcommand, ValueEnum};
 use dumpguard::gate::decision::{EXIT_BLOCK, EXIT_ERROR};
 use dumpguard::gate::policy::Policy;
 use dumpguard::gate::watch::{WatchConfig, Watcher};
-use dumpguard::gate::{audit, finalize, known_keys, Gate, Outputs, RecordFormat};
+use dumpguard::gate::{audit, finalize, Gate, Outputs, RecordFormat};
+use dumpguard::keys::inventory;
 use dumpguard::Scanner;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -68,7 +69,7 @@ fn build_gate(policy: Option<&Path>, known: &[PathBuf]) -> Result<Gate, String> 
         Some(p) => Policy::load(p)?,
         None => Policy::default_policy(),
     };
-    let inventory = known_keys::load(known).map_err(|e| format!("--known-keys {e}"))?;
+    let inventory = inventory::load(known).map_err(|e| format!("--known-keys {e}"))?;
     Ok(Gate::new(Scanner::new().with_inventory(inventory), policy))
 }
 

@@ -306,7 +306,7 @@ fn ecc(
     point.extend_from_slice(y);
     let flavour = if ecdh { "ECDH" } else { "ECDSA" };
     if !private {
-        if let Some(spki) = keys::public::ec_spki(curve, &point) {
+        if let Some(spki) = keys::pubkey::ec_spki(curve, &point) {
             sink.public_keys.push(PublicKeyRecord {
                 algorithm: "EC".into(),
                 spki,

@@ -275,7 +275,7 @@ fn decode(
             };
             let Some(d) = field("d") else {
                 if let Some(p) = point {
-                    let spki = keys::public::ec_spki(curve, &p);
+                    let spki = keys::pubkey::ec_spki(curve, &p);
                     let rec = PublicKeyRecord {
                         point: Some(p),
                         ..Default::default()

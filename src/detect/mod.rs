@@ -3,7 +3,10 @@
 //! at each hit with the whole dump in reach, so decoding may look before and after the hit.
 //! Adding a detector = one file here + one line in [`registry`].
 
+mod aes_schedule;
+pub mod align;
 mod base64_key;
+mod bigint;
 pub mod binary;
 mod capi;
 mod cng;
@@ -14,7 +17,9 @@ mod openssh;
 mod pem;
 mod pgp;
 mod pkcs12;
+mod public_keys;
 mod putty;
+mod rsa_factor;
 pub mod rules;
 pub mod ssh_wire;
 mod symcrypt;
@@ -71,12 +76,25 @@ pub struct Sink {
     pub public_keys: Vec<PublicKeyRecord>,
     /// Per-chunk working state of detectors, by detector name: the token rules remember how
     /// far each anchor's window reached, so a chunk dense with anchors costs linear time.
-    pub state: std::collections::BTreeMap<&'static str, Box<dyn std::any::Any + Send>>,
+    /// Dropped with the chunk.
+    pub scratch: std::collections::BTreeMap<&'static str, Box<dyn std::any::Any + Send>>,
+    /// Detector-private intermediate results, keyed by detector name: what a detector's
+    /// `scan_chunk` collects (candidate integers, say) and its `finish` consumes. Kept per
+    /// scan, so a scanner shared between threads never mixes two dumps.
+    pub state: Vec<(&'static str, Box<dyn std::any::Any + Send>)>,
 }
 
 impl Sink {
     pub fn push(&mut self, f: Finding) {
         self.findings.push(f);
+    }
+
+    /// The intermediate results of type `T` that detector `name` left in `state`.
+    pub fn state_of<'a, T: 'static>(&'a self, name: &'a str) -> impl Iterator<Item = &'a T> + 'a {
+        self.state
+            .iter()
+            .filter(move |(n, _)| *n == name)
+            .filter_map(|(_, b)| b.downcast_ref::<T>())
     }
 }
 
@@ -121,6 +139,10 @@ pub fn registry() -> Vec<Box<dyn Detector>> {
         Box::new(pkcs12::Pkcs12),
         Box::new(symcrypt::SymCrypt),
         Box::new(rules::Rules::builtin()),
+        Box::new(public_keys::PublicKeys),
+        Box::new(aes_schedule::AesSchedule),
+        Box::new(rsa_factor::RsaFactor),
+        Box::new(bigint::BigInt),
     ]
 }
 

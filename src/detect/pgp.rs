@@ -314,7 +314,7 @@ fn public_spki(p: &Public<'_>) -> Option<Vec<u8>> {
             match *oid {
                 OID_ED25519 => fingerprint::ed25519_spki(&native?),
                 OID_CV25519 => fingerprint::x25519_spki(&native?),
-                o => keys::public::ec_spki(ec_curve(o)?, point),
+                o => keys::pubkey::ec_spki(ec_curve(o)?, point),
             }
         }
     }

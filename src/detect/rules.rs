@@ -173,7 +173,7 @@ impl Detector for Rules {
         };
         let n = self.targets.len();
         let st = sink
-            .state
+            .scratch
             .entry(self.name())
             .or_insert_with(|| {
                 Box::new(ChunkState {

@@ -163,7 +163,7 @@ impl SshPublic {
         match self {
             SshPublic::Rsa { e, n } => fingerprint::rsa_spki(n, e),
             SshPublic::Dsa { p, q, g, y } => fingerprint::dsa_spki(p, q, g, y),
-            SshPublic::Ecdsa { curve, point } => keys::public::ec_spki(*curve, point),
+            SshPublic::Ecdsa { curve, point } => keys::pubkey::ec_spki(*curve, point),
             SshPublic::Ed25519(pk) => fingerprint::ed25519_spki(pk),
         }
     }

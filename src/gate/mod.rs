@@ -12,7 +12,6 @@
 
 pub mod audit;
 pub mod decision;
-pub mod known_keys;
 pub mod policy;
 pub mod redact;
 pub mod watch;

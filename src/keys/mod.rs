@@ -2,15 +2,23 @@
 //! fingerprint. Detectors decode bytes into a [`PrivateKey`]; [`verify`] proves (or fails to
 //! prove) it; the verdict carries the DESIGN.md fingerprint.
 
+pub mod aes;
+pub mod containers;
 pub mod decode;
 mod dsa;
 mod ec;
 mod edwards;
+pub mod factor_scan;
 pub mod fingerprint;
+pub mod inventory;
 pub mod known;
-pub mod public;
+pub mod limbs;
+pub mod moduli;
+pub mod pubkey;
 mod rsa;
 pub mod rsa_recover;
+#[cfg(test)]
+pub(crate) mod testkeys;
 
 pub use dsa::DsaParts;
 pub use ec::Curve;

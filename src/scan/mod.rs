@@ -153,6 +153,7 @@ impl Engine {
         for r in results {
             found.findings.extend(r.sink.findings);
             found.public_keys.extend(r.sink.public_keys);
+            found.state.extend(r.sink.state);
             errors.extend(r.error);
             scanned += r.scanned;
         }
@@ -177,6 +178,7 @@ impl Engine {
         found.public_keys.extend(late.public_keys);
         let public_keys = found.public_keys.len();
         let mut findings = dedup::dedup(found.findings);
+        label_known_keys(&mut findings, inventory);
         for (i, f) in findings.iter_mut().enumerate() {
             f.id = format!("F{}", i + 1);
             crate::keys::known::annotate(f);
@@ -238,6 +240,26 @@ impl Engine {
             });
         for d in &self.detectors {
             d.scan_chunk(cx, start, end, sink);
+        }
+    }
+}
+
+/// Labels findings whose fingerprint is a key of the user's inventory with that entry.
+fn label_known_keys(findings: &mut [Finding], inventory: &[PublicKeyRecord]) {
+    if inventory.is_empty() {
+        return;
+    }
+    let mut known: std::collections::HashMap<String, Vec<&str>> = Default::default();
+    for r in inventory {
+        let fp = crate::keys::fingerprint::sha256_fingerprint(&r.spki);
+        let labels = known.entry(fp).or_default();
+        if !labels.contains(&r.source.as_str()) {
+            labels.push(&r.source);
+        }
+    }
+    for f in findings {
+        if let Some(labels) = f.fingerprint.as_ref().and_then(|fp| known.get(fp)) {
+            f.known_key = Some(labels.join("; "));
         }
     }
 }

@@ -115,6 +115,12 @@ sys.stdin.read()
         Holder::start(cmd)
     }
 
+    /// Any program that prints READY on a line once its state is built, then blocks on stdin
+    /// (node, java, ... holding keys the way their runtimes do).
+    pub fn spawn_command(cmd: Command) -> Holder {
+        Holder::start(cmd)
+    }
+
     /// Like [`Holder::spawn_native`], with extra environment variables (secrets in the
     /// environment reach minidumps as the LinuxEnviron stream).
     pub fn spawn_native_env(

@@ -1,0 +1,536 @@
+//! AES keys as expanded key schedules (key-formats.md §9): AES-128/192/256, encryption and
+//! decryption ("equivalent inverse cipher": reversed round keys, InvMixColumns on the inner
+//! rounds) schedules, in FIPS byte order (OpenSSL AES-NI, SymCrypt, most C code) and with
+//! bytes reversed in each 32-bit word (OpenSSL's C `AES_KEY`), tolerating a few damaged bits.
+//!
+//! Every byte offset is covered without testing every offset. Most schedule words obey a
+//! linear relation w[i] = w[i−Nk] ⊕ w[i−1]; byte-wise that is d[y] ⊕ d[y+a] ⊕ d[y+b] = 0 for
+//! a fixed (a, b) per key size and direction, and it survives InvMixColumns (linear) and the
+//! per-word byte reversal (it holds byte by byte). One vectorisable pass counts, for each
+//! 32-byte block and each of six (a, b) shapes, the bytes where the relation holds; random
+//! data scores ≈ 0.06, a schedule ≥ 8 of 16 in every inner block. Only offsets near a block
+//! that scores are checked, first with a few relation words, then with every constraint
+//! (1280–1664 bits), which no non-schedule data satisfies.
+//!
+//! Severity: a verified schedule is a live symmetric key of unknown purpose, so `high`
+//! (blocked by the default gate; `critical` stays reserved for proven private keys that sign
+//! or identify). Published test keys (FIPS-197, SP 800-38A) and constant keys are `low`.
+
+use super::{Anchor, Detector, ScanContext, Sink};
+use crate::keys::aes::{self, KeySize};
+use crate::keys::{KeyInfo, Status, Verdict};
+use crate::report::{Finding, Severity};
+use std::sync::OnceLock;
+
+pub struct AesSchedule;
+
+/// Schedule bits allowed to disagree (counted the way aeskeyfind counts them; its default
+/// threshold is 10, with `<` for AES-128).
+pub const MAX_BIT_ERRORS: u32 = 16;
+
+/// A byte relation d[y] ⊕ d[y+a] ⊕ d[y+b] = 0 that one kind of schedule satisfies densely.
+struct Shape {
+    a: usize,
+    b: usize,
+    size: KeySize,
+    decrypt: bool,
+    /// Matching bytes in a 32-byte block that make the block worth a closer look.
+    min: u32,
+}
+
+/// Encryption: w[i] = w[i−Nk] ⊕ w[i−1] → (a, b) = (4Nk−4, 4Nk). Decryption round keys are
+/// reversed, so the same relation reads w'[m] = w'[m−1] ⊕ w'[m+k]: (4, 4k+4) with k = 4 for
+/// AES-128 and 8 for AES-256; AES-192 mixes k = 2 and k = 10 (6-word key in 4-word rounds)
+/// and the k = 2 relation covers half of each round key.
+const SHAPES: [Shape; 6] = [
+    Shape {
+        a: 12,
+        b: 16,
+        size: KeySize::Aes128,
+        decrypt: false,
+        min: 8,
+    },
+    Shape {
+        a: 20,
+        b: 24,
+        size: KeySize::Aes192,
+        decrypt: false,
+        min: 8,
+    },
+    Shape {
+        a: 28,
+        b: 32,
+        size: KeySize::Aes256,
+        decrypt: false,
+        min: 8,
+    },
+    Shape {
+        a: 4,
+        b: 20,
+        size: KeySize::Aes128,
+        decrypt: true,
+        min: 8,
+    },
+    Shape {
+        a: 4,
+        b: 12,
+        size: KeySize::Aes192,
+        decrypt: true,
+        min: 6,
+    },
+    Shape {
+        a: 4,
+        b: 36,
+        size: KeySize::Aes256,
+        decrypt: true,
+        min: 8,
+    },
+];
+
+/// Widest reach of a shape past its block.
+const MAX_B: usize = 36;
+/// Bytes per trigger block: one AVX2 vector.
+const BLOCK: usize = 32;
+
+impl Detector for AesSchedule {
+    fn name(&self) -> &'static str {
+        "aes-schedule"
+    }
+
+    fn anchors(&self) -> Vec<Anchor> {
+        Vec::new()
+    }
+
+    fn on_anchor(&self, _: &ScanContext<'_>, _: usize, _: u32, _: &mut Sink) {}
+
+    fn scan_chunk(&self, cx: &ScanContext<'_>, start: usize, end: usize, sink: &mut Sink) {
+        scan(cx.data, start, end, sink);
+    }
+}
+
+/// Bit s set when block `at` scores at least `SHAPES[s].min`: the number of bytes y in the
+/// block with d[y] ⊕ d[y+a] ⊕ d[y+b] = 0 and d[y+a] ≠ 0 (the second condition keeps
+/// zero-filled memory, where every relation holds, from scoring).
+#[inline(always)]
+fn block_triggers(d: &[u8], at: usize) -> u8 {
+    let v = |off: usize| -> &[u8; BLOCK] {
+        d[at + off..at + off + BLOCK]
+            .try_into()
+            .expect("block in range")
+    };
+    let x = v(0);
+    let mut mask = 0u8;
+    for (s, shape) in SHAPES.iter().enumerate() {
+        let (xa, xb) = (v(shape.a), v(shape.b));
+        let mut c = 0u8;
+        for i in 0..BLOCK {
+            c += ((x[i] ^ xa[i] ^ xb[i]) == 0 && xa[i] != 0) as u8;
+        }
+        if c as u32 >= shape.min {
+            mask |= 1 << s;
+        }
+    }
+    mask
+}
+
+/// Block offsets in [first, last) (step BLOCK) that trigger any shape, with their masks.
+#[inline(always)]
+fn triggers_generic(d: &[u8], first: usize, last: usize, out: &mut Vec<(usize, u8)>) {
+    let mut at = first;
+    while at < last {
+        let m = block_triggers(d, at);
+        if m != 0 {
+            out.push((at, m));
+        }
+        at += BLOCK;
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn triggers_avx2(d: &[u8], first: usize, last: usize, out: &mut Vec<(usize, u8)>) {
+    triggers_generic(d, first, last, out)
+}
+
+fn triggers(d: &[u8], first: usize, last: usize, out: &mut Vec<(usize, u8)>) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU supports AVX2 (checked just above); the function is ordinary safe
+        // Rust compiled with AVX2 enabled.
+        unsafe { triggers_avx2(d, first, last, out) };
+        return;
+    }
+    triggers_generic(d, first, last, out)
+}
+
+fn scan(data: &[u8], start: usize, end: usize, sink: &mut Sink) {
+    let max_len = KeySize::Aes256.schedule_len();
+    let first = start & !(BLOCK - 1);
+    // Blocks past `end` still matter: a schedule starting in this chunk extends beyond it.
+    let last = (end + max_len).min(data.len().saturating_sub(BLOCK + MAX_B));
+    let mut hits = Vec::new();
+    triggers(data, first, last, &mut hits);
+    let mut pending: [Option<(usize, usize)>; 6] = [None; 6];
+    for (at, mask) in hits {
+        for (s, shape) in SHAPES.iter().enumerate() {
+            if mask & (1 << s) == 0 {
+                continue;
+            }
+            let len = shape.size.schedule_len();
+            let lo = at.saturating_sub(len).max(start);
+            let hi = (at + BLOCK)
+                .min(end)
+                .min(data.len().saturating_sub(len - 1));
+            if lo >= hi {
+                continue;
+            }
+            pending[s] = match pending[s] {
+                Some((plo, phi)) if lo <= phi => Some((plo, phi.max(hi))),
+                Some(range) => {
+                    check_range(data, range, shape, sink);
+                    Some((lo, hi))
+                }
+                None => Some((lo, hi)),
+            };
+        }
+    }
+    for (s, shape) in SHAPES.iter().enumerate() {
+        if let Some(range) = pending[s] {
+            check_range(data, range, shape, sink);
+        }
+    }
+}
+
+/// Relation triples (w[i], w[i−Nk], w[i−1]) as memory word indexes, for the quick per-offset
+/// test: only relations without an S-box, and for decryption schedules only those whose three
+/// words lie in inner rounds (where InvMixColumns preserved them).
+fn linear_triples(size: KeySize, decrypt: bool) -> &'static [(usize, usize, usize)] {
+    static TABLES: OnceLock<Vec<Vec<(usize, usize, usize)>>> = OnceLock::new();
+    let tables = TABLES.get_or_init(|| {
+        let mut all = Vec::new();
+        for decrypt in [false, true] {
+            for size in KeySize::ALL {
+                let (nk, nr) = (size.nk(), size.rounds());
+                let at = |i: usize| -> Option<usize> {
+                    if !decrypt {
+                        return Some(i);
+                    }
+                    let r = i / 4;
+                    (r >= 1 && r < nr).then(|| 4 * (nr - r) + i % 4)
+                };
+                let mut v: Vec<(usize, usize, usize)> = (nk..size.words())
+                    .filter(|&i| i % nk != 0 && !(nk > 6 && i % nk == 4))
+                    .filter_map(|i| Some((at(i)?, at(i - nk)?, at(i - 1)?)))
+                    .collect();
+                v.sort_by_key(|&(x, y, z)| x.max(y).max(z));
+                all.push(v);
+            }
+        }
+        all
+    });
+    let idx = usize::from(decrypt) * 3 + KeySize::ALL.iter().position(|&s| s == size).unwrap_or(0);
+    &tables[idx]
+}
+
+fn word(d: &[u8], o: usize, i: usize) -> u32 {
+    let p = o + 4 * i;
+    u32::from_le_bytes([d[p], d[p + 1], d[p + 2], d[p + 3]])
+}
+
+fn check_range(data: &[u8], (lo, hi): (usize, usize), shape: &Shape, sink: &mut Sink) {
+    let size = shape.size;
+    let len = size.schedule_len();
+    let triples = linear_triples(size, shape.decrypt);
+    let quick = &triples[..triples.len().min(6)];
+    let mut o = lo;
+    while o < hi {
+        if o + len > data.len() {
+            break;
+        }
+        // Cheap: a handful of linear relations (byte order does not matter for them).
+        let bad: u32 = quick
+            .iter()
+            .map(|&(x, y, z)| (word(data, o, x) ^ word(data, o, y) ^ word(data, o, z)).count_ones())
+            .sum();
+        if bad <= MAX_BIT_ERRORS {
+            if let Some(f) = full_check(data, o, shape) {
+                sink.push(f);
+                // Schedules of one kind do not overlap.
+                o += len;
+                continue;
+            }
+        }
+        o += 1;
+    }
+}
+
+/// Every constraint, in both byte layouts; the finding when one holds.
+fn full_check(data: &[u8], o: usize, shape: &Shape) -> Option<Finding> {
+    let size = shape.size;
+    for swapped in [false, true] {
+        let mut w: Vec<u32> = (0..size.words()).map(|i| word(data, o, i)).collect();
+        if swapped {
+            for x in &mut w {
+                *x = x.swap_bytes();
+            }
+        }
+        if shape.decrypt {
+            w = aes::decryption_to_encryption(&w, size);
+        }
+        let Some(errors) = aes::schedule_errors(&w, size, MAX_BIT_ERRORS) else {
+            continue;
+        };
+        let (key, flipped) = if errors == 0 {
+            (
+                w[..size.nk()]
+                    .iter()
+                    .flat_map(|x| x.to_le_bytes())
+                    .collect(),
+                0,
+            )
+        } else {
+            aes::recover_key(&w, size)
+        };
+        if flipped > 2 * MAX_BIT_ERRORS {
+            continue;
+        }
+        return Some(finding(o, shape, swapped, &key, flipped));
+    }
+    None
+}
+
+fn finding(o: usize, shape: &Shape, swapped: bool, key: &[u8], flipped: u32) -> Finding {
+    let size = shape.size;
+    let bits = size.bits();
+    let dir = if shape.decrypt {
+        "decryption"
+    } else {
+        "encryption"
+    };
+    let layout = if swapped {
+        "bytes reversed in each 32-bit word, as OpenSSL's C AES_KEY"
+    } else {
+        "FIPS-197 byte order"
+    };
+    let mut verification = format!(
+        "AES-{bits} {dir} key schedule ({layout}): the key expands to the {} bytes found",
+        size.schedule_len()
+    );
+    if flipped > 0 {
+        verification.push_str(&format!(
+            " except {flipped} bit(s) (damaged memory; key recovered from the intact part)"
+        ));
+    }
+    let known = aes::well_known(key);
+    if let Some(why) = known {
+        verification.push_str(&format!("; {why}, not a secret"));
+    }
+    let verdict = Verdict {
+        status: Status::Verified,
+        verification,
+        key: KeyInfo {
+            algorithm: "AES".into(),
+            bits,
+            format: Some(format!("{dir} key schedule")),
+            ..Default::default()
+        },
+        spki: None,
+    };
+    let encoding = format!(
+        "aes-schedule{}{}",
+        if shape.decrypt { "-dec" } else { "" },
+        if swapped { "-wordswap" } else { "" }
+    );
+    let preview = format!(
+        "[AES-{bits} {dir} key schedule, {} bytes, redacted]",
+        size.schedule_len()
+    );
+    let mut f = Finding::key(
+        "aes-schedule",
+        encoding,
+        o as u64,
+        size.schedule_len() as u64,
+        &verdict,
+        preview,
+    );
+    f.kind = "aes-key".into();
+    f.fingerprint = Some(crate::keys::fingerprint::sha256_fingerprint(key));
+    f.severity = if known.is_some() {
+        Severity::Low
+    } else {
+        Severity::High
+    };
+    f.known_key = known.map(|why| format!("published test key: {why}"));
+    f
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn noise(n: usize, seed: u64) -> Vec<u8> {
+        let mut s = seed | 1;
+        (0..n)
+            .map(|_| {
+                s ^= s << 13;
+                s ^= s >> 7;
+                s ^= s << 17;
+                (s >> 24) as u8
+            })
+            .collect()
+    }
+
+    fn bytes(w: &[u32], swapped: bool) -> Vec<u8> {
+        w.iter()
+            .flat_map(|x| if swapped { x.swap_bytes() } else { *x }.to_le_bytes())
+            .collect()
+    }
+
+    fn run(data: &[u8]) -> Vec<Finding> {
+        let mut sink = Sink::default();
+        let chunk = 1 << 16;
+        let mut start = 0;
+        while start < data.len() {
+            scan(data, start, (start + chunk).min(data.len()), &mut sink);
+            start += chunk;
+        }
+        sink.findings
+    }
+
+    fn fp(key: &[u8]) -> String {
+        crate::keys::fingerprint::sha256_fingerprint(key)
+    }
+
+    #[test]
+    fn every_size_direction_and_layout_is_found_at_any_offset() {
+        let mut data = noise(300_000, 1);
+        let mut planted = Vec::new();
+        let mut at = 1001; // odd offsets on purpose
+        for size in KeySize::ALL {
+            for decrypt in [false, true] {
+                for swapped in [false, true] {
+                    let key = noise(32, at as u64)[..4 * size.nk()].to_vec();
+                    let mut w = aes::expand(&key, size);
+                    if decrypt {
+                        w = aes::encryption_to_decryption(&w, size);
+                    }
+                    let b = bytes(&w, swapped);
+                    data[at..at + b.len()].copy_from_slice(&b);
+                    planted.push((at, key, size, decrypt, swapped));
+                    at += 20_011;
+                }
+            }
+        }
+        // Straddle a chunk boundary too.
+        let key = noise(16, 77);
+        let b = bytes(&aes::expand(&key, KeySize::Aes128), false);
+        let edge = (1 << 16) * 4 - 50;
+        data[edge..edge + b.len()].copy_from_slice(&b);
+        planted.push((edge, key, KeySize::Aes128, false, false));
+
+        let found = run(&data);
+        assert_eq!(
+            found.len(),
+            planted.len(),
+            "{:?}",
+            found
+                .iter()
+                .map(|f| (f.offset, &f.encoding))
+                .collect::<Vec<_>>()
+        );
+        for (at, key, size, decrypt, swapped) in planted {
+            let f = found
+                .iter()
+                .find(|f| f.offset == at as u64)
+                .unwrap_or_else(|| panic!("missing {at}"));
+            assert_eq!(f.fingerprint.as_deref(), Some(fp(&key).as_str()));
+            assert_eq!(f.key.as_ref().unwrap().bits, size.bits());
+            assert_eq!(f.encoding.contains("-dec"), decrypt);
+            assert_eq!(f.encoding.contains("wordswap"), swapped);
+            assert!(f.verified);
+            assert_eq!(f.severity, Severity::High);
+            assert_eq!(f.kind, "aes-key");
+            let shown = format!("{f:?}");
+            assert!(!shown.contains(&hex::encode(&key)), "key bytes leaked");
+        }
+    }
+
+    #[test]
+    fn damaged_schedule_is_found_and_key_recovered() {
+        let mut data = noise(10_000, 3);
+        let key = noise(32, 4);
+        let w = aes::expand(&key, KeySize::Aes256);
+        let mut b = bytes(&w, false);
+        for bit in [5usize, 300, 901, 1400, 1700, 1850] {
+            b[bit / 8] ^= 1 << (bit % 8);
+        }
+        data[4000..4000 + b.len()].copy_from_slice(&b);
+        let found = run(&data);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].fingerprint.as_deref(), Some(fp(&key).as_str()));
+        assert!(
+            found[0].verification.contains("6 bit(s)"),
+            "{}",
+            found[0].verification
+        );
+    }
+
+    #[test]
+    fn test_vector_and_zero_keys_are_low() {
+        let mut data = noise(4000, 5);
+        let k = hex::decode("000102030405060708090a0b0c0d0e0f").unwrap();
+        let b = bytes(&aes::expand(&k, KeySize::Aes128), false);
+        data[100..100 + b.len()].copy_from_slice(&b);
+        let b = bytes(&aes::expand(&[0u8; 32], KeySize::Aes256), false);
+        data[1000..1000 + b.len()].copy_from_slice(&b);
+        let found = run(&data);
+        assert_eq!(found.len(), 2);
+        assert!(found.iter().all(|f| f.severity == Severity::Low));
+    }
+
+    #[test]
+    fn negatives() {
+        // Random, zeros, constant bytes, text.
+        assert!(run(&noise(2 << 20, 7)).is_empty());
+        assert!(run(&vec![0u8; 1 << 20]).is_empty());
+        assert!(run(&vec![0x41u8; 1 << 16]).is_empty());
+        let text: Vec<u8> = b"the quick brown fox jumps over the lazy dog 0123456789 "
+            .iter()
+            .cycle()
+            .take(1 << 18)
+            .copied()
+            .collect();
+        assert!(run(&text).is_empty());
+        // A key schedule inside compressed data is no longer a schedule (the surrounding text
+        // keeps deflate from storing the block verbatim).
+        let key = noise(16, 8);
+        let mut plain = text[..5000].to_vec();
+        plain.extend(bytes(&aes::expand(&key, KeySize::Aes128), false));
+        plain.extend_from_slice(&text[..5000]);
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg("gzip -c")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .and_then(|mut c| {
+                use std::io::Write;
+                c.stdin.take().unwrap().write_all(&plain)?;
+                c.wait_with_output()
+            })
+            .unwrap();
+        assert!(run(&out.stdout).is_empty());
+        // The first round key (the raw key) followed by random bytes is no schedule.
+        let mut data = noise(3000, 10);
+        data[500..516].copy_from_slice(&key);
+        assert!(run(&data).is_empty());
+        // Too much damage: 40 flipped bits spread over the schedule.
+        let mut b = bytes(&aes::expand(&key, KeySize::Aes128), false);
+        for i in 0..40 {
+            b[(i * 37) % 176] ^= 1 << (i % 8);
+        }
+        let mut data = noise(3000, 11);
+        data[700..700 + b.len()].copy_from_slice(&b);
+        assert!(run(&data).is_empty());
+    }
+}
