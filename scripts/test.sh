@@ -19,6 +19,11 @@ need gpg || missing+=(gnupg)
 need ssh-keygen || missing+=(openssh-client)
 need chromium || missing+=(chromium)
 need script || missing+=(bsdutils)
+# tests/raw_keys.rs: AES schedules are compared with aeskeyfind's; the Java and node holder
+# processes need a JDK and Node.js (on the CI image already, installed here if not).
+need aeskeyfind || missing+=(aeskeyfind)
+need javac || missing+=(default-jdk-headless)
+need node || missing+=(nodejs)
 [ -f /etc/ssl/certs/ca-certificates.crt ] || missing+=(ca-certificates)
 if ((${#missing[@]})); then
   if [ "$(id -u)" = 0 ]; then
