@@ -63,6 +63,11 @@ pub enum Command {
         /// Also run rules marked noisy (generic high-entropy assignments).
         #[arg(long)]
         include_noisy: bool,
+        /// Run only these detector families (comma-separated): keys (PEM, DER, base64),
+        /// wrappers (CNG, CAPI, SymCrypt, XML, JWK, OpenSSH, PuTTY, PGP, PKCS#12), raw (public
+        /// keys, RSA factors, big integers, AES schedules), tokens. Default: all.
+        #[arg(long, value_delimiter = ',', value_name = "FAMILIES")]
+        detectors: Vec<String>,
         /// Known public keys (repeatable; a file or a directory): PEM/DER certificates and
         /// public keys, JWKS/JWK JSON, OpenSSH public keys. Findings of these keys are
         /// labelled with their entry, and their RSA moduli drive the raw prime-factor search.
@@ -83,7 +88,8 @@ pub enum Command {
         /// Policy file (TOML); the built-in default (rules/policy.toml) when absent.
         #[arg(long, value_name = "FILE")]
         policy: Option<PathBuf>,
-        /// Known public keys (repeatable; a file or a directory): PEM or DER.
+        /// Known public keys (repeatable; a file or a directory): PEM/DER certificates and
+        /// public keys, JWKS/JWK JSON, OpenSSH public keys.
         #[arg(long, value_name = "PATH")]
         known_keys: Vec<PathBuf>,
         /// Write a redacted copy here (with OUT.attestation.json) when only findings block.
@@ -126,7 +132,8 @@ pub enum Command {
         /// Policy file (TOML); the built-in default when absent.
         #[arg(long, value_name = "FILE")]
         policy: Option<PathBuf>,
-        /// Known public keys (repeatable; a file or a directory): PEM or DER.
+        /// Known public keys (repeatable; a file or a directory): PEM/DER certificates and
+        /// public keys, JWKS/JWK JSON, OpenSSH public keys.
         #[arg(long, value_name = "PATH")]
         known_keys: Vec<PathBuf>,
         /// Audit log (default WORK/audit.jsonl).
@@ -211,6 +218,7 @@ pub fn run(cli: Cli) -> i32 {
             quiet,
             rules,
             include_noisy,
+            detectors,
             known_keys,
         } => {
             let inventory = match dumpguard::keys::inventory::load(&known_keys) {
@@ -220,10 +228,19 @@ pub fn run(cli: Cli) -> i32 {
                     return 2;
                 }
             };
-            let scanner = match rules_cmd::load(&rules, include_noisy) {
+            let mut scanner = match rules_cmd::load(&rules, include_noisy) {
                 Ok(set) => Scanner::new().with_rules(set).with_inventory(inventory),
                 Err(code) => return code,
             };
+            if !detectors.is_empty() {
+                scanner = match scanner.with_families(&detectors) {
+                    Ok(s) => s,
+                    Err(e) => {
+                        eprintln!("dumpguard: error: --detectors: {e}");
+                        return 2;
+                    }
+                };
+            }
             scan(
                 &scanner,
                 &paths,

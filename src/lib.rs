@@ -62,6 +62,23 @@ impl Scanner {
         self
     }
 
+    /// Keeps only the detector families named (see [`detect::FAMILIES`]); an unknown name
+    /// is an error rather than a silently narrower scan.
+    pub fn with_families(mut self, families: &[String]) -> Result<Scanner, String> {
+        for f in families {
+            if !detect::FAMILIES.iter().any(|(name, _)| name == f) {
+                let known: Vec<&str> = detect::FAMILIES.iter().map(|(n, _)| *n).collect();
+                return Err(format!(
+                    "unknown detector family '{f}' (known: {})",
+                    known.join(", ")
+                ));
+            }
+        }
+        self.engine = std::mem::take(&mut self.engine)
+            .retain(|d| detect::family_of(d).is_some_and(|f| families.iter().any(|x| x == f)));
+        Ok(self)
+    }
+
     pub fn engine(&self) -> &Engine {
         &self.engine
     }

@@ -2,6 +2,7 @@
 //! time and peak resident memory (`ru_maxrss` from `wait4`), exactly what a user of the
 //! binary would observe.
 
+use std::ffi::OsString;
 use std::io::{self, Read};
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -21,13 +22,19 @@ fn timeval(t: libc::timeval) -> Duration {
 }
 
 /// `bin scan --format json -q PATH`.
+pub fn scan(bin: &Path, dump: &Path) -> io::Result<Measured> {
+    let mut args: Vec<OsString> = ["scan", "--format", "json", "-q"].map(Into::into).into();
+    args.push(dump.into());
+    run(bin, &args)
+}
+
+/// `bin ARGS...`, measured.
 // The child is reaped by wait4 (which std's `wait` cannot do: it drops the rusage).
 #[allow(clippy::zombie_processes)]
-pub fn scan(bin: &Path, dump: &Path) -> io::Result<Measured> {
+pub fn run(bin: &Path, args: &[OsString]) -> io::Result<Measured> {
     let started = Instant::now();
     let mut child = Command::new(bin)
-        .args(["scan", "--format", "json", "-q"])
-        .arg(dump)
+        .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -103,6 +103,15 @@ fn u(x: &[u8]) -> UintRef<'_> {
 }
 
 /// PKCS#8 PrivateKeyInfo around a PKCS#1 key.
+/// A fresh RSA-2048 public key (PEM SPKI) for the factor-search measurement: a known modulus
+/// whose factors are nowhere in the random bytes, so every candidate window is tested and none
+/// matches.
+pub fn public_pem_2048() -> String {
+    let mut rng = ChaCha20Rng::seed_from_u64(0x6661_6374);
+    let (_, spki) = rsa(&mut rng);
+    pem("PUBLIC KEY", &spki, "\n")
+}
+
 fn rsa_pkcs8(pkcs1: &[u8]) -> Vec<u8> {
     pkcs8::PrivateKeyInfo::new(
         spki::AlgorithmIdentifierRef {

@@ -25,6 +25,7 @@ use clap::Parser;
 use container::Container;
 use content::{Kind, Sources};
 use serde_json::{json, Value};
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
@@ -50,6 +51,11 @@ struct Args {
     /// Where the temporary directory is created (default: the system temp dir).
     #[arg(long)]
     dir: Option<PathBuf>,
+    /// Also time each detector family against the core key scan, and the gate against a plain
+    /// scan, on the same dump (best of `--runs` each); and the RSA factor search alone on
+    /// 256 MiB of random bytes with one known 2048-bit modulus.
+    #[arg(long)]
+    profiles: bool,
     /// Keep the generated files and print where they are.
     #[arg(long)]
     keep: bool,
@@ -233,6 +239,12 @@ fn run(args: &Args, size: u64, runs: usize, per_kind: u64, bin: &Path) -> std::i
         }
     }
 
+    let profile_rows = if args.profiles {
+        profiles(bin, &path, total, runs, tmp.path())?
+    } else {
+        Vec::new()
+    };
+
     let best = results.iter().min_by_key(|m| m.wall).expect("runs ≥ 1");
     let mut walls: Vec<f64> = results.iter().map(|m| m.wall.as_secs_f64()).collect();
     walls.sort_by(f64::total_cmp);
@@ -262,6 +274,7 @@ fn run(args: &Args, size: u64, runs: usize, per_kind: u64, bin: &Path) -> std::i
         "peak_rss_mib": mib(peak),
         "planted_keys": written.placements.len(),
         "ok": ok,
+        "profiles_mb_s": profile_rows.iter().map(|(k, v)| (k.to_string(), json!(v))).collect::<serde_json::Map<_, _>>(),
         "per_kind_mb_s": per_kind_rows.iter().map(|(k, v)| (k.to_string(), json!(v))).collect::<serde_json::Map<_, _>>(),
     });
     println!("{summary}");
@@ -270,6 +283,131 @@ fn run(args: &Args, size: u64, runs: usize, per_kind: u64, bin: &Path) -> std::i
         println!("  kept {}", tmp.keep().display());
     }
     Ok(ok)
+}
+
+/// Best wall time of `runs` runs of `bin ARGS`.
+fn best_of(bin: &Path, args: &[OsString], runs: usize) -> std::io::Result<child::Measured> {
+    let mut best: Option<child::Measured> = None;
+    for _ in 0..runs {
+        let m = child::run(bin, args)?;
+        if !matches!(m.exit_code, Some(0 | 1)) {
+            return Err(std::io::Error::other(format!(
+                "{args:?} exited {:?}: {}",
+                m.exit_code,
+                String::from_utf8_lossy(&m.stderr)
+            )));
+        }
+        if best.as_ref().is_none_or(|b| m.wall < b.wall) {
+            best = Some(m);
+        }
+    }
+    Ok(best.expect("runs ≥ 1"))
+}
+
+/// Each detector family priced against the core key scan (`--detectors keys`), the gate
+/// against a plain scan of the same dump, and the factor search on random bytes.
+fn profiles(
+    bin: &Path,
+    dump: &Path,
+    total: u64,
+    runs: usize,
+    dir: &Path,
+) -> std::io::Result<Vec<(String, f64)>> {
+    let os = |v: &[&str]| v.iter().map(OsString::from).collect::<Vec<_>>();
+    let scan = |families: Option<&str>| {
+        let mut a = os(&["scan", "--format", "json", "-q"]);
+        if let Some(f) = families {
+            a.extend(os(&["--detectors", f]));
+        }
+        a.push(dump.into());
+        a
+    };
+    let mut gate = os(&["gate", "-q"]);
+    gate.push(dump.into());
+    // The dump's own RSA moduli are all trust-store roots, which the full factor search
+    // skips; one known modulus makes it run over every window of the dump.
+    let known = dir.join("known-2048.pem");
+    std::fs::write(&known, keys::public_pem_2048())?;
+    let mut raw_known = scan(Some("keys,raw"));
+    raw_known.insert(raw_known.len() - 1, "--known-keys".into());
+    raw_known.insert(raw_known.len() - 1, known.clone().into());
+    let rows: [(&str, Vec<OsString>); 7] = [
+        ("keys (core)", scan(Some("keys"))),
+        ("keys+wrappers", scan(Some("keys,wrappers"))),
+        ("keys+raw", scan(Some("keys,raw"))),
+        ("keys+raw+known", raw_known),
+        ("keys+tokens", scan(Some("keys,tokens"))),
+        ("all (scan)", scan(None)),
+        ("gate", gate),
+    ];
+    println!("  detector families on the same dump (best of {runs}):");
+    let mut out = Vec::new();
+    let mut core = f64::NAN;
+    let mut all = f64::NAN;
+    for (name, a) in rows {
+        let m = best_of(bin, &a, runs)?;
+        let secs = m.wall.as_secs_f64();
+        if name == "keys (core)" {
+            core = secs;
+        }
+        if name == "all (scan)" {
+            all = secs;
+        }
+        let vs = if name == "gate" {
+            format!("{:+.1}% vs all (scan)", (secs / all - 1.0) * 100.0)
+        } else {
+            format!("{:.2}x core time", secs / core)
+        };
+        let mb_s = total as f64 / secs / 1e6;
+        println!(
+            "    {name:14} {secs:7.3}s  {mb_s:6.0} MB/s  {:.2}s CPU  peak RSS {:.1} MiB  {vs}",
+            m.cpu.as_secs_f64(),
+            mib(m.max_rss_bytes)
+        );
+        out.push((name.to_string(), mb_s));
+    }
+
+    // The factor search alone: random bytes, one known 2048-bit modulus.
+    let random = dir.join("factor-random.raw");
+    {
+        use std::io::Write;
+        let mut f = std::io::BufWriter::new(std::fs::File::create(&random)?);
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut buf = vec![0u8; 1 << 20];
+        for _ in 0..256 {
+            for w in buf.chunks_exact_mut(8) {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                w.copy_from_slice(&x.to_le_bytes());
+            }
+            f.write_all(&buf)?;
+        }
+    }
+    let mut a = os(&[
+        "scan",
+        "--format",
+        "json",
+        "-q",
+        "--detectors",
+        "raw",
+        "--known-keys",
+    ]);
+    a.push(known.into());
+    a.push(random.clone().into());
+    let m = best_of(bin, &a, runs)?;
+    let mb_s = (256u64 << 20) as f64 / m.wall.as_secs_f64() / 1e6;
+    let findings = serde_json::from_slice::<Value>(&m.stdout)
+        .ok()
+        .and_then(|v| v["findings"].as_array().map(Vec::len))
+        .unwrap_or(usize::MAX);
+    println!(
+        "    factor search, 256 MiB random + one known 2048-bit modulus: {:.3}s, {mb_s:.0} MB/s, {findings} findings",
+        m.wall.as_secs_f64()
+    );
+    out.push(("raw on random with a known modulus".into(), mb_s));
+    std::fs::remove_file(&random)?;
+    Ok(out)
 }
 
 /// The report with its timing fields removed (DESIGN.md: same input, same report).

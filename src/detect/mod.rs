@@ -46,6 +46,19 @@ pub struct ScanContext<'a> {
     pub space: &'a AddressSpace,
     /// Public keys the user told us about (`--known-keys`); empty when none.
     pub inventory: &'a [PublicKeyRecord],
+    /// The mapped file behind `data`, when there is one: a whole-dump pass after the main one
+    /// (the factor search) hands its pages back with [`ScanContext::release`] so peak memory
+    /// stays flat, as the main pass does.
+    pub pages: Option<&'a crate::input::DumpBytes<'a>>,
+}
+
+impl ScanContext<'_> {
+    /// Done with `[start, end)` of `data` for now (see [`crate::input::DumpBytes::release`]).
+    pub fn release(&self, start: usize, end: usize) {
+        if let Some(p) = self.pages {
+            p.release(start, end);
+        }
+    }
 }
 
 /// A public key seen in the dump (certificate, SPKI, JWK, CNG public blob ...) or supplied in
@@ -121,6 +134,40 @@ pub trait Detector: Send + Sync {
     fn digest_input(&self) -> Vec<u8> {
         Vec::new()
     }
+}
+
+/// Detector families, by detector name. `scan --detectors` selects families, so a debug
+/// engineer can ask for only what they need and the benchmark can price each family against
+/// the core key scan; the gate and the sweep always run every family.
+pub const FAMILIES: &[(&str, &[&str])] = &[
+    ("keys", &["pem", "der", "base64"]),
+    (
+        "wrappers",
+        &[
+            "cng",
+            "capi",
+            "dotnet-xml",
+            "jwk",
+            "openssh",
+            "putty",
+            "pgp",
+            "pkcs12",
+            "symcrypt",
+        ],
+    ),
+    (
+        "raw",
+        &["public-keys", "aes-schedule", "rsa-factor", "bigint"],
+    ),
+    ("tokens", &["rules"]),
+];
+
+/// The family a detector belongs to.
+pub fn family_of(detector: &str) -> Option<&'static str> {
+    FAMILIES
+        .iter()
+        .find(|(_, names)| names.contains(&detector))
+        .map(|(f, _)| *f)
 }
 
 /// All built-in detectors.
@@ -211,4 +258,26 @@ fn verify_der_cached(der: &[u8]) -> Option<(crate::keys::Verdict, &'static str)>
         c.insert(id, result.clone());
     }
     result
+}
+
+#[cfg(test)]
+mod family_tests {
+    use super::*;
+
+    #[test]
+    fn every_detector_is_in_exactly_one_family() {
+        for d in registry() {
+            let n = FAMILIES
+                .iter()
+                .filter(|(_, names)| names.contains(&d.name()))
+                .count();
+            assert_eq!(n, 1, "detector {} is in {n} families", d.name());
+        }
+        let all: usize = FAMILIES.iter().map(|(_, n)| n.len()).sum();
+        assert_eq!(
+            all,
+            registry().len(),
+            "a family names a detector that does not exist"
+        );
+    }
 }

@@ -259,6 +259,7 @@ mod tests {
             regions: &[],
             space: &space,
             inventory: &[],
+            pages: None,
         };
         let mut sink = Sink::default();
         let d = PublicKeys;

@@ -57,11 +57,7 @@ impl Detector for RsaFactor {
         if chosen.is_empty() {
             return;
         }
-        let hits = search(
-            cx.data,
-            cx.regions,
-            &chosen.iter().map(|(_, t)| t).collect::<Vec<_>>(),
-        );
+        let hits = search(cx, &chosen.iter().map(|(_, t)| t).collect::<Vec<_>>());
         let mut provers: Vec<Prover<'_>> = chosen
             .iter()
             .map(|(m, _)| Prover::new(&m.n, &m.e))
@@ -85,11 +81,8 @@ impl Detector for RsaFactor {
 }
 
 /// Every window dividing one of `targets`, as (hit, target index), in file order.
-pub fn search(
-    data: &[u8],
-    regions: &[crate::input::Region],
-    targets: &[&Target],
-) -> Vec<(Hit, usize)> {
+pub fn search(cx: &ScanContext<'_>, targets: &[&Target]) -> Vec<(Hit, usize)> {
+    let (data, regions) = (cx.data, cx.regions);
     // Group targets by factor size: each group is one pass of window filters.
     let mut groups: HashMap<usize, Vec<usize>> = HashMap::new();
     for (i, t) in targets.iter().enumerate() {
@@ -116,6 +109,7 @@ pub fn search(
                     (h, ti)
                 }));
             }
+            cx.release(start, end);
             out
         })
         .collect();

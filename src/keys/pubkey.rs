@@ -93,11 +93,15 @@ pub fn from_tbs_certificate(der: &[u8]) -> Option<(PublicKeyRecord, CertInfo)> {
 
 fn from_tbs(tbs: &x509_cert::TbsCertificate) -> Option<(PublicKeyRecord, CertInfo)> {
     let spki = tbs.subject_public_key_info.to_der().ok()?;
-    let ca = tbs
+    let basic_ca = tbs
         .get::<x509_cert::ext::pkix::BasicConstraints>()
         .ok()
         .flatten()
         .is_some_and(|(_, bc)| bc.ca);
+    // X.509 v1 roots (old VeriSign, Thawte ... still in trust stores) carry no extensions at
+    // all; a self-issued v1 certificate is a trust anchor just the same.
+    let v1_root = tbs.version == x509_cert::Version::V1 && tbs.issuer == tbs.subject;
+    let ca = basic_ca || v1_root;
     let subject = subject_label(&tbs.subject.to_string());
     let source = if ca {
         format!("{CA_SOURCE_PREFIX}{subject}")

@@ -103,6 +103,14 @@ impl Engine {
         }
     }
 
+    /// The same engine with only the detectors `keep` accepts (by name); the anchor set and the
+    /// digest are rebuilt, so a report says it came from the reduced set.
+    pub fn retain(self, keep: impl Fn(&str) -> bool) -> Engine {
+        let mut detectors = self.detectors;
+        detectors.retain(|d| keep(d.name()));
+        Engine::with_detectors(detectors)
+    }
+
     /// Identifies the detector and anchor set, so reports say which rules produced them.
     pub fn digest(&self) -> &str {
         &self.digest
@@ -122,6 +130,7 @@ impl Engine {
             regions: &dump.layout.regions,
             space: &dump.layout.space,
             inventory,
+            pages: Some(&dump.bytes),
         };
         let timed_out = AtomicBool::new(false);
         let pacer = Pacer::new(&dump.bytes, CHUNK_SIZE);
