@@ -297,7 +297,7 @@ fn best_of(bin: &Path, args: &[OsString], runs: usize) -> std::io::Result<child:
                 String::from_utf8_lossy(&m.stderr)
             )));
         }
-        if best.as_ref().is_none_or(|b| m.wall < b.wall) {
+        if best.as_ref().map_or(true, |b| m.wall < b.wall) {
             best = Some(m);
         }
     }
