@@ -209,7 +209,7 @@ pub fn run(rule: &CompiledRule, w: &Window<'_>, view: View, now: i64) -> Vec<Hit
     let mut at = w.search.start;
     // Bounded: each iteration moves `at` forward.
     while at <= w.search.end {
-        let Some(caps) = rule.regex.captures_at(hay, at) else {
+        let Some(caps) = rule.regex.get().captures_at(hay, at) else {
             break;
         };
         let m = caps.get(0).expect("group 0 always matches").range();
@@ -231,11 +231,11 @@ pub fn run(rule: &CompiledRule, w: &Window<'_>, view: View, now: i64) -> Vec<Hit
             continue;
         };
         let sbytes = &text[secret.clone()];
-        if rule.allow.iter().any(|a| a.is_match(sbytes))
+        if rule.allow.iter().any(|a| a.get().is_match(sbytes))
             || rule
                 .allow_match
                 .iter()
-                .any(|a| a.is_match(&text[m.clone()]))
+                .any(|a| a.get().is_match(&text[m.clone()]))
         {
             continue;
         }
