@@ -6,7 +6,7 @@
 //! against the modulus by [`rsa_recover`](crate::keys::rsa_recover).
 
 use super::text::{self, Encoding};
-use super::{verdict_cache, Anchor, Detector, PublicKeyRecord, ScanContext, Sink};
+use super::{partial_rsa, verdict_cache, Anchor, Detector, PublicKeyRecord, ScanContext, Sink};
 use crate::keys::{fingerprint, rsa_recover, RsaParts};
 use crate::report::Finding;
 use num_bigint_dig::BigUint;
@@ -79,12 +79,12 @@ fn element(body: &[u8], name: &str) -> Option<Vec<u8>> {
 }
 
 fn decode(body: &[u8], offset: u64, length: u64, enc: Encoding, sink: &mut Sink) -> Option<()> {
-    let n = element(body, "Modulus")?;
-    let e = element(body, "Exponent")?;
+    let n = element(body, "Modulus");
+    let e = element(body, "Exponent");
     let get = |name| element(body, name).map(|v| BigUint::from_bytes_be(&v));
     let parts = RsaParts {
-        n: Some(BigUint::from_bytes_be(&n)),
-        e: Some(BigUint::from_bytes_be(&e)),
+        n: n.as_deref().map(BigUint::from_bytes_be),
+        e: e.as_deref().map(BigUint::from_bytes_be),
         d: get("D"),
         p: get("P"),
         q: get("Q"),
@@ -94,6 +94,7 @@ fn decode(body: &[u8], offset: u64, length: u64, enc: Encoding, sink: &mut Sink)
         format: ".NET RSAKeyValue XML".into(),
     };
     if parts.d.is_none() && parts.p.is_none() && parts.q.is_none() && parts.dp.is_none() {
+        let (n, e) = (n?, e?);
         sink.public_keys.push(PublicKeyRecord {
             algorithm: "RSA".into(),
             spki: fingerprint::rsa_spki(&n, &e).unwrap_or_default(),
@@ -122,14 +123,20 @@ fn decode(body: &[u8], offset: u64, length: u64, enc: Encoding, sink: &mut Sink)
         present.join(", "),
         length / enc.stride() as u64
     );
+    let partial = partial_rsa::needs_modulus(&parts);
+    let keep = partial.then(|| parts.clone());
     let v = verdict_cache::verdict("dotnet-xml", body, || rsa_recover::verify(parts));
-    sink.push(Finding::key(
+    let f = Finding::key(
         "dotnet-xml",
         format!("dotnet-xml{}", enc.suffix()),
         offset,
         length,
         &v,
         preview,
-    ));
+    );
+    match keep {
+        Some(parts) => partial_rsa::defer(sink, f, parts),
+        None => sink.push(f),
+    }
     Some(())
 }

@@ -9,7 +9,7 @@
 
 use super::symmetric::{self, SymmetricKey};
 use super::text::{self, Encoding};
-use super::{verdict_cache, Anchor, Detector, PublicKeyRecord, ScanContext, Sink};
+use super::{partial_rsa, verdict_cache, Anchor, Detector, PublicKeyRecord, ScanContext, Sink};
 use crate::keys::{self, fingerprint, rsa_recover, Curve, KeyInfo, PrivateKey, RsaParts};
 use crate::keys::{Status, Verdict};
 use crate::report::Finding;
@@ -223,11 +223,11 @@ fn decode(
     };
     let verdict = match kty {
         "RSA" => {
-            let (n, e) = (field("n")?, field("e")?);
+            let (n, e) = (field("n"), field("e"));
             let big = |name: &str| field(name).map(|b| BigUint::from_bytes_be(&b));
             let parts = RsaParts {
-                n: Some(BigUint::from_bytes_be(&n)),
-                e: Some(BigUint::from_bytes_be(&e)),
+                n: n.as_deref().map(BigUint::from_bytes_be),
+                e: e.as_deref().map(BigUint::from_bytes_be),
                 d: big("d"),
                 p: big("p"),
                 q: big("q"),
@@ -236,7 +236,9 @@ fn decode(
                 qinv: big("qi"),
                 format: "JWK".into(),
             };
-            if parts.d.is_none() && parts.p.is_none() && parts.q.is_none() {
+            let private = [&parts.d, &parts.p, &parts.q, &parts.dp, &parts.dq];
+            if private.iter().all(|x| x.is_none()) {
+                let (n, e) = (n?, e?);
                 let spki = fingerprint::rsa_spki(&n, &e);
                 let rec = PublicKeyRecord {
                     modulus: Some(n),
@@ -248,6 +250,14 @@ fn decode(
             }
             if obj.contains_key("oth") {
                 unverifiable("RSA", "multi-prime JWK (\"oth\"): not verified")
+            } else if partial_rsa::needs_modulus(&parts) {
+                // `d` (or a prime) without `n`: completed later from a modulus seen elsewhere.
+                let mut v = rsa_recover::verify(parts.clone());
+                v.key.format = Some("JWK".into());
+                let preview = format!("[{}, {length} bytes, redacted]", named("RSA private key"));
+                let f = Finding::key("jwk", encoding, offset, length, &v, preview);
+                partial_rsa::defer(sink, f, parts);
+                return Some(());
             } else {
                 verdict_cache::verdict("jwk", raw, || rsa_recover::verify(parts))
             }

@@ -14,6 +14,7 @@ mod der_key;
 mod dotnet_xml;
 mod jwk;
 mod openssh;
+mod partial_rsa;
 mod pem;
 mod pgp;
 mod pkcs12;
@@ -153,6 +154,7 @@ pub const FAMILIES: &[(&str, &[&str])] = &[
             "pgp",
             "pkcs12",
             "symcrypt",
+            "partial-rsa",
         ],
     ),
     (
@@ -185,6 +187,7 @@ pub fn registry() -> Vec<Box<dyn Detector>> {
         Box::new(pgp::Pgp),
         Box::new(pkcs12::Pkcs12),
         Box::new(symcrypt::SymCrypt),
+        Box::new(partial_rsa::PartialRsa),
         Box::new(rules::Rules::builtin()),
         Box::new(public_keys::PublicKeys),
         Box::new(aes_schedule::AesSchedule),

@@ -145,23 +145,29 @@ impl AnchorSet {
 fn pack<'a>(distinct: &[&'a [u8]]) -> Vec<Vec<&'a [u8]>> {
     let windows = frequent_windows();
     let cost = |g: &[&[u8]]| accepted(g, &windows);
-    let mut groups: Vec<Vec<&[u8]>> = Vec::new();
+    // Each group with its current cost, so only the candidate grouping is modelled per try.
+    let mut groups: Vec<(Vec<&[u8]>, usize)> = Vec::new();
     for &p in distinct {
         let alone = cost(&[p]);
-        let fits = groups.iter().position(|g| {
+        let mut placed = false;
+        for (g, c) in groups.iter_mut() {
             if g.len() >= GROUP_MAX {
-                return false;
+                continue;
             }
-            let mut with = g.clone();
-            with.push(p);
-            cost(&with) <= cost(g) + alone
-        });
-        match fits {
-            Some(i) => groups[i].push(p),
-            None => groups.push(vec![p]),
+            g.push(p);
+            let with = cost(g);
+            if with <= *c + alone {
+                *c = with;
+                placed = true;
+                break;
+            }
+            g.pop();
+        }
+        if !placed {
+            groups.push((vec![p], alone));
         }
     }
-    groups
+    groups.into_iter().map(|(g, _)| g).collect()
 }
 
 /// Four-byte windows that cover most of a process image: zero, 0xFF and text fill, UTF-16
@@ -214,14 +220,20 @@ fn teddy_buckets(group: &[&[u8]]) -> Vec<Vec<(u16, u16)>> {
     };
     let mut order: Vec<usize> = (0..group.len()).collect();
     order.sort_by_key(|&i| std::cmp::Reverse(group[i].len()));
-    let mut by_prefix: std::collections::HashMap<Vec<u8>, usize> = Default::default();
+    // Low-nibble prefixes packed in a u16 (mask_len ≤ 4), with their bucket.
+    let mut by_prefix: Vec<(u16, usize)> = Vec::with_capacity(group.len());
     let mut masks = vec![vec![(0u16, 0u16); mask_len]; buckets];
     for id in order {
         let p = &group[id][..mask_len];
-        let lonybs: Vec<u8> = p.iter().map(|b| b & 15).collect();
-        let b = *by_prefix
-            .entry(lonybs)
-            .or_insert(buckets - 1 - id % buckets);
+        let lonybs = p.iter().fold(0u16, |k, b| k << 4 | u16::from(b & 15));
+        let b = match by_prefix.iter().find(|(k, _)| *k == lonybs) {
+            Some(&(_, b)) => b,
+            None => {
+                let b = buckets - 1 - id % buckets;
+                by_prefix.push((lonybs, b));
+                b
+            }
+        };
         for (m, &byte) in masks[b].iter_mut().zip(p) {
             m.0 |= 1 << (byte & 15);
             m.1 |= 1 << (byte >> 4);

@@ -42,13 +42,23 @@ fn merge_tokens(mut tokens: Vec<Finding>) -> Vec<Finding> {
 }
 
 fn dedup_keys(mut findings: Vec<Finding>) -> Vec<Finding> {
+    // At one place, the verified reading first (a partial key completed with a modulus from
+    // elsewhere is reported again, verified, at the place of its unverifiable first report).
     findings.sort_by(|a, b| {
-        (a.offset, std::cmp::Reverse(a.length), &a.detector, &a.kind).cmp(&(
-            b.offset,
-            std::cmp::Reverse(b.length),
-            &b.detector,
-            &b.kind,
-        ))
+        (
+            a.offset,
+            std::cmp::Reverse(a.length),
+            &a.detector,
+            !a.verified,
+            &a.kind,
+        )
+            .cmp(&(
+                b.offset,
+                std::cmp::Reverse(b.length),
+                &b.detector,
+                !b.verified,
+                &b.kind,
+            ))
     });
     let mut out: Vec<Finding> = Vec::with_capacity(findings.len());
     for f in findings {
@@ -57,11 +67,15 @@ fn dedup_keys(mut findings: Vec<Finding>) -> Vec<Finding> {
             (None, None) => o.kind == f.kind,
             _ => false,
         };
-        let covered = out
-            .iter()
-            .rev()
-            .take(16)
-            .any(|o| o.offset <= f.offset && o.end() >= f.end() && same_key(o));
+        let same_place =
+            |o: &Finding| o.offset == f.offset && o.length == f.length && o.detector == f.detector;
+        // The encrypted key bags of a PKCS#12 file are what the `pkcs12` finding reports
+        // (opened or not); the DER detector's reading of each bag adds nothing.
+        let bag_of_pfx = |o: &Finding| o.detector == "pkcs12" && f.status == "encrypted";
+        let covered = out.iter().rev().take(16).any(|o| {
+            (o.offset <= f.offset && o.end() >= f.end() && (same_key(o) || bag_of_pfx(o)))
+                || (same_place(o) && o.verified && !f.verified)
+        });
         if !covered {
             out.push(f);
         }

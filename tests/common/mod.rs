@@ -7,7 +7,7 @@ use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 /// `../shared` beside the checkout (public sample dumps, research).
@@ -26,17 +26,36 @@ pub fn public_samples() -> Vec<PathBuf> {
     v
 }
 
-/// A scratch directory for this test process (removed at exit by the OS tmp cleaner; files in
-/// it are deleted by their owners).
+/// A scratch directory for this test process, removed when the test binary exits (statics are
+/// never dropped, so a `TempDir` in one would leak: dumps of real processes add up to
+/// gigabytes over a few runs).
 pub fn scratch() -> &'static Path {
-    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
-    DIR.get_or_init(|| {
-        tempfile::Builder::new()
-            .prefix("dumpguard-test")
-            .tempdir()
-            .unwrap()
-    })
-    .path()
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| temp_dir_removed_at_exit("dumpguard-test"))
+}
+
+/// A fresh temporary directory that is deleted when this process exits normally.
+pub fn temp_dir_removed_at_exit(prefix: &str) -> PathBuf {
+    static DIRS: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+    extern "C" fn remove_all() {
+        if let Ok(dirs) = DIRS.lock() {
+            for d in dirs.iter() {
+                let _ = std::fs::remove_dir_all(d);
+            }
+        }
+    }
+    let dir = tempfile::Builder::new()
+        .prefix(prefix)
+        .tempdir()
+        .unwrap()
+        .keep();
+    let mut dirs = DIRS.lock().unwrap();
+    if dirs.is_empty() {
+        // SAFETY: registering a plain `extern "C" fn` with no arguments; it runs at exit().
+        unsafe { libc::atexit(remove_all) };
+    }
+    dirs.push(dir.clone());
+    dir
 }
 
 fn unique(name: &str) -> PathBuf {

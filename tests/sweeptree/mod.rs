@@ -309,9 +309,11 @@ impl Builder {
 pub fn build() -> Tree {
     let mut keys = common::fresh_keys();
     keys.extend(common::fresh_keys());
+    // Inside the test process's scratch directory, which is removed at exit (the tree lives
+    // in a static, and statics are never dropped).
     let dir = tempfile::Builder::new()
         .prefix("sweep-tree")
-        .tempdir()
+        .tempdir_in(common::scratch())
         .unwrap();
     let root = dir.path().to_path_buf();
     let mut b = Builder {
@@ -542,7 +544,7 @@ pub fn all_entries(root: &Path) -> Vec<String> {
 pub fn copy(tree: &Tree) -> tempfile::TempDir {
     let dst = tempfile::Builder::new()
         .prefix("sweep-copy")
-        .tempdir()
+        .tempdir_in(common::scratch())
         .unwrap();
     let st = std::process::Command::new("cp")
         .arg("-a")

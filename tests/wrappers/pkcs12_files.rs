@@ -13,6 +13,9 @@ fn pkcs12_reports_whether_the_empty_password_opened_it() {
     for s in samples("pkcs12") {
         let r = scan_bytes(&plant(&s.data));
         let f = find(&r, &s).expect("found");
+        // One finding per file: the encrypted key bag inside it is the PFX finding's business,
+        // not a second "encrypted PKCS#8" finding.
+        assert_eq!(r.findings.len(), 1, "{}:{}", s.name, describe(&r));
         if s.status == "verified" {
             assert!(f.verification.contains("opened"), "{}", f.verification);
             assert!(
