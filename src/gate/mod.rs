@@ -36,6 +36,9 @@ pub struct Gate {
     policy: Policy,
 }
 
+/// Redact / re-scan rounds before the gate gives up on a redacted copy (see `Gate::redact`).
+const MAX_REDACTION_ROUNDS: usize = 4;
+
 /// A decision and the redacted copy it produced, if any.
 pub struct Evaluation {
     pub record: DecisionRecord,
@@ -220,7 +223,7 @@ impl Gate {
             rules_digest: self.scanner.engine().digest().into(),
             created_at: now_rfc3339(),
         };
-        let plan = match redact::plan(dump, &record.report, &self.policy) {
+        let mut plan = match redact::plan(dump, &record.report, &self.policy) {
             Ok(p) => p,
             Err(why) => {
                 record
@@ -232,21 +235,57 @@ impl Gate {
                 return;
             }
         };
+        // Rounds: a runtime may keep more copies of a key than one scan reports (a Java heap
+        // holds thousands of temporaries of p and q; reports keep the first 64 per key), and
+        // removing the reported ones lets the re-scan see the next. Each round plans on the
+        // previous copy's re-scan and writes a fresh copy of the original with everything
+        // planned so far, until the re-scan finds nothing that blocks.
+        let mut round = 1;
+        let (tmp, again) = loop {
+            let tmp = match redact::write_copy(path, &plan, out) {
+                Ok(t) => t,
+                Err(e) => {
+                    att.removed = plan.removed.clone();
+                    att.bytes_overwritten = plan.bytes();
+                    att.outcome = format!("failed: cannot write the copy: {e}");
+                    record.decision.redaction = Some(att);
+                    record.fail(format!(
+                        "cannot write the redacted copy {}: {e}",
+                        out.display()
+                    ));
+                    return;
+                }
+            };
+            // Re-scan the copy exactly as the original was scanned.
+            let copy = match Dump::open(&tmp.tmp) {
+                Ok(d) => d,
+                Err(e) => {
+                    att.outcome = format!("failed: cannot re-read the copy: {e}");
+                    record.decision.redaction = Some(att);
+                    record.fail(format!("cannot re-read the redacted copy: {e}"));
+                    return;
+                }
+            };
+            let again = self
+                .scanner
+                .scan_dump(&copy, &out.display().to_string(), limits, &|_| {});
+            let blocking = again
+                .findings
+                .iter()
+                .any(|f| self.policy.classify(f) == Disposition::Blocking);
+            if !blocking || !again.input.complete || round == MAX_REDACTION_ROUNDS {
+                break (tmp, again);
+            }
+            match redact::plan(&copy, &again, &self.policy) {
+                Ok(more) if more.bytes() > 0 => plan.absorb(more),
+                _ => break (tmp, again),
+            }
+            drop(copy);
+            drop(tmp); // deleted: the next round writes a fresh copy of the original
+            round += 1;
+        };
         att.removed = plan.removed.clone();
         att.bytes_overwritten = plan.bytes();
-        let tmp = match redact::write_copy(path, &plan, out) {
-            Ok(t) => t,
-            Err(e) => {
-                att.outcome = format!("failed: cannot write the copy: {e}");
-                record.decision.redaction = Some(att);
-                record.fail(format!(
-                    "cannot write the redacted copy {}: {e}",
-                    out.display()
-                ));
-                return;
-            }
-        };
-        // Re-scan the copy exactly as the original was scanned.
         let copy = match Dump::open(&tmp.tmp) {
             Ok(d) => d,
             Err(e) => {
@@ -256,9 +295,6 @@ impl Gate {
                 return;
             }
         };
-        let again = self
-            .scanner
-            .scan_dump(&copy, &out.display().to_string(), limits, &|_| {});
         let rj = judge(&again, &self.policy);
         let same_container = copy.format == dump.format
             && copy.layout.complete == dump.layout.complete

@@ -16,6 +16,7 @@
 
 use super::policy::{Disposition, Policy};
 use crate::input::{Dump, Region, RegionKind};
+use crate::keys::limbs::{self, Repr};
 use crate::report::Report;
 use aho_corasick::{AhoCorasickBuilder, MatchKind};
 use serde::Serialize;
@@ -109,6 +110,17 @@ impl Plan {
     pub fn bytes(&self) -> u64 {
         self.intervals.iter().map(|(a, b)| b - a).sum()
     }
+
+    /// Adds what a later round planned (on the copy, whose offsets are the original's).
+    pub fn absorb(&mut self, later: Plan) {
+        self.removed.extend(later.removed);
+        self.intervals = merge(
+            self.intervals
+                .iter()
+                .copied()
+                .chain(later.intervals.iter().copied()),
+        );
+    }
 }
 
 /// Decides what to overwrite: every blocking finding, every other finding of the same key
@@ -171,7 +183,9 @@ pub fn plan(dump: &Dump<'_>, report: &Report, policy: &Policy) -> Result<Plan, S
         }
     }
     removed.extend(exact_copies(data, &removed));
+    removed.extend(other_representations(data, &removed));
     removed.sort_by_key(|r| (r.offset, r.length));
+    removed.dedup_by_key(|r| (r.offset, r.length));
 
     let writable = merge(
         dump.layout
@@ -233,6 +247,100 @@ fn is_writable(r: &Region) -> bool {
         RegionKind::Header => false,
     }
 }
+
+/// How a raw-integer finding's bytes encode its value, by the finding's `encoding`.
+fn integer_repr(encoding: &str) -> Option<Repr> {
+    Some(match encoding {
+        "le64-limbs" | "bignum-struct" | "go-slice" | "dotnet-uint-array" | "symcrypt-int" => {
+            Repr::Le
+        }
+        "be" | "dotnet-byte-array" => Repr::Be,
+        "be-sign-byte" => Repr::BeSigned,
+        "java-int-words" | "java-int-array" => Repr::JavaWords,
+        "go63-limbs" | "go63-slice" => Repr::Go63,
+        _ => return None,
+    })
+}
+
+/// Every representation of the raw integers being removed, whole or in pieces. A runtime that
+/// keeps p as little-endian limbs may also have left it big-endian, whole or partly
+/// overwritten, in a freed decode buffer, or in Java word order in a temporary; half of a
+/// prime's bits already give the key away (Coppersmith). So each value is cut into 16-byte
+/// pieces in each representation and every occurrence of a piece is removed: a remnant of 31
+/// bytes or more always contains a whole piece, and 16 bytes of a random prime do not occur by
+/// chance (measured on a python `cryptography` core: p big-endian in freed heap after its
+/// limbs were found in a BIGNUM).
+fn other_representations(data: &[u8], targets: &[Removed]) -> Vec<Removed> {
+    let mut values: BTreeSet<Vec<u8>> = BTreeSet::new();
+    let mut pieces: Vec<Vec<u8>> = Vec::new();
+    let mut owners: Vec<(&Removed, &'static str)> = Vec::new();
+    for t in targets {
+        let Some(repr) = integer_repr(&t.encoding) else {
+            continue;
+        };
+        let (Ok(start), Ok(len)) = (usize::try_from(t.offset), usize::try_from(t.length)) else {
+            continue;
+        };
+        let Some(bytes) = start.checked_add(len).and_then(|end| data.get(start..end)) else {
+            continue;
+        };
+        let Some(mut v) = limbs::decode(bytes, repr) else {
+            continue;
+        };
+        limbs::trim(&mut v);
+        // Short integers would match by chance; key primes are ≥ 256 bits.
+        if limbs::bits(&v) < 256 || values.len() >= MAX_INTEGERS {
+            continue;
+        }
+        let be = limbs::to_biguint(&v).to_bytes_be();
+        if !values.insert(be.clone()) {
+            continue;
+        }
+        let le: Vec<u8> = be.iter().rev().copied().collect();
+        let mut padded = vec![0u8; (4 - be.len() % 4) % 4];
+        padded.extend_from_slice(&be);
+        let java: Vec<u8> = padded
+            .chunks(4)
+            .flat_map(|w| w.iter().rev().copied())
+            .collect();
+        for (form, name) in [(be, "be"), (le, "le64-limbs"), (java, "java-int-words")] {
+            for piece in form.chunks_exact(PIECE) {
+                pieces.push(piece.to_vec());
+                owners.push((t, name));
+            }
+        }
+    }
+    if pieces.is_empty() {
+        return Vec::new();
+    }
+    let Ok(ac) = AhoCorasickBuilder::new()
+        .match_kind(MatchKind::Standard)
+        .build(&pieces)
+    else {
+        return Vec::new();
+    };
+    ac.find_overlapping_iter(data)
+        .map(|m| {
+            let (t, name) = owners[m.pattern().as_usize()];
+            Removed {
+                offset: m.start() as u64,
+                length: PIECE as u64,
+                fingerprint: t.fingerprint.clone(),
+                kind: t.kind.clone(),
+                encoding: name.into(),
+                finding: None,
+                why: format!(
+                    "part of the integer of {} in another representation ({name})",
+                    t.finding.as_deref().unwrap_or("a removed copy")
+                ),
+            }
+        })
+        .collect()
+}
+
+/// Piece length for [`other_representations`], and how many distinct integers it follows.
+const PIECE: usize = 16;
+const MAX_INTEGERS: usize = 64;
 
 /// Other occurrences of the exact bytes of the ranges to remove (a key copied to a buffer the
 /// detectors did not report separately, e.g. because dedup folded it into another finding).

@@ -11,6 +11,7 @@ mod support;
 
 mod pgp_keys;
 mod pkcs12_files;
+mod redaction;
 mod ssh_keys;
 mod symcrypt_objects;
 mod text_keys;
