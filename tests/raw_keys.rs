@@ -177,12 +177,9 @@ fn check_process(holder: &Holder, key: &Key, what: &str) -> Vec<String> {
 
 /// The gate's redacted copy of a dump whose key exists only as raw integers: ALLOW_REDACTED
 /// (exit 3; a Java heap needs several redact/re-scan rounds for its thousands of copies), and
-/// the primes p and q are gone in every representation the runtimes use (big-endian,
-/// little-endian limbs, Java `int[]` word order).
-///
-/// Not asserted, and said in the README: freed heap may still hold a big-endian copy of d
-/// (left by a DER decode buffer that was freed without being cleared). No detector reports a
-/// lone d, so the redactor does not know to remove it; with the public key, d factors n.
+/// d, p and q are gone in every representation the runtimes use (big-endian, little-endian
+/// limbs, Java `int[]` word order), whole and in pieces — including the big-endian d that
+/// python, node and `s_server` leave in freed decode buffers, which no detector reports.
 fn check_redaction(dump: &Path, key: &Key, what: &str) {
     let out = common::scratch().join(format!("{}-redacted.core", what.replace(' ', "_")));
     let o = common::cli(&[

@@ -274,6 +274,7 @@ fn other_representations(data: &[u8], targets: &[Removed]) -> Vec<Removed> {
     let mut values: BTreeSet<Vec<u8>> = BTreeSet::new();
     let mut pieces: Vec<Vec<u8>> = Vec::new();
     let mut owners: Vec<(&Removed, &'static str)> = Vec::new();
+    let mut primes: BTreeMap<&str, Vec<(Vec<u8>, &Removed)>> = BTreeMap::new();
     for t in targets {
         let Some(repr) = integer_repr(&t.encoding) else {
             continue;
@@ -296,17 +297,24 @@ fn other_representations(data: &[u8], targets: &[Removed]) -> Vec<Removed> {
         if !values.insert(be.clone()) {
             continue;
         }
-        let le: Vec<u8> = be.iter().rev().copied().collect();
-        let mut padded = vec![0u8; (4 - be.len() % 4) % 4];
-        padded.extend_from_slice(&be);
-        let java: Vec<u8> = padded
-            .chunks(4)
-            .flat_map(|w| w.iter().rev().copied())
-            .collect();
-        for (form, name) in [(be, "be"), (le, "le64-limbs"), (java, "java-int-words")] {
-            for piece in form.chunks_exact(PIECE) {
-                pieces.push(piece.to_vec());
-                owners.push((t, name));
+        add_pieces(&be, t, &mut pieces, &mut owners);
+        if let Some(fp) = &t.fingerprint {
+            primes.entry(fp.as_str()).or_default().push((be, t));
+        }
+    }
+    // Both primes of a key among them: n = p·q, and with the public exponent (the one whose
+    // SPKI has the key's fingerprint) every private integer is known — d, dP, dQ, qInv are
+    // removed too (d is what freed decode buffers most often keep).
+    for (fp, ps) in &primes {
+        'pairs: for (i, (a, t)) in ps.iter().enumerate().take(8) {
+            for (b, _) in ps.iter().skip(i + 1).take(8) {
+                let private = private_integers(a, b, fp);
+                if !private.is_empty() {
+                    for v in private {
+                        add_pieces(&v, t, &mut pieces, &mut owners);
+                    }
+                    break 'pairs;
+                }
             }
         }
     }
@@ -336,6 +344,70 @@ fn other_representations(data: &[u8], targets: &[Removed]) -> Vec<Removed> {
             }
         })
         .collect()
+}
+
+/// `value` (big-endian) in each representation, cut into [`PIECE`]-byte search patterns.
+fn add_pieces<'a>(
+    value: &[u8],
+    owner: &'a Removed,
+    pieces: &mut Vec<Vec<u8>>,
+    owners: &mut Vec<(&'a Removed, &'static str)>,
+) {
+    let le: Vec<u8> = value.iter().rev().copied().collect();
+    let mut padded = vec![0u8; (4 - value.len() % 4) % 4];
+    padded.extend_from_slice(value);
+    let java: Vec<u8> = padded
+        .chunks(4)
+        .flat_map(|w| w.iter().rev().copied())
+        .collect();
+    for (form, name) in [
+        (value.to_vec(), "be"),
+        (le, "le64-limbs"),
+        (java, "java-int-words"),
+    ] {
+        for piece in form.chunks_exact(PIECE) {
+            pieces.push(piece.to_vec());
+            owners.push((owner, name));
+        }
+    }
+}
+
+/// d, dP, dQ and qInv (big-endian) of the RSA key with primes `p`, `q` whose SPKI fingerprint
+/// is `fingerprint`, trying the public exponents keys use; empty when none matches (then the
+/// two integers are not this key's primes).
+fn private_integers(p: &[u8], q: &[u8], fingerprint: &str) -> Vec<Vec<u8>> {
+    use num_bigint_dig::{BigUint, ModInverse};
+    let (p, q) = (BigUint::from_bytes_be(p), BigUint::from_bytes_be(q));
+    let n = &p * &q;
+    let one = BigUint::from(1u32);
+    for e in [65537u32, 3, 17, 5, 257] {
+        let e = BigUint::from(e);
+        let spki = crate::keys::fingerprint::rsa_spki(&n.to_bytes_be(), &e.to_bytes_be());
+        if spki
+            .map(|s| crate::keys::fingerprint::sha256_fingerprint(&s))
+            .as_deref()
+            != Some(fingerprint)
+        {
+            continue;
+        }
+        let (p1, q1) = (&p - &one, &q - &one);
+        let mut out = Vec::new();
+        for m in [&p1 * &q1, num_integer::Integer::lcm(&p1, &q1)] {
+            if let Some(d) = (&e).mod_inverse(&m).and_then(|d| d.to_biguint()) {
+                out.push((&d % &p1).to_bytes_be());
+                out.push((&d % &q1).to_bytes_be());
+                out.push(d.to_bytes_be());
+            }
+        }
+        for (a, b) in [(&q, &p), (&p, &q)] {
+            if let Some(inv) = a.mod_inverse(b).and_then(|x| x.to_biguint()) {
+                out.push(inv.to_bytes_be());
+            }
+        }
+        out.retain(|v| v.len() >= 32);
+        return out;
+    }
+    Vec::new()
 }
 
 /// Piece length for [`other_representations`], and how many distinct integers it follows.
