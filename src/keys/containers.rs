@@ -86,6 +86,9 @@ fn u32_at(d: &[u8], at: usize) -> Option<u32> {
     ))
 }
 
+/// Largest word at +8 any non-pointer header accepts (BIGNUM `dmax` ≤ 4096 in the high half).
+const SMALL_MAX: u64 = (4097 << 32) - 1;
+
 /// A user-space pointer as 64-bit processes have them: canonical lower half, aligned.
 #[inline(always)]
 fn plausible_pointer(p: u64) -> bool {
@@ -145,6 +148,16 @@ pub fn scan(
         let Some(w1) = u64_at(data, o + 8) else {
             break;
         };
+        // Every header below needs the word at +8 to be a small count (< 4097·2^32) or a
+        // pointer; text, random bytes and most code fail both, and only the SymCrypt check is
+        // left for them.
+        if w1 > SMALL_MAX && !plausible_pointer(w1) {
+            if (o as u64).wrapping_add(delta) % 32 == 0 {
+                symcrypt_int(data, o, out);
+            }
+            o += 8;
+            continue;
+        }
         let lo = w1 as u32;
         let hi = (w1 >> 32) as u32;
         if let Some(space) = space {
