@@ -17,23 +17,7 @@ type Cache = Mutex<HashMap<[u8; 32], Verdict>>;
 /// (`domain` separates detectors whose inputs could coincide).
 pub fn verdict(domain: &str, bytes: &[u8], compute: impl FnOnce() -> Verdict) -> Verdict {
     static CACHE: OnceLock<Cache> = OnceLock::new();
-    let mut h = Sha256::new();
-    h.update(domain.as_bytes());
-    h.update([0]);
-    h.update(bytes);
-    let id: [u8; 32] = h.finalize().into();
-    let cache = CACHE.get_or_init(Default::default);
-    if let Some(v) = cache.lock().ok().and_then(|c| c.get(&id).cloned()) {
-        return v;
-    }
-    let v = compute();
-    if let Ok(mut c) = cache.lock() {
-        if c.len() >= MAX_ENTRIES {
-            c.clear();
-        }
-        c.insert(id, v.clone());
-    }
-    v
+    cached(CACHE.get_or_init(Default::default), domain, bytes, compute)
 }
 
 /// Like [`verdict`] for detectors that get several verdicts from one container (PKCS#12).
@@ -44,12 +28,21 @@ pub fn verdicts(
 ) -> Vec<Verdict> {
     type Many = Mutex<HashMap<[u8; 32], Vec<Verdict>>>;
     static CACHE: OnceLock<Many> = OnceLock::new();
+    cached(CACHE.get_or_init(Default::default), domain, bytes, compute)
+}
+
+/// The value cached for (`domain`, `bytes`), or `compute()`'s, stored (bounded).
+fn cached<T: Clone>(
+    cache: &Mutex<HashMap<[u8; 32], T>>,
+    domain: &str,
+    bytes: &[u8],
+    compute: impl FnOnce() -> T,
+) -> T {
     let mut h = Sha256::new();
     h.update(domain.as_bytes());
     h.update([0]);
     h.update(bytes);
     let id: [u8; 32] = h.finalize().into();
-    let cache = CACHE.get_or_init(Default::default);
     if let Some(v) = cache.lock().ok().and_then(|c| c.get(&id).cloned()) {
         return v;
     }

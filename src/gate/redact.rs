@@ -346,28 +346,20 @@ fn other_representations(data: &[u8], targets: &[Removed]) -> Vec<Removed> {
         .collect()
 }
 
-/// `value` (big-endian) in each representation, cut into [`PIECE`]-byte search patterns.
+/// `value` (big-endian) in each representation runtimes keep integers in (the encodings the
+/// detectors decode, see [`limbs::encode`]), cut into [`PIECE`]-byte search patterns.
 fn add_pieces<'a>(
     value: &[u8],
     owner: &'a Removed,
     pieces: &mut Vec<Vec<u8>>,
     owners: &mut Vec<(&'a Removed, &'static str)>,
 ) {
-    let le: Vec<u8> = value.iter().rev().copied().collect();
-    let mut padded = vec![0u8; (4 - value.len() % 4) % 4];
-    padded.extend_from_slice(value);
-    let java: Vec<u8> = padded
-        .chunks(4)
-        .flat_map(|w| w.iter().rev().copied())
-        .collect();
-    for (form, name) in [
-        (value.to_vec(), "be"),
-        (le, "le64-limbs"),
-        (java, "java-int-words"),
-    ] {
-        for piece in form.chunks_exact(PIECE) {
+    let v = limbs::from_biguint(&num_bigint_dig::BigUint::from_bytes_be(value));
+    let bits = limbs::bits(&v);
+    for r in [Repr::Be, Repr::Le, Repr::JavaWords] {
+        for piece in limbs::encode(&v, bits, r).chunks_exact(PIECE) {
             pieces.push(piece.to_vec());
-            owners.push((owner, name));
+            owners.push((owner, r.encoding()));
         }
     }
 }
