@@ -60,32 +60,41 @@ impl LazyRegex {
     }
 }
 
-/// Parses `p` as `regex::bytes` does (Unicode on, UTF-8 not required of matches) and returns
-/// its capture groups: (count including group 0, names by index).
+/// Parses `p` to its syntax tree and returns its capture groups: (count including group 0,
+/// names by index). Only the syntax tree: translating it (Unicode classes into tables) costs
+/// as much as the rest of loading the built-in pack, and `regex` itself does it when the
+/// pattern is built (file rules at load, built-in ones on first use, all of them in the tests).
 fn syntax(p: &str) -> Result<(usize, Vec<Option<String>>), String> {
-    use regex_syntax::hir::{Hir, HirKind};
-    let hir = regex_syntax::ParserBuilder::new()
-        .utf8(false)
-        .build()
+    use regex_syntax::ast::{Ast, GroupKind};
+    let ast = regex_syntax::ast::parse::Parser::new()
         .parse(p)
         .map_err(|e| e.to_string())?;
-    fn walk(h: &Hir, names: &mut Vec<Option<String>>) {
-        match h.kind() {
-            HirKind::Capture(c) => {
-                let i = c.index as usize;
-                if names.len() <= i {
-                    names.resize(i + 1, None);
+    // The parser's nest limit bounds this recursion.
+    fn walk(a: &Ast, names: &mut Vec<Option<String>>) {
+        match a {
+            Ast::Group(g) => {
+                let (i, name) = match &g.kind {
+                    GroupKind::CaptureIndex(i) => (Some(*i), None),
+                    GroupKind::CaptureName { name, .. } => (Some(name.index), Some(&name.name)),
+                    GroupKind::NonCapturing(_) => (None, None),
+                };
+                if let Some(i) = i {
+                    let i = i as usize;
+                    if names.len() <= i {
+                        names.resize(i + 1, None);
+                    }
+                    names[i] = name.cloned();
                 }
-                names[i] = c.name.as_deref().map(str::to_string);
-                walk(&c.sub, names);
+                walk(&g.ast, names);
             }
-            HirKind::Concat(v) | HirKind::Alternation(v) => v.iter().for_each(|x| walk(x, names)),
-            HirKind::Repetition(r) => walk(&r.sub, names),
+            Ast::Concat(c) => c.asts.iter().for_each(|x| walk(x, names)),
+            Ast::Alternation(c) => c.asts.iter().for_each(|x| walk(x, names)),
+            Ast::Repetition(r) => walk(&r.ast, names),
             _ => {}
         }
     }
     let mut names = vec![None];
-    walk(&hir, &mut names);
+    walk(&ast, &mut names);
     Ok((names.len(), names))
 }
 

@@ -32,7 +32,12 @@ pub const CHUNK_SIZE: usize = 4 << 20;
 /// The compiled set of detectors and their anchors.
 pub struct Engine {
     detectors: Vec<Box<dyn Detector>>,
-    anchors: AnchorSet,
+    /// Every detector's anchor bytes, in `targets` order.
+    patterns: Vec<Vec<u8>>,
+    /// The searcher over `patterns`, built on the first scan: building it is most of an
+    /// engine's construction, and a sweep of an unchanged share needs the engine's digest
+    /// but scans nothing.
+    anchors: std::sync::OnceLock<AnchorSet>,
     /// Anchor index → (detector index, detector tag).
     targets: Vec<(usize, u32)>,
     overlap: usize,
@@ -93,10 +98,10 @@ impl Engine {
             .max()
             .unwrap_or(1)
             .saturating_sub(1);
-        let anchors = AnchorSet::new(&patterns);
         Engine {
             detectors,
-            anchors,
+            patterns,
+            anchors: std::sync::OnceLock::new(),
             targets,
             overlap,
             digest: format!("sha256:{}", hex::encode(hasher.finalize())),
@@ -243,6 +248,7 @@ impl Engine {
         let window = &cx.data[start..(end + self.overlap).min(cx.data.len())];
         // Hits starting at or after `end` belong to the next chunk.
         self.anchors
+            .get_or_init(|| AnchorSet::new(&self.patterns))
             .for_each_hit(window, end - start, |at, anchor| {
                 let (d, tag) = self.targets[anchor];
                 self.detectors[d].on_anchor(cx, start + at, tag, sink);

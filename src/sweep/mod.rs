@@ -172,6 +172,10 @@ fn under(roots: &[PathBuf], path: &str) -> bool {
     roots.iter().any(|r| Path::new(path).starts_with(r))
 }
 
+/// Stored entries read back per batch when writing the outputs: enough to keep every core
+/// busy, few enough that memory does not grow with the share.
+const OUTPUT_BATCH: usize = 256;
+
 fn sweep(a: &SweepArgs) -> Result<i32, String> {
     let started = Instant::now();
     let started_at = now();
@@ -205,7 +209,43 @@ fn sweep(a: &SweepArgs) -> Result<i32, String> {
     }
     own.extend(a.out.iter().chain(a.html.iter()).map(|p| out::absolute(p)));
 
-    let scanner = Scanner::new();
+    // The detectors (the rule pack above all) take a few milliseconds to build: as long as
+    // the rest of a sweep of an unchanged share. They build on another core while the state
+    // opens and the tree is walked.
+    let building = std::thread::spawn(Scanner::new);
+    let filter = Filter::new(&a.include, &a.exclude, !a.no_default_excludes, own)?;
+    let log = |m: &str| {
+        if !a.quiet {
+            eprintln!("{m}");
+        }
+    };
+    log(&format!(
+        "dumpguard sweep: shard {shard}; walking {}",
+        roots
+            .iter()
+            .map(|r| r.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+    let mut state = State::open(&state_path)?;
+    let mut phases = std::collections::BTreeMap::new();
+    let mut mark = Instant::now();
+    let mut phase = |name: &str| {
+        phases.insert(name.to_string(), mark.elapsed().as_millis() as u64);
+        mark = Instant::now();
+    };
+    let entries = walk::walk(
+        &roots,
+        &WalkOptions {
+            filter: &filter,
+            shard,
+            min_age_secs: a.min_age,
+        },
+    );
+
+    let scanner = building
+        .join()
+        .map_err(|_| "building the detectors failed".to_string())?;
     let policy = policy::Policy::builtin();
     let digests = Digests {
         tool_version: env!("CARGO_PKG_VERSION").into(),
@@ -227,40 +267,12 @@ fn sweep(a: &SweepArgs) -> Result<i32, String> {
         "digests": digests,
     })
     .to_string();
-
-    let mut state = State::open(&state_path)?;
     let run = state.begin_run(&params, &started_at)?;
-    let filter = Filter::new(&a.include, &a.exclude, !a.no_default_excludes, own)?;
-    let log = |m: &str| {
-        if !a.quiet {
-            eprintln!("{m}");
-        }
-    };
     log(&format!(
-        "dumpguard sweep: {} run {} (shard {shard}); walking {}",
+        "dumpguard sweep: {} run {}",
         if run.resumed { "resuming" } else { "starting" },
         run.id,
-        roots
-            .iter()
-            .map(|r| r.display().to_string())
-            .collect::<Vec<_>>()
-            .join(", ")
     ));
-    let mut phases = std::collections::BTreeMap::new();
-    let mut mark = Instant::now();
-    let mut phase = |name: &str| {
-        phases.insert(name.to_string(), mark.elapsed().as_millis() as u64);
-        mark = Instant::now();
-    };
-    let entries = walk::walk(
-        &roots,
-        &WalkOptions {
-            filter: &filter,
-            shard,
-            min_age_secs: a.min_age,
-        },
-    );
-
     phase("walk");
     // Classify: not scanned (skipped/failed), unchanged, to scan.
     let known = state.load_files()?;
@@ -472,23 +484,39 @@ fn sweep(a: &SweepArgs) -> Result<i32, String> {
     let mut builder = summary::Builder::default();
     let mut html = a.html.as_ref().map(|_| html::Html::default());
     let write_err = |e: std::io::Error| format!("writing the report: {e}");
-    state.for_each_output(&order, &mut |fo| {
-        for line in record::lines_of(&fo, &run, &scanner) {
+    // Stored reports are read back in batches and turned into lines on every core (parsing
+    // them is most of a no-op sweep); lines are written in path order.
+    let mut emit = |batch: &mut Vec<state::FileOut>| -> Result<(), String> {
+        let lines: Vec<Vec<(String, record::Record)>> = pool.install(|| {
+            batch
+                .par_iter()
+                .map(|fo| record::lines_of(fo, &run, &scanner))
+                .collect()
+        });
+        batch.clear();
+        for (line, rec) in lines.into_iter().flatten() {
             if let Some(j) = jsonl.as_mut() {
                 writeln!(j, "{line}").map_err(write_err)?;
             }
             if a.format == SweepFormat::Jsonl {
                 writeln!(stdout, "{line}").map_err(write_err)?;
             }
-            let rec: record::Record =
-                serde_json::from_str(&line).map_err(|e| format!("record: {e}"))?;
             builder.add(&rec);
             if let Some(h) = html.as_mut() {
                 h.add(&rec);
             }
         }
         Ok(())
+    };
+    let mut batch = Vec::with_capacity(OUTPUT_BATCH);
+    state.for_each_output(&order, &mut |fo| {
+        batch.push(fo);
+        if batch.len() == OUTPUT_BATCH {
+            emit(&mut batch)?;
+        }
+        Ok(())
     })?;
+    emit(&mut batch)?;
     if let (Some(j), Some(p)) = (jsonl, &a.out) {
         j.commit().map_err(|e| format!("{}: {e}", p.display()))?;
     }

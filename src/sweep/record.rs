@@ -128,18 +128,21 @@ impl Record {
     }
 }
 
-/// The secret identity of a finding in JSON (same rule as [`super::state::secret_id`]).
-fn secret_id_json(f: &serde_json::Value) -> String {
-    match f.get("fingerprint").and_then(|v| v.as_str()) {
-        Some(fp) => fp.to_string(),
-        None => format!(
-            "{}:{}:{}@{:#x}",
-            f["detector"].as_str().unwrap_or(""),
-            f["kind"].as_str().unwrap_or(""),
-            f["encoding"].as_str().unwrap_or(""),
-            f["offset"].as_u64().unwrap_or(0)
-        ),
+/// The secret identity of a stored finding (same rule as [`super::state::secret_id`]).
+fn secret_id_of(f: &FindingView) -> String {
+    match &f.fingerprint {
+        Some(fp) => fp.clone(),
+        None => format!("{}:{}:{}@{:#x}", f.detector, f.kind, f.encoding, f.offset),
     }
+}
+
+/// The parts of a stored report a line's record needs; read once per line (a no-op sweep
+/// spends most of its time reading stored reports back).
+#[derive(Deserialize)]
+struct ReportView {
+    input: InputView,
+    #[serde(default)]
+    findings: Vec<FindingView>,
 }
 
 fn resolved_of(s: &SecretRow) -> Resolved {
@@ -166,8 +169,9 @@ fn with_sweep(report_json: &str, info: &SweepInfo) -> String {
     )
 }
 
-/// The output lines (JSON, one per dump) of one stored entry.
-pub fn lines_of(out: &FileOut, run: &Run, scanner: &Scanner) -> Vec<String> {
+/// The output lines (JSON, one per dump) of one stored entry, each with its parsed record for
+/// the summary and the HTML report.
+pub fn lines_of(out: &FileOut, run: &Run, scanner: &Scanner) -> Vec<(String, Record)> {
     let mut open: HashMap<(&str, &str), &SecretRow> = HashMap::new();
     let mut resolved: Vec<&SecretRow> = Vec::new();
     for s in &out.secrets {
@@ -196,7 +200,7 @@ pub fn lines_of(out: &FileOut, run: &Run, scanner: &Scanner) -> Vec<String> {
             .clone()
             .unwrap_or_else(|| "no dump in this file".into());
         let report = placeholder(scanner, &out.path, out.size, &format!("{status}: {why}"));
-        let info = SweepInfo {
+        let sweep = SweepInfo {
             status: status.into(),
             reason: out.reason.clone(),
             file: out.path.clone(),
@@ -207,12 +211,12 @@ pub fn lines_of(out: &FileOut, run: &Run, scanner: &Scanner) -> Vec<String> {
             resolved: resolved.iter().map(|s| resolved_of(s)).collect(),
             layout: None,
         };
-        lines.push(with_sweep(&report.to_json(false), &info));
+        lines.push(line(report.to_json(false), None, sweep));
         return lines;
     }
     let units: Vec<&str> = out.units.iter().map(|u| u.0.as_str()).collect();
     for (i, (unit, report, layout)) in out.units.iter().enumerate() {
-        let (report, v): (String, serde_json::Value) = match serde_json::from_str(report) {
+        let (report, view) = match serde_json::from_str::<ReportView>(report) {
             Ok(v) => (report.clone(), v),
             Err(_) => {
                 let p = placeholder(
@@ -221,31 +225,27 @@ pub fn lines_of(out: &FileOut, run: &Run, scanner: &Scanner) -> Vec<String> {
                     0,
                     "stored report unreadable; it will be rescanned when the file changes",
                 );
-                (
-                    p.to_json(false),
-                    serde_json::to_value(&p).expect("report serialises"),
-                )
+                let json = p.to_json(false);
+                let view = serde_json::from_str(&json).expect("a report reads as its view");
+                (json, view)
             }
         };
-        let findings = v["findings"]
-            .as_array()
-            .map(|fs| {
-                fs.iter()
-                    .map(|f| {
-                        let sid = secret_id_json(f);
-                        let row = open.get(&(unit.as_str(), sid.as_str()));
-                        FindingState {
-                            id: f["id"].as_str().unwrap_or("").to_string(),
-                            new: row.is_some_and(|r| r.first_run > run.prev_finished),
-                            first_seen: row.map(|r| r.first_seen.clone()).unwrap_or_default(),
-                            // Seen by this run (its entry was walked): as of its start.
-                            last_seen: row.map(|_| run.started_at.clone()).unwrap_or_default(),
-                            secret_id: sid,
-                        }
-                    })
-                    .collect()
+        let findings = view
+            .findings
+            .iter()
+            .map(|f| {
+                let sid = secret_id_of(f);
+                let row = open.get(&(unit.as_str(), sid.as_str()));
+                FindingState {
+                    id: f.id.clone(),
+                    new: row.is_some_and(|r| r.first_run > run.prev_finished),
+                    first_seen: row.map(|r| r.first_seen.clone()).unwrap_or_default(),
+                    // Seen by this run (its entry was walked): as of its start.
+                    last_seen: row.map(|_| run.started_at.clone()).unwrap_or_default(),
+                    secret_id: sid,
+                }
             })
-            .unwrap_or_default();
+            .collect();
         // Resolved secrets go with their dump; those of dumps no longer in the file (an
         // archive member removed) go with the file's first dump.
         let mine: Vec<Resolved> = resolved
@@ -253,7 +253,7 @@ pub fn lines_of(out: &FileOut, run: &Run, scanner: &Scanner) -> Vec<String> {
             .filter(|s| s.unit == *unit || (i == 0 && !units.contains(&s.unit.as_str())))
             .map(|s| resolved_of(s))
             .collect();
-        let info = SweepInfo {
+        let sweep = SweepInfo {
             status: status.into(),
             reason: None,
             file: out.path.clone(),
@@ -264,7 +264,20 @@ pub fn lines_of(out: &FileOut, run: &Run, scanner: &Scanner) -> Vec<String> {
             resolved: mine,
             layout: serde_json::from_str(layout).ok(),
         };
-        lines.push(with_sweep(&report, &info));
+        lines.push(line(report, Some(view), sweep));
     }
     lines
+}
+
+/// One output line and its record. `view` is the report already read, when it was.
+fn line(report_json: String, view: Option<ReportView>, sweep: SweepInfo) -> (String, Record) {
+    let text = with_sweep(&report_json, &sweep);
+    let view = view
+        .unwrap_or_else(|| serde_json::from_str(&report_json).expect("a report reads as its view"));
+    let record = Record {
+        input: view.input,
+        findings: view.findings,
+        sweep,
+    };
+    (text, record)
 }
