@@ -279,10 +279,19 @@ fn second_run_scans_nothing_touch_rescans_one_and_changes_resolve() {
     let t1 = Instant::now();
     let (_, s2, l2) = sweep(&root, &state, &out, &[]);
     let second = t1.elapsed();
+    // Two more no-op sweeps, for a best-of-three beside the single second run.
+    let best = (0..2)
+        .map(|_| {
+            let t = Instant::now();
+            sweep(&root, &state, &out, &[]);
+            t.elapsed()
+        })
+        .fold(second, std::cmp::min);
     // Measured, not asserted (timing is the benchmark's job): quoted in the README.
     eprintln!(
-        "first sweep {first:?}, second sweep {second:?} ({:.0}x)",
-        first.as_secs_f64() / second.as_secs_f64()
+        "first sweep {first:?}, second sweep {second:?} ({:.0}x), best no-op sweep of 3 {best:?} ({:.0}x)",
+        first.as_secs_f64() / second.as_secs_f64(),
+        first.as_secs_f64() / best.as_secs_f64()
     );
     assert_eq!(count(&s2, "scanned"), 0, "{s2}");
     assert_eq!(s2["run"]["bytes_scanned"], 0);

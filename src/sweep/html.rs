@@ -5,6 +5,7 @@
 //! carry no secret bytes (fingerprints, locations, redacted previews), and every string from a
 //! dump (paths, member names, module names) is escaped.
 
+use super::layout::Layout;
 use super::record::{FindingView, Record, Resolved};
 use super::summary::{human_bytes, Summary};
 use crate::report::Severity;
@@ -387,6 +388,7 @@ fn render_table(o: &mut String, dumps: &[&Record]) {
 
 fn render_dump(o: &mut String, i: usize, r: &Record) {
     let new = new_count(r) > 0;
+    let layout = r.sweep.layout();
     let _ = write!(
         o,
         "<div class=\"dump{}\" id=\"d{i}\"><h3>{}{}</h3><p class=\"meta\">{} · {} · {} region(s) pictured{}</p>",
@@ -395,11 +397,11 @@ fn render_dump(o: &mut String, i: usize, r: &Record) {
         esc(&r.input.path),
         esc(&r.input.format),
         human_bytes(r.input.size),
-        r.sweep.layout.as_ref().map_or(0, |l| l.spans.len()),
+        layout.as_ref().map_or(0, |l| l.spans.len()),
         r.input.description.as_deref().map(|d| format!(" · {}", esc(d))).unwrap_or_default()
     );
-    file_strip(o, r);
-    address_strip(o, r);
+    file_strip(o, r, layout.as_ref());
+    address_strip(o, r, layout.as_ref());
     o.push_str("<table class=\"findings\"><thead><tr><th>id</th><th>severity</th><th>kind</th><th>status</th><th>encoding</th><th>file offset</th><th>address</th><th>where</th><th>fingerprint</th><th>first seen</th></tr></thead><tbody>");
     for f in &r.findings {
         let loc = f.location.as_ref();
@@ -470,10 +472,10 @@ fn finding_title(f: &FindingView) -> String {
 }
 
 /// The file, left to right: regions coloured by kind, findings as markers.
-fn file_strip(o: &mut String, r: &Record) {
+fn file_strip(o: &mut String, r: &Record, layout: Option<&Layout>) {
     let size = r.input.size.max(1) as f64;
     let _ = write!(o, "<div class=\"strip\"><span class=\"axis\">file layout · 0 – {}</span><svg viewBox=\"0 -2 {W} 38\" preserveAspectRatio=\"none\" role=\"img\" aria-label=\"file layout of {}\"><rect x=\"0\" y=\"8\" width=\"{W}\" height=\"22\" fill=\"#f4f4f4\" stroke=\"#ccc\"/>", human_bytes(r.input.size), esc(&r.input.path));
-    if let Some(l) = &r.sweep.layout {
+    if let Some(l) = layout {
         for s in &l.spans {
             let x = s.off as f64 / size * W;
             let w = (s.len as f64 / size * W).max(0.3);
@@ -499,8 +501,8 @@ fn file_strip(o: &mut String, r: &Record) {
 
 /// Memory regions in address order, each as wide as its share of the bytes, gaps between
 /// non-adjacent ranges drawn as thin separators; findings placed by their address.
-fn address_strip(o: &mut String, r: &Record) {
-    let Some(l) = &r.sweep.layout else { return };
+fn address_strip(o: &mut String, r: &Record, layout: Option<&Layout>) {
+    let Some(l) = layout else { return };
     let mut mem: Vec<(u64, u64, &str)> = l
         .spans
         .iter()
