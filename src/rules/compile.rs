@@ -47,10 +47,15 @@ impl LazyRegex {
     /// Checks the syntax now (cheap) and leaves the build for the first match.
     fn lazy(pattern: &str) -> Result<LazyRegex, String> {
         syntax(pattern)?;
-        Ok(LazyRegex {
+        Ok(LazyRegex::checked(pattern))
+    }
+
+    /// A pattern whose syntax the caller has already checked.
+    fn checked(pattern: &str) -> LazyRegex {
+        LazyRegex {
             pattern: pattern.to_string(),
             compiled: std::sync::OnceLock::new(),
-        })
+        }
     }
 
     pub fn get(&self) -> &Regex {
@@ -157,15 +162,20 @@ pub fn compile_rule(spec: RuleSpec, include_noisy: bool) -> Result<CompiledRule,
     if spec.id.is_empty() || !spec.id.bytes().all(|c| c.is_ascii_graphic()) {
         return Err(err("id must be non-empty printable ASCII".into()));
     }
+    let (groups, names) = syntax(&spec.pattern).map_err(|e| err(format!("pattern: {e}")))?;
     // Built-in rules build on first use; anything from a file is built now, so a bad
     // pattern is reported at load.
-    let make = if spec.source.starts_with("builtin:") {
+    let builtin = spec.source.starts_with("builtin:");
+    let make = if builtin {
         LazyRegex::lazy
     } else {
         LazyRegex::eager
     };
-    let regex = make(&spec.pattern).map_err(|e| err(format!("pattern: {e}")))?;
-    let (groups, names) = syntax(&spec.pattern).map_err(|e| err(format!("pattern: {e}")))?;
+    let regex = if builtin {
+        LazyRegex::checked(&spec.pattern)
+    } else {
+        LazyRegex::eager(&spec.pattern).map_err(|e| err(format!("pattern: {e}")))?
+    };
     let named = |g: &str| names.iter().position(|n| n.as_deref() == Some(g));
     let secret = match spec.secret_group.as_deref() {
         None => named("secret").map_or(SecretGroup::FirstNonEmpty, SecretGroup::Index),

@@ -120,11 +120,18 @@ pub fn parse(text: &str, source: &str) -> Result<Loaded, LoadError> {
         path: source.to_string(),
         message,
     };
-    let value: toml::Table = toml::from_str(text).map_err(|e| syntax(e.to_string()))?;
-    if value.contains_key("rules") || value.contains_key("allowlist") {
-        return gitleaks::import(value, source).map_err(syntax);
-    }
-    let file: RuleFile = toml::from_str(text).map_err(|e| syntax(e.to_string()))?;
+    // A dumpguard file parses in one pass (the built-in pack is parsed at every start); only
+    // when it does not is the text read as a table to see whether it is a gitleaks pack.
+    let file: RuleFile = match toml::from_str(text) {
+        Ok(f) => f,
+        Err(not_ours) => {
+            let value: toml::Table = toml::from_str(text).map_err(|e| syntax(e.to_string()))?;
+            if value.contains_key("rules") || value.contains_key("allowlist") {
+                return gitleaks::import(value, source).map_err(syntax);
+            }
+            return Err(syntax(not_ours.to_string()));
+        }
+    };
     let mut rules = file.rule;
     for r in &mut rules {
         r.source = source.to_string();
@@ -142,4 +149,45 @@ pub fn load_file(path: &Path) -> Result<Loaded, LoadError> {
         source: e,
     })?;
     parse(&text, &path.display().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RULE: &str = r#"
+[[rule]]
+id = "test-token"
+name = "Test token"
+kind = "test-token"
+severity = "high"
+pattern = 'tst_[a-z]{8}'
+keywords = ["tst_"]
+"#;
+
+    #[test]
+    fn a_dumpguard_file_parses_and_a_misspelt_key_is_an_error_naming_it() {
+        let loaded = parse(RULE, "t.toml").unwrap();
+        assert_eq!(loaded.rules.len(), 1);
+        assert_eq!(loaded.rules[0].source, "t.toml");
+        let typo = RULE.replace("keywords =", "keyword =");
+        let e = parse(&typo, "t.toml").unwrap_err().to_string();
+        assert!(e.contains("t.toml") && e.contains("keyword"), "{e}");
+        let e = parse("[[rule]\nid=", "t.toml").unwrap_err().to_string();
+        assert!(e.contains("t.toml"), "{e}");
+    }
+
+    #[test]
+    fn a_gitleaks_pack_is_recognised_after_the_dumpguard_parse_fails() {
+        let pack = r#"
+title = "pack"
+[[rules]]
+id = "tst"
+regex = '''tst_[a-z]{8}'''
+keywords = ["tst_"]
+"#;
+        let loaded = parse(pack, "g.toml").unwrap();
+        assert_eq!(loaded.rules.len(), 1);
+        assert_eq!(loaded.rules[0].id, "tst");
+    }
 }

@@ -243,6 +243,7 @@ fn sweep(a: &SweepArgs) -> Result<i32, String> {
         },
     );
 
+    let known = state.load_files()?;
     let scanner = building
         .join()
         .map_err(|_| "building the detectors failed".to_string())?;
@@ -275,7 +276,6 @@ fn sweep(a: &SweepArgs) -> Result<i32, String> {
     ));
     phase("walk");
     // Classify: not scanned (skipped/failed), unchanged, to scan.
-    let known = state.load_files()?;
     let mut unscanned = Vec::new();
     let mut unchanged: Vec<&Entry> = Vec::new();
     let mut todo: Vec<&Entry> = Vec::new();
