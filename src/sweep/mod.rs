@@ -172,10 +172,6 @@ fn under(roots: &[PathBuf], path: &str) -> bool {
     roots.iter().any(|r| Path::new(path).starts_with(r))
 }
 
-/// Stored entries read back per batch when writing the outputs: enough to keep every core
-/// busy, few enough that memory does not grow with the share.
-const OUTPUT_BATCH: usize = 256;
-
 fn sweep(a: &SweepArgs) -> Result<i32, String> {
     let started = Instant::now();
     let started_at = now();
@@ -298,11 +294,18 @@ fn sweep(a: &SweepArgs) -> Result<i32, String> {
             }
         }
     }
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(jobs)
-        .build()
-        .map_err(|e| format!("thread pool: {e}"))?;
-    if a.rehash {
+    // Threads only when there is work for them: a sweep of an unchanged share has none.
+    let pool = if a.rehash || !todo.is_empty() {
+        Some(
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(jobs)
+                .build()
+                .map_err(|e| format!("thread pool: {e}"))?,
+        )
+    } else {
+        None
+    };
+    if let (true, Some(pool)) = (a.rehash, &pool) {
         let changed: Vec<bool> = pool.install(|| {
             unchanged
                 .par_iter()
@@ -372,90 +375,92 @@ fn sweep(a: &SweepArgs) -> Result<i32, String> {
     let abort = AtomicBool::new(false);
     let mut bytes_scanned = 0u64;
     let mut failure: Option<String> = None;
-    std::thread::scope(|s| {
-        let (tx, rx) = std::sync::mpsc::sync_channel(jobs * 2);
-        let (ctx, progress, abort, todo, pool) = (&ctx, &progress, &abort, &todo, &pool);
-        s.spawn(move || {
-            pool.install(|| {
-                todo.par_iter().for_each_with(tx, |tx, e| {
-                    if abort.load(Ordering::Relaxed) {
-                        return;
-                    }
-                    let res = ctx.scan_file(&e.path, &e.key, &|n| progress.bytes(n));
-                    let _ = tx.send((*e, res));
+    if let Some(pool) = pool.as_ref().filter(|_| !todo.is_empty()) {
+        std::thread::scope(|s| {
+            let (tx, rx) = std::sync::mpsc::sync_channel(jobs * 2);
+            let (ctx, progress, abort, todo) = (&ctx, &progress, &abort, &todo);
+            s.spawn(move || {
+                pool.install(|| {
+                    todo.par_iter().for_each_with(tx, |tx, e| {
+                        if abort.load(Ordering::Relaxed) {
+                            return;
+                        }
+                        let res = ctx.scan_file(&e.path, &e.key, &|n| progress.bytes(n));
+                        let _ = tx.send((*e, res));
+                    })
                 })
-            })
-        });
-        for (e, res) in rx {
-            if failure.is_some() {
-                continue; // drain so the producers finish
-            }
-            let (size, mtime_ns) = match e.kind {
-                EntryKind::File { size, mtime_ns } => (size, mtime_ns),
-                _ => (0, 0),
-            };
-            let outcome = match res {
-                Ok(mut scanned) => {
-                    let changed = walk::stat(&e.path) != Some((size, mtime_ns));
-                    let mut findings = 0;
-                    for u in &mut scanned.units {
-                        policy.apply(&mut u.report);
-                        if changed {
-                            scanfile::incomplete(
+            });
+            for (e, res) in rx {
+                if failure.is_some() {
+                    continue; // drain so the producers finish
+                }
+                let (size, mtime_ns) = match e.kind {
+                    EntryKind::File { size, mtime_ns } => (size, mtime_ns),
+                    _ => (0, 0),
+                };
+                let outcome = match res {
+                    Ok(mut scanned) => {
+                        let changed = walk::stat(&e.path) != Some((size, mtime_ns));
+                        let mut findings = 0;
+                        for u in &mut scanned.units {
+                            policy.apply(&mut u.report);
+                            if changed {
+                                scanfile::incomplete(
                                 &mut u.report,
                                 "the file changed while it was being scanned; it is scanned again by the next sweep".into(),
                             );
+                            }
+                            bytes_scanned += u.report.input.scanned_bytes;
+                            findings += u.report.findings.len();
                         }
-                        bytes_scanned += u.report.input.scanned_bytes;
-                        findings += u.report.findings.len();
+                        let r = state.record_scan(
+                            &run,
+                            &ScannedFile {
+                                path: &e.key,
+                                rel: &e.rel,
+                                folder: &e.folder,
+                                size,
+                                mtime_ns,
+                                sha256: &scanned.sha256,
+                                units: &scanned.units,
+                            },
+                            &digests,
+                            &now(),
+                        );
+                        progress.entry(|| {
+                            format!(
+                                "scanned {}: {} dump(s), {findings} finding(s)",
+                                e.key,
+                                scanned.units.len()
+                            )
+                        });
+                        r
                     }
-                    let r = state.record_scan(
-                        &run,
-                        &ScannedFile {
-                            path: &e.key,
-                            rel: &e.rel,
-                            folder: &e.folder,
-                            size,
-                            mtime_ns,
-                            sha256: &scanned.sha256,
-                            units: &scanned.units,
-                        },
-                        &digests,
-                        &now(),
-                    );
-                    progress.entry(|| {
-                        format!(
-                            "scanned {}: {} dump(s), {findings} finding(s)",
-                            e.key,
-                            scanned.units.len()
-                        )
-                    });
-                    r
+                    Err(why) => {
+                        let r = state.record_unscanned(
+                            &run,
+                            &[Unscanned {
+                                path: &e.key,
+                                rel: &e.rel,
+                                folder: &e.folder,
+                                size,
+                                mtime_ns,
+                                status: "failed",
+                                reason: &why,
+                            }],
+                            &digests,
+                        );
+                        progress.entry(|| format!("failed {}: {why}", e.key));
+                        r
+                    }
+                };
+                if let Err(err) = outcome {
+                    abort.store(true, Ordering::Relaxed);
+                    failure = Some(err);
                 }
-                Err(why) => {
-                    let r = state.record_unscanned(
-                        &run,
-                        &[Unscanned {
-                            path: &e.key,
-                            rel: &e.rel,
-                            folder: &e.folder,
-                            size,
-                            mtime_ns,
-                            status: "failed",
-                            reason: &why,
-                        }],
-                        &digests,
-                    );
-                    progress.entry(|| format!("failed {}: {why}", e.key));
-                    r
-                }
-            };
-            if let Err(err) = outcome {
-                abort.store(true, Ordering::Relaxed);
-                failure = Some(err);
             }
-        }
-    });
+        });
+    }
     progress.finish();
     if let Some(f) = failure {
         return Err(f);
@@ -484,17 +489,10 @@ fn sweep(a: &SweepArgs) -> Result<i32, String> {
     let mut builder = summary::Builder::default();
     let mut html = a.html.as_ref().map(|_| html::Html::default());
     let write_err = |e: std::io::Error| format!("writing the report: {e}");
-    // Stored reports are read back in batches and turned into lines on every core (parsing
-    // them is most of a no-op sweep); lines are written in path order.
-    let mut emit = |batch: &mut Vec<state::FileOut>| -> Result<(), String> {
-        let lines: Vec<Vec<(String, record::Record)>> = pool.install(|| {
-            batch
-                .par_iter()
-                .map(|fo| record::lines_of(fo, &run, &scanner))
-                .collect()
-        });
-        batch.clear();
-        for (line, rec) in lines.into_iter().flatten() {
+    // One stored entry at a time, in path order: turning them into lines takes a few
+    // microseconds each, less than handing batches to other threads would cost.
+    state.for_each_output(&order, &mut |fo| {
+        for (line, rec) in record::lines_of(&fo, &run, &scanner) {
             if let Some(j) = jsonl.as_mut() {
                 writeln!(j, "{line}").map_err(write_err)?;
             }
@@ -507,16 +505,7 @@ fn sweep(a: &SweepArgs) -> Result<i32, String> {
             }
         }
         Ok(())
-    };
-    let mut batch = Vec::with_capacity(OUTPUT_BATCH);
-    state.for_each_output(&order, &mut |fo| {
-        batch.push(fo);
-        if batch.len() == OUTPUT_BATCH {
-            emit(&mut batch)?;
-        }
-        Ok(())
     })?;
-    emit(&mut batch)?;
     if let (Some(j), Some(p)) = (jsonl, &a.out) {
         j.commit().map_err(|e| format!("{}: {e}", p.display()))?;
     }

@@ -137,6 +137,13 @@ impl State {
                 path.display()
             ));
         }
+        if version == SCHEMA_VERSION {
+            // Up to date: only take the write lock now (kept, in exclusive mode), so a second
+            // sweep on this file fails here rather than midway.
+            conn.execute_batch("BEGIN IMMEDIATE; COMMIT;")
+                .map_err(|e| busy_or(e, path))?;
+            return Ok(State { conn });
+        }
         conn.execute_batch(
             "BEGIN;
             CREATE TABLE IF NOT EXISTS runs(
@@ -733,6 +740,11 @@ mod tests {
         let p = dir.path().join("s.sqlite");
         let mut first = State::open(&p).unwrap();
         first.begin_run("p", "t").unwrap();
+        let err = State::open(&p).err().expect("second open must fail");
+        assert!(err.contains("in use by another sweep"), "{err}");
+        drop(first);
+        // An existing, up-to-date state is locked at open too, before any run begins.
+        let _first = State::open(&p).unwrap();
         let err = State::open(&p).err().expect("second open must fail");
         assert!(err.contains("in use by another sweep"), "{err}");
     }
