@@ -881,3 +881,27 @@ fn shipped_manifests_run_and_merge_to_the_unsharded_result() {
         want
     );
 }
+
+/// Not a test: writes the mixed tree to `$DUMPGUARD_SWEEP_TREE_OUT` for the sweep benchmark
+/// (`scripts/bench-sweep.sh --tree DIR`), which times a first and a no-op sweep of it outside
+/// any test harness. Run with `cargo test --release --test sweep -- --ignored write_mixed_tree`.
+#[test]
+#[ignore]
+fn write_mixed_tree_for_the_benchmark() {
+    let dst = std::env::var_os("DUMPGUARD_SWEEP_TREE_OUT")
+        .map(PathBuf::from)
+        .expect("set DUMPGUARD_SWEEP_TREE_OUT to the directory to write");
+    assert!(
+        !dst.exists(),
+        "{} exists; the tree is written to a new directory",
+        dst.display()
+    );
+    let st = Command::new("cp")
+        .arg("-a")
+        .arg(tree().root())
+        .arg(&dst)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    eprintln!("mixed tree written to {}", dst.display());
+}
