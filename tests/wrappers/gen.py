@@ -308,11 +308,16 @@ def jwk():
 # OpenSSH and PuTTY key files, made by ssh-keygen and puttygen; fingerprints from the public
 # key files they write, converted to SPKI by python `cryptography`.
 # ---------------------------------------------------------------------------------------------
+import atexit
 import base64
+import shutil
 import subprocess
 import tempfile
 
+# Scratch for the key files the tools write (test keys, but key files all the same): removed
+# when the generator exits.
 TMP = tempfile.mkdtemp(prefix="dumpguard-gen-")
+atexit.register(shutil.rmtree, TMP, ignore_errors=True)
 
 
 def run(*cmd, stdin=None):
