@@ -241,7 +241,7 @@ impl Gate {
         // previous copy's re-scan and writes a fresh copy of the original with everything
         // planned so far, until the re-scan finds nothing that blocks.
         let mut round = 1;
-        let (tmp, again) = loop {
+        let (tmp, again, copy) = loop {
             let tmp = match redact::write_copy(path, &plan, out) {
                 Ok(t) => t,
                 Err(e) => {
@@ -274,11 +274,11 @@ impl Gate {
                 .iter()
                 .any(|f| self.policy.classify(f) == Disposition::Blocking);
             if !blocking || !again.input.complete || round == MAX_REDACTION_ROUNDS {
-                break (tmp, again);
+                break (tmp, again, copy);
             }
             match redact::plan(&copy, &again, &self.policy) {
                 Ok(more) if more.bytes() > 0 => plan.absorb(more),
-                _ => break (tmp, again),
+                _ => break (tmp, again, copy),
             }
             drop(copy);
             drop(tmp); // deleted: the next round writes a fresh copy of the original
@@ -286,15 +286,6 @@ impl Gate {
         };
         att.removed = plan.removed.clone();
         att.bytes_overwritten = plan.bytes();
-        let copy = match Dump::open(&tmp.tmp) {
-            Ok(d) => d,
-            Err(e) => {
-                att.outcome = format!("failed: cannot re-read the copy: {e}");
-                record.decision.redaction = Some(att);
-                record.fail(format!("cannot re-read the redacted copy: {e}"));
-                return;
-            }
-        };
         let rj = judge(&again, &self.policy);
         let same_container = copy.format == dump.format
             && copy.layout.complete == dump.layout.complete

@@ -18,7 +18,8 @@ use super::policy::{Disposition, Policy};
 use crate::input::{Dump, Region, RegionKind};
 use crate::keys::limbs::{self, Repr};
 use crate::report::Report;
-use aho_corasick::{AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use num_bigint_dig::BigUint;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fs::{File, OpenOptions};
@@ -274,7 +275,7 @@ fn other_representations(data: &[u8], targets: &[Removed]) -> Vec<Removed> {
     let mut values: BTreeSet<Vec<u8>> = BTreeSet::new();
     let mut pieces: Vec<Vec<u8>> = Vec::new();
     let mut owners: Vec<(&Removed, &'static str)> = Vec::new();
-    let mut primes: BTreeMap<&str, Vec<(Vec<u8>, &Removed)>> = BTreeMap::new();
+    let mut primes: BTreeMap<&str, Vec<(BigUint, &Removed)>> = BTreeMap::new();
     for t in targets {
         let Some(repr) = integer_repr(&t.encoding) else {
             continue;
@@ -293,13 +294,13 @@ fn other_representations(data: &[u8], targets: &[Removed]) -> Vec<Removed> {
         if limbs::bits(&v) < 256 || values.len() >= MAX_INTEGERS {
             continue;
         }
-        let be = limbs::to_biguint(&v).to_bytes_be();
-        if !values.insert(be.clone()) {
+        let value = limbs::to_biguint(&v);
+        if !values.insert(value.to_bytes_be()) {
             continue;
         }
-        add_pieces(&be, t, &mut pieces, &mut owners);
+        add_pieces(&value, t, &mut pieces, &mut owners);
         if let Some(fp) = &t.fingerprint {
-            primes.entry(fp.as_str()).or_default().push((be, t));
+            primes.entry(fp.as_str()).or_default().push((value, t));
         }
     }
     // Both primes of a key among them: n = p·q, and with the public exponent (the one whose
@@ -318,13 +319,7 @@ fn other_representations(data: &[u8], targets: &[Removed]) -> Vec<Removed> {
             }
         }
     }
-    if pieces.is_empty() {
-        return Vec::new();
-    }
-    let Ok(ac) = AhoCorasickBuilder::new()
-        .match_kind(MatchKind::Standard)
-        .build(&pieces)
-    else {
+    let Some(ac) = every_occurrence(&pieces) else {
         return Vec::new();
     };
     ac.find_overlapping_iter(data)
@@ -346,15 +341,15 @@ fn other_representations(data: &[u8], targets: &[Removed]) -> Vec<Removed> {
         .collect()
 }
 
-/// `value` (big-endian) in each representation runtimes keep integers in (the encodings the
-/// detectors decode, see [`limbs::encode`]), cut into [`PIECE`]-byte search patterns.
+/// `value` in each representation runtimes keep integers in (the encodings the detectors
+/// decode, see [`limbs::encode`]), cut into [`PIECE`]-byte search patterns.
 fn add_pieces<'a>(
-    value: &[u8],
+    value: &BigUint,
     owner: &'a Removed,
     pieces: &mut Vec<Vec<u8>>,
     owners: &mut Vec<(&'a Removed, &'static str)>,
 ) {
-    let v = limbs::from_biguint(&num_bigint_dig::BigUint::from_bytes_be(value));
+    let v = limbs::from_biguint(value);
     let bits = limbs::bits(&v);
     for r in [Repr::Be, Repr::Le, Repr::JavaWords] {
         for piece in limbs::encode(&v, bits, r).chunks_exact(PIECE) {
@@ -364,15 +359,14 @@ fn add_pieces<'a>(
     }
 }
 
-/// d, dP, dQ and qInv (big-endian) of the RSA key with primes `p`, `q` whose SPKI fingerprint
-/// is `fingerprint`, trying the public exponents keys use; empty when none matches (then the
-/// two integers are not this key's primes).
-fn private_integers(p: &[u8], q: &[u8], fingerprint: &str) -> Vec<Vec<u8>> {
-    use num_bigint_dig::{BigUint, ModInverse};
-    let (p, q) = (BigUint::from_bytes_be(p), BigUint::from_bytes_be(q));
-    let n = &p * &q;
+/// d, dP, dQ and qInv of the RSA key with primes `p`, `q` whose SPKI fingerprint is
+/// `fingerprint`, trying the public exponents keys use; empty when none matches (then the two
+/// integers are not this key's primes).
+fn private_integers(p: &BigUint, q: &BigUint, fingerprint: &str) -> Vec<BigUint> {
+    use num_bigint_dig::ModInverse;
+    let n = p * q;
     let one = BigUint::from(1u32);
-    for e in [65537u32, 3, 17, 5, 257] {
+    for e in crate::keys::rsa_recover::COMMON_E {
         let e = BigUint::from(e);
         let spki = crate::keys::fingerprint::rsa_spki(&n.to_bytes_be(), &e.to_bytes_be());
         if spki
@@ -382,21 +376,22 @@ fn private_integers(p: &[u8], q: &[u8], fingerprint: &str) -> Vec<Vec<u8>> {
         {
             continue;
         }
-        let (p1, q1) = (&p - &one, &q - &one);
+        let (p1, q1) = (p - &one, q - &one);
         let mut out = Vec::new();
         for m in [&p1 * &q1, num_integer::Integer::lcm(&p1, &q1)] {
             if let Some(d) = (&e).mod_inverse(&m).and_then(|d| d.to_biguint()) {
-                out.push((&d % &p1).to_bytes_be());
-                out.push((&d % &q1).to_bytes_be());
-                out.push(d.to_bytes_be());
+                out.push(&d % &p1);
+                out.push(&d % &q1);
+                out.push(d);
             }
         }
-        for (a, b) in [(&q, &p), (&p, &q)] {
+        for (a, b) in [(q, p), (p, q)] {
             if let Some(inv) = a.mod_inverse(b).and_then(|x| x.to_biguint()) {
-                out.push(inv.to_bytes_be());
+                out.push(inv);
             }
         }
-        out.retain(|v| v.len() >= 32);
+        // At least 32 bytes: shorter values would match by chance.
+        out.retain(|v| v.bits() > 248);
         return out;
     }
     Vec::new()
@@ -427,13 +422,7 @@ fn exact_copies(data: &[u8], targets: &[Removed]) -> Vec<Removed> {
         patterns.push(bytes);
         owners.push(t);
     }
-    if patterns.is_empty() {
-        return Vec::new();
-    }
-    let Ok(ac) = AhoCorasickBuilder::new()
-        .match_kind(MatchKind::Standard)
-        .build(&patterns)
-    else {
+    let Some(ac) = every_occurrence(&patterns) else {
         return Vec::new();
     };
     let known: HashSet<(u64, u64)> = targets.iter().map(|t| (t.offset, t.length)).collect();
@@ -565,6 +554,18 @@ pub fn write_copy(src: &Path, plan: &Plan, dest: &Path) -> io::Result<TempCopy> 
     }
     out.sync_all()?;
     Ok(copy)
+}
+
+/// One searcher for every copy of any of `patterns` in the dump (standard semantics, so
+/// overlapping copies are all found); none when there is nothing to look for.
+fn every_occurrence<P: AsRef<[u8]>>(patterns: &[P]) -> Option<AhoCorasick> {
+    if patterns.is_empty() {
+        return None;
+    }
+    AhoCorasickBuilder::new()
+        .match_kind(MatchKind::Standard)
+        .build(patterns)
+        .ok()
 }
 
 #[cfg(test)]

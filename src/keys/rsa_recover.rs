@@ -10,8 +10,9 @@ use num_bigint_dig::BigUint;
 use num_integer::Integer;
 use num_traits::{One, Zero};
 
-/// Public exponents tried when a structure stores d but not e.
-const COMMON_E: [u32; 5] = [65537, 3, 17, 5, 257];
+/// Public exponents tried when a structure stores d but not e (and by the gate's redaction
+/// when it has both primes of a key but not its exponent).
+pub const COMMON_E: [u32; 5] = [65537, 3, 17, 5, 257];
 /// Bases tried by the (n, e, d) factoring loop; each succeeds with probability ≥ 1/2.
 const BASES: [u32; 12] = [2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37];
 /// Refuse arithmetic on absurd sizes (hostile input).

@@ -550,6 +550,32 @@ pub fn cli(args: &[&str]) -> std::process::Output {
         .expect("run dumpguard")
 }
 
+/// Runs `dumpguard gate DUMP --redact-to OUT EXTRA...`, asserts the verdict is ALLOW_REDACTED
+/// (exit 3; `what` names the case in the failure) and returns the redacted copy's bytes with
+/// the gate's output (for the tests that check it holds no secret).
+pub fn redacted_copy(
+    dump: &Path,
+    out: &Path,
+    extra: &[&str],
+    what: &str,
+) -> (Vec<u8>, std::process::Output) {
+    let mut args = vec![
+        "gate",
+        dump.to_str().unwrap(),
+        "--redact-to",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let o = cli(&args);
+    assert_eq!(
+        o.status.code(),
+        Some(3),
+        "{what}: gate {}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    (std::fs::read(out).unwrap(), o)
+}
+
 /// Asserts `secret` appears in `hay` in none of the encodings a leak could take: raw, hex
 /// (lower and upper), base64 (three alignments), UTF-16LE. Uses 16-byte windows of the secret
 /// so a partial leak is caught too.
