@@ -12,9 +12,16 @@
 //! that scores are checked, first with a few relation words, then with every constraint
 //! (1280–1664 bits), which no non-schedule data satisfies.
 //!
-//! Severity: a verified schedule is a live symmetric key of unknown purpose, so `high`
-//! (blocked by the default gate; `critical` stays reserved for proven private keys that sign
-//! or identify). Published test keys (FIPS-197, SP 800-38A) and constant keys are `low`.
+//! Severity follows what the key lets an attacker do (README "Symmetric keys and the gate").
+//! A schedule says nothing of what the key protects: every process that uses OpenSSL keeps
+//! several (its random generator's, its TLS sessions'), and such a key only decrypts data the
+//! attacker must also hold, for as long as that data matters. So a schedule alone is `medium`:
+//! reported, not blocking by default (a policy can block kind `aes-key`). The key of an
+//! OpenSSL CTR-DRBG, recognised by the `PROV_DRBG_CTR` structure around its raw copy (see
+//! [`drbg_keys`]), only predicts that process's next random bytes until its next reseed, so
+//! it is `low`, as are published test keys (FIPS-197, SP 800-38A) and constant keys. Keys in
+//! exchange formats (CNG, CryptoAPI blobs, JWK `oct`) are meant to be stored or sent, so they
+//! stay `high` (src/detect/symmetric.rs).
 
 use super::{Anchor, Detector, ScanContext, Sink};
 use crate::keys::aes::{self, KeySize};
@@ -103,9 +110,155 @@ impl Detector for AesSchedule {
 
     fn on_anchor(&self, _: &ScanContext<'_>, _: usize, _: u32, _: &mut Sink) {}
 
+    /// Schedules are held back in the chunk's state, with the DRBG keys seen in the same
+    /// chunk: whether a schedule's key is a DRBG key is only known once every chunk was read
+    /// (the `PROV_DRBG_CTR` often sits megabytes away from the cipher contexts).
     fn scan_chunk(&self, cx: &ScanContext<'_>, start: usize, end: usize, sink: &mut Sink) {
-        scan(cx.data, start, end, sink);
+        let mut local = Sink::default();
+        scan(cx.data, start, end, &mut local);
+        if !local.findings.is_empty() {
+            sink.state
+                .push((NAME, Box::new(HeldBack(std::mem::take(&mut local.findings)))));
+        }
+        let drbg = drbg_keys(cx.data, start, end);
+        if !drbg.0.is_empty() {
+            sink.state.push((NAME, Box::new(drbg)));
+        }
     }
+
+    fn finish(&self, _: &ScanContext<'_>, found: &Sink, sink: &mut Sink) {
+        let drbg: std::collections::HashMap<u64, u64> = found
+            .state_of::<DrbgKeys>(NAME)
+            .flat_map(|d| d.0.iter().map(|k| (k.id, k.offset)))
+            .collect();
+        for held in found.state_of::<HeldBack>(NAME) {
+            for f in &held.0 {
+                let mut f = f.clone();
+                let id = f.fingerprint.as_deref().map(key_id);
+                if let Some(&at) = id.and_then(|id| drbg.get(&id)) {
+                    mark_drbg(&mut f, at);
+                }
+                sink.push(f);
+            }
+        }
+    }
+}
+
+const NAME: &str = "aes-schedule";
+
+/// A chunk's schedule findings, waiting for [`Detector::finish`].
+struct HeldBack(Vec<Finding>);
+
+/// Keys found in OpenSSL CTR-DRBG state: a short id of the key (never the key) and where the
+/// structure was.
+#[derive(Default)]
+struct DrbgKeys(Vec<DrbgKey>);
+
+struct DrbgKey {
+    id: u64,
+    offset: u64,
+}
+
+/// A short identifier of a key fingerprint: the first 8 bytes of its SHA-256, enough to match
+/// the few schedules of a dump against the few DRBG keys of the same dump.
+fn key_id(fingerprint: &str) -> u64 {
+    let hex = fingerprint.strip_prefix("sha256:").unwrap_or(fingerprint);
+    u64::from_str_radix(hex.get(..16).unwrap_or("0"), 16).unwrap_or(0)
+}
+
+/// At most this many DRBG structures are remembered per chunk: a process has two per thread
+/// plus one, and a hostile dump full of look-alikes must not grow the state without bound.
+const MAX_DRBG_PER_CHUNK: usize = 512;
+
+/// OpenSSL's CTR-DRBG state (providers/implementations/rands/drbg_ctr.c), 64-bit:
+///
+/// ```text
+/// PROV_DRBG_CTR (3.x)                      RAND_DRBG_CTR (1.1.1)
+///   EVP_CIPHER_CTX *ctx_ecb, *ctx_ctr;       EVP_CIPHER_CTX *ctx_ecb, *ctx_ctr;
+///   EVP_CIPHER_CTX *ctx_df;                  EVP_CIPHER_CTX *ctx_df;
+///   EVP_CIPHER *cipher_ecb, *cipher_ctr;     const EVP_CIPHER *cipher_ecb, *cipher_ctr;
+///   size_t keylen;                           size_t keylen;
+///   int use_df;                              unsigned char K[32];
+///   unsigned char K[32];                     unsigned char V[16];
+///   unsigned char V[16]; ...
+/// ```
+///
+/// The raw key K follows five pointers (`ctx_df` is null without a derivation function) and
+/// its own length (16, 24 or 32). A schedule whose key sits in such a structure is the
+/// generator's key, found in every process that draws random numbers through OpenSSL (python
+/// `ssl`, node, any TLS client): measured on a python `ssl`+`certifi` process, all six
+/// non-test schedules were the keys of its three DRBGs (each kept by `ctx_ecb` and `ctx_ctr`),
+/// and the other three were the fixed derivation-function key 00 01 … 1f (a FIPS-197 test key).
+fn drbg_keys(data: &[u8], start: usize, end: usize) -> DrbgKeys {
+    let mut out = DrbgKeys::default();
+    let end = end.min(data.len());
+    if start >= end {
+        return out;
+    }
+    for keylen in [16u64, 24, 32] {
+        let needle = keylen.to_le_bytes();
+        // `keylen` starts in this chunk; the pointers before it may lie in the previous one.
+        for at in memchr::memmem::find_iter(&data[start..end], &needle) {
+            let at = start + at;
+            let k = keylen as usize;
+            // 3.x: keylen, use_df (0 or 1) and 4 bytes of padding, then K.
+            let v3 = data
+                .get(at + 8..at + 12)
+                .map(|u| u32::from_le_bytes([u[0], u[1], u[2], u[3]]))
+                .filter(|&use_df| use_df <= 1)
+                .map(|use_df| (at + 16, use_df == 1));
+            // 1.1.1: K right after keylen (use_df is a flag elsewhere, so ctx_df may be null).
+            let v1 = Some((at + 8, false));
+            for (key_at, needs_df) in [v3, v1].into_iter().flatten() {
+                if key_at + k > data.len() || at < 40 || !drbg_pointers(data, at - 40, needs_df) {
+                    continue;
+                }
+                let key = &data[key_at..key_at + k];
+                if aes::well_known(key).is_some() {
+                    continue;
+                }
+                let fp = crate::keys::fingerprint::sha256_fingerprint(key);
+                out.0.push(DrbgKey {
+                    id: key_id(&fp),
+                    offset: at as u64 - 40,
+                });
+                if out.0.len() >= MAX_DRBG_PER_CHUNK {
+                    return out;
+                }
+                break;
+            }
+        }
+    }
+    out
+}
+
+/// The five pointers of a CTR-DRBG state at `at`: ctx_ecb, ctx_ctr, (ctx_df), cipher_ecb,
+/// cipher_ctr, each a user-space address (x86-64 and AArch64 keep them below 2^47 and above
+/// the first page). `ctx_df` may be null unless the 3.x layout says a derivation function is
+/// in use.
+fn drbg_pointers(data: &[u8], at: usize, needs_df: bool) -> bool {
+    let ptr = |i: usize| {
+        let b = &data[at + 8 * i..at + 8 * i + 8];
+        u64::from_le_bytes(b.try_into().expect("8 bytes"))
+    };
+    let user = |p: u64| (0x1000..1 << 47).contains(&p);
+    [0, 1, 3, 4].iter().all(|&i| user(ptr(i)))
+        && (user(ptr(2)) || (!needs_df && ptr(2) == 0))
+        // The two cipher contexts are distinct objects.
+        && ptr(0) != ptr(1)
+}
+
+/// Lowers a schedule whose key is a DRBG key to `low` and says why.
+fn mark_drbg(f: &mut Finding, at: u64) {
+    if f.severity > Severity::Low {
+        f.severity = Severity::Low;
+    }
+    f.verification.push_str(&format!(
+        "; the key of an OpenSSL CTR-DRBG (its PROV_DRBG_CTR state is at offset {at:#x}): \
+         the random generator's own key, not a data key"
+    ));
+    f.known_key
+        .get_or_insert_with(|| "OpenSSL CTR-DRBG key (random generator state)".into());
 }
 
 /// Bit s set when block `at` scores at least `SHAPES[s].min`: the number of bytes y in the
@@ -369,7 +522,7 @@ fn finding(o: usize, shape: &Shape, swapped: bool, key: &[u8], flipped: u32) -> 
     f.severity = if known.is_some() {
         Severity::Low
     } else {
-        Severity::High
+        Severity::Medium
     };
     f.known_key = known.map(|why| format!("published test key: {why}"));
     f
@@ -459,11 +612,112 @@ mod tests {
             assert_eq!(f.encoding.contains("-dec"), decrypt);
             assert_eq!(f.encoding.contains("wordswap"), swapped);
             assert!(f.verified);
-            assert_eq!(f.severity, Severity::High);
+            assert_eq!(f.severity, Severity::Medium);
             assert_eq!(f.kind, "aes-key");
             let shown = format!("{f:?}");
             assert!(!shown.contains(&hex::encode(&key)), "key bytes leaked");
         }
+    }
+
+    /// Scan and finish as the engine does: chunks, then the whole-dump pass.
+    fn run_engine(data: &[u8]) -> Vec<Finding> {
+        let space = crate::input::AddressSpace::default();
+        let cx = ScanContext {
+            data,
+            regions: &[],
+            space: &space,
+            inventory: &[],
+            pages: None,
+        };
+        let mut found = Sink::default();
+        let chunk = 1 << 16;
+        let mut start = 0;
+        while start < data.len() {
+            AesSchedule.scan_chunk(&cx, start, (start + chunk).min(data.len()), &mut found);
+            start += chunk;
+        }
+        let mut late = Sink::default();
+        AesSchedule.finish(&cx, &found, &mut late);
+        assert!(found.findings.is_empty(), "schedules wait for the whole-dump pass");
+        late.findings
+    }
+
+    /// A `PROV_DRBG_CTR` (3.x) or `RAND_DRBG_CTR` (1.1.1) with `key` as K.
+    fn drbg_state(key: &[u8], v3: bool, use_df: bool) -> Vec<u8> {
+        let mut b = Vec::new();
+        for (i, p) in [0x5581_0000_1000u64, 0x5581_0000_2000, 0x5581_0000_3000, 0x7f00_0000_4000, 0x7f00_0000_5000]
+            .into_iter()
+            .enumerate()
+        {
+            let p = if i == 2 && !use_df { 0 } else { p };
+            b.extend(p.to_le_bytes());
+        }
+        b.extend((key.len() as u64).to_le_bytes());
+        if v3 {
+            b.extend(u32::from(use_df).to_le_bytes());
+            b.extend([0u8; 4]);
+        }
+        b.extend(key);
+        b.extend(noise(16, 99)); // V
+        b
+    }
+
+    #[test]
+    fn drbg_keys_are_low_and_other_keys_medium() {
+        let mut data = noise(600_000, 21);
+        let drbg3 = noise(32, 22);
+        let drbg1 = noise(16, 23);
+        let app = noise(32, 24);
+        // DRBG states far from their schedules (another chunk), as in a real heap.
+        let s = drbg_state(&drbg3, true, true);
+        data[10_003..10_003 + s.len()].copy_from_slice(&s);
+        let s = drbg_state(&drbg1, false, false);
+        data[20_001..20_001 + s.len()].copy_from_slice(&s);
+        // The application key also sits raw in memory, but in no DRBG structure.
+        data[30_000..30_032].copy_from_slice(&app);
+        for (at, key, size) in [
+            (400_000, &drbg3, KeySize::Aes256),
+            (400_500, &drbg3, KeySize::Aes256),
+            (450_000, &drbg1, KeySize::Aes128),
+            (500_000, &app, KeySize::Aes256),
+        ] {
+            let b = bytes(&aes::expand(key, size), false);
+            data[at..at + b.len()].copy_from_slice(&b);
+        }
+        let found = run_engine(&data);
+        assert_eq!(found.len(), 4);
+        for f in &found {
+            let is_app = f.fingerprint.as_deref() == Some(fp(&app).as_str());
+            if is_app {
+                assert_eq!(f.severity, Severity::Medium, "{}", f.verification);
+                assert!(f.known_key.is_none());
+            } else {
+                assert_eq!(f.severity, Severity::Low, "{}", f.verification);
+                assert!(f.verification.contains("CTR-DRBG"), "{}", f.verification);
+            }
+        }
+        // Without the structure (keylen overwritten), the same schedules are medium.
+        data[10_003 + 40] = 0x21;
+        data[20_001 + 40] = 0x11;
+        let found = run_engine(&data);
+        assert!(found.iter().all(|f| f.severity == Severity::Medium));
+    }
+
+    #[test]
+    fn drbg_look_alikes_are_bounded_and_not_drbg_without_pointers() {
+        // Millions of keylen words and pointer-less structures: bounded state, no match.
+        let key = noise(32, 31);
+        let mut s = drbg_state(&key, true, true);
+        s[..8].copy_from_slice(&[0u8; 8]); // ctx_ecb null: not a live DRBG
+        let mut data: Vec<u8> = s.iter().cycle().take(1 << 20).copied().collect();
+        assert!(drbg_keys(&data, 0, data.len()).0.is_empty());
+        let b = bytes(&aes::expand(&key, KeySize::Aes256), false);
+        data[500_000..500_000 + b.len()].copy_from_slice(&b);
+        let found = run_engine(&data);
+        assert!(found.iter().all(|f| f.severity == Severity::Medium));
+        let good = drbg_state(&key, true, true);
+        let many: Vec<u8> = good.iter().cycle().take(4 << 20).copied().collect();
+        assert!(drbg_keys(&many, 0, many.len()).0.len() <= MAX_DRBG_PER_CHUNK);
     }
 
     #[test]
