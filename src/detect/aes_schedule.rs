@@ -179,7 +179,7 @@ const MAX_DRBG_PER_CHUNK: usize = 512;
 ///   EVP_CIPHER *cipher_ecb, *cipher_ctr;     const EVP_CIPHER *cipher_ecb, *cipher_ctr;
 ///   size_t keylen;                           size_t keylen;
 ///   int use_df;                              unsigned char K[32];
-///   unsigned char K[32];                     unsigned char V[16];
+///   unsigned char K[32]; /* no padding */    unsigned char V[16];
 ///   unsigned char V[16]; ...
 /// ```
 ///
@@ -201,12 +201,12 @@ fn drbg_keys(data: &[u8], start: usize, end: usize) -> DrbgKeys {
         for at in memchr::memmem::find_iter(&data[start..end], &needle) {
             let at = start + at;
             let k = keylen as usize;
-            // 3.x: keylen, use_df (0 or 1) and 4 bytes of padding, then K.
+            // 3.x: keylen, use_df (0 or 1), then K (a byte array: no padding).
             let v3 = data
                 .get(at + 8..at + 12)
                 .map(|u| u32::from_le_bytes([u[0], u[1], u[2], u[3]]))
                 .filter(|&use_df| use_df <= 1)
-                .map(|use_df| (at + 16, use_df == 1));
+                .map(|use_df| (at + 12, use_df == 1));
             // 1.1.1: K right after keylen (use_df is a flag elsewhere, so ctx_df may be null).
             let v1 = Some((at + 8, false));
             for (key_at, needs_df) in [v3, v1].into_iter().flatten() {
@@ -655,7 +655,6 @@ mod tests {
         b.extend((key.len() as u64).to_le_bytes());
         if v3 {
             b.extend(u32::from(use_df).to_le_bytes());
-            b.extend([0u8; 4]);
         }
         b.extend(key);
         b.extend(noise(16, 99)); // V

@@ -253,7 +253,7 @@ pub fn well_known(key: &[u8]) -> Option<&'static str> {
         ),
         (
             "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
-            "FIPS-197 appendix C test key",
+            "FIPS-197 appendix C test key, also the fixed key of the CTR-DRBG derivation function (SP 800-90A 10.3.2) every OpenSSL DRBG keeps",
         ),
         (
             "2b7e151628aed2a6abf7158809cf4f3c",
