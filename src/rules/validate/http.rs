@@ -40,6 +40,8 @@ pub fn validate_basic(c: &Candidate<'_>) -> Option<Assessment> {
         || pass.is_empty()
         || text.chars().any(|ch| ch.is_control())
         || password::placeholder(pass.as_bytes())
+        || password::self_describing_pair(user.as_bytes(), pass.as_bytes())
+        || documentation_request(c.around(DOC_CONTEXT))
     {
         return None;
     }
@@ -51,6 +53,29 @@ pub fn validate_basic(c: &Candidate<'_>) -> Option<Assessment> {
         .attr("user", user.clone())
         .preview(format!("Basic credentials for user {user}, password [redacted]")),
     )
+}
+
+/// How far around an Authorization header its request's `Host:` header is looked for.
+const DOC_CONTEXT: usize = 512;
+
+/// Whether the HTTP request around a header is addressed to a documentation host (RFC 2606:
+/// `example.com`, `.example`, ...): specifications and API docs show requests with made-up
+/// credentials that way (RFC 6749's `Authorization: Basic czZCaGRS…` to
+/// `server.example.com`), and interpreters keep such docstrings in memory. A real request
+/// never goes to a reserved name.
+pub(super) fn documentation_request(around: &[u8]) -> bool {
+    around
+        .split(|&b| b == b'\n')
+        .filter_map(|line| {
+            let line = line.trim_ascii();
+            let (name, value) = (line.get(..5)?, line.get(5..)?);
+            name.eq_ignore_ascii_case(b"host:").then_some(value)
+        })
+        .any(|value| {
+            let value = value.trim_ascii();
+            let host = value.split(|&b| b == b':').next().unwrap_or(value);
+            !host.is_empty() && password::example_host(host)
+        })
 }
 
 #[cfg(test)]
@@ -80,6 +105,19 @@ mod tests {
         )
         .is_none());
         assert!(run(validate_basic, pat, "Authorization: Basic AAECAwQFBgcICQoL").is_none());
+    }
+
+    #[test]
+    fn basic_credentials_of_documentation_requests_are_examples() {
+        let pat = r"(?i)authorization:\s*basic\s+(?P<secret>[A-Za-z0-9+/]{8,}={0,2})";
+        // base64("svc_test:TESTxBasicPw1") in a request to a documentation host, the way
+        // RFCs and API docs show one.
+        let doc = "POST /token HTTP/1.1\r\nHost: server.example.com\r\nAuthorization: Basic c3ZjX3Rlc3Q6VEVTVHhCYXNpY1B3MQ==\r\n";
+        assert!(run(validate_basic, pat, doc).is_none());
+        let real = "POST /token HTTP/1.1\r\nHost: auth.corp.internal\r\nAuthorization: Basic c3ZjX3Rlc3Q6VEVTVHhCYXNpY1B3MQ==\r\n";
+        assert!(run(validate_basic, pat, real).is_some());
+        // base64("proxyuser:proxypass")
+        assert!(run(validate_basic, pat, "Authorization: Basic cHJveHl1c2VyOnByb3h5cGFzcw==").is_none());
     }
 
     #[test]

@@ -82,8 +82,70 @@ pub fn validate(c: &Candidate<'_>) -> Option<Assessment> {
     if sig.is_empty() || alg.eq_ignore_ascii_case("none") {
         preview.push_str(" unsigned");
         a = a.severity(Severity::Medium);
+    } else if let Some(secret) = published_hmac_secret(&alg, &tok[..h.len() + 1 + p.len()], sig)
+    {
+        // Anyone can make this token: its key is printed in documentation. Holding it gives
+        // an attacker nothing they could not forge (jwt.io's and PyJWT's examples).
+        preview.push_str(" signed with a published example key");
+        a.verification = format!(
+            "JWT structure decodes (alg {alg}); its HMAC signature verifies with {secret}, a key \
+             published in documentation: an example anyone can forge, not a credential"
+        );
+        a = a
+            .attr("signing_key", "published example".to_string())
+            .severity(Severity::Low);
     }
     Some(a.preview(preview))
+}
+
+/// HMAC keys that documentation and tutorials sign their example tokens with (jwt.io's
+/// defaults, PyJWT's and node-jsonwebtoken's READMEs, common tutorial values). A token whose
+/// signature verifies with one of them proves only that it is an example; it is checked, not
+/// guessed: the signature must match exactly.
+const PUBLISHED_HMAC_KEYS: &[&str] = &[
+    "secret",
+    "your-256-bit-secret",
+    "your-384-bit-secret",
+    "your-512-bit-secret",
+    "shhhhh",
+    "secretkey",
+    "secret-key",
+    "secret_key",
+    "mysecret",
+    "my-secret",
+    "my_secret",
+    "my-secret-key",
+    "your-secret-key",
+    "your_secret_key",
+    "supersecret",
+    "key",
+    "",
+];
+
+/// The published key (described, never printed if it were secret: these are public) whose
+/// HMAC over `signing_input` equals the signature, for HS256/384/512 tokens.
+fn published_hmac_secret(alg: &str, signing_input: &[u8], sig: &[u8]) -> Option<String> {
+    use hmac::{Hmac, Mac};
+    let sig = base64_any(sig)?;
+    let verifies = |key: &[u8]| -> bool {
+        fn check<M: Mac + hmac::digest::KeyInit>(key: &[u8], msg: &[u8], sig: &[u8]) -> bool {
+            let Ok(mut m) = <M as hmac::digest::KeyInit>::new_from_slice(key) else {
+                return false;
+            };
+            m.update(msg);
+            m.verify_slice(sig).is_ok()
+        }
+        match alg {
+            "HS256" => check::<Hmac<sha2::Sha256>>(key, signing_input, &sig),
+            "HS384" => check::<Hmac<sha2::Sha384>>(key, signing_input, &sig),
+            "HS512" => check::<Hmac<sha2::Sha512>>(key, signing_input, &sig),
+            _ => false,
+        }
+    };
+    PUBLISHED_HMAC_KEYS
+        .iter()
+        .find(|k| verifies(k.as_bytes()))
+        .map(|k| format!("the published example key \"{k}\""))
 }
 
 #[cfg(test)]
@@ -135,6 +197,42 @@ mod tests {
             run(validate, PAT, &t).unwrap().severity,
             Some(Severity::Medium)
         );
+    }
+
+    fn hs256(header: &str, claims: &str, key: &[u8]) -> String {
+        use hmac::{Hmac, Mac};
+        let input = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(header),
+            URL_SAFE_NO_PAD.encode(claims)
+        );
+        let mut m = <Hmac<sha2::Sha256> as Mac>::new_from_slice(key).unwrap();
+        m.update(input.as_bytes());
+        format!(
+            "{input}.{}",
+            URL_SAFE_NO_PAD.encode(m.finalize().into_bytes())
+        )
+    }
+
+    #[test]
+    fn tokens_signed_with_published_example_keys_are_low() {
+        let h = r#"{"alg":"HS256","typ":"JWT"}"#;
+        let c = r#"{"sub":"1234567890","name":"Test Doc","iat":1516239022}"#;
+        for key in [&b"secret"[..], b"your-256-bit-secret"] {
+            let a = run(validate, PAT, &hs256(h, c, key)).unwrap();
+            assert_eq!(a.severity, Some(Severity::Low), "{}", a.verification);
+            assert!(a.verification.contains("published"));
+        }
+        // A fresh key: the token stays a credential.
+        let key: Vec<u8> = (0..32u8).map(|i| i.wrapping_mul(97) ^ 0x3c).collect();
+        let a = run(validate, PAT, &hs256(h, c, &key)).unwrap();
+        assert_eq!(a.severity, None);
+        // A signature that is not the example key's (one byte changed).
+        let mut t = hs256(h, c, b"secret").into_bytes();
+        let n = t.len();
+        t[n - 2] = if t[n - 2] == b'A' { b'B' } else { b'A' };
+        let a = run(validate, PAT, std::str::from_utf8(&t).unwrap()).unwrap();
+        assert_eq!(a.severity, None);
     }
 
     #[test]

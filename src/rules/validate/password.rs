@@ -35,6 +35,14 @@ const PLACEHOLDERS: &[&str] = &[
     "anonymous",
     "anoncvs",
     "guest",
+    // Metasyntactic words of examples (`http://foo:bar@myhost`).
+    "foo",
+    "bar",
+    "baz",
+    "qux",
+    "quux",
+    "foobar",
+    "xyzzy",
 ];
 
 /// User names of documentation examples: `https://user:secret@host` is a template.
@@ -47,13 +55,25 @@ const PLACEHOLDER_USERS: &[&str] = &[
     "login",
 ];
 
-/// Hosts of documentation examples.
-fn example_host(h: &[u8]) -> bool {
+/// Hosts of documentation examples: placeholder names and the domains RFC 2606 / RFC 6761
+/// reserve for documentation. A trailing dot (the end of a sentence: "e.g.
+/// http://foo:bar@myhost.") is not part of the name.
+pub(super) fn example_host(h: &[u8]) -> bool {
     let h = h.to_ascii_lowercase();
-    let h = h.as_slice();
+    let mut h = h.as_slice();
+    while let [rest @ .., b'.'] = h {
+        h = rest;
+    }
     matches!(
         h,
-        b"host" | b"hostname" | b"server" | b"domain" | b"myhost" | b"myserver"
+        b"host"
+            | b"hostname"
+            | b"server"
+            | b"domain"
+            | b"myhost"
+            | b"myserver"
+            | b"proxyhost"
+            | b"yourhost"
     ) || [
         &b"example.com"[..],
         b"example.org",
@@ -87,6 +107,15 @@ pub fn placeholder(p: &[u8]) -> bool {
         || has(b"%(")
         || (p.starts_with(b"<") && p.ends_with(b">"))
         || (p.starts_with(b"[") && p.ends_with(b"]"))
+}
+
+/// A user and a password that only name their role (`proxyuser:proxypass`,
+/// `dbuser:dbpassword`): documentation writes credentials this way; a password made of
+/// lowercase letters that says "pass", next to a user that says "user", protects nothing.
+pub(super) fn self_describing_pair(user: &[u8], pass: &[u8]) -> bool {
+    let word = |s: &[u8]| !s.is_empty() && s.iter().all(|c| c.is_ascii_lowercase() || *c == b'_');
+    let has = |s: &[u8], w: &[u8]| s.windows(w.len()).any(|x| x == w);
+    word(user) && word(pass) && has(user, b"user") && (has(pass, b"pass") || has(pass, b"pwd"))
 }
 
 /// Strips one layer of quoting: `"…"`, `'…'`, `{…}` (ODBC).
@@ -135,6 +164,9 @@ pub fn validate(c: &Candidate<'_>) -> Option<Assessment> {
         || user
             .as_deref()
             .is_some_and(|u| PLACEHOLDER_USERS.contains(&u.to_ascii_lowercase().as_str()))
+        || user
+            .as_deref()
+            .is_some_and(|u| self_describing_pair(u.as_bytes(), p))
     {
         return None;
     }
@@ -204,6 +236,17 @@ mod tests {
     }
 
     #[test]
+    fn real_looking_passwords_still_count() {
+        for t in [
+            "http://proxyuser:Pr0xyPass-TEST@proxy.internal:3128",
+            "http://svc:proxypass@proxy.internal:3128",
+            "https://deploy:foo-bar-TEST-9@git.internal/",
+        ] {
+            assert!(run(validate, URL, t).is_some(), "{t}");
+        }
+    }
+
+    #[test]
     fn placeholders_are_not_passwords() {
         for t in [
             "https://user:password@host.internal/",
@@ -211,6 +254,12 @@ mod tests {
             "https://u:${DB_PASSWORD}@db.internal/",
             "https://u:****@db.internal/",
             "https://u:s3cr3tTEST@db.example.com/",
+            // Documentation: metasyntactic words, a host at the end of a sentence, a pair
+            // that names its roles.
+            "http://foo:bar@myhost.",
+            "http://u:s3cr3tTEST@myhost.",
+            "http://proxyuser:proxypass@proxyhost:3128",
+            "ftp://ftpuser:ftppass@files.internal/",
         ] {
             assert!(run(validate, URL, t).is_none(), "{t}");
         }
