@@ -37,7 +37,11 @@ fn gate(dump: &Path, extra: &[&str]) -> (String, i32, String) {
         .unwrap_or("(no record)")
         .to_string();
     let mut counts: BTreeMap<(String, String, String), usize> = BTreeMap::new();
-    for f in record["decision"]["findings"].as_array().into_iter().flatten() {
+    for f in record["decision"]["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
         let s = |k: &str| f[k].as_str().unwrap_or("?").to_string();
         *counts
             .entry((s("disposition"), s("kind"), s("severity")))
@@ -134,9 +138,10 @@ impl Server {
             .expect("openssl s_server");
         // It prints ACCEPT once listening (with -quiet too, on some versions not): wait for
         // the port instead.
-        let _ = child.stdout.take().map(|o| {
-            std::thread::spawn(move || for _ in BufReader::new(o).lines() {})
-        });
+        let _ = child
+            .stdout
+            .take()
+            .map(|o| std::thread::spawn(move || for _ in BufReader::new(o).lines() {}));
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
             assert!(
@@ -324,7 +329,11 @@ sys.stdin.read()
         process: "python `cryptography` AES-256 key (built-in policy)".into(),
         format: "ELF core (gcore)",
         expect: "ALLOW",
-        verdict: if code == 0 { verdict } else { format!("{verdict} (exit {code})") },
+        verdict: if code == 0 {
+            verdict
+        } else {
+            format!("{verdict} (exit {code})")
+        },
         why,
     });
     let strict = dir.join("strict.toml");
@@ -338,7 +347,11 @@ sys.stdin.read()
         process: "same, policy blocking `medium` too".into(),
         format: "ELF core (gcore)",
         expect: "BLOCK",
-        verdict: if code == 1 { verdict } else { format!("{verdict} (exit {code})") },
+        verdict: if code == 1 {
+            verdict
+        } else {
+            format!("{verdict} (exit {code})")
+        },
         why,
     });
     drop(core);
@@ -353,7 +366,12 @@ sys.stdin.read()
     let wrong: Vec<String> = rows
         .iter()
         .filter(|r| r.verdict != r.expect)
-        .map(|r| format!("{} / {}: {} (expected {})", r.process, r.format, r.verdict, r.expect))
+        .map(|r| {
+            format!(
+                "{} / {}: {} (expected {})",
+                r.process, r.format, r.verdict, r.expect
+            )
+        })
         .collect();
     assert!(wrong.is_empty(), "wrong verdicts:\n{}", wrong.join("\n"));
     // Every clean process was seen, and BLOCK rows name a blocking finding.

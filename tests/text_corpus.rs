@@ -43,7 +43,10 @@ fn dirs_with_prefix(parent: &str, prefix: &str) -> Vec<PathBuf> {
 /// The library directory of the `python3` on PATH (its standard library and packages).
 fn python_lib() -> Option<PathBuf> {
     let out = Command::new("python3")
-        .args(["-c", "import sysconfig; print(sysconfig.get_paths()['stdlib'])"])
+        .args([
+            "-c",
+            "import sysconfig; print(sysconfig.get_paths()['stdlib'])",
+        ])
         .output()
         .ok()?;
     let p = PathBuf::from(String::from_utf8(out.stdout).ok()?.trim());
@@ -141,12 +144,8 @@ fn source_and_documentation_text_gives_no_high_finding() {
     let out = common::cli(&["scan", corpus.to_str().unwrap(), "--format", "json"]);
     let scanned = t.elapsed();
     std::fs::remove_file(&corpus).unwrap();
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "scan output: {e}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
+    let report: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("scan output: {e}: {}", String::from_utf8_lossy(&out.stderr)));
     assert_eq!(
         report["input"]["complete"].as_bool(),
         Some(true),

@@ -117,8 +117,10 @@ impl Detector for AesSchedule {
         let mut local = Sink::default();
         scan(cx.data, start, end, &mut local);
         if !local.findings.is_empty() {
-            sink.state
-                .push((NAME, Box::new(HeldBack(std::mem::take(&mut local.findings)))));
+            sink.state.push((
+                NAME,
+                Box::new(HeldBack(std::mem::take(&mut local.findings))),
+            ));
         }
         let drbg = drbg_keys(cx.data, start, end);
         if !drbg.0.is_empty() {
@@ -638,16 +640,25 @@ mod tests {
         }
         let mut late = Sink::default();
         AesSchedule.finish(&cx, &found, &mut late);
-        assert!(found.findings.is_empty(), "schedules wait for the whole-dump pass");
+        assert!(
+            found.findings.is_empty(),
+            "schedules wait for the whole-dump pass"
+        );
         late.findings
     }
 
     /// A `PROV_DRBG_CTR` (3.x) or `RAND_DRBG_CTR` (1.1.1) with `key` as K.
     fn drbg_state(key: &[u8], v3: bool, use_df: bool) -> Vec<u8> {
         let mut b = Vec::new();
-        for (i, p) in [0x5581_0000_1000u64, 0x5581_0000_2000, 0x5581_0000_3000, 0x7f00_0000_4000, 0x7f00_0000_5000]
-            .into_iter()
-            .enumerate()
+        for (i, p) in [
+            0x5581_0000_1000u64,
+            0x5581_0000_2000,
+            0x5581_0000_3000,
+            0x7f00_0000_4000,
+            0x7f00_0000_5000,
+        ]
+        .into_iter()
+        .enumerate()
         {
             let p = if i == 2 && !use_df { 0 } else { p };
             b.extend(p.to_le_bytes());

@@ -117,7 +117,12 @@ mod tests {
         let real = "POST /token HTTP/1.1\r\nHost: auth.corp.internal\r\nAuthorization: Basic c3ZjX3Rlc3Q6VEVTVHhCYXNpY1B3MQ==\r\n";
         assert!(run(validate_basic, pat, real).is_some());
         // base64("proxyuser:proxypass")
-        assert!(run(validate_basic, pat, "Authorization: Basic cHJveHl1c2VyOnByb3h5cGFzcw==").is_none());
+        assert!(run(
+            validate_basic,
+            pat,
+            "Authorization: Basic cHJveHl1c2VyOnByb3h5cGFzcw=="
+        )
+        .is_none());
     }
 
     #[test]

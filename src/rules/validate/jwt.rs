@@ -82,8 +82,7 @@ pub fn validate(c: &Candidate<'_>) -> Option<Assessment> {
     if sig.is_empty() || alg.eq_ignore_ascii_case("none") {
         preview.push_str(" unsigned");
         a = a.severity(Severity::Medium);
-    } else if let Some(secret) = published_hmac_secret(&alg, &tok[..h.len() + 1 + p.len()], sig)
-    {
+    } else if let Some(secret) = published_hmac_secret(&alg, &tok[..h.len() + 1 + p.len()], sig) {
         // Anyone can make this token: its key is printed in documentation. Holding it gives
         // an attacker nothing they could not forge (jwt.io's and PyJWT's examples).
         preview.push_str(" signed with a published example key");
