@@ -53,16 +53,19 @@ fn python_lib() -> Option<PathBuf> {
     p.is_dir().then_some(p)
 }
 
+/// Which files of a root go into the corpus.
+type Wanted = fn(&Path) -> bool;
+
 /// (root, which files of it) in the order they are appended.
-fn sources() -> Vec<(PathBuf, fn(&Path) -> bool)> {
-    let python: fn(&Path) -> bool = |p| p.extension().is_some_and(|e| e == "py");
-    let perl: fn(&Path) -> bool = |p| {
+fn sources() -> Vec<(PathBuf, Wanted)> {
+    let python: Wanted = |p| p.extension().is_some_and(|e| e == "py");
+    let perl: Wanted = |p| {
         p.extension()
             .and_then(|e| e.to_str())
             .is_some_and(|e| ["pm", "pl", "pod"].contains(&e))
     };
-    let doc: fn(&Path) -> bool = |_| true;
-    let mut v: Vec<(PathBuf, fn(&Path) -> bool)> = vec![(PathBuf::from("/usr/share/doc"), doc)];
+    let doc: Wanted = |_| true;
+    let mut v: Vec<(PathBuf, Wanted)> = vec![(PathBuf::from("/usr/share/doc"), doc)];
     for d in dirs_with_prefix("/usr/share", "perl") {
         v.push((d, perl));
     }
