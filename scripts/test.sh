@@ -25,6 +25,8 @@ need aeskeyfind || missing+=(aeskeyfind)
 need javac || missing+=(default-jdk-headless)
 need node || missing+=(nodejs)
 [ -f /etc/ssl/certs/ca-certificates.crt ] || missing+=(ca-certificates)
+# tests/text_corpus.rs scans the machine's Python sources, Perl modules and /usr/share/doc.
+[ -d /usr/share/perl ] || missing+=(perl)
 if ((${#missing[@]})); then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq
@@ -35,6 +37,8 @@ if ((${#missing[@]})); then
   fi
 fi
 python3 -c 'import cryptography' 2>/dev/null || python3 -m pip install -q cryptography
+# tests/gate_verdicts.rs: a clean python process with ssl + certifi's root store.
+python3 -c 'import certifi' 2>/dev/null || python3 -m pip install -q certifi
 # tests/sarif.rs validates SARIF output against the OASIS schema with python jsonschema.
 python3 -c 'import jsonschema' 2>/dev/null || python3 -m pip install -q jsonschema
 
