@@ -161,11 +161,9 @@ impl Drop for Server {
     }
 }
 
-#[test]
-fn verdicts_of_the_built_in_policy_on_real_processes() {
-    let dir = common::temp_dir_removed_at_exit("dumpguard-verdicts");
+/// Clean runtimes: python `ssl`+`certifi`, node's TLS roots, `sleep`.
+fn clean_runtimes() -> Vec<Row> {
     let mut rows = Vec::new();
-
     // Clean: python with ssl + certifi's root store.
     let h = Holder::spawn_script(
         r#"
@@ -199,9 +197,22 @@ process.stdin.on('data', () => {});
     );
     drop(h);
 
+    // Clean: sleep.
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c").arg("echo READY; exec sleep 600");
+    let h = Holder::spawn_command(cmd);
+    gate_process(&mut rows, "`sleep` (clean)", h.pid, "ALLOW");
+    drop(h);
+
+    rows
+}
+
+/// A TLS client after handshakes with a local `s_server`, and the server itself.
+fn tls_client_and_server(dir: &Path) -> Vec<Row> {
+    let mut rows = Vec::new();
     // A TLS client after several handshakes with a local s_server, one session still open;
     // and the server itself, which holds its private key.
-    let (key, cert) = server_cert(&dir);
+    let (key, cert) = server_cert(dir);
     let server = Server::start(&key, &cert);
     let client = Holder::spawn_script(&format!(
         r#"
@@ -239,13 +250,12 @@ sys.stdin.read()
     drop(server);
     std::fs::remove_file(&key).unwrap();
 
-    // Clean: sleep.
-    let mut cmd = Command::new("sh");
-    cmd.arg("-c").arg("echo READY; exec sleep 600");
-    let h = Holder::spawn_command(cmd);
-    gate_process(&mut rows, "`sleep` (clean)", h.pid, "ALLOW");
-    drop(h);
+    rows
+}
 
+/// Private keys, tokens and passwords held by python processes.
+fn keys_and_tokens() -> Vec<Row> {
+    let mut rows = Vec::new();
     // Private keys: fresh RSA-2048 and P-256 keys as PEM and DER.
     let keys = common::fresh_keys();
     let blobs: Vec<Vec<u8>> = keys
@@ -288,6 +298,12 @@ sys.stdin.read()
         drop(h);
     }
 
+    rows
+}
+
+/// An application's AES key under the built-in and a stricter policy.
+fn application_aes_key(dir: &Path) -> Vec<Row> {
+    let mut rows = Vec::new();
     // An application's AES-256 key (python `cryptography`): reported, medium, not blocking by
     // default; blocked by a policy that lists kind `aes-key`.
     let aes_key = random_hex(32);
@@ -356,6 +372,20 @@ sys.stdin.read()
     });
     drop(core);
 
+    rows
+}
+
+#[test]
+fn verdicts_of_the_built_in_policy_on_real_processes() {
+    let dir = common::temp_dir_removed_at_exit("dumpguard-verdicts");
+    // Two groups at once (the machine has two cores); rows keep a fixed order.
+    let (a, b) = std::thread::scope(|s| {
+        let d = &dir;
+        let first = s.spawn(|| (clean_runtimes(), keys_and_tokens()));
+        let second = s.spawn(move || (tls_client_and_server(d), application_aes_key(d)));
+        (first.join().unwrap(), second.join().unwrap())
+    });
+    let rows: Vec<Row> = [a.0, b.0, a.1, b.1].into_iter().flatten().collect();
     eprintln!("\n| process | dump | verdict | findings (disposition) |\n|---|---|---|---|");
     for r in &rows {
         eprintln!(
