@@ -40,6 +40,9 @@ const MAX_DONE: usize = 64;
 enum Layer {
     /// Base64 or base64url of a PEM; the anchor starts `lead` characters into a quantum.
     Base64 { lead: usize },
+    /// Base64url of DER (the plain base64 detector reads standard base64); the DER starts
+    /// `back` characters before the anchor, the bare-base64 detector's own anchors.
+    Base64Url { back: usize },
     /// Hex of DER; `sep` between bytes (0 for none).
     Hex { sep: u8 },
     /// Percent-encoding; `plus_space` when `+` stands for a space (form encoding).
@@ -69,11 +72,19 @@ fn table() -> &'static [(Vec<u8>, Layer)] {
                 Layer::Base64 { lead: first },
             ));
         }
+        for (a, back) in super::base64_key::ANCHORS {
+            v.push((a.as_bytes().to_vec(), Layer::Base64Url { back: *back }));
+        }
         // Hex of the version INTEGER and what follows it in PKCS#1/OpenSSL DSA (`02 01 00 02`),
         // PKCS#8 v1/v2 (`02 01 0x 30`) and SEC1 (`02 01 01 04`): digits only, so the case of
         // the hex does not matter; the SEQUENCE header is looked for just before.
         for sep in [0u8, b':', b' '] {
-            for bytes in [[2u8, 1, 0, 2], [2, 1, 0, 0x30], [2, 1, 1, 0x30], [2, 1, 1, 4]] {
+            for bytes in [
+                [2u8, 1, 0, 2],
+                [2, 1, 0, 0x30],
+                [2, 1, 1, 0x30],
+                [2, 1, 1, 4],
+            ] {
                 let s: Vec<String> = bytes.iter().map(|b| format!("{b:02x}")).collect();
                 let joined = if sep == 0 {
                     s.concat()
@@ -83,16 +94,10 @@ fn table() -> &'static [(Vec<u8>, Layer)] {
                 v.push((joined.into_bytes(), Layer::Hex { sep }));
             }
         }
-        v.push((
-            b"-----BEGIN%20".to_vec(),
-            Layer::Url { plus_space: false },
-        ));
+        v.push((b"-----BEGIN%20".to_vec(), Layer::Url { plus_space: false }));
         v.push((b"-----BEGIN+".to_vec(), Layer::Url { plus_space: true }));
         for dashes in ["%2D%2D%2D%2D%2DBEGIN", "%2d%2d%2d%2d%2dBEGIN"] {
-            v.push((
-                dashes.as_bytes().to_vec(),
-                Layer::Url { plus_space: false },
-            ));
+            v.push((dashes.as_bytes().to_vec(), Layer::Url { plus_space: false }));
         }
         v.push((BEGIN.to_vec(), Layer::Escaped));
         v
@@ -184,9 +189,9 @@ fn unwrap_at(
         return Vec::new();
     };
     let findings = inner_findings(&decoded.bytes, inventory, depth);
-    // A hex candidate that was not a key says nothing about the text after it; the other
+    // A hex or base64url candidate that was not a key says nothing about the text after it; the other
     // layers decoded their whole run, and every anchor in it was seen by the inner pass.
-    if !findings.is_empty() || !matches!(layer, Layer::Hex { .. }) {
+    if !findings.is_empty() || !matches!(layer, Layer::Hex { .. } | Layer::Base64Url { .. }) {
         if done.len() >= MAX_DONE {
             done.remove(0);
         }
@@ -201,7 +206,10 @@ fn unwrap_at(
             if off >= end {
                 return None;
             }
-            let (s, e) = (decoded.span[off].0 as usize, decoded.span[end - 1].1 as usize);
+            let (s, e) = (
+                decoded.span[off].0 as usize,
+                decoded.span[end - 1].1 as usize,
+            );
             f.offset = (start + s * stride) as u64;
             f.length = ((e - s) * stride) as u64;
             f.encoding = format!("{}{suffix}({})", decoded.name, f.encoding);
@@ -226,6 +234,15 @@ fn decode_at(data: &[u8], pos: usize, layer: Layer, enc: Encoding) -> Option<(us
             let start = run + skip * s;
             let d = staged(data, start, enc, decode_base64)?;
             Some((start, d))
+        }
+        Layer::Base64Url { back } => {
+            let start = pos.checked_sub(back * s)?;
+            if text::walk_back(data, start, 1, enc, is_b64_any) != start {
+                return None;
+            }
+            let d = staged(data, start, enc, decode_base64)?;
+            // Standard base64 is the bare-base64 detector's; only the URL alphabet is ours.
+            (d.name == "base64url").then_some((start, d))
         }
         Layer::Hex { sep } => {
             let per_byte = if sep == 0 { 2 } else { 3 };
@@ -626,7 +643,9 @@ fn inner_findings(buf: &[u8], inventory: &[super::PublicKeyRecord], depth: usize
     }
     let mut v = sink.findings;
     v.retain(|f| f.token.is_none());
-    v.sort_by(|a, b| (a.offset, std::cmp::Reverse(a.length)).cmp(&(b.offset, std::cmp::Reverse(b.length))));
+    v.sort_by(|a, b| {
+        (a.offset, std::cmp::Reverse(a.length)).cmp(&(b.offset, std::cmp::Reverse(b.length)))
+    });
     let mut out: Vec<Finding> = Vec::new();
     for f in v {
         let inside = out.iter().any(|o| {

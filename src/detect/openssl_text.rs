@@ -66,9 +66,14 @@ impl Detector for OpensslText {
             let length = (pos - start + p.consumed * s) as u64;
             let preview =
                 |fmt: &str| format!("openssl -text listing of a {fmt} private key [redacted]");
-            if let Some(f) =
-                der_key_finding("openssl-text", &encoding, start as u64, length, &der, preview)
-            {
+            if let Some(f) = der_key_finding(
+                "openssl-text",
+                &encoding,
+                start as u64,
+                length,
+                &der,
+                preview,
+            ) {
                 sink.push(f);
             }
             return;
@@ -180,7 +185,11 @@ impl<'a> Iterator for LineIter<'a> {
 
 fn trim(s: &[u8]) -> &[u8] {
     let a = s.iter().take_while(|c| c.is_ascii_whitespace()).count();
-    let b = s.iter().rev().take_while(|c| c.is_ascii_whitespace()).count();
+    let b = s
+        .iter()
+        .rev()
+        .take_while(|c| c.is_ascii_whitespace())
+        .count();
     if a == s.len() {
         &[]
     } else {
