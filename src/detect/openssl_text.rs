@@ -235,7 +235,7 @@ fn int(be: &[u8]) -> Vec<u8> {
     let z = be.iter().take_while(|&&b| b == 0).count();
     let mut body = Vec::with_capacity(be.len() + 1);
     let digits = &be[z..];
-    if digits.first().is_none_or(|&b| b & 0x80 != 0) {
+    if digits.first().map_or(true, |&b| b & 0x80 != 0) {
         body.push(0);
     }
     body.extend_from_slice(digits);
