@@ -171,7 +171,7 @@ fn each_encoding_alone_is_found_and_blocks() {
             let mut data = vec![0u8; 4096];
             getrandom(&mut data);
             data.extend_from_slice(&text);
-            data.extend_from_slice(&data[..4096].to_vec());
+            data.extend_from_within(..4096);
             let what = format!("{} {form} alone", key.name);
             let r = scan_bytes(&data);
             assert!(
