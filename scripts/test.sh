@@ -41,5 +41,7 @@ python3 -c 'import cryptography' 2>/dev/null || python3 -m pip install -q crypto
 python3 -c 'import certifi' 2>/dev/null || python3 -m pip install -q certifi
 # tests/sarif.rs validates SARIF output against the OASIS schema with python jsonschema.
 python3 -c 'import jsonschema' 2>/dev/null || python3 -m pip install -q jsonschema
+# tests/encoded_keys.rs: the holder parses a Kubernetes Secret manifest with PyYAML.
+python3 -c 'import yaml' 2>/dev/null || python3 -m pip install -q pyyaml
 
 cargo test --locked "$@"

@@ -8,7 +8,7 @@ use super::{der_key_finding, Anchor, Detector, ScanContext, Sink};
 pub struct Base64Key;
 
 /// (anchor text, characters between the start of the DER's base64 and the anchor).
-const ANCHORS: &[(&str, usize)] = &[
+pub(super) const ANCHORS: &[(&str, usize)] = &[
     ("IBAAKCA", 6),                    // PKCS#1 RSA ≥ 2048, OpenSSL DSA
     ("IBAAKBgQ", 6),                   // PKCS#1 RSA-1024
     ("IBADANBgkqhkiG9w0BAQEFAASC", 6), // PKCS#8 RSA

@@ -12,8 +12,10 @@ mod capi;
 mod cng;
 mod der_key;
 mod dotnet_xml;
+mod encoded;
 mod jwk;
 mod openssh;
+mod openssl_text;
 mod partial_rsa;
 mod pem;
 mod pgp;
@@ -141,7 +143,7 @@ pub trait Detector: Send + Sync {
 /// engineer can ask for only what they need and the benchmark can price each family against
 /// the core key scan; the gate and the sweep always run every family.
 pub const FAMILIES: &[(&str, &[&str])] = &[
-    ("keys", &["pem", "der", "base64"]),
+    ("keys", &["pem", "der", "base64", "encoded", "openssl-text"]),
     (
         "wrappers",
         &[
@@ -178,6 +180,8 @@ pub fn registry() -> Vec<Box<dyn Detector>> {
         Box::new(pem::Pem),
         Box::new(der_key::DerKey),
         Box::new(base64_key::Base64Key),
+        Box::new(encoded::Encoded),
+        Box::new(openssl_text::OpensslText),
         Box::new(cng::Cng),
         Box::new(capi::Capi),
         Box::new(dotnet_xml::DotnetXml),
