@@ -488,11 +488,19 @@ fn der_forms(der: &[u8], values: &[Vec<u8>], out: &mut Vec<Form>) {
 }
 
 /// One searcher for every residue form of a set of proven keys.
+///
+/// Searching every window of every form would take hundreds of thousands of patterns per
+/// key. Instead each form is cut into blocks of `window / 2 + 1` bytes at every
+/// `window / 2`-th position: any window of `window` secret bytes contains a whole block (so
+/// every 16-byte fragment is found), a block still carries over 8 bytes of secret (no chance
+/// matches), and a block hit is then grown byte by byte, in both directions, over whatever
+/// of the same form surrounds it, so the whole surviving stretch is reported.
 pub struct Residue {
     secrets: Vec<Secret>,
+    forms: Vec<(usize, Form)>,
     ac: Option<AhoCorasick>,
-    /// Per pattern: (index into `secrets`, form name).
-    owners: Vec<(usize, &'static str)>,
+    /// Per pattern: (index into `forms`, position of the block in the form).
+    owners: Vec<(usize, usize)>,
 }
 
 impl std::fmt::Debug for Residue {
@@ -525,39 +533,39 @@ impl Residue {
                 secrets.len()
             ));
         }
-        let mut seen: HashSet<Vec<u8>> = HashSet::new();
-        let mut patterns: Vec<Vec<u8>> = Vec::new();
-        let mut owners = Vec::new();
-        let mut total = 0usize;
+        let mut forms: Vec<(usize, Form)> = Vec::new();
         for (si, s) in secrets.iter().enumerate() {
-            let mut forms = Vec::new();
+            let mut fs = Vec::new();
             for v in &s.values {
-                value_forms(v, &mut forms);
+                value_forms(v, &mut fs);
             }
             for d in &s.ders {
-                der_forms(d, &s.values, &mut forms);
+                der_forms(d, &s.values, &mut fs);
             }
-            for f in &forms {
-                if f.bytes.len() < f.window {
-                    continue;
-                }
-                for start in 0..=f.bytes.len() - f.window {
-                    let end = start + f.window;
-                    if !f.secret[start..end].iter().all(|&x| x) {
-                        continue;
-                    }
+            forms.extend(fs.into_iter().map(|f| (si, f)));
+        }
+        let mut seen: HashSet<&[u8]> = HashSet::new();
+        let mut patterns: Vec<&[u8]> = Vec::new();
+        let mut owners = Vec::new();
+        let mut total = 0usize;
+        for (fi, (_, f)) in forms.iter().enumerate() {
+            let step = f.window / 2;
+            let block = step + 1;
+            let mut start = 0;
+            while start + block <= f.bytes.len() {
+                let end = start + block;
+                if f.secret[start..end].iter().all(|&x| x) {
                     let w = &f.bytes[start..end];
-                    if seen.contains(w) {
-                        continue;
+                    if seen.insert(w) {
+                        total += w.len();
+                        if total > MAX_PATTERN_BYTES {
+                            return Err("the residue patterns of the proven keys exceed the search budget".into());
+                        }
+                        patterns.push(w);
+                        owners.push((fi, start));
                     }
-                    total += w.len();
-                    if total > MAX_PATTERN_BYTES {
-                        return Err("the residue patterns of the proven keys exceed the search budget".into());
-                    }
-                    seen.insert(w.to_vec());
-                    patterns.push(w.to_vec());
-                    owners.push((si, f.name));
                 }
+                start += step;
             }
         }
         let ac = if patterns.is_empty() {
@@ -572,6 +580,7 @@ impl Residue {
         };
         Ok(Residue {
             secrets,
+            forms,
             ac,
             owners,
         })
@@ -585,46 +594,45 @@ impl Residue {
         &self.secrets
     }
 
-    /// Every residue in `data`, overlapping windows of one form of one key merged into one
-    /// range (sorted by offset).
+    /// Every residue in `data`: each block hit grown over the stretch of its form that
+    /// surrounds it; one range per stretch, sorted by offset.
     pub fn find(&self, data: &[u8]) -> Vec<Hit> {
         let Some(ac) = &self.ac else {
             return Vec::new();
         };
-        let mut raw: Vec<(usize, usize, usize)> = ac
-            .find_overlapping_iter(data)
-            .map(|m| (m.start(), m.end(), m.pattern().as_usize()))
-            .collect();
-        raw.sort_unstable_by_key(|&(s, e, _)| (s, e));
-        let mut out: Vec<Hit> = Vec::new();
-        // Open ranges, one per (key, form), merged while they overlap or touch.
-        let mut open: Vec<(usize, &'static str, u64, u64)> = Vec::new();
-        for (s, e, p) in raw {
-            let (si, form) = self.owners[p];
-            let (s, e) = (s as u64, e as u64);
-            match open.iter_mut().find(|o| o.0 == si && o.1 == form) {
-                Some(o) if s <= o.3 => o.3 = o.3.max(e),
-                Some(o) => {
-                    out.push(self.hit(o.0, o.1, o.2, o.3));
-                    *o = (si, form, s, e);
-                }
-                None => open.push((si, form, s, e)),
+        let mut ranges: Vec<(u64, u64, usize)> = Vec::new();
+        for m in ac.find_overlapping_iter(data) {
+            let (fi, pos) = self.owners[m.pattern().as_usize()];
+            let f = &self.forms[fi].1;
+            let (mut s, mut p) = (m.start(), pos);
+            while s > 0 && p > 0 && f.secret[p - 1] && data[s - 1] == f.bytes[p - 1] {
+                s -= 1;
+                p -= 1;
             }
+            let (mut e, mut q) = (m.end(), pos + (m.end() - m.start()));
+            while e < data.len() && q < f.bytes.len() && f.secret[q] && data[e] == f.bytes[q] {
+                e += 1;
+                q += 1;
+            }
+            ranges.push((s as u64, e as u64, fi));
         }
-        for o in open {
-            out.push(self.hit(o.0, o.1, o.2, o.3));
-        }
-        out.sort_by_key(|h| (h.offset, h.length));
-        out
-    }
-
-    fn hit(&self, si: usize, form: &'static str, s: u64, e: u64) -> Hit {
-        Hit {
-            offset: s,
-            length: e - s,
-            fingerprint: self.secrets[si].fingerprint.clone(),
-            form,
-        }
+        ranges.sort_unstable();
+        ranges.dedup_by(|b, a| a.2 == b.2 && b.0 <= a.1 && {
+            a.1 = a.1.max(b.1);
+            true
+        });
+        ranges
+            .into_iter()
+            .map(|(s, e, fi)| {
+                let (si, f) = &self.forms[fi];
+                Hit {
+                    offset: s,
+                    length: e - s,
+                    fingerprint: self.secrets[*si].fingerprint.clone(),
+                    form: f.name,
+                }
+            })
+            .collect()
     }
 }
 
