@@ -137,6 +137,11 @@ impl Secret {
         }
     }
 
+    /// The private integers and seeds, big-endian.
+    pub fn values(&self) -> &[Vec<u8>] {
+        &self.values
+    }
+
     /// Whether RSA n and e are known (then every private integer is).
     pub fn has_rsa_public(&self) -> bool {
         self.rsa.is_some()
