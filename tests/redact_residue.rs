@@ -178,7 +178,11 @@ fn fixture() -> &'static Fixture {
                 let mut le = v.clone();
                 le.reverse();
                 for w in v.windows(16).chain(le.windows(16)) {
-                    for p in [w.to_vec(), hex::encode(w).into_bytes(), hex::encode_upper(w).into_bytes()] {
+                    for p in [
+                        w.to_vec(),
+                        hex::encode(w).into_bytes(),
+                        hex::encode_upper(w).into_bytes(),
+                    ] {
                         patterns.push(p);
                         owner.push(i);
                     }
@@ -262,9 +266,26 @@ fn every_residue_form_of_a_proven_key_is_removed() {
     let out = dir.join("redacted.core");
     let (copy, o) = common::redacted_copy(&f.dump.path, &out, &[], "residue forms");
     let left = leaks(f, &copy);
-    assert!(left.is_empty(), "residue left in the redacted copy: {left:?}");
+    assert!(
+        left.is_empty(),
+        "residue left in the redacted copy: {left:?}"
+    );
     // The record names the residue check and what it searched for.
     let record: Value = serde_json::from_slice(&o.stdout).unwrap();
+    // The scan itself reports the raw copies of proven keys' integers as those keys.
+    let raw: Vec<&str> = record["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["detector"] == "raw-private-integer" && f["verified"] == true)
+        .filter_map(|f| f["encoding"].as_str())
+        .collect();
+    for enc in ["be", "le64-limbs", "java-int-words"] {
+        assert!(
+            raw.contains(&enc),
+            "no raw {enc} private integer reported: {raw:?}"
+        );
+    }
     let rescan = &record["decision"]["redaction"]["rescan"];
     assert_eq!(rescan["residue_found"], 0, "{rescan}");
     assert!(

@@ -280,13 +280,7 @@ impl Gate {
             if !blocking || !again.input.complete || round == MAX_REDACTION_ROUNDS {
                 break (tmp, again, copy, residue);
             }
-            match redact::plan(
-                &copy,
-                &again,
-                &self.policy,
-                inventory,
-                Some(&plan.residue),
-            ) {
+            match redact::plan(&copy, &again, &self.policy, inventory, Some(&plan.residue)) {
                 Ok(more) if more.bytes() > 0 => plan.absorb(more),
                 _ => break (tmp, again, copy, residue),
             }

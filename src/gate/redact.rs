@@ -15,22 +15,22 @@
 //! only renamed into place after the caller has re-scanned it.
 
 use super::policy::{Disposition, Policy};
-use crate::input::{Dump, Region, RegionKind};
 use crate::detect::PublicKeyRecord;
+use crate::input::{Dump, Region, RegionKind};
 use crate::keys::residue::{self, Residue, Secret};
 use crate::report::Report;
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use num_bigint_dig::BigUint;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
-use std::sync::Arc;
-use std::fs::{File, OpenOptions};
 use std::ffi::CString;
+use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::os::fd::AsRawFd;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Free-text streams whose bytes may be overwritten without changing any structure.
 const TEXT_STREAMS: &[&str] = &[
@@ -289,7 +289,10 @@ fn recover_secrets(
     inventory: &[PublicKeyRecord],
     prior: Option<&Residue>,
 ) -> Vec<Secret> {
-    let ids: HashSet<&str> = removed.iter().filter_map(|r| r.finding.as_deref()).collect();
+    let ids: HashSet<&str> = removed
+        .iter()
+        .filter_map(|r| r.finding.as_deref())
+        .collect();
     let mut secrets: BTreeMap<String, Secret> = BTreeMap::new();
     for s in prior.map(|p| p.secrets()).unwrap_or_default() {
         secrets.insert(s.fingerprint.clone(), s.clone());
@@ -308,9 +311,11 @@ fn recover_secrets(
             continue;
         }
         let own = [(f.offset, f.length, f.encoding.as_str())];
-        let all = own
-            .into_iter()
-            .chain(f.locations.iter().map(|o| (o.offset, o.length, o.encoding.as_str())));
+        let all = own.into_iter().chain(
+            f.locations
+                .iter()
+                .map(|o| (o.offset, o.length, o.encoding.as_str())),
+        );
         for (offset, length, encoding) in all {
             let (Ok(start), Ok(len)) = (usize::try_from(offset), usize::try_from(length)) else {
                 continue;
@@ -349,7 +354,9 @@ fn recover_secrets(
         }
     }
     for (fp, ps) in primes {
-        let s = secrets.entry(fp.clone()).or_insert_with(|| Secret::new(&fp));
+        let s = secrets
+            .entry(fp.clone())
+            .or_insert_with(|| Secret::new(&fp));
         for p in &ps {
             s.add_value(p.to_bytes_be());
         }

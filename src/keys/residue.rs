@@ -97,9 +97,16 @@ impl Secret {
         let mut s = Secret::new(&v.fingerprint()?);
         match key {
             PrivateKey::Rsa(parts) => {
-                for x in [&parts.p, &parts.q, &parts.d, &parts.dp, &parts.dq, &parts.qinv]
-                    .into_iter()
-                    .flatten()
+                for x in [
+                    &parts.p,
+                    &parts.q,
+                    &parts.d,
+                    &parts.dp,
+                    &parts.dq,
+                    &parts.qinv,
+                ]
+                .into_iter()
+                .flatten()
                 {
                     s.add_value(x.to_bytes_be());
                 }
@@ -367,7 +374,13 @@ impl Form {
 
 /// Base64 text of `bytes` (standard or URL alphabet, no padding) and, per character, whether
 /// all the bits it encodes are secret.
-fn base64_form(bytes: &[u8], secret: &[bool], url: bool, window: usize, name: &'static str) -> Form {
+fn base64_form(
+    bytes: &[u8],
+    secret: &[bool],
+    url: bool,
+    window: usize,
+    name: &'static str,
+) -> Form {
     let text = if url {
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
     } else {
@@ -423,15 +436,30 @@ fn value_forms(v: &[u8], out: &mut Vec<Form>) {
         "go63-limbs",
     ));
     let hexes = [
-        (hex::encode(v).into_bytes(), 2 * FRAGMENT, "hex", "hex-utf16le"),
+        (
+            hex::encode(v).into_bytes(),
+            2 * FRAGMENT,
+            "hex",
+            "hex-utf16le",
+        ),
         (
             hex::encode_upper(v).into_bytes(),
             2 * FRAGMENT,
             "hex",
             "hex-utf16le",
         ),
-        (hex_colon(v, false), 3 * FRAGMENT - 1, "hex-colon", "hex-colon-utf16le"),
-        (hex_colon(v, true), 3 * FRAGMENT - 1, "hex-colon", "hex-colon-utf16le"),
+        (
+            hex_colon(v, false),
+            3 * FRAGMENT - 1,
+            "hex-colon",
+            "hex-colon-utf16le",
+        ),
+        (
+            hex_colon(v, true),
+            3 * FRAGMENT - 1,
+            "hex-colon",
+            "hex-colon-utf16le",
+        ),
     ];
     for (text, window, name, wide) in hexes {
         let f = Form::all_secret(text, window, name);
@@ -464,7 +492,12 @@ fn der_forms(der: &[u8], values: &[Vec<u8>], out: &mut Vec<Form>) {
     let body = base64_form(der, &secret, false, 0, "");
     let mut pem = b"-----BEGIN PRIVATE KEY-----\n".to_vec();
     let mut mask = vec![false; pem.len()];
-    for (i, (chunk, m)) in body.bytes.chunks(64).zip(body.secret.chunks(64)).enumerate() {
+    for (i, (chunk, m)) in body
+        .bytes
+        .chunks(64)
+        .zip(body.secret.chunks(64))
+        .enumerate()
+    {
         if i > 0 {
             // A line break inside secret text is part of a fragment that spans it.
             let joined = *mask.last().unwrap_or(&false) && m[0];
@@ -564,7 +597,10 @@ impl Residue {
                     if seen.insert(w) {
                         total += w.len();
                         if total > MAX_PATTERN_BYTES {
-                            return Err("the residue patterns of the proven keys exceed the search budget".into());
+                            return Err(
+                                "the residue patterns of the proven keys exceed the search budget"
+                                    .into(),
+                            );
                         }
                         patterns.push(w);
                         owners.push((fi, start));
@@ -622,9 +658,11 @@ impl Residue {
             ranges.push((s as u64, e as u64, fi));
         }
         ranges.sort_unstable();
-        ranges.dedup_by(|b, a| a.2 == b.2 && b.0 <= a.1 && {
-            a.1 = a.1.max(b.1);
-            true
+        ranges.dedup_by(|b, a| {
+            a.2 == b.2 && b.0 <= a.1 && {
+                a.1 = a.1.max(b.1);
+                true
+            }
         });
         ranges
             .into_iter()
@@ -668,7 +706,7 @@ mod tests {
     #[test]
     fn every_form_of_a_fragment_is_found_and_nothing_else() {
         let v = random(128, 7);
-        let r = Residue::build(vec![secret_of(&[v.clone()])]).unwrap();
+        let r = Residue::build(vec![secret_of(std::slice::from_ref(&v))]).unwrap();
         let frag = &v[37..37 + FRAGMENT];
         let mut le = frag.to_vec();
         le.reverse();
@@ -688,8 +726,9 @@ mod tests {
             data[1000..1000 + f.len()].copy_from_slice(&f);
             let hits = r.find(&data);
             assert!(!hits.is_empty(), "{name} not found");
-            assert!(hits.iter().all(|h| h.offset >= 1000
-                && h.offset + h.length <= 1000 + f.len() as u64));
+            assert!(hits
+                .iter()
+                .all(|h| h.offset >= 1000 && h.offset + h.length <= 1000 + f.len() as u64));
         }
         // Base64 of a blob holding the value at any offset.
         for k in 0..3 {
