@@ -359,3 +359,56 @@ fn a_killed_redaction_leaves_no_key_on_disk() {
     );
     eprintln!("{kills} kills over a run of {full:?}; {finished} ended first");
 }
+
+/// `--known-keys`: the dump holds no encoded key, only p as little-endian limbs (found by the
+/// factor search against the inventory's modulus), d big-endian and dQ as hex. The gate must
+/// complete the key from the inventory and remove d and dQ too.
+#[test]
+fn a_key_known_only_from_the_inventory_loses_every_private_integer() {
+    const PY: &str = r#"
+import base64, json
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives import serialization as s
+k = rsa.generate_private_key(65537, 2048)
+n = k.private_numbers()
+be = lambda x: x.to_bytes((x.bit_length() + 7) // 8, "big")
+pub = k.public_key().public_bytes(s.Encoding.PEM, s.PublicFormat.SubjectPublicKeyInfo)
+print(json.dumps({"pub": pub.decode(), "p_le": base64.b64encode(be(n.p)[::-1]).decode(),
+    "d": base64.b64encode(be(n.d)).decode(), "dq_hex": be(n.dmq1).hex(),
+    "secrets": [base64.b64encode(be(x)).decode() for x in (n.p, n.q, n.d, n.dmp1, n.dmq1, n.iqmp)]}))
+"#;
+    let out = Command::new("python3").arg("-c").arg(PY).output().unwrap();
+    assert!(out.status.success());
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    use base64::Engine;
+    let b = |x: &Value| {
+        base64::engine::general_purpose::STANDARD
+            .decode(x.as_str().unwrap())
+            .unwrap()
+    };
+    let dir = common::temp_dir_removed_at_exit("residue-known");
+    let inv = dir.join("known.pem");
+    std::fs::write(&inv, v["pub"].as_str().unwrap()).unwrap();
+    let blobs = vec![
+        b(&v["p_le"]), // limbs are word-aligned: the buffer's own start
+        [b"d: ".as_slice(), &b(&v["d"])].concat(),
+        format!("dq={}", v["dq_hex"].as_str().unwrap()).into_bytes(),
+    ];
+    let h = holder(&blobs);
+    let dump = common::gcore(h.pid);
+    drop(h);
+    let out = dir.join("redacted.core");
+    let (copy, _) = common::redacted_copy(
+        &dump.path,
+        &out,
+        &["--known-keys", s(&inv)],
+        "known key from raw p",
+    );
+    for secret in v["secrets"].as_array().unwrap().iter().map(b) {
+        common::assert_no_secret(&copy, &secret);
+        let mut le = secret.clone();
+        le.reverse();
+        common::assert_no_secret(&copy, &le);
+    }
+    let _ = std::fs::remove_file(&out);
+}
