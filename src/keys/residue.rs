@@ -35,7 +35,7 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use base64::Engine as _;
 use num_bigint_dig::{BigUint, ModInverse};
 use num_integer::Integer;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 /// Bytes of secret every search pattern carries.
 pub const FRAGMENT: usize = 16;
@@ -642,8 +642,17 @@ impl Residue {
             return Vec::new();
         };
         let mut ranges: Vec<(u64, u64, usize)> = Vec::new();
+        // The stretch last grown per form: later blocks of the same stretch are skipped, so a
+        // dump full of copies costs one grow per copy, not one per block.
+        let mut last: HashMap<usize, (usize, usize)> = HashMap::new();
         for m in ac.find_overlapping_iter(data) {
             let (fi, pos) = self.owners[m.pattern().as_usize()];
+            if last
+                .get(&fi)
+                .is_some_and(|&(a, b)| a <= m.start() && m.end() <= b)
+            {
+                continue;
+            }
             let f = &self.forms[fi].1;
             let (mut s, mut p) = (m.start(), pos);
             while s > 0 && p > 0 && f.secret[p - 1] && data[s - 1] == f.bytes[p - 1] {
@@ -655,6 +664,7 @@ impl Residue {
                 e += 1;
                 q += 1;
             }
+            last.insert(fi, (s, e));
             ranges.push((s as u64, e as u64, fi));
         }
         ranges.sort_unstable();
