@@ -79,6 +79,12 @@ impl Scanner {
         Ok(self)
     }
 
+    /// The known-key inventory (`--known-keys`): the gate completes a key from it when only a
+    /// prime of it was found, to remove every private integer.
+    pub fn inventory(&self) -> &[detect::PublicKeyRecord] {
+        &self.inventory
+    }
+
     pub fn engine(&self) -> &Engine {
         &self.engine
     }

@@ -313,7 +313,7 @@ fn a_copy_the_detectors_did_not_report_is_still_removed() {
     let policy =
         dumpguard::gate::policy::Policy::parse(b"version = 1\n[input]\nallow_raw = true\n", "test")
             .unwrap();
-    let plan = dumpguard::gate::redact::plan(&dump, &report, &policy).unwrap();
+    let plan = dumpguard::gate::redact::plan(&dump, &report, &policy, &[], None).unwrap();
     let second = (4096 + key.trad_der.len() + 512) as u64;
     let copy = plan
         .removed

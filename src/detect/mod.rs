@@ -22,6 +22,7 @@ mod pgp;
 mod pkcs12;
 mod public_keys;
 mod putty;
+mod raw_private;
 mod rsa_factor;
 pub mod rules;
 pub mod ssh_wire;
@@ -161,7 +162,13 @@ pub const FAMILIES: &[(&str, &[&str])] = &[
     ),
     (
         "raw",
-        &["public-keys", "aes-schedule", "rsa-factor", "bigint"],
+        &[
+            "public-keys",
+            "aes-schedule",
+            "rsa-factor",
+            "bigint",
+            "raw-private-integer",
+        ],
     ),
     ("tokens", &["rules"]),
 ];
@@ -197,6 +204,7 @@ pub fn registry() -> Vec<Box<dyn Detector>> {
         Box::new(aes_schedule::AesSchedule),
         Box::new(rsa_factor::RsaFactor),
         Box::new(bigint::BigInt),
+        Box::new(raw_private::RawPrivate),
     ]
 }
 

@@ -223,7 +223,8 @@ impl Gate {
             rules_digest: self.scanner.engine().digest().into(),
             created_at: now_rfc3339(),
         };
-        let mut plan = match redact::plan(dump, &record.report, &self.policy) {
+        let inventory = self.scanner.inventory();
+        let mut plan = match redact::plan(dump, &record.report, &self.policy, inventory, None) {
             Ok(p) => p,
             Err(why) => {
                 record
@@ -239,9 +240,10 @@ impl Gate {
         // holds thousands of temporaries of p and q; reports keep the first 64 per key), and
         // removing the reported ones lets the re-scan see the next. Each round plans on the
         // previous copy's re-scan and writes a fresh copy of the original with everything
-        // planned so far, until the re-scan finds nothing that blocks.
+        // planned so far, until the re-scan finds nothing that blocks and the residue check
+        // (every form of the removed keys' private material, see keys::residue) finds nothing.
         let mut round = 1;
-        let (tmp, again, copy) = loop {
+        let (tmp, again, copy, residue) = loop {
             let tmp = match redact::write_copy(path, &plan, out) {
                 Ok(t) => t,
                 Err(e) => {
@@ -257,7 +259,7 @@ impl Gate {
                 }
             };
             // Re-scan the copy exactly as the original was scanned.
-            let copy = match Dump::open(&tmp.tmp) {
+            let copy = match Dump::open(&tmp.path()) {
                 Ok(d) => d,
                 Err(e) => {
                     att.outcome = format!("failed: cannot re-read the copy: {e}");
@@ -269,16 +271,18 @@ impl Gate {
             let again = self
                 .scanner
                 .scan_dump(&copy, &out.display().to_string(), limits, &|_| {});
-            let blocking = again
-                .findings
-                .iter()
-                .any(|f| self.policy.classify(f) == Disposition::Blocking);
+            let residue = plan.residue.find(copy.data());
+            let blocking = !residue.is_empty()
+                || again
+                    .findings
+                    .iter()
+                    .any(|f| self.policy.classify(f) == Disposition::Blocking);
             if !blocking || !again.input.complete || round == MAX_REDACTION_ROUNDS {
-                break (tmp, again, copy);
+                break (tmp, again, copy, residue);
             }
-            match redact::plan(&copy, &again, &self.policy) {
+            match redact::plan(&copy, &again, &self.policy, inventory, Some(&plan.residue)) {
                 Ok(more) if more.bytes() > 0 => plan.absorb(more),
-                _ => break (tmp, again, copy),
+                _ => break (tmp, again, copy, residue),
             }
             drop(copy);
             drop(tmp); // deleted: the next round writes a fresh copy of the original
@@ -316,6 +320,8 @@ impl Gate {
             blocking: still_blocking.len(),
             by_severity: again.summary.by_severity.clone(),
             container_unchanged: same_container,
+            residue_keys: plan.residue.secrets().len(),
+            residue_found: residue.len(),
         });
         drop(copy);
         let problem = if !again.input.complete {
@@ -326,6 +332,18 @@ impl Gate {
         } else if !same_container {
             Some((
                 "the redacted copy no longer parses like the original".to_string(),
+                false,
+            ))
+        } else if let Some(h) = residue.first() {
+            Some((
+                format!(
+                    "the residue check still finds {} piece(s) of private key material in the \
+                     redacted copy, e.g. key {} as {} at {:#x}",
+                    residue.len(),
+                    h.fingerprint,
+                    h.form,
+                    h.offset
+                ),
                 false,
             ))
         } else if !still_blocking.is_empty() {

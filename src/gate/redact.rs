@@ -15,17 +15,22 @@
 //! only renamed into place after the caller has re-scanned it.
 
 use super::policy::{Disposition, Policy};
+use crate::detect::PublicKeyRecord;
 use crate::input::{Dump, Region, RegionKind};
-use crate::keys::limbs::{self, Repr};
+use crate::keys::residue::{self, Residue, Secret};
 use crate::report::Report;
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use num_bigint_dig::BigUint;
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::ffi::CString;
 use std::fs::{File, OpenOptions};
-use std::io::{self};
-use std::os::unix::fs::{FileExt, OpenOptionsExt};
+use std::io::{self, Read, Write};
+use std::os::fd::AsRawFd;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Free-text streams whose bytes may be overwritten without changing any structure.
 const TEXT_STREAMS: &[&str] = &[
@@ -76,6 +81,10 @@ pub struct Rescan {
     pub by_severity: BTreeMap<String, u64>,
     /// The container still parses to the same regions as the original.
     pub container_unchanged: bool,
+    /// Keys whose private material the residue check searched the copy for, and how many
+    /// pieces of it it found (anything but 0 means BLOCK).
+    pub residue_keys: usize,
+    pub residue_found: usize,
 }
 
 /// The attestation: what was removed, from what, into what, and how it was checked.
@@ -105,6 +114,9 @@ pub struct Plan {
     pub removed: Vec<Removed>,
     /// `removed` as sorted, merged, non-overlapping `[start, end)` intervals.
     pub intervals: Vec<(u64, u64)>,
+    /// Every form of the private material of the keys being removed: what the residue check
+    /// searches the copy for before it may be allowed.
+    pub residue: Arc<Residue>,
 }
 
 impl Plan {
@@ -114,6 +126,7 @@ impl Plan {
 
     /// Adds what a later round planned (on the copy, whose offsets are the original's).
     pub fn absorb(&mut self, later: Plan) {
+        self.residue = later.residue;
         self.removed.extend(later.removed);
         self.intervals = merge(
             self.intervals
@@ -125,9 +138,19 @@ impl Plan {
 }
 
 /// Decides what to overwrite: every blocking finding, every other finding of the same key
-/// (fingerprint or identical encoded key), and every exact copy of their bytes elsewhere in
-/// the dump. Fails when any of it touches bytes that are not safely writable.
-pub fn plan(dump: &Dump<'_>, report: &Report, policy: &Policy) -> Result<Plan, String> {
+/// (fingerprint or identical encoded key), every exact copy of their bytes elsewhere in the
+/// dump, and every residue of the private material of the keys among them (see
+/// [`crate::keys::residue`]): whole or in 16-byte pieces, in every representation. `prior` is
+/// the previous round's residue (its keys stay searched for); `inventory` completes an RSA
+/// key of which only a prime was found. Fails when any of it touches bytes that are not
+/// safely writable, or when the residue cannot be searched.
+pub fn plan(
+    dump: &Dump<'_>,
+    report: &Report,
+    policy: &Policy,
+    inventory: &[PublicKeyRecord],
+    prior: Option<&Residue>,
+) -> Result<Plan, String> {
     let data = dump.data();
     let blocking: Vec<&crate::report::Finding> = report
         .findings
@@ -183,8 +206,24 @@ pub fn plan(dump: &Dump<'_>, report: &Report, policy: &Policy) -> Result<Plan, S
             });
         }
     }
+    let secrets = recover_secrets(data, report, &removed, inventory, prior);
+    let residue = Residue::build(secrets).map_err(|e| format!("residue check impossible: {e}"))?;
     removed.extend(exact_copies(data, &removed));
-    removed.extend(other_representations(data, &removed));
+    removed.extend(residue.find(data).into_iter().map(|h| {
+        let why = match by_fp.get(h.fingerprint.as_str()) {
+            Some(id) => format!("private material of the key of {id} ({})", h.form),
+            None => format!("private material of key {} ({})", h.fingerprint, h.form),
+        };
+        Removed {
+            offset: h.offset,
+            length: h.length,
+            fingerprint: Some(h.fingerprint),
+            kind: "private-key-material".into(),
+            encoding: h.form.into(),
+            finding: None,
+            why,
+        }
+    }));
     removed.sort_by_key(|r| (r.offset, r.length));
     removed.dedup_by_key(|r| (r.offset, r.length));
 
@@ -226,7 +265,126 @@ pub fn plan(dump: &Dump<'_>, report: &Report, policy: &Policy) -> Result<Plan, S
         }
     }
     let intervals = merge(removed.iter().map(|r| (r.offset, r.offset + r.length)));
-    Ok(Plan { removed, intervals })
+    Ok(Plan {
+        removed,
+        intervals,
+        residue: Arc::new(residue),
+    })
+}
+
+/// Most decode attempts per key (a key seen thousands of times is decoded from its first
+/// few readable encodings), and most bytes of raw-integer findings considered.
+const MAX_DECODES_PER_KEY: usize = 4;
+const MAX_RAW_PER_KEY: usize = 16;
+
+/// The private material of every key among the findings being removed: decoded again from
+/// the bytes of a finding that holds the whole key in the clear (DER, PEM, base64), from raw
+/// integers (both primes, or one prime and the modulus of an inventory key with the same
+/// fingerprint), merged with what an earlier round recovered. Only material whose
+/// fingerprint is the finding's is kept: a decode is its own proof.
+fn recover_secrets(
+    data: &[u8],
+    report: &Report,
+    removed: &[Removed],
+    inventory: &[PublicKeyRecord],
+    prior: Option<&Residue>,
+) -> Vec<Secret> {
+    let ids: HashSet<&str> = removed
+        .iter()
+        .filter_map(|r| r.finding.as_deref())
+        .collect();
+    let mut secrets: BTreeMap<String, Secret> = BTreeMap::new();
+    for s in prior.map(|p| p.secrets()).unwrap_or_default() {
+        secrets.insert(s.fingerprint.clone(), s.clone());
+    }
+    let mut decodes: HashMap<String, usize> = HashMap::new();
+    let mut decoded: HashSet<String> = HashSet::new();
+    let mut primes: BTreeMap<String, Vec<BigUint>> = BTreeMap::new();
+    for f in &report.findings {
+        let Some(fp) = f.fingerprint.as_deref() else {
+            continue;
+        };
+        if f.key.is_none()
+            || !matches!(f.status.as_str(), "verified" | "derived")
+            || !ids.contains(f.id.as_str())
+        {
+            continue;
+        }
+        let own = [(f.offset, f.length, f.encoding.as_str())];
+        let all = own.into_iter().chain(
+            f.locations
+                .iter()
+                .map(|o| (o.offset, o.length, o.encoding.as_str())),
+        );
+        for (offset, length, encoding) in all {
+            let (Ok(start), Ok(len)) = (usize::try_from(offset), usize::try_from(length)) else {
+                continue;
+            };
+            let Some(bytes) = start.checked_add(len).and_then(|end| data.get(start..end)) else {
+                continue;
+            };
+            if residue::integer_repr(encoding).is_some() {
+                let list = primes.entry(fp.to_string()).or_default();
+                if list.len() < MAX_RAW_PER_KEY {
+                    if let Some(v) = residue::raw_integer(bytes, encoding) {
+                        if v.bits() >= 192 && !list.contains(&v) {
+                            list.push(v);
+                        }
+                    }
+                }
+                continue;
+            }
+            let tries = decodes.entry(fp.to_string()).or_default();
+            if decoded.contains(fp) || *tries >= MAX_DECODES_PER_KEY {
+                continue;
+            }
+            *tries += 1;
+            let Some((key, der)) = residue::decode_key(bytes) else {
+                continue;
+            };
+            if let Some(s) = Secret::from_key(&key, Some(&der)) {
+                if s.fingerprint == fp {
+                    decoded.insert(fp.to_string());
+                    secrets
+                        .entry(fp.to_string())
+                        .or_insert_with(|| Secret::new(fp))
+                        .merge(s);
+                }
+            }
+        }
+    }
+    for (fp, ps) in primes {
+        let s = secrets
+            .entry(fp.clone())
+            .or_insert_with(|| Secret::new(&fp));
+        for p in &ps {
+            s.add_value(p.to_bytes_be());
+        }
+        if s.has_rsa_public() {
+            for p in &ps {
+                s.complete_rsa(p);
+            }
+            continue;
+        }
+        if s.complete_rsa_from_primes(&ps) {
+            continue;
+        }
+        'inventory: for r in inventory {
+            let (Some(n), Some(e)) = (&r.modulus, &r.exponent) else {
+                continue;
+            };
+            if crate::keys::fingerprint::sha256_fingerprint(&r.spki) != fp {
+                continue;
+            }
+            let (n, e) = (BigUint::from_bytes_be(n), BigUint::from_bytes_be(e));
+            for p in &ps {
+                if s.complete_rsa_with_public(&n, &e, p) {
+                    break 'inventory;
+                }
+            }
+        }
+    }
+    secrets.into_values().collect()
 }
 
 fn describe(r: &Removed) -> String {
@@ -248,158 +406,6 @@ fn is_writable(r: &Region) -> bool {
         RegionKind::Header => false,
     }
 }
-
-/// How a raw-integer finding's bytes encode its value, by the finding's `encoding`.
-fn integer_repr(encoding: &str) -> Option<Repr> {
-    Some(match encoding {
-        "le64-limbs" | "bignum-struct" | "go-slice" | "dotnet-uint-array" | "symcrypt-int" => {
-            Repr::Le
-        }
-        "be" | "dotnet-byte-array" => Repr::Be,
-        "be-sign-byte" => Repr::BeSigned,
-        "java-int-words" | "java-int-array" => Repr::JavaWords,
-        "go63-limbs" | "go63-slice" => Repr::Go63,
-        _ => return None,
-    })
-}
-
-/// Every representation of the raw integers being removed, whole or in pieces. A runtime that
-/// keeps p as little-endian limbs may also have left it big-endian, whole or partly
-/// overwritten, in a freed decode buffer, or in Java word order in a temporary; half of a
-/// prime's bits already give the key away (Coppersmith). So each value is cut into 16-byte
-/// pieces in each representation and every occurrence of a piece is removed: a remnant of 31
-/// bytes or more always contains a whole piece, and 16 bytes of a random prime do not occur by
-/// chance (measured on a python `cryptography` core: p big-endian in freed heap after its
-/// limbs were found in a BIGNUM).
-fn other_representations(data: &[u8], targets: &[Removed]) -> Vec<Removed> {
-    let mut values: BTreeSet<Vec<u8>> = BTreeSet::new();
-    let mut pieces: Vec<Vec<u8>> = Vec::new();
-    let mut owners: Vec<(&Removed, &'static str)> = Vec::new();
-    let mut primes: BTreeMap<&str, Vec<(BigUint, &Removed)>> = BTreeMap::new();
-    for t in targets {
-        let Some(repr) = integer_repr(&t.encoding) else {
-            continue;
-        };
-        let (Ok(start), Ok(len)) = (usize::try_from(t.offset), usize::try_from(t.length)) else {
-            continue;
-        };
-        let Some(bytes) = start.checked_add(len).and_then(|end| data.get(start..end)) else {
-            continue;
-        };
-        let Some(mut v) = limbs::decode(bytes, repr) else {
-            continue;
-        };
-        limbs::trim(&mut v);
-        // Short integers would match by chance; key primes are ≥ 256 bits.
-        if limbs::bits(&v) < 256 || values.len() >= MAX_INTEGERS {
-            continue;
-        }
-        let value = limbs::to_biguint(&v);
-        if !values.insert(value.to_bytes_be()) {
-            continue;
-        }
-        add_pieces(&value, t, &mut pieces, &mut owners);
-        if let Some(fp) = &t.fingerprint {
-            primes.entry(fp.as_str()).or_default().push((value, t));
-        }
-    }
-    // Both primes of a key among them: n = p·q, and with the public exponent (the one whose
-    // SPKI has the key's fingerprint) every private integer is known — d, dP, dQ, qInv are
-    // removed too (d is what freed decode buffers most often keep).
-    for (fp, ps) in &primes {
-        'pairs: for (i, (a, t)) in ps.iter().enumerate().take(8) {
-            for (b, _) in ps.iter().skip(i + 1).take(8) {
-                let private = private_integers(a, b, fp);
-                if !private.is_empty() {
-                    for v in private {
-                        add_pieces(&v, t, &mut pieces, &mut owners);
-                    }
-                    break 'pairs;
-                }
-            }
-        }
-    }
-    let Some(ac) = every_occurrence(&pieces) else {
-        return Vec::new();
-    };
-    ac.find_overlapping_iter(data)
-        .map(|m| {
-            let (t, name) = owners[m.pattern().as_usize()];
-            Removed {
-                offset: m.start() as u64,
-                length: PIECE as u64,
-                fingerprint: t.fingerprint.clone(),
-                kind: t.kind.clone(),
-                encoding: name.into(),
-                finding: None,
-                why: format!(
-                    "part of the integer of {} in another representation ({name})",
-                    t.finding.as_deref().unwrap_or("a removed copy")
-                ),
-            }
-        })
-        .collect()
-}
-
-/// `value` in each representation runtimes keep integers in (the encodings the detectors
-/// decode, see [`limbs::encode`]), cut into [`PIECE`]-byte search patterns.
-fn add_pieces<'a>(
-    value: &BigUint,
-    owner: &'a Removed,
-    pieces: &mut Vec<Vec<u8>>,
-    owners: &mut Vec<(&'a Removed, &'static str)>,
-) {
-    let v = limbs::from_biguint(value);
-    let bits = limbs::bits(&v);
-    for r in [Repr::Be, Repr::Le, Repr::JavaWords] {
-        for piece in limbs::encode(&v, bits, r).chunks_exact(PIECE) {
-            pieces.push(piece.to_vec());
-            owners.push((owner, r.encoding()));
-        }
-    }
-}
-
-/// d, dP, dQ and qInv of the RSA key with primes `p`, `q` whose SPKI fingerprint is
-/// `fingerprint`, trying the public exponents keys use; empty when none matches (then the two
-/// integers are not this key's primes).
-fn private_integers(p: &BigUint, q: &BigUint, fingerprint: &str) -> Vec<BigUint> {
-    use num_bigint_dig::ModInverse;
-    let n = p * q;
-    let one = BigUint::from(1u32);
-    for e in crate::keys::rsa_recover::COMMON_E {
-        let e = BigUint::from(e);
-        let spki = crate::keys::fingerprint::rsa_spki(&n.to_bytes_be(), &e.to_bytes_be());
-        if spki
-            .map(|s| crate::keys::fingerprint::sha256_fingerprint(&s))
-            .as_deref()
-            != Some(fingerprint)
-        {
-            continue;
-        }
-        let (p1, q1) = (p - &one, q - &one);
-        let mut out = Vec::new();
-        for m in [&p1 * &q1, num_integer::Integer::lcm(&p1, &q1)] {
-            if let Some(d) = (&e).mod_inverse(&m).and_then(|d| d.to_biguint()) {
-                out.push(&d % &p1);
-                out.push(&d % &q1);
-                out.push(d);
-            }
-        }
-        for (a, b) in [(q, p), (p, q)] {
-            if let Some(inv) = a.mod_inverse(b).and_then(|x| x.to_biguint()) {
-                out.push(inv);
-            }
-        }
-        // At least 32 bytes: shorter values would match by chance.
-        out.retain(|v| v.bits() > 248);
-        return out;
-    }
-    Vec::new()
-}
-
-/// Piece length for [`other_representations`], and how many distinct integers it follows.
-const PIECE: usize = 16;
-const MAX_INTEGERS: usize = 64;
 
 /// Other occurrences of the exact bytes of the ranges to remove (a key copied to a buffer the
 /// detectors did not report separately, e.g. because dedup folded it into another finding).
@@ -488,18 +494,61 @@ fn overlapping_structure(
         .or_else(|| Some("container structure".into()))
 }
 
-/// A redacted copy written to a temporary file beside its destination; renamed into place by
-/// [`TempCopy::commit`], deleted on drop otherwise.
+/// A redacted copy being written beside its destination. It is an unnamed file (O_TMPFILE)
+/// until [`TempCopy::commit`] links it in: a process killed at any moment leaves nothing
+/// behind, and an earlier round's copy (redacted, but not yet checked for residue) is never
+/// visible. Where the file system has no O_TMPFILE, a 0600 hidden file is used instead; it
+/// only ever receives redacted content (the original is never copied first and patched
+/// after), and is deleted on drop.
 pub struct TempCopy {
-    pub tmp: PathBuf,
+    file: File,
+    /// The hidden file's name, when O_TMPFILE was not available.
+    named: Option<PathBuf>,
     pub dest: PathBuf,
     committed: bool,
 }
 
 impl TempCopy {
-    /// Renames the verified copy into place (atomically) and makes the rename durable.
+    /// A path that opens the copy (for the re-scan): `/proc/self/fd/N` for an unnamed file.
+    pub fn path(&self) -> PathBuf {
+        match &self.named {
+            Some(p) => p.clone(),
+            None => PathBuf::from(format!("/proc/self/fd/{}", self.file.as_raw_fd())),
+        }
+    }
+
+    /// Links the verified copy into place (atomically replacing `dest`) and makes it durable.
     pub fn commit(mut self) -> io::Result<PathBuf> {
-        std::fs::rename(&self.tmp, &self.dest)?;
+        let tmp = match &self.named {
+            Some(p) => p.clone(),
+            None => {
+                // linkat cannot replace an existing name: link under a fresh hidden name,
+                // then rename over the destination. The content is final and verified here.
+                let tmp = hidden_name(&self.dest, "redacted")?;
+                let _ = std::fs::remove_file(&tmp);
+                let from = CString::new(format!("/proc/self/fd/{}", self.file.as_raw_fd()))
+                    .map_err(io::Error::other)?;
+                let to = CString::new(tmp.as_os_str().as_bytes()).map_err(io::Error::other)?;
+                // SAFETY: both are valid NUL-terminated paths; AT_FDCWD needs no descriptor.
+                let rc = unsafe {
+                    libc::linkat(
+                        libc::AT_FDCWD,
+                        from.as_ptr(),
+                        libc::AT_FDCWD,
+                        to.as_ptr(),
+                        libc::AT_SYMLINK_FOLLOW,
+                    )
+                };
+                if rc != 0 {
+                    return Err(io::Error::last_os_error());
+                }
+                tmp
+            }
+        };
+        if let Err(e) = std::fs::rename(&tmp, &self.dest) {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(e);
+        }
         self.committed = true;
         crate::output::sync_parent(&self.dest)?;
         Ok(self.dest.clone())
@@ -508,49 +557,98 @@ impl TempCopy {
 
 impl Drop for TempCopy {
     fn drop(&mut self) {
-        if !self.committed {
-            let _ = std::fs::remove_file(&self.tmp);
+        if let (false, Some(p)) = (self.committed, &self.named) {
+            let _ = std::fs::remove_file(p);
         }
     }
 }
 
-/// Copies `src` to a temporary file beside `dest` (mode 0600, never the original itself) and
-/// overwrites the planned intervals with zeros. The original is only read.
-pub fn write_copy(src: &Path, plan: &Plan, dest: &Path) -> io::Result<TempCopy> {
+/// `DIR/.NAME.PID.WHAT.tmp` beside `dest`.
+fn hidden_name(dest: &Path, what: &str) -> io::Result<PathBuf> {
     let dir = crate::output::parent_dir(dest);
     let name = dest
         .file_name()
         .ok_or_else(|| io::Error::other("redaction output has no file name"))?;
-    let tmp = dir.join(format!(
-        ".{}.{}.redact.tmp",
+    Ok(dir.join(format!(
+        ".{}.{}.{what}.tmp",
         name.to_string_lossy(),
         std::process::id()
-    ));
-    let copy = TempCopy {
-        tmp: tmp.clone(),
-        dest: dest.to_path_buf(),
-        committed: false,
-    };
-    let mut out = OpenOptions::new()
+    )))
+}
+
+/// Opens the copy's file: unnamed (O_TMPFILE) in `dest`'s directory when the file system
+/// supports it, else a new hidden 0600 file.
+fn create_copy_file(dest: &Path) -> io::Result<(File, Option<PathBuf>)> {
+    let dir = crate::output::parent_dir(dest);
+    match OpenOptions::new()
+        .read(true)
+        .write(true)
+        .mode(0o600)
+        .custom_flags(libc::O_TMPFILE)
+        .open(dir)
+    {
+        Ok(f) => return Ok((f, None)),
+        Err(e)
+            if matches!(
+                e.raw_os_error(),
+                Some(libc::EOPNOTSUPP | libc::EISDIR | libc::EINVAL)
+            ) => {}
+        Err(e) => return Err(e),
+    }
+    let tmp = hidden_name(dest, "redact")?;
+    let f = OpenOptions::new()
+        .read(true)
         .write(true)
         .create_new(true)
         .mode(0o600)
         .open(&tmp)?;
+    Ok((f, Some(tmp)))
+}
+
+/// Streams `src` into a new copy beside `dest`, writing zeros over the planned intervals as it
+/// goes: only redacted bytes are ever written, and memory stays at one buffer whatever the
+/// dump's size. The original is only read.
+pub fn write_copy(src: &Path, plan: &Plan, dest: &Path) -> io::Result<TempCopy> {
+    let (mut out, named) = create_copy_file(dest)?;
+    let copy = TempCopy {
+        file: out.try_clone()?,
+        named,
+        dest: dest.to_path_buf(),
+        committed: false,
+    };
     let mut input = File::open(src)?;
-    let copied = io::copy(&mut input, &mut out)?;
-    let zeros = vec![0u8; 1 << 20];
-    for &(a, b) in &plan.intervals {
-        if b > copied {
-            return Err(io::Error::other(
-                "the dump changed while it was being copied",
-            ));
+    let mut buf = vec![0u8; 1 << 20];
+    let mut pos = 0u64;
+    let mut next = 0usize; // first interval that may still overlap
+    loop {
+        let n = match input.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        let end = pos + n as u64;
+        while let Some(&(a, b)) = plan.intervals.get(next) {
+            if a >= end {
+                break;
+            }
+            let (za, zb) = (a.max(pos), b.min(end));
+            if za < zb {
+                buf[(za - pos) as usize..(zb - pos) as usize].fill(0);
+            }
+            if b <= end {
+                next += 1;
+            } else {
+                break;
+            }
         }
-        let mut pos = a;
-        while pos < b {
-            let n = (b - pos).min(zeros.len() as u64) as usize;
-            out.write_all_at(&zeros[..n], pos)?;
-            pos += n as u64;
-        }
+        out.write_all(&buf[..n])?;
+        pos = end;
+    }
+    if plan.intervals.last().is_some_and(|&(_, b)| b > pos) {
+        return Err(io::Error::other(
+            "the dump changed while it was being copied",
+        ));
     }
     out.sync_all()?;
     Ok(copy)

@@ -15,6 +15,7 @@ pub mod known;
 pub mod limbs;
 pub mod moduli;
 pub mod pubkey;
+pub mod residue;
 mod rsa;
 pub mod rsa_recover;
 #[cfg(test)]

@@ -1,0 +1,201 @@
+//! Private integers of a proven key, found again elsewhere in raw form.
+//!
+//! A process that loaded a PEM key keeps its integers apart from the PEM: d big-endian in a
+//! freed decode buffer, p and q as little-endian limbs in a BIGNUM, Java `int[]` words, Go
+//! 63-bit words. Once the scan has proven a key from an encoding that holds it whole (DER,
+//! PEM, base64), every private integer of it is known exactly, so those copies are found by an
+//! exact search — no divisibility search is needed — and reported as findings of that key
+//! (its fingerprint; verified, because the bytes equal a component of a proven key). Copies
+//! inside the key's own findings (the DER's big-endian d) are not reported again.
+
+use super::{Anchor, Detector, ScanContext, Sink};
+use crate::keys::limbs::{self, Repr};
+use crate::keys::residue::{self, Secret};
+use crate::keys::{Status, Verdict};
+use crate::report::Finding;
+use aho_corasick::{AhoCorasickBuilder, MatchKind};
+use std::collections::HashMap;
+
+pub struct RawPrivate;
+
+const NAME: &str = "raw-private-integer";
+/// Raw copies reported per key (a Java heap holds thousands; the redaction finds the rest).
+const MAX_PER_KEY: usize = 64;
+/// Decode attempts over the main pass's findings.
+const MAX_DECODES: usize = 256;
+
+const REPRS: [Repr; 4] = [Repr::Be, Repr::Le, Repr::JavaWords, Repr::Go63];
+
+impl Detector for RawPrivate {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn anchors(&self) -> Vec<Anchor> {
+        Vec::new()
+    }
+
+    fn on_anchor(&self, _: &ScanContext<'_>, _: usize, _: u32, _: &mut Sink) {}
+
+    fn finish(&self, cx: &ScanContext<'_>, found: &Sink, sink: &mut Sink) {
+        // The proven keys, each with the finding that proves it and its material.
+        let mut keys: Vec<(Secret, &Finding)> = Vec::new();
+        let mut tries = 0;
+        for f in &found.findings {
+            let Some(fp) = f.fingerprint.as_deref() else {
+                continue;
+            };
+            if !f.verified || f.key.is_none() || keys.iter().any(|(s, _)| s.fingerprint == fp) {
+                continue;
+            }
+            if keys.len() >= residue::MAX_SECRETS || tries >= MAX_DECODES {
+                break;
+            }
+            let (Ok(start), Ok(len)) = (usize::try_from(f.offset), usize::try_from(f.length))
+            else {
+                continue;
+            };
+            let Some(bytes) = start.checked_add(len).and_then(|e| cx.data.get(start..e)) else {
+                continue;
+            };
+            tries += 1;
+            let Some((key, _)) = residue::decode_key(bytes) else {
+                continue;
+            };
+            if let Some(s) = Secret::from_key(&key, None).filter(|s| s.fingerprint == fp) {
+                keys.push((s, f));
+            }
+        }
+        if keys.is_empty() {
+            return;
+        }
+        // Whole values in each raw representation.
+        let mut patterns: Vec<Vec<u8>> = Vec::new();
+        let mut owners: Vec<(usize, Repr, usize)> = Vec::new();
+        for (ki, (s, _)) in keys.iter().enumerate() {
+            for v in s.values() {
+                let mut le = v.clone();
+                le.reverse();
+                let Some(l) = limbs::decode(&le, Repr::Le) else {
+                    continue;
+                };
+                let bits = limbs::bits(&l);
+                for r in REPRS {
+                    let p = limbs::encode(&l, bits, r);
+                    if !patterns.contains(&p) {
+                        patterns.push(p);
+                        owners.push((ki, r, bits));
+                    }
+                }
+            }
+        }
+        let Ok(ac) = AhoCorasickBuilder::new()
+            .match_kind(MatchKind::LeftmostLongest)
+            .build(&patterns)
+        else {
+            return;
+        };
+        // The key's own findings: a copy inside them is already reported.
+        let mut own: HashMap<&str, Vec<(u64, u64)>> = HashMap::new();
+        for f in &found.findings {
+            if let Some(fp) = f.fingerprint.as_deref() {
+                own.entry(fp).or_default().push((f.offset, f.end()));
+            }
+        }
+        let mut count = vec![0usize; keys.len()];
+        for m in ac.find_iter(cx.data) {
+            let (ki, r, bits) = owners[m.pattern().as_usize()];
+            let (s, proof) = &keys[ki];
+            let (a, b) = (m.start() as u64, m.end() as u64);
+            let inside = own
+                .get(s.fingerprint.as_str())
+                .is_some_and(|v| v.iter().any(|&(x, y)| x <= a && b <= y));
+            if inside || count[ki] >= MAX_PER_KEY {
+                continue;
+            }
+            count[ki] += 1;
+            let v = Verdict {
+                status: Status::Verified,
+                verification: format!(
+                    "equals a private integer of the key proven by the {} at {:#x}",
+                    proof.encoding, proof.offset
+                ),
+                key: proof.key.clone().unwrap_or_default(),
+                spki: None,
+            };
+            let preview = format!(
+                "[{bits}-bit private integer of a proven key, {}, {} bytes, redacted]",
+                r.encoding(),
+                b - a
+            );
+            let mut f = Finding::key(NAME, r.encoding(), a, b - a, &v, preview);
+            f.kind = proof.kind.clone();
+            f.fingerprint = Some(s.fingerprint.clone());
+            sink.push(f);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::keys::testkeys;
+    use num_bigint_dig::{BigUint, ModInverse};
+
+    #[test]
+    fn raw_integers_beside_a_der_key_are_reported_as_that_key() {
+        let t = testkeys::rsa(1024, false);
+        let one = BigUint::from(1u32);
+        let e = BigUint::from(65537u32);
+        let (p1, q1) = (&t.p - &one, &t.q - &one);
+        let qinv = t.q.clone().mod_inverse(&t.p).unwrap().to_biguint().unwrap();
+        let ints: Vec<Vec<u8>> = [
+            &BigUint::from(0u32),
+            &t.n,
+            &e,
+            &t.d,
+            &t.p,
+            &t.q,
+            &(&t.d % &p1),
+            &(&t.d % &q1),
+            &qinv,
+        ]
+        .iter()
+        .map(|x| x.to_bytes_be())
+        .collect();
+        let refs: Vec<&[u8]> = ints.iter().map(|v| v.as_slice()).collect();
+        let der = crate::keys::fingerprint::integer_sequence(&refs).unwrap();
+        let d_be = t.d.to_bytes_be();
+        let p_le = t.p.to_bytes_le();
+        let data = [
+            testkeys::noise(4096, 1),
+            der,
+            testkeys::noise(999, 2),
+            d_be.clone(),
+            testkeys::noise(1001, 3),
+            p_le.clone(),
+            testkeys::noise(4096, 4),
+        ]
+        .concat();
+        let d_at = (data.len() - 4096 - p_le.len() - 1001 - d_be.len()) as u64;
+        let p_at = (data.len() - 4096 - p_le.len()) as u64;
+        let r = crate::Scanner::new().scan_bytes("raw", &data);
+        for (at, enc) in [(d_at, "be"), (p_at, "le64-limbs")] {
+            let f = r
+                .findings
+                .iter()
+                .find(|f| f.offset == at)
+                .unwrap_or_else(|| panic!("no finding at {at:#x}: {:?}", r.findings));
+            assert_eq!(f.fingerprint.as_deref(), Some(t.fingerprint.as_str()));
+            assert!(f.verified);
+            assert_eq!(f.encoding, enc);
+        }
+        // The DER's own big-endian d is not reported a second time.
+        assert_eq!(
+            r.findings
+                .iter()
+                .filter(|f| f.detector == "raw-private-integer" && f.offset < d_at)
+                .count(),
+            0
+        );
+    }
+}
