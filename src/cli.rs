@@ -23,6 +23,40 @@ use std::time::{Duration, Instant};
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Colour severities in human output: `auto` when standard output is a terminal and
+    /// NO_COLOR is unset or empty; `always` even then.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "auto",
+        value_name = "WHEN"
+    )]
+    pub color: ColorChoice,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq, Debug)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+impl ColorChoice {
+    /// Whether to colour what goes to standard output (`to_stdout` false: to a file).
+    /// `always` wins over NO_COLOR, as no-color.org asks of an explicit flag.
+    pub fn enabled(self, to_stdout: bool) -> bool {
+        match self {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                to_stdout
+                    && std::io::stdout().is_terminal()
+                    && std::env::var_os("NO_COLOR").unwrap_or_default().is_empty()
+                    && std::env::var_os("TERM").unwrap_or_default() != "dumb"
+            }
+        }
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -38,11 +72,13 @@ pub enum OutputFormat {
 pub enum Command {
     /// Scan dumps (files or directories, recursed) and report what is found.
     Scan {
-        /// Dump files or directories.
+        /// Dump files or directories; `-` reads one dump from standard input (spooled to a
+        /// private temporary file, at most --max-stdin-bytes).
         #[arg(required = true)]
         paths: Vec<PathBuf>,
-        /// Output format. `json` is one pretty document for a single input and JSON Lines for
-        /// several; `jsonl` is always one document per line.
+        /// Output format. `json` is always exactly one document: the report for a single file
+        /// argument, a `dumpguard.scan/v1` object holding every report when the arguments are
+        /// several or a directory (whatever it holds). `jsonl` is always one report per line.
         #[arg(long, value_enum, default_value = "human")]
         format: OutputFormat,
         /// Write the report to FILE (atomically, mode 0600) instead of standard output.
@@ -73,6 +109,10 @@ pub enum Command {
         /// labelled with their entry, and their RSA moduli drive the raw prime-factor search.
         #[arg(long, value_name = "PATH")]
         known_keys: Vec<PathBuf>,
+        /// Largest dump accepted on standard input (`-`), in bytes: the spool file never
+        /// grows past it. Default: the gate's default size limit, 64 GiB.
+        #[arg(long, value_name = "BYTES", default_value_t = 64 << 30)]
+        max_stdin_bytes: u64,
     },
     /// List or check the token rules (built-in pack plus --rules files).
     Rules {
@@ -208,6 +248,7 @@ fn progress_bar(total: u64, quiet: bool) -> Option<ProgressBar> {
 }
 
 pub fn run(cli: Cli) -> i32 {
+    let color = cli.color;
     match cli.command {
         Command::Scan {
             paths,
@@ -220,6 +261,7 @@ pub fn run(cli: Cli) -> i32 {
             include_noisy,
             detectors,
             known_keys,
+            max_stdin_bytes,
         } => {
             let inventory = match dumpguard::keys::inventory::load(&known_keys) {
                 Ok(i) => i,
@@ -244,11 +286,15 @@ pub fn run(cli: Cli) -> i32 {
             scan(
                 &scanner,
                 &paths,
-                format,
-                output.as_deref(),
+                ScanOutput {
+                    format,
+                    output: output.as_deref(),
+                    color,
+                },
                 fail_on,
                 time_limit,
                 quiet,
+                max_stdin_bytes,
             )
         }
         Command::Rules { action } => rules_cmd::run(action),
@@ -302,17 +348,89 @@ pub fn run(cli: Cli) -> i32 {
     }
 }
 
+/// Where and how `scan` prints.
+struct ScanOutput<'a> {
+    format: OutputFormat,
+    output: Option<&'a Path>,
+    color: ColorChoice,
+}
+
+/// Whether the arguments can name several inputs: then the JSON output is a collection
+/// document even if they expand to one file or none, so its shape never depends on the data.
+fn several_inputs(paths: &[PathBuf]) -> bool {
+    paths.len() > 1 || paths.iter().any(|p| p.is_dir())
+}
+
+/// Copies standard input into a private (0600, unlinked on drop) temporary file, refusing
+/// more than `limit` bytes: the scanner memory-maps files, and a pipe cannot be mapped.
+fn spool_stdin(limit: u64) -> Result<tempfile::NamedTempFile, String> {
+    use std::io::{Read, Write};
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        return Err("standard input is a terminal; pipe a dump into `scan -`".into());
+    }
+    let mut file = tempfile::Builder::new()
+        .prefix("dumpguard-stdin-")
+        .tempfile()
+        .map_err(|e| format!("cannot create a temporary file: {e}"))?;
+    let copied = std::io::copy(&mut stdin.lock().take(limit.saturating_add(1)), &mut file)
+        .map_err(|e| format!("reading standard input: {e}"))?;
+    if copied > limit {
+        return Err(format!(
+            "standard input is larger than --max-stdin-bytes ({limit} bytes); not scanned"
+        ));
+    }
+    file.flush()
+        .map_err(|e| format!("writing the temporary file: {e}"))?;
+    Ok(file)
+}
+
+/// Scans one input argument (a file, or `-` for standard input).
+fn scan_one(
+    scanner: &Scanner,
+    path: &Path,
+    limits: &Limits,
+    tick: &(dyn Fn(u64) + Sync),
+    max_stdin_bytes: u64,
+) -> Result<Report, String> {
+    if path.as_os_str() == "-" {
+        let spool = spool_stdin(max_stdin_bytes)?;
+        let mut r = scanner
+            .scan_path_with_progress(spool.path(), limits, tick)
+            .map_err(|e| format!("standard input: {e}"))?;
+        // The report names what the user gave, not the spool file (which is gone after this).
+        r.input.path = "-".into();
+        return Ok(r);
+    }
+    scanner
+        .scan_path_with_progress(path, limits, tick)
+        .map_err(|e| e.to_string())
+}
+
 fn scan(
     scanner: &Scanner,
     paths: &[PathBuf],
-    format: OutputFormat,
-    output: Option<&Path>,
+    out: ScanOutput<'_>,
     fail_on: Severity,
     time_limit: Option<u64>,
     quiet: bool,
+    max_stdin_bytes: u64,
 ) -> i32 {
-    let mut errors = Vec::new();
-    let inputs = collect_inputs(paths, &mut errors);
+    use dumpguard::report::collection::{InputError, ScanCollection, Totals};
+    let several = several_inputs(paths);
+    if paths.iter().filter(|p| p.as_os_str() == "-").count() > 1 {
+        eprintln!("dumpguard: error: `-` (standard input) can be given only once");
+        return 2;
+    }
+    let mut walk_errors = Vec::new();
+    let inputs = collect_inputs(paths, &mut walk_errors);
+    let mut errors: Vec<InputError> = walk_errors
+        .into_iter()
+        .map(|e| InputError {
+            path: String::new(),
+            error: e,
+        })
+        .collect();
     let total: u64 = inputs
         .iter()
         .filter_map(|p| std::fs::metadata(p).ok())
@@ -329,42 +447,63 @@ fn scan(
                 pb.inc(n);
             }
         };
-        match scanner.scan_path_with_progress(path, &limits, &tick) {
+        match scan_one(scanner, path, &limits, &tick, max_stdin_bytes) {
             Ok(r) => reports.push(r),
-            Err(e) => errors.push(format!("{}: {e}", path.display())),
+            Err(e) => errors.push(InputError {
+                path: path.display().to_string(),
+                error: e,
+            }),
         }
     }
     if let Some(pb) = pb {
         pb.finish_and_clear();
     }
 
-    let text = match format {
-        OutputFormat::Human => reports
-            .iter()
-            .map(human::render)
-            .collect::<Vec<_>>()
-            .join("\n"),
-        OutputFormat::Json if reports.len() == 1 => reports[0].to_json(true) + "\n",
-        OutputFormat::Json | OutputFormat::Jsonl => {
-            reports.iter().map(|r| r.to_json(false) + "\n").collect()
+    let text = match out.format {
+        OutputFormat::Human => {
+            let color = out.color.enabled(out.output.is_none());
+            let mut text = reports
+                .iter()
+                .map(|r| human::render_styled(r, color))
+                .collect::<Vec<_>>()
+                .join("\n");
+            if several {
+                if !reports.is_empty() {
+                    text.push('\n');
+                }
+                text.push_str(&Totals::of(&reports, errors.len()).line());
+                text.push('\n');
+            }
+            text
         }
+        OutputFormat::Json if several => {
+            ScanCollection::new(scanner.engine().digest(), &reports, &errors).to_json() + "\n"
+        }
+        OutputFormat::Json => reports.iter().map(|r| r.to_json(true) + "\n").collect(),
+        OutputFormat::Jsonl => reports.iter().map(|r| r.to_json(false) + "\n").collect(),
         OutputFormat::Sarif => {
             dumpguard::report::sarif::render(&reports.iter().collect::<Vec<_>>(), None)
         }
     };
-    match output {
+    let mut failed = !errors.is_empty();
+    for e in &errors {
+        if e.path.is_empty() {
+            eprintln!("dumpguard: error: {}", e.error);
+        } else {
+            eprintln!("dumpguard: error: {}: {}", e.path, e.error);
+        }
+    }
+    match out.output {
         Some(p) => {
             if let Err(e) = dumpguard::output::write_atomic(p, text.as_bytes()) {
-                errors.push(format!("cannot write {}: {e}", p.display()));
+                eprintln!("dumpguard: error: cannot write {}: {e}", p.display());
+                failed = true;
             }
         }
         None => print!("{text}"),
     }
-    for e in &errors {
-        eprintln!("dumpguard: error: {e}");
-    }
     let incomplete = reports.iter().any(|r| !r.input.complete);
-    if !errors.is_empty() || incomplete {
+    if failed || incomplete {
         2
     } else if reports
         .iter()

@@ -198,3 +198,216 @@ fn progress_bar_only_on_a_terminal() {
     );
     std::fs::remove_file(&big).unwrap();
 }
+
+/// `dumpguard scan ARGS` with `input` on standard input and extra environment.
+fn cli_with(args: &[&str], input: Option<&[u8]>, env: &[(&str, &str)]) -> std::process::Output {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_dumpguard"));
+    cmd.args(args)
+        .stdin(if input.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("run dumpguard");
+    if let Some(bytes) = input {
+        let mut stdin = child.stdin.take().unwrap();
+        // The child may stop reading early (size limit): a broken pipe here is expected.
+        let _ = stdin.write_all(bytes);
+    }
+    child.wait_with_output().unwrap()
+}
+
+/// A directory holding copies of the named sample dumps.
+fn dir_of(name: &str, samples_: &[&str]) -> PathBuf {
+    let d = common::scratch().join(name);
+    std::fs::create_dir_all(&d).unwrap();
+    for s in samples_ {
+        std::fs::copy(samples().join(s), d.join(s)).unwrap();
+    }
+    d
+}
+
+/// `--format json` prints exactly one document whose shape depends on the command line, never
+/// on how many files a directory holds: a directory with 0, 1 or 2 dumps gives the same
+/// `dumpguard.scan/v1` object; one file argument gives one report.
+#[test]
+fn json_is_one_document_whose_shape_follows_the_arguments() {
+    for (name, files, want_code) in [
+        ("shape-0", &[][..], 0),
+        ("shape-1", &["test-keys.dmp"][..], 1),
+        ("shape-2", &["clean.dmp", "test-keys.core"][..], 1),
+    ] {
+        let d = dir_of(name, files);
+        let out = common::cli(&["scan", "--format", "json", d.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(want_code), "{name}");
+        // One document: serde_json rejects trailing content.
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{name}: not one JSON document: {e}"));
+        assert_eq!(v["schema"], "dumpguard.scan/v1", "{name}");
+        let reports = v["reports"].as_array().unwrap();
+        assert_eq!(reports.len(), files.len(), "{name}");
+        for r in reports {
+            assert_eq!(r["schema"], "dumpguard.report/v1");
+        }
+        assert_eq!(v["summary"]["inputs"], files.len());
+        assert_eq!(v["summary"]["complete"], files.len());
+        let crit: u64 = reports
+            .iter()
+            .map(|r| r["summary"]["by_severity"]["critical"].as_u64().unwrap())
+            .sum();
+        assert_eq!(v["summary"]["by_severity"]["critical"], crit, "{name}");
+        assert_eq!(v["errors"].as_array().unwrap().len(), 0);
+    }
+    // Two file arguments are "several" too; one file argument prints the report itself.
+    let (a, b) = (samples().join("clean.dmp"), samples().join("test-keys.dmp"));
+    let two = common::cli(&[
+        "scan",
+        "--format",
+        "json",
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&two.stdout).unwrap();
+    assert_eq!(v["reports"].as_array().unwrap().len(), 2);
+    let one = common::cli(&["scan", "--format", "json", b.to_str().unwrap()]);
+    let v: serde_json::Value = serde_json::from_slice(&one.stdout).unwrap();
+    assert_eq!(v["schema"], "dumpguard.report/v1");
+    // An input that cannot be opened is listed in `errors` and makes the exit code 2.
+    let missing = common::cli(&[
+        "scan",
+        "--format",
+        "json",
+        b.to_str().unwrap(),
+        "/nonexistent/x.dmp",
+    ]);
+    assert_eq!(missing.status.code(), Some(2));
+    let v: serde_json::Value = serde_json::from_slice(&missing.stdout).unwrap();
+    assert_eq!(v["errors"][0]["path"], "/nonexistent/x.dmp");
+    assert_eq!(v["summary"]["failed"], 1);
+    assert_eq!(v["summary"]["inputs"], 2);
+}
+
+/// `scan -` scans a dump piped in: the same findings as the file, reported under the name
+/// `-`; the spool file is private and removed; a dump over the limit is refused (exit 2).
+#[test]
+fn stdin_is_spooled_scanned_and_bounded() {
+    let keys = samples().join("test-keys.dmp");
+    let bytes = std::fs::read(&keys).unwrap();
+    let tmp = common::scratch().join("stdin-tmp");
+    std::fs::create_dir_all(&tmp).unwrap();
+    let tmp_env = [("TMPDIR", tmp.to_str().unwrap())];
+    let piped = cli_with(&["scan", "--format", "json", "-"], Some(&bytes), &tmp_env);
+    assert_eq!(piped.status.code(), Some(1), "{piped:?}");
+    let file = common::cli(&["scan", "--format", "json", keys.to_str().unwrap()]);
+    let p: serde_json::Value = serde_json::from_slice(&piped.stdout).unwrap();
+    let f: serde_json::Value = serde_json::from_slice(&file.stdout).unwrap();
+    assert_eq!(p["input"]["path"], "-");
+    assert_eq!(p["input"]["sha256"], f["input"]["sha256"]);
+    assert_eq!(p["findings"], f["findings"]);
+    assert_eq!(
+        std::fs::read_dir(&tmp).unwrap().count(),
+        0,
+        "spool file left behind"
+    );
+    let big = cli_with(
+        &["scan", "--max-stdin-bytes", "4096", "-"],
+        Some(&bytes),
+        &tmp_env,
+    );
+    assert_eq!(big.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&big.stderr).contains("--max-stdin-bytes"));
+    assert!(big.stdout.is_empty());
+    assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 0);
+    assert_eq!(code(&["scan", "-", "-"]), 2, "stdin twice");
+}
+
+/// A human scan of several inputs ends with one total line that agrees with the reports.
+#[test]
+fn human_scan_of_several_inputs_ends_with_a_total_line() {
+    let d = dir_of("total", &["clean.dmp", "test-keys.dmp", "test-keys.core"]);
+    let out = common::cli(&["scan", d.to_str().unwrap(), "/nonexistent/y.dmp"]);
+    assert_eq!(out.status.code(), Some(2));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let last = text.lines().last().unwrap();
+    let json = common::cli(&["scan", "--format", "json", d.to_str().unwrap()]);
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let s = &v["summary"];
+    let want = format!(
+        "total: 4 inputs (3 complete, 0 incomplete, 1 failed); findings: {} critical, {} high, {} medium, {} low; {} distinct keys",
+        s["by_severity"]["critical"],
+        s["by_severity"]["high"],
+        s["by_severity"]["medium"],
+        s["by_severity"]["low"],
+        s["distinct_keys"]
+    );
+    assert_eq!(last, want);
+    assert!(s["by_severity"]["critical"].as_u64().unwrap() > 0);
+    // The same key in two dumps counts once: both test-keys dumps hold the same keys.
+    let per_report: usize = v["reports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["summary"]["distinct_fingerprints"].as_u64().unwrap() as usize)
+        .sum();
+    assert!(s["distinct_keys"].as_u64().unwrap() < per_report as u64);
+    // One file: no total line.
+    let one = common::cli(&["scan", samples().join("clean.dmp").to_str().unwrap()]);
+    assert!(!String::from_utf8_lossy(&one.stdout).contains("total:"));
+}
+
+/// Severities are coloured on a terminal, not when piped, not with NO_COLOR, and always
+/// with `--color always`.
+#[test]
+fn colour_only_on_a_terminal_unless_asked() {
+    const ESC: &str = "\x1b[";
+    let keys = samples().join("test-keys.dmp");
+    let cmd = format!(
+        "{} scan {}",
+        env!("CARGO_BIN_EXE_dumpguard"),
+        keys.display()
+    );
+    let on_pty = |extra: &str, env: &[(&str, &str)]| {
+        let mut c = std::process::Command::new("script");
+        c.args(["-qec", &format!("{cmd} {extra}"), "/dev/null"])
+            .env_remove("NO_COLOR")
+            .env("TERM", "xterm");
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        String::from_utf8_lossy(&c.output().expect("script (util-linux)").stdout).into_owned()
+    };
+    let tty = on_pty("", &[]);
+    assert!(tty.contains(&format!("{ESC}1m{ESC}91mCRITICAL")), "{tty}");
+    assert!(!on_pty("", &[("NO_COLOR", "1")]).contains(ESC), "NO_COLOR");
+    assert!(!on_pty("--color never", &[]).contains(ESC));
+    let piped = cli_with(&["scan", keys.to_str().unwrap()], None, &[]);
+    assert!(!String::from_utf8_lossy(&piped.stdout).contains(ESC));
+    assert!(String::from_utf8_lossy(&piped.stdout).contains("CRITICAL"));
+    let forced = cli_with(
+        &["scan", "--color", "always", keys.to_str().unwrap()],
+        None,
+        &[("NO_COLOR", "1")],
+    );
+    assert!(String::from_utf8_lossy(&forced.stdout).contains(ESC));
+    // JSON is never coloured.
+    let json = cli_with(
+        &[
+            "scan",
+            "--color",
+            "always",
+            "--format",
+            "json",
+            keys.to_str().unwrap(),
+        ],
+        None,
+        &[],
+    );
+    assert!(!String::from_utf8_lossy(&json.stdout).contains(ESC));
+}
