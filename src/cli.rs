@@ -199,6 +199,52 @@ pub enum Command {
     Sweep(dumpguard::sweep::SweepArgs),
     /// Merge the JSON Lines outputs of sharded sweeps into one report.
     SweepMerge(dumpguard::sweep::MergeArgs),
+    /// Print a shell completion script: `dumpguard completions bash > /etc/bash_completion.d/dumpguard`.
+    Completions {
+        /// The shell to complete for.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff): `dumpguard man | man -l -`, or `dumpguard man gate` for one
+    /// command's page.
+    Man {
+        /// A command (e.g. `scan`, `gate`, `sweep`); the main page when absent.
+        command: Option<String>,
+    },
+}
+
+/// Writes generated text (completions, man pages) to standard output: 0, or 2 when it cannot
+/// be written (a closed pipe is not an error worth reporting: the reader is gone).
+fn emit(write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>) -> i32 {
+    let stdout = std::io::stdout();
+    let mut lock = stdout.lock();
+    match write(&mut lock).and_then(|()| std::io::Write::flush(&mut lock)) {
+        Ok(()) => 0,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => 0,
+        Err(e) => {
+            eprintln!("dumpguard: error: writing standard output: {e}");
+            2
+        }
+    }
+}
+
+/// The man page of the program, or of one of its commands (`dumpguard-scan(1)` style).
+fn man_page(command: Option<&str>) -> Result<clap_mangen::Man, String> {
+    use clap::CommandFactory;
+    let root = Cli::command();
+    let Some(name) = command else {
+        return Ok(clap_mangen::Man::new(root));
+    };
+    let sub = root
+        .get_subcommands()
+        .find(|c| c.get_name() == name)
+        .ok_or_else(|| format!("no command '{name}'"))?
+        .clone();
+    Ok(clap_mangen::Man::new(
+        sub.bin_name(format!("dumpguard {name}"))
+            .version(env!("CARGO_PKG_VERSION")),
+    )
+    .title(format!("dumpguard-{name}")))
 }
 
 fn parse_severity(s: &str) -> Result<Severity, String> {
@@ -345,6 +391,20 @@ pub fn run(cli: Cli) -> i32 {
         }),
         Command::Sweep(args) => dumpguard::sweep::run(args),
         Command::SweepMerge(args) => dumpguard::sweep::merge(args),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            emit(|w| {
+                clap_complete::generate(shell, &mut Cli::command(), "dumpguard", w);
+                Ok(())
+            })
+        }
+        Command::Man { command } => match man_page(command.as_deref()) {
+            Ok(man) => emit(|w| man.render(w)),
+            Err(e) => {
+                eprintln!("dumpguard: error: man: {e}");
+                2
+            }
+        },
     }
 }
 

@@ -411,3 +411,43 @@ fn colour_only_on_a_terminal_unless_asked() {
     );
     assert!(!String::from_utf8_lossy(&json.stdout).contains(ESC));
 }
+
+/// Completion scripts and man pages are generated from the real command line: they name every
+/// command and a recent option, bash accepts its script, and every command has a page.
+#[test]
+fn completions_and_man_pages_are_generated() {
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let out = common::cli(&["completions", shell]);
+        assert_eq!(out.status.code(), Some(0), "{shell}");
+        let text = String::from_utf8(out.stdout).unwrap();
+        for word in ["scan", "gate", "sweep", "max-stdin-bytes"] {
+            assert!(text.contains(word), "{shell} completion lacks {word}");
+        }
+    }
+    let bash = common::scratch().join("dumpguard.bash");
+    std::fs::write(&bash, common::cli(&["completions", "bash"]).stdout).unwrap();
+    let syntax = std::process::Command::new("bash")
+        .arg("-n")
+        .arg(&bash)
+        .status()
+        .unwrap();
+    assert!(syntax.success(), "bash rejects its completion script");
+    assert_eq!(code(&["completions", "no-such-shell"]), 2);
+
+    let main = String::from_utf8(common::cli(&["man"]).stdout).unwrap();
+    assert!(
+        main.starts_with(".ie") && main.contains(".TH dumpguard 1"),
+        "{main}"
+    );
+    for cmd in ["scan", "gate", "watch", "sweep", "rules", "audit"] {
+        assert!(main.contains(cmd), "main page lacks {cmd}");
+        let page = common::cli(&["man", cmd]);
+        assert_eq!(page.status.code(), Some(0), "{cmd}");
+        let page = String::from_utf8(page.stdout).unwrap();
+        assert!(page.contains(&format!(".TH dumpguard-{cmd} 1")), "{cmd}");
+        assert!(page.contains(".SH OPTIONS"), "{cmd}");
+    }
+    let scan = String::from_utf8(common::cli(&["man", "scan"]).stdout).unwrap();
+    assert!(scan.contains(r"\-\-max\-stdin\-bytes"));
+    assert_eq!(code(&["man", "no-such-command"]), 2);
+}
