@@ -6,6 +6,7 @@ mod gate_cmd;
 mod rules_cmd;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use dumpguard::report::baseline::Baseline;
 use dumpguard::report::{human, Report, Severity};
 use dumpguard::scan::Limits;
 use dumpguard::Scanner;
@@ -113,6 +114,24 @@ pub enum Command {
         /// grows past it. Default: the gate's default size limit, 64 GiB.
         #[arg(long, value_name = "BYTES", default_value_t = 64 << 30)]
         max_stdin_bytes: u64,
+        /// Accepted keys (`dumpguard baseline`): their findings are reported as suppressed,
+        /// with the reason, and do not count towards the exit code.
+        #[arg(long, value_name = "FILE")]
+        baseline: Option<PathBuf>,
+    },
+    /// Write a baseline of accepted keys from reports (`scan --format json|jsonl`, sweep
+    /// JSON Lines): one entry per fingerprint, with the reason. Review it, then pass it as
+    /// --baseline to scan or gate.
+    Baseline {
+        /// Report files.
+        #[arg(required = true)]
+        reports: Vec<PathBuf>,
+        /// Why these keys are accepted (recorded in every entry and every suppressed finding).
+        #[arg(long)]
+        reason: String,
+        /// Where to write the baseline (atomically, mode 0600); standard output when absent.
+        #[arg(long, short, value_name = "FILE")]
+        output: Option<PathBuf>,
     },
     /// List or check the token rules (built-in pack plus --rules files).
     Rules {
@@ -147,6 +166,10 @@ pub enum Command {
         /// Do not print the record on standard output.
         #[arg(long, short)]
         quiet: bool,
+        /// Accepted keys (`dumpguard baseline`): added to the policy's allowlist, so their
+        /// findings are suppressed with the baseline's reason instead of blocking.
+        #[arg(long, value_name = "FILE")]
+        baseline: Option<PathBuf>,
     },
     /// Audit-log tools.
     Audit {
@@ -211,6 +234,29 @@ pub enum Command {
         /// A command (e.g. `scan`, `gate`, `sweep`); the main page when absent.
         command: Option<String>,
     },
+}
+
+/// `dumpguard baseline`: accepted keys from report files.
+fn write_baseline(reports: &[PathBuf], reason: &str, output: Option<&Path>) -> i32 {
+    let paths: Vec<&Path> = reports.iter().map(PathBuf::as_path).collect();
+    let b = match Baseline::from_report_files(&paths, reason) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("dumpguard: error: baseline: {e}");
+            return 2;
+        }
+    };
+    eprintln!("dumpguard: baseline of {} key(s)", b.entries.len());
+    match output {
+        Some(p) => match dumpguard::output::write_atomic(p, b.to_json().as_bytes()) {
+            Ok(()) => 0,
+            Err(e) => {
+                eprintln!("dumpguard: error: cannot write {}: {e}", p.display());
+                2
+            }
+        },
+        None => emit(|w| w.write_all(b.to_json().as_bytes())),
+    }
 }
 
 /// Writes generated text (completions, man pages) to standard output: 0, or 2 when it cannot
@@ -308,7 +354,19 @@ pub fn run(cli: Cli) -> i32 {
             detectors,
             known_keys,
             max_stdin_bytes,
+            baseline,
         } => {
+            let baseline = match baseline
+                .as_deref()
+                .map(|p| Ok::<_, String>((p.display().to_string(), Baseline::load(p)?)))
+                .transpose()
+            {
+                Ok(b) => b,
+                Err(e) => {
+                    eprintln!("dumpguard: error: --baseline {e}");
+                    return 2;
+                }
+            };
             let inventory = match dumpguard::keys::inventory::load(&known_keys) {
                 Ok(i) => i,
                 Err(e) => {
@@ -336,6 +394,7 @@ pub fn run(cli: Cli) -> i32 {
                     format,
                     output: output.as_deref(),
                     color,
+                    baseline: baseline.as_ref().map(|(p, b)| (format!("baseline {p}"), b)),
                 },
                 fail_on,
                 time_limit,
@@ -353,6 +412,7 @@ pub fn run(cli: Cli) -> i32 {
             report,
             format,
             quiet,
+            baseline,
         } => gate_cmd::gate(gate_cmd::GateArgs {
             dump,
             policy,
@@ -362,6 +422,7 @@ pub fn run(cli: Cli) -> i32 {
             report,
             format,
             quiet,
+            baseline,
         }),
         Command::Audit { command } => gate_cmd::audit(command),
         Command::Watch {
@@ -391,6 +452,11 @@ pub fn run(cli: Cli) -> i32 {
         }),
         Command::Sweep(args) => dumpguard::sweep::run(args),
         Command::SweepMerge(args) => dumpguard::sweep::merge(args),
+        Command::Baseline {
+            reports,
+            reason,
+            output,
+        } => write_baseline(&reports, &reason, output.as_deref()),
         Command::Completions { shell } => {
             use clap::CommandFactory;
             emit(|w| {
@@ -413,6 +479,8 @@ struct ScanOutput<'a> {
     format: OutputFormat,
     output: Option<&'a Path>,
     color: ColorChoice,
+    /// The baseline and how suppressions name it.
+    baseline: Option<(String, &'a Baseline)>,
 }
 
 /// Whether the arguments can name several inputs: then the JSON output is a collection
@@ -508,7 +576,12 @@ fn scan(
             }
         };
         match scan_one(scanner, path, &limits, &tick, max_stdin_bytes) {
-            Ok(r) => reports.push(r),
+            Ok(mut r) => {
+                if let Some((by, b)) = &out.baseline {
+                    b.apply(by, &mut r);
+                }
+                reports.push(r)
+            }
             Err(e) => errors.push(InputError {
                 path: path.display().to_string(),
                 error: e,

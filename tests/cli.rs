@@ -451,3 +451,115 @@ fn completions_and_man_pages_are_generated() {
     assert!(scan.contains(r"\-\-max\-stdin\-bytes"));
     assert_eq!(code(&["man", "no-such-command"]), 2);
 }
+
+/// Baseline round trip: a baseline written from one scan's report makes a rescan — of the
+/// same keys in another dump — report them as suppressed with the reason and exit 0, in
+/// scan (human, JSON, SARIF) and gate (ALLOW, reasons in the decision); a key missing from
+/// the baseline still fails; a malformed baseline is an error.
+#[test]
+fn baseline_round_trip_suppresses_accepted_keys() {
+    let dir = common::scratch().join("baseline");
+    std::fs::create_dir_all(&dir).unwrap();
+    let (dmp, core) = (
+        samples().join("test-keys.dmp"),
+        samples().join("test-keys.core"),
+    );
+    let report = dir.join("r.json");
+    let base = dir.join("baseline.json");
+    let s = |p: &PathBuf| p.to_str().unwrap().to_string();
+    assert_eq!(
+        code(&[
+            "scan",
+            "--format",
+            "json",
+            "--output",
+            &s(&report),
+            &s(&dmp)
+        ]),
+        1
+    );
+    let w = common::cli(&[
+        "baseline",
+        "--reason",
+        "sample test keys",
+        "-o",
+        &s(&base),
+        &s(&report),
+    ]);
+    assert_eq!(w.status.code(), Some(0), "{w:?}");
+    let b: serde_json::Value = serde_json::from_slice(&std::fs::read(&base).unwrap()).unwrap();
+    assert_eq!(b["schema"], "dumpguard.baseline/v1");
+    let fps: Vec<&str> = b["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["fingerprint"].as_str().unwrap())
+        .collect();
+    assert_eq!(fps.len(), 2, "one entry per distinct key: {b}");
+
+    let json = common::cli(&[
+        "scan",
+        "--format",
+        "json",
+        "--baseline",
+        &s(&base),
+        &s(&core),
+    ]);
+    assert_eq!(json.status.code(), Some(0), "all findings baselined");
+    let r: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let findings = r["findings"].as_array().unwrap();
+    assert!(
+        !findings.is_empty(),
+        "suppressed findings are still reported"
+    );
+    for f in findings {
+        assert_eq!(f["suppressed"]["reason"], "sample test keys", "{f}");
+        assert!(f["suppressed"]["by"]
+            .as_str()
+            .unwrap()
+            .contains("baseline.json"));
+    }
+    let human = common::cli(&["scan", "--baseline", &s(&base), &s(&core)]);
+    assert!(String::from_utf8_lossy(&human.stdout).contains("suppressed by baseline"));
+    let sarif = common::cli(&[
+        "scan",
+        "--format",
+        "sarif",
+        "--baseline",
+        &s(&base),
+        &s(&core),
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&sarif.stdout).unwrap();
+    for res in v["runs"][0]["results"].as_array().unwrap() {
+        assert_eq!(res["suppressions"][0]["status"], "accepted");
+    }
+    let gate = common::cli(&["gate", "--baseline", &s(&base), &s(&core)]);
+    assert_eq!(gate.status.code(), Some(0), "gate ALLOWs baselined keys");
+    let d: serde_json::Value = serde_json::from_slice(&gate.stdout).unwrap();
+    assert_eq!(d["decision"]["verdict"], "ALLOW");
+    for f in d["decision"]["findings"].as_array().unwrap() {
+        assert_eq!(f["disposition"], "suppressed");
+        assert!(f["reason"].as_str().unwrap().ends_with("sample test keys"));
+    }
+    assert!(d["decision"]["policy"]["source"]
+        .as_str()
+        .unwrap()
+        .contains("baseline"));
+
+    // Drop one key from the baseline: its findings count again.
+    let mut partial = b.clone();
+    partial["entries"].as_array_mut().unwrap().remove(0);
+    let pb = dir.join("partial.json");
+    std::fs::write(&pb, partial.to_string()).unwrap();
+    assert_eq!(code(&["scan", "-q", "--baseline", &s(&pb), &s(&core)]), 1);
+    assert_eq!(code(&["gate", "-q", "--baseline", &s(&pb), &s(&core)]), 1);
+    // Malformed baselines are errors, not silent passes.
+    let bad = dir.join("bad.json");
+    std::fs::write(&bad, r#"{"schema":"dumpguard.baseline/v1","entries":[{"fingerprint":"sha256:zz","kind":"x","reason":"r","seen_in":"y"}]}"#).unwrap();
+    assert_eq!(code(&["scan", "-q", "--baseline", &s(&bad), &s(&core)]), 2);
+    assert_eq!(code(&["gate", "-q", "--baseline", &s(&bad), &s(&core)]), 2);
+    assert_eq!(code(&["baseline", "--reason", " ", &s(&report)]), 2);
+    // The baseline holds fingerprints only: no key bytes.
+    let text = std::fs::read_to_string(&base).unwrap();
+    assert!(!text.contains("BEGIN") && !text.contains("preview"));
+}

@@ -106,6 +106,9 @@ pub fn render_styled(r: &Report, color: bool) -> String {
             let _ = writeln!(out, "      known: {k}");
         }
         let _ = writeln!(out, "      preview: {}", f.preview);
+        if let Some(sup) = &f.suppressed {
+            let _ = writeln!(out, "      suppressed by {}: {}", sup.by, sup.reason);
+        }
         if f.occurrences > 1 {
             let encodings: std::collections::BTreeSet<&str> =
                 f.locations.iter().map(|l| l.encoding.as_str()).collect();

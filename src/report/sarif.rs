@@ -331,6 +331,13 @@ fn result(
         partial.insert("keyFingerprint/v1".into(), json!(fp));
     }
     res["partialFingerprints"] = Value::Object(partial);
+    if let Some(sup) = &f.suppressed {
+        res["suppressions"] = json!([{
+            "kind": "external",
+            "status": "accepted",
+            "justification": format!("{}: {}", sup.by, sup.reason)
+        }]);
+    }
     if let Some(d) = decision.and_then(|d| d.findings.iter().find(|x| x.id == f.id)) {
         props.insert("disposition".into(), json!(d.disposition));
         if d.disposition == "suppressed" {

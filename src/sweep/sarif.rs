@@ -65,5 +65,6 @@ fn finding_of(f: &FindingView) -> Finding {
         token: None,
         known_key: f.known_key.clone(),
         content_hash: None,
+        suppressed: None,
     }
 }
