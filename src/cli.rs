@@ -6,6 +6,7 @@ mod gate_cmd;
 mod rules_cmd;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use dumpguard::report::baseline::Baseline;
 use dumpguard::report::{human, Report, Severity};
 use dumpguard::scan::Limits;
 use dumpguard::Scanner;
@@ -23,6 +24,40 @@ use std::time::{Duration, Instant};
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Colour severities in human output: `auto` when standard output is a terminal and
+    /// NO_COLOR is unset or empty; `always` even then.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "auto",
+        value_name = "WHEN"
+    )]
+    pub color: ColorChoice,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq, Debug)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+impl ColorChoice {
+    /// Whether to colour what goes to standard output (`to_stdout` false: to a file).
+    /// `always` wins over NO_COLOR, as no-color.org asks of an explicit flag.
+    pub fn enabled(self, to_stdout: bool) -> bool {
+        match self {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                to_stdout
+                    && std::io::stdout().is_terminal()
+                    && std::env::var_os("NO_COLOR").unwrap_or_default().is_empty()
+                    && std::env::var_os("TERM").unwrap_or_default() != "dumb"
+            }
+        }
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -38,11 +73,13 @@ pub enum OutputFormat {
 pub enum Command {
     /// Scan dumps (files or directories, recursed) and report what is found.
     Scan {
-        /// Dump files or directories.
+        /// Dump files or directories; `-` reads one dump from standard input (spooled to a
+        /// private temporary file, at most --max-stdin-bytes).
         #[arg(required = true)]
         paths: Vec<PathBuf>,
-        /// Output format. `json` is one pretty document for a single input and JSON Lines for
-        /// several; `jsonl` is always one document per line.
+        /// Output format. `json` is always exactly one document: the report for a single file
+        /// argument, a `dumpguard.scan/v1` object holding every report when the arguments are
+        /// several or a directory (whatever it holds). `jsonl` is always one report per line.
         #[arg(long, value_enum, default_value = "human")]
         format: OutputFormat,
         /// Write the report to FILE (atomically, mode 0600) instead of standard output.
@@ -73,6 +110,28 @@ pub enum Command {
         /// labelled with their entry, and their RSA moduli drive the raw prime-factor search.
         #[arg(long, value_name = "PATH")]
         known_keys: Vec<PathBuf>,
+        /// Largest dump accepted on standard input (`-`), in bytes: the spool file never
+        /// grows past it. Default: the gate's default size limit, 64 GiB.
+        #[arg(long, value_name = "BYTES", default_value_t = 64 << 30)]
+        max_stdin_bytes: u64,
+        /// Accepted keys (`dumpguard baseline`): their findings are reported as suppressed,
+        /// with the reason, and do not count towards the exit code.
+        #[arg(long, value_name = "FILE")]
+        baseline: Option<PathBuf>,
+    },
+    /// Write a baseline of accepted keys from reports (`scan --format json|jsonl`, sweep
+    /// JSON Lines): one entry per fingerprint, with the reason. Review it, then pass it as
+    /// --baseline to scan or gate.
+    Baseline {
+        /// Report files.
+        #[arg(required = true)]
+        reports: Vec<PathBuf>,
+        /// Why these keys are accepted (recorded in every entry and every suppressed finding).
+        #[arg(long)]
+        reason: String,
+        /// Where to write the baseline (atomically, mode 0600); standard output when absent.
+        #[arg(long, short, value_name = "FILE")]
+        output: Option<PathBuf>,
     },
     /// List or check the token rules (built-in pack plus --rules files).
     Rules {
@@ -107,6 +166,10 @@ pub enum Command {
         /// Do not print the record on standard output.
         #[arg(long, short)]
         quiet: bool,
+        /// Accepted keys (`dumpguard baseline`): added to the policy's allowlist, so their
+        /// findings are suppressed with the baseline's reason instead of blocking.
+        #[arg(long, value_name = "FILE")]
+        baseline: Option<PathBuf>,
     },
     /// Audit-log tools.
     Audit {
@@ -159,6 +222,75 @@ pub enum Command {
     Sweep(dumpguard::sweep::SweepArgs),
     /// Merge the JSON Lines outputs of sharded sweeps into one report.
     SweepMerge(dumpguard::sweep::MergeArgs),
+    /// Print a shell completion script: `dumpguard completions bash > /etc/bash_completion.d/dumpguard`.
+    Completions {
+        /// The shell to complete for.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff): `dumpguard man | man -l -`, or `dumpguard man gate` for one
+    /// command's page.
+    Man {
+        /// A command (e.g. `scan`, `gate`, `sweep`); the main page when absent.
+        command: Option<String>,
+    },
+}
+
+/// `dumpguard baseline`: accepted keys from report files.
+fn write_baseline(reports: &[PathBuf], reason: &str, output: Option<&Path>) -> i32 {
+    let paths: Vec<&Path> = reports.iter().map(PathBuf::as_path).collect();
+    let b = match Baseline::from_report_files(&paths, reason) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("dumpguard: error: baseline: {e}");
+            return 2;
+        }
+    };
+    eprintln!("dumpguard: baseline of {} key(s)", b.entries.len());
+    match output {
+        Some(p) => match dumpguard::output::write_atomic(p, b.to_json().as_bytes()) {
+            Ok(()) => 0,
+            Err(e) => {
+                eprintln!("dumpguard: error: cannot write {}: {e}", p.display());
+                2
+            }
+        },
+        None => emit(|w| w.write_all(b.to_json().as_bytes())),
+    }
+}
+
+/// Writes generated text (completions, man pages) to standard output: 0, or 2 when it cannot
+/// be written (a closed pipe is not an error worth reporting: the reader is gone).
+fn emit(write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>) -> i32 {
+    let stdout = std::io::stdout();
+    let mut lock = stdout.lock();
+    match write(&mut lock).and_then(|()| std::io::Write::flush(&mut lock)) {
+        Ok(()) => 0,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => 0,
+        Err(e) => {
+            eprintln!("dumpguard: error: writing standard output: {e}");
+            2
+        }
+    }
+}
+
+/// The man page of the program, or of one of its commands (`dumpguard-scan(1)` style).
+fn man_page(command: Option<&str>) -> Result<clap_mangen::Man, String> {
+    use clap::CommandFactory;
+    let root = Cli::command();
+    let Some(name) = command else {
+        return Ok(clap_mangen::Man::new(root));
+    };
+    let sub = root
+        .get_subcommands()
+        .find(|c| c.get_name() == name)
+        .ok_or_else(|| format!("no command '{name}'"))?
+        .clone();
+    Ok(clap_mangen::Man::new(
+        sub.bin_name(format!("dumpguard {name}"))
+            .version(env!("CARGO_PKG_VERSION")),
+    )
+    .title(format!("dumpguard-{name}")))
 }
 
 fn parse_severity(s: &str) -> Result<Severity, String> {
@@ -208,6 +340,7 @@ fn progress_bar(total: u64, quiet: bool) -> Option<ProgressBar> {
 }
 
 pub fn run(cli: Cli) -> i32 {
+    let color = cli.color;
     match cli.command {
         Command::Scan {
             paths,
@@ -220,7 +353,20 @@ pub fn run(cli: Cli) -> i32 {
             include_noisy,
             detectors,
             known_keys,
+            max_stdin_bytes,
+            baseline,
         } => {
+            let baseline = match baseline
+                .as_deref()
+                .map(|p| Ok::<_, String>((p.display().to_string(), Baseline::load(p)?)))
+                .transpose()
+            {
+                Ok(b) => b,
+                Err(e) => {
+                    eprintln!("dumpguard: error: --baseline {e}");
+                    return 2;
+                }
+            };
             let inventory = match dumpguard::keys::inventory::load(&known_keys) {
                 Ok(i) => i,
                 Err(e) => {
@@ -244,11 +390,16 @@ pub fn run(cli: Cli) -> i32 {
             scan(
                 &scanner,
                 &paths,
-                format,
-                output.as_deref(),
+                ScanOutput {
+                    format,
+                    output: output.as_deref(),
+                    color,
+                    baseline: baseline.as_ref().map(|(p, b)| (format!("baseline {p}"), b)),
+                },
                 fail_on,
                 time_limit,
                 quiet,
+                max_stdin_bytes,
             )
         }
         Command::Rules { action } => rules_cmd::run(action),
@@ -261,6 +412,7 @@ pub fn run(cli: Cli) -> i32 {
             report,
             format,
             quiet,
+            baseline,
         } => gate_cmd::gate(gate_cmd::GateArgs {
             dump,
             policy,
@@ -270,6 +422,7 @@ pub fn run(cli: Cli) -> i32 {
             report,
             format,
             quiet,
+            baseline,
         }),
         Command::Audit { command } => gate_cmd::audit(command),
         Command::Watch {
@@ -299,20 +452,113 @@ pub fn run(cli: Cli) -> i32 {
         }),
         Command::Sweep(args) => dumpguard::sweep::run(args),
         Command::SweepMerge(args) => dumpguard::sweep::merge(args),
+        Command::Baseline {
+            reports,
+            reason,
+            output,
+        } => write_baseline(&reports, &reason, output.as_deref()),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            emit(|w| {
+                clap_complete::generate(shell, &mut Cli::command(), "dumpguard", w);
+                Ok(())
+            })
+        }
+        Command::Man { command } => match man_page(command.as_deref()) {
+            Ok(man) => emit(|w| man.render(w)),
+            Err(e) => {
+                eprintln!("dumpguard: error: man: {e}");
+                2
+            }
+        },
     }
+}
+
+/// Where and how `scan` prints.
+struct ScanOutput<'a> {
+    format: OutputFormat,
+    output: Option<&'a Path>,
+    color: ColorChoice,
+    /// The baseline and how suppressions name it.
+    baseline: Option<(String, &'a Baseline)>,
+}
+
+/// Whether the arguments can name several inputs: then the JSON output is a collection
+/// document even if they expand to one file or none, so its shape never depends on the data.
+fn several_inputs(paths: &[PathBuf]) -> bool {
+    paths.len() > 1 || paths.iter().any(|p| p.is_dir())
+}
+
+/// Copies standard input into a private (0600, unlinked on drop) temporary file, refusing
+/// more than `limit` bytes: the scanner memory-maps files, and a pipe cannot be mapped.
+fn spool_stdin(limit: u64) -> Result<tempfile::NamedTempFile, String> {
+    use std::io::{Read, Write};
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        return Err("standard input is a terminal; pipe a dump into `scan -`".into());
+    }
+    let mut file = tempfile::Builder::new()
+        .prefix("dumpguard-stdin-")
+        .tempfile()
+        .map_err(|e| format!("cannot create a temporary file: {e}"))?;
+    let copied = std::io::copy(&mut stdin.lock().take(limit.saturating_add(1)), &mut file)
+        .map_err(|e| format!("reading standard input: {e}"))?;
+    if copied > limit {
+        return Err(format!(
+            "standard input is larger than --max-stdin-bytes ({limit} bytes); not scanned"
+        ));
+    }
+    file.flush()
+        .map_err(|e| format!("writing the temporary file: {e}"))?;
+    Ok(file)
+}
+
+/// Scans one input argument (a file, or `-` for standard input).
+fn scan_one(
+    scanner: &Scanner,
+    path: &Path,
+    limits: &Limits,
+    tick: &(dyn Fn(u64) + Sync),
+    max_stdin_bytes: u64,
+) -> Result<Report, String> {
+    if path.as_os_str() == "-" {
+        let spool = spool_stdin(max_stdin_bytes)?;
+        let mut r = scanner
+            .scan_path_with_progress(spool.path(), limits, tick)
+            .map_err(|e| format!("standard input: {e}"))?;
+        // The report names what the user gave, not the spool file (which is gone after this).
+        r.input.path = "-".into();
+        return Ok(r);
+    }
+    scanner
+        .scan_path_with_progress(path, limits, tick)
+        .map_err(|e| e.to_string())
 }
 
 fn scan(
     scanner: &Scanner,
     paths: &[PathBuf],
-    format: OutputFormat,
-    output: Option<&Path>,
+    out: ScanOutput<'_>,
     fail_on: Severity,
     time_limit: Option<u64>,
     quiet: bool,
+    max_stdin_bytes: u64,
 ) -> i32 {
-    let mut errors = Vec::new();
-    let inputs = collect_inputs(paths, &mut errors);
+    use dumpguard::report::collection::{InputError, ScanCollection, Totals};
+    let several = several_inputs(paths);
+    if paths.iter().filter(|p| p.as_os_str() == "-").count() > 1 {
+        eprintln!("dumpguard: error: `-` (standard input) can be given only once");
+        return 2;
+    }
+    let mut walk_errors = Vec::new();
+    let inputs = collect_inputs(paths, &mut walk_errors);
+    let mut errors: Vec<InputError> = walk_errors
+        .into_iter()
+        .map(|e| InputError {
+            path: String::new(),
+            error: e,
+        })
+        .collect();
     let total: u64 = inputs
         .iter()
         .filter_map(|p| std::fs::metadata(p).ok())
@@ -329,42 +575,68 @@ fn scan(
                 pb.inc(n);
             }
         };
-        match scanner.scan_path_with_progress(path, &limits, &tick) {
-            Ok(r) => reports.push(r),
-            Err(e) => errors.push(format!("{}: {e}", path.display())),
+        match scan_one(scanner, path, &limits, &tick, max_stdin_bytes) {
+            Ok(mut r) => {
+                if let Some((by, b)) = &out.baseline {
+                    b.apply(by, &mut r);
+                }
+                reports.push(r)
+            }
+            Err(e) => errors.push(InputError {
+                path: path.display().to_string(),
+                error: e,
+            }),
         }
     }
     if let Some(pb) = pb {
         pb.finish_and_clear();
     }
 
-    let text = match format {
-        OutputFormat::Human => reports
-            .iter()
-            .map(human::render)
-            .collect::<Vec<_>>()
-            .join("\n"),
-        OutputFormat::Json if reports.len() == 1 => reports[0].to_json(true) + "\n",
-        OutputFormat::Json | OutputFormat::Jsonl => {
-            reports.iter().map(|r| r.to_json(false) + "\n").collect()
+    let text = match out.format {
+        OutputFormat::Human => {
+            let color = out.color.enabled(out.output.is_none());
+            let mut text = reports
+                .iter()
+                .map(|r| human::render_styled(r, color))
+                .collect::<Vec<_>>()
+                .join("\n");
+            if several {
+                if !reports.is_empty() {
+                    text.push('\n');
+                }
+                text.push_str(&Totals::of(&reports, errors.len()).line());
+                text.push('\n');
+            }
+            text
         }
+        OutputFormat::Json if several => {
+            ScanCollection::new(scanner.engine().digest(), &reports, &errors).to_json() + "\n"
+        }
+        OutputFormat::Json => reports.iter().map(|r| r.to_json(true) + "\n").collect(),
+        OutputFormat::Jsonl => reports.iter().map(|r| r.to_json(false) + "\n").collect(),
         OutputFormat::Sarif => {
             dumpguard::report::sarif::render(&reports.iter().collect::<Vec<_>>(), None)
         }
     };
-    match output {
+    let mut failed = !errors.is_empty();
+    for e in &errors {
+        if e.path.is_empty() {
+            eprintln!("dumpguard: error: {}", e.error);
+        } else {
+            eprintln!("dumpguard: error: {}: {}", e.path, e.error);
+        }
+    }
+    match out.output {
         Some(p) => {
             if let Err(e) = dumpguard::output::write_atomic(p, text.as_bytes()) {
-                errors.push(format!("cannot write {}: {e}", p.display()));
+                eprintln!("dumpguard: error: cannot write {}: {e}", p.display());
+                failed = true;
             }
         }
         None => print!("{text}"),
     }
-    for e in &errors {
-        eprintln!("dumpguard: error: {e}");
-    }
     let incomplete = reports.iter().any(|r| !r.input.complete);
-    if !errors.is_empty() || incomplete {
+    if failed || incomplete {
         2
     } else if reports
         .iter()

@@ -193,3 +193,111 @@ fn gate_sarif_is_valid_and_carries_the_decision_and_suppressions() {
         false
     );
 }
+
+/// What GitHub code scanning reads from a SARIF upload ("SARIF support for code scanning"):
+/// rules with shortDescription, fullDescription, help (text and markdown), a numeric
+/// `security-severity` string in 0–10, a `precision`, the `security` tag; results with a
+/// known ruleId, a message, at least one location with an artifact URI, and
+/// `partialFingerprints`; at most 25,000 results and rules per run. Returns the fingerprints.
+fn assert_github_ready(sarif: &Value) -> Vec<String> {
+    let run = &sarif["runs"][0];
+    assert_eq!(sarif["runs"].as_array().unwrap().len(), 1);
+    let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
+    let results = run["results"].as_array().unwrap();
+    assert!(!rules.is_empty() && rules.len() <= 25_000);
+    assert!(!results.is_empty() && results.len() <= 25_000);
+    for r in rules {
+        let id = r["id"].as_str().unwrap();
+        for path in [
+            "/shortDescription/text",
+            "/fullDescription/text",
+            "/help/text",
+            "/help/markdown",
+        ] {
+            let t = r.pointer(path).and_then(Value::as_str).unwrap_or("");
+            assert!(!t.trim().is_empty(), "rule {id}: {path} missing");
+        }
+        assert!(r["shortDescription"]["text"].as_str().unwrap().len() <= 1024);
+        let sev = r["properties"]["security-severity"]
+            .as_str()
+            .unwrap_or_else(|| panic!("rule {id}: security-severity must be a string"));
+        let sev: f64 = sev.parse().unwrap();
+        assert!((0.1..=10.0).contains(&sev), "rule {id}: {sev}");
+        let precision = r["properties"]["precision"].as_str().unwrap();
+        assert!(
+            ["very-high", "high", "medium", "low"].contains(&precision),
+            "{precision}"
+        );
+        assert!(r["properties"]["tags"]
+            .as_array()
+            .unwrap()
+            .contains(&Value::from("security")));
+    }
+    let mut fps = Vec::new();
+    for res in results {
+        let rule = rules
+            .iter()
+            .find(|r| r["id"] == res["ruleId"])
+            .expect("result's rule is declared");
+        assert!(!res["message"]["text"].as_str().unwrap().is_empty());
+        let locs = res["locations"].as_array().unwrap();
+        assert!(!locs.is_empty() && locs.len() <= 10);
+        assert!(locs[0]["physicalLocation"]["artifactLocation"]["uri"].is_string());
+        let pf = res["partialFingerprints"]
+            .as_object()
+            .expect("partialFingerprints");
+        let own = pf["dumpguardResult/v1"].as_str().unwrap();
+        assert_eq!(own.len(), 32);
+        // A verified key's rule is proven, so its precision says so.
+        if res["properties"]["verified"] == true
+            && results
+                .iter()
+                .filter(|x| x["ruleId"] == res["ruleId"])
+                .all(|x| x["properties"]["verified"] == true)
+        {
+            assert_eq!(rule["properties"]["precision"], "very-high");
+        }
+        fps.push(format!("{}:{own}", res["ruleId"].as_str().unwrap()));
+    }
+    fps.sort();
+    fps
+}
+
+/// `scan --format sarif` and `sweep --sarif` produce logs GitHub accepts, valid against the
+/// 2.1.0 schema, with result fingerprints that are stable: the same across two scans and the
+/// same between a scan and a sweep of the same files, and distinct within a run.
+#[test]
+fn sarif_meets_github_requirements_and_fingerprints_are_stable() {
+    let dir = common::scratch().join("sarif-gh");
+    std::fs::create_dir_all(&dir).unwrap();
+    for n in ["clean.dmp", "test-keys.dmp", "test-keys.core"] {
+        std::fs::copy(sample(n), dir.join(n)).unwrap();
+    }
+    let dir = std::fs::canonicalize(&dir).unwrap();
+    let scan = || common::cli(&["scan", "--format", "sarif", s(&dir)]);
+    let first = scan();
+    assert_eq!(first.status.code(), Some(1));
+    assert_eq!(schema_errors(&first.stdout), Vec::<String>::new());
+    let a = assert_github_ready(&serde_json::from_slice(&first.stdout).unwrap());
+    let b = assert_github_ready(&serde_json::from_slice(&scan().stdout).unwrap());
+    assert_eq!(a, b, "fingerprints changed between identical scans");
+    let mut dedup = a.clone();
+    dedup.dedup();
+    assert_eq!(dedup.len(), a.len(), "two results share a fingerprint");
+
+    let out = common::scratch().join("sweep.sarif");
+    let sweep = common::cli(&["sweep", s(&dir), "-q", "--sarif", s(&out)]);
+    assert_eq!(sweep.status.code(), Some(1), "{sweep:?}");
+    let doc = std::fs::read(&out).unwrap();
+    assert_eq!(schema_errors(&doc), Vec::<String>::new());
+    let c = assert_github_ready(&serde_json::from_slice(&doc).unwrap());
+    assert_eq!(
+        a, c,
+        "sweep and scan fingerprint the same findings differently"
+    );
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&out).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+}

@@ -46,6 +46,7 @@ pub struct GateArgs {
     pub report: Option<PathBuf>,
     pub format: GateFormat,
     pub quiet: bool,
+    pub baseline: Option<PathBuf>,
 }
 
 /// Arguments of `dumpguard watch`.
@@ -64,17 +65,48 @@ pub struct WatchArgs {
 }
 
 /// The gate (policy + scanner with the inventory), or why it cannot be built.
-fn build_gate(policy: Option<&Path>, known: &[PathBuf]) -> Result<Gate, String> {
-    let policy = match policy {
+fn build_gate(
+    policy: Option<&Path>,
+    baseline: Option<&Path>,
+    known: &[PathBuf],
+) -> Result<Gate, String> {
+    let mut policy = match policy {
         Some(p) => Policy::load(p)?,
         None => Policy::default_policy(),
     };
+    if let Some(b) = baseline {
+        with_baseline(&mut policy, b)?;
+    }
     let inventory = inventory::load(known).map_err(|e| format!("--known-keys {e}"))?;
     Ok(Gate::new(Scanner::new().with_inventory(inventory), policy))
 }
 
+/// Adds a baseline's keys to the policy's allowlist (each entry's reason names the baseline),
+/// and folds the baseline into the policy's source and digest: a decision record then ties
+/// the verdict to the exact policy *and* baseline that made it.
+fn with_baseline(policy: &mut Policy, path: &Path) -> Result<(), String> {
+    use sha2::{Digest, Sha256};
+    let b = dumpguard::report::baseline::Baseline::load(path)?;
+    let by = format!("baseline {}", path.display());
+    policy.allow.extend(
+        b.entries
+            .iter()
+            .map(|e| dumpguard::gate::policy::AllowEntry {
+                fingerprint: e.fingerprint.to_ascii_lowercase(),
+                reason: format!("{by}: {}", e.reason),
+                kind: None,
+            }),
+    );
+    policy.source = format!("{} + {by}", policy.source);
+    let mut h = Sha256::new();
+    h.update(policy.digest.as_bytes());
+    h.update(b.to_json().as_bytes());
+    policy.digest = format!("sha256:{}", hex::encode(h.finalize()));
+    Ok(())
+}
+
 pub fn gate(a: GateArgs) -> i32 {
-    let gate = match build_gate(a.policy.as_deref(), &a.known_keys) {
+    let gate = match build_gate(a.policy.as_deref(), a.baseline.as_deref(), &a.known_keys) {
         Ok(g) => g,
         Err(e) => {
             eprintln!("dumpguard: error: {e}");
@@ -186,7 +218,7 @@ fn head_in_log(file: &Path, head: &str) -> bool {
 }
 
 pub fn watch(a: WatchArgs) -> i32 {
-    let gate = match build_gate(a.policy.as_deref(), &a.known_keys) {
+    let gate = match build_gate(a.policy.as_deref(), None, &a.known_keys) {
         Ok(g) => g,
         Err(e) => {
             eprintln!("dumpguard: error: {e}");

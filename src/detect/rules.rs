@@ -125,6 +125,7 @@ fn finding(rule: &CompiledRule, h: Hit) -> Finding {
         locations: Vec::new(),
         known_key: None,
         content_hash: None,
+        suppressed: None,
         token: Some(TokenInfo {
             rule: rule.spec.id.clone(),
             name: rule.spec.name.clone(),

@@ -78,6 +78,10 @@ pub struct Finding {
     /// have no SPKI fingerprint. Internal; never serialised.
     #[serde(skip)]
     pub content_hash: Option<String>,
+    /// Set when a baseline accepted this finding: it is reported, but does not count towards
+    /// the exit code.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suppressed: Option<super::baseline::Suppression>,
 }
 
 fn is_one(n: &u64) -> bool {
@@ -167,6 +171,7 @@ impl Finding {
             token: None,
             known_key: None,
             content_hash: None,
+            suppressed: None,
         }
     }
 

@@ -1,6 +1,7 @@
 //! Human output: what was found, how sure, where — readable at a glance in a terminal.
 
-use super::{Finding, Report};
+use super::{Finding, Report, Severity};
+use anstyle::AnsiColor;
 use std::fmt::Write;
 
 fn location(f: &Finding) -> String {
@@ -41,8 +42,30 @@ fn what(f: &Finding) -> String {
     }
 }
 
-/// Renders one report.
+/// Renders one report without colour (files, pipes, tests).
 pub fn render(r: &Report) -> String {
+    render_styled(r, false)
+}
+
+/// The severity word, padded to one column width, coloured when `color` (a terminal asked
+/// for it: see `--color`). Padding is applied before the escape codes so columns line up.
+pub fn severity_label(s: Severity, color: bool) -> String {
+    let word = format!("{:<8}", s.as_str().to_uppercase());
+    if !color {
+        return word;
+    }
+    let style = match s {
+        Severity::Critical => AnsiColor::BrightRed.on_default().bold(),
+        Severity::High => AnsiColor::Red.on_default(),
+        Severity::Medium => AnsiColor::Yellow.on_default(),
+        Severity::Low => AnsiColor::Cyan.on_default(),
+    };
+    let pad = word.len() - word.trim_end().len();
+    format!("{style}{}{style:#}{}", word.trim_end(), " ".repeat(pad))
+}
+
+/// Renders one report, colouring severities when `color`.
+pub fn render_styled(r: &Report, color: bool) -> String {
     let mut out = String::new();
     let i = &r.input;
     let _ = writeln!(
@@ -67,9 +90,9 @@ pub fn render(r: &Report) -> String {
         let proof = if f.verified { "VERIFIED" } else { &f.status };
         let _ = writeln!(
             out,
-            "  {} {:<8} {} ({}) [{}]",
+            "  {} {} {} ({}) [{}]",
             f.id,
-            f.severity.as_str().to_uppercase(),
+            severity_label(f.severity, color),
             what(f),
             f.encoding,
             proof
@@ -83,6 +106,9 @@ pub fn render(r: &Report) -> String {
             let _ = writeln!(out, "      known: {k}");
         }
         let _ = writeln!(out, "      preview: {}", f.preview);
+        if let Some(sup) = &f.suppressed {
+            let _ = writeln!(out, "      suppressed by {}: {}", sup.by, sup.reason);
+        }
         if f.occurrences > 1 {
             let encodings: std::collections::BTreeSet<&str> =
                 f.locations.iter().map(|l| l.encoding.as_str()).collect();

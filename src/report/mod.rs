@@ -1,5 +1,7 @@
 //! Reports: the `dumpguard.report/v1` document (DESIGN.md) and its renderings.
 
+pub mod baseline;
+pub mod collection;
 mod finding;
 pub mod human;
 pub mod sarif;
@@ -90,9 +92,13 @@ impl Report {
         }
     }
 
-    /// The highest severity found, if any.
+    /// The highest severity found, if any; findings a baseline suppressed do not count.
     pub fn max_severity(&self) -> Option<Severity> {
-        self.findings.iter().map(|f| f.severity).max()
+        self.findings
+            .iter()
+            .filter(|f| f.suppressed.is_none())
+            .map(|f| f.severity)
+            .max()
     }
 
     pub fn to_json(&self, pretty: bool) -> String {

@@ -68,13 +68,12 @@ pub fn sarif(reports: &[&Report], decisions: Option<&[&Decision]>) -> Value {
     let rules_json: Vec<Value> = rules
         .iter()
         .map(|(id, f)| {
-            json!({
-                "id": id,
-                "name": f.kind.replace('-', " "),
-                "shortDescription": { "text": format!("{} found by the {} detector", f.kind, f.detector) },
-                "defaultConfiguration": { "level": level(f.severity) },
-                "properties": { "tags": ["security", "secret", f.kind.clone()] }
-            })
+            let all_verified = reports
+                .iter()
+                .flat_map(|r| &r.findings)
+                .filter(|x| rule_id(x) == *id)
+                .all(|x| x.verified);
+            rule(id, f, all_verified)
         })
         .collect();
 
@@ -155,6 +154,118 @@ pub fn sarif(reports: &[&Report], decisions: Option<&[&Decision]>) -> Value {
     })
 }
 
+/// GitHub code scanning's `security-severity` (a CVSS-like score as a string): over 9.0 shows
+/// as critical, 7.0–8.9 high, 4.0–6.9 medium, 0.1–3.9 low.
+fn security_severity(s: Severity) -> &'static str {
+    match s {
+        Severity::Critical => "9.5",
+        Severity::High => "8.0",
+        Severity::Medium => "5.5",
+        Severity::Low => "2.0",
+    }
+}
+
+/// How often a rule's results are true positives, in GitHub's words: a rule whose every
+/// finding was proven mathematically is `very-high`; a well-formed private-key encoding that
+/// could not be proven is `high`; pattern and entropy matches are `medium`.
+fn precision(f: &Finding, all_verified: bool) -> &'static str {
+    if all_verified {
+        "very-high"
+    } else if f.kind.ends_with("private-key") || f.key.is_some() {
+        "high"
+    } else {
+        "medium"
+    }
+}
+
+/// What a finding of this kind means and what to do: the rule's `fullDescription` and `help`,
+/// read in the dashboard by someone who never saw the dump.
+fn rule_texts(f: &Finding) -> (String, String, String) {
+    let secret = if f.key.is_some() || f.kind.contains("key") {
+        "key material"
+    } else {
+        "a credential"
+    };
+    let full = format!(
+        "The `{}` detector found {secret} of kind `{}` in a crash dump or memory image. A \
+         verified finding is mathematically proven (RSA p·q = n, EC d·G = Q, ...); an unverified \
+         one is a well-formed encoding or a pattern match. The dump must not leave the isolated \
+         network as it is.",
+        f.detector, f.kind
+    );
+    let steps = [
+        "Do not copy the dump out of the isolated network; use `dumpguard gate` (it can write a redacted copy).",
+        "Match the finding's fingerprint to your key inventory: for a private key it is the SHA-256 of the DER public key, `openssl pkey -pubout -outform DER | sha256sum`.",
+        "If the dump already left the network, treat the secret as compromised: revoke and rotate it.",
+        "If the key is accepted (a test key), add its fingerprint to a baseline or the gate policy's allowlist with a reason.",
+    ];
+    let text = format!(
+        "{full}\n{}",
+        steps
+            .iter()
+            .enumerate()
+            .map(|(i, s)| format!("{}. {}", i + 1, s.replace('`', "")))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    let markdown = format!(
+        "## {}\n\n{full}\n\n### What to do\n\n{}",
+        f.kind,
+        steps
+            .iter()
+            .enumerate()
+            .map(|(i, s)| format!("{}. {s}", i + 1))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    (full, text, markdown)
+}
+
+/// One `reportingDescriptor`, carrying everything GitHub code scanning reads from a rule.
+fn rule(id: &str, f: &Finding, all_verified: bool) -> Value {
+    let (full, help_text, help_markdown) = rule_texts(f);
+    json!({
+        "id": id,
+        "name": rule_name(id),
+        "shortDescription": { "text": format!("{} found by the {} detector", f.kind, f.detector) },
+        "fullDescription": { "text": full },
+        "help": { "text": help_text, "markdown": help_markdown },
+        "defaultConfiguration": { "level": level(f.severity) },
+        "properties": {
+            "tags": ["security", "secret", f.kind.clone()],
+            "security-severity": security_severity(f.severity),
+            "precision": precision(f, all_verified),
+            "problem.severity": if level(f.severity) == "note" { "recommendation" } else { level(f.severity) }
+        }
+    })
+}
+
+/// A rule name in PascalCase (`der/ec-private-key` → `DerEcPrivateKey`), as SARIF suggests.
+fn rule_name(id: &str) -> String {
+    id.split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            let mut c = w.chars();
+            c.next()
+                .map(|h| h.to_ascii_uppercase().to_string() + c.as_str())
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+/// Stable identity of a result for dashboards that track alerts across runs: the same
+/// secret at the same place in the same artifact path gives the same value whatever else
+/// changed (timings, other findings, finding ids, which command wrote the log). A key found
+/// twice in one dump is two results (two places to redact), so the position is part of it;
+/// `keyFingerprint/v1` beside it groups results by key. Built from the rule, the artifact,
+/// the public fingerprint and the position: nothing of the secret.
+fn result_fingerprint(rule: &str, uri: &str, f: &Finding) -> String {
+    use sha2::{Digest, Sha256};
+    let fp = f.fingerprint.as_deref().unwrap_or("-");
+    let h = Sha256::digest(format!("{rule}\0{uri}\0{fp}\0{}+{}", f.offset, f.length).as_bytes());
+    hex::encode(&h[..16])
+}
+
 fn result(
     f: &Finding,
     uri: &str,
@@ -211,8 +322,21 @@ fn result(
         "message": { "text": format!("{what}: {}", f.preview) },
         "locations": [location],
     });
+    let mut partial = Map::new();
+    partial.insert(
+        "dumpguardResult/v1".into(),
+        json!(result_fingerprint(&id, uri, f)),
+    );
     if let Some(fp) = &f.fingerprint {
-        res["partialFingerprints"] = json!({ "keyFingerprint/v1": fp });
+        partial.insert("keyFingerprint/v1".into(), json!(fp));
+    }
+    res["partialFingerprints"] = Value::Object(partial);
+    if let Some(sup) = &f.suppressed {
+        res["suppressions"] = json!([{
+            "kind": "external",
+            "status": "accepted",
+            "justification": format!("{}: {}", sup.by, sup.reason)
+        }]);
     }
     if let Some(d) = decision.and_then(|d| d.findings.iter().find(|x| x.id == f.id)) {
         props.insert("disposition".into(), json!(d.disposition));

@@ -7,7 +7,7 @@
 use super::html::Html;
 use super::out::AtomicFile;
 use super::record::Record;
-use super::{emit_summary, exit_code, now, parse_severity, summary, write_html, SweepFormat};
+use super::{emit_summary, exit_code, now, parse_severity, summary, write_doc, SweepFormat};
 use crate::report::Severity;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Write};
@@ -146,7 +146,7 @@ fn run(a: &MergeArgs) -> Result<i32, String> {
     }
     let s = builder.finish(None, inputs.iter().map(|i| i.name.clone()).collect());
     if let (Some(h), Some(p)) = (html, &a.html) {
-        write_html(p, &h.render(&s, &now()))?;
+        write_doc(p, &h.render(&s, &now()))?;
     }
     emit_summary(&s, a.format, a.quiet, &mut stdout).map_err(werr)?;
     Ok(if a.exit_zero {

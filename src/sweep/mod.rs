@@ -18,6 +18,7 @@ pub mod out;
 pub mod policy;
 pub mod progress;
 pub mod record;
+pub mod sarif;
 pub mod scanfile;
 pub mod shard;
 pub mod state;
@@ -71,6 +72,10 @@ pub struct SweepArgs {
     /// Write the self-contained HTML report (atomically, mode 0600).
     #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,
+    /// Write the findings as one SARIF 2.1.0 log (atomically, mode 0600), for code-scanning
+    /// dashboards: the same rules and fingerprints as `scan --format sarif`.
+    #[arg(long, value_name = "FILE")]
+    pub sarif: Option<PathBuf>,
     /// What goes to standard output.
     #[arg(long, value_enum, default_value = "human")]
     pub format: SweepFormat,
@@ -203,7 +208,13 @@ fn sweep(a: &SweepArgs) -> Result<i32, String> {
         p.push(suffix);
         own.push(PathBuf::from(p));
     }
-    own.extend(a.out.iter().chain(a.html.iter()).map(|p| out::absolute(p)));
+    own.extend(
+        a.out
+            .iter()
+            .chain(a.html.iter())
+            .chain(a.sarif.iter())
+            .map(|p| out::absolute(p)),
+    );
 
     // The detectors (the rule pack above all) take a few milliseconds to build: as long as
     // the rest of a sweep of an unchanged share. They build on another core while the state
@@ -488,6 +499,7 @@ fn sweep(a: &SweepArgs) -> Result<i32, String> {
     let mut stdout = stdout.lock();
     let mut builder = summary::Builder::default();
     let mut html = a.html.as_ref().map(|_| html::Html::default());
+    let mut sarif_reports = a.sarif.as_ref().map(|_| Vec::new());
     let write_err = |e: std::io::Error| format!("writing the report: {e}");
     // One stored entry at a time, in path order: turning them into lines takes a few
     // microseconds each, less than handing batches to other threads would cost.
@@ -503,9 +515,16 @@ fn sweep(a: &SweepArgs) -> Result<i32, String> {
             if let Some(h) = html.as_mut() {
                 h.add(&rec);
             }
+            if let Some(v) = sarif_reports.as_mut().filter(|_| !rec.findings.is_empty()) {
+                v.push(sarif::report_of(&rec, scanner.engine().digest()));
+            }
         }
         Ok(())
     })?;
+    if let (Some(v), Some(p)) = (&sarif_reports, &a.sarif) {
+        let refs: Vec<&crate::report::Report> = v.iter().collect();
+        write_doc(p, &crate::report::sarif::render(&refs, None))?;
+    }
     if let (Some(j), Some(p)) = (jsonl, &a.out) {
         j.commit().map_err(|e| format!("{}: {e}", p.display()))?;
     }
@@ -530,7 +549,7 @@ fn sweep(a: &SweepArgs) -> Result<i32, String> {
         vec![],
     );
     if let (Some(h), Some(p)) = (html, &a.html) {
-        write_html(p, &h.render(&summary, &now()))?;
+        write_doc(p, &h.render(&summary, &now()))?;
     }
     emit_summary(&summary, a.format, a.quiet, &mut stdout).map_err(write_err)?;
     state.finish_run(&run, &now())?;
@@ -541,7 +560,7 @@ fn sweep(a: &SweepArgs) -> Result<i32, String> {
     })
 }
 
-fn write_html(p: &Path, doc: &str) -> Result<(), String> {
+fn write_doc(p: &Path, doc: &str) -> Result<(), String> {
     let mut f = AtomicFile::create(p).map_err(|e| format!("{}: {e}", p.display()))?;
     f.write_all(doc.as_bytes())
         .and_then(|_| f.commit())

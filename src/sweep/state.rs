@@ -651,6 +651,7 @@ mod tests {
             occurrences: 1,
             locations: Vec::new(),
             token: None,
+            suppressed: None,
         }
     }
 

@@ -1,0 +1,178 @@
+//! Baselines (like gitleaks' `--baseline-path`): keys someone looked at and accepted, so
+//! `scan`, `gate` and `sweep` report them as suppressed, with the reason, instead of failing
+//! on them every time.
+//!
+//! A baseline lists fingerprints (DESIGN.md: the public-key hash for a private key), never
+//! anything secret, so it can be reviewed and committed. Matching is by fingerprint alone:
+//! the same key found in a new dump, at another offset or in another encoding, is still the
+//! accepted key. Findings without a fingerprint cannot be baselined: nothing identifies them
+//! across dumps.
+
+use super::{Finding, Report};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+pub const BASELINE_SCHEMA: &str = "dumpguard.baseline/v1";
+
+/// Most bytes read from a baseline or report file: a baseline is small, and a hostile file
+/// must not make dumpguard allocate without bound.
+const MAX_FILE: u64 = 256 << 20;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct BaselineEntry {
+    pub fingerprint: String,
+    /// The finding's kind when accepted (informational: matching is by fingerprint).
+    pub kind: String,
+    pub reason: String,
+    /// The input it was accepted from.
+    pub seen_in: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Baseline {
+    pub schema: String,
+    pub entries: Vec<BaselineEntry>,
+}
+
+/// Why a finding is not counted: shown in every output format.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Suppression {
+    /// `baseline FILE` (or the gate's policy allowlist).
+    pub by: String,
+    pub reason: String,
+}
+
+fn read_bounded(path: &Path) -> Result<String, String> {
+    use std::io::Read;
+    let f = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut text = String::new();
+    f.take(MAX_FILE + 1)
+        .read_to_string(&mut text)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    if text.len() as u64 > MAX_FILE {
+        return Err(format!("{}: larger than {MAX_FILE} bytes", path.display()));
+    }
+    Ok(text)
+}
+
+fn valid_fingerprint(s: &str) -> bool {
+    s.strip_prefix("sha256:")
+        .is_some_and(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+impl Baseline {
+    /// Reads and validates a baseline file.
+    pub fn load(path: &Path) -> Result<Baseline, String> {
+        let text = read_bounded(path)?;
+        let b: Baseline =
+            serde_json::from_str(&text).map_err(|e| format!("baseline {}: {e}", path.display()))?;
+        if b.schema != BASELINE_SCHEMA {
+            return Err(format!(
+                "baseline {}: schema '{}', expected {BASELINE_SCHEMA}",
+                path.display(),
+                b.schema
+            ));
+        }
+        for e in &b.entries {
+            if !valid_fingerprint(&e.fingerprint) {
+                return Err(format!(
+                    "baseline {}: '{}' is not a fingerprint (sha256:<64 hex>)",
+                    path.display(),
+                    e.fingerprint
+                ));
+            }
+            if e.reason.trim().is_empty() {
+                return Err(format!(
+                    "baseline {}: entry {} has no reason",
+                    path.display(),
+                    e.fingerprint
+                ));
+            }
+        }
+        Ok(b)
+    }
+
+    /// A baseline of every fingerprinted finding in report files: a single report, a
+    /// `dumpguard.scan/v1` collection, or JSON Lines of reports (`scan --format jsonl`, sweep
+    /// output). One entry per fingerprint, sorted, so the file diffs well.
+    pub fn from_report_files(paths: &[&Path], reason: &str) -> Result<Baseline, String> {
+        if reason.trim().is_empty() {
+            return Err("a baseline entry needs a reason (--reason)".into());
+        }
+        let mut entries: BTreeMap<String, BaselineEntry> = BTreeMap::new();
+        for path in paths {
+            let text = read_bounded(path)?;
+            let docs: Vec<serde_json::Value> = match serde_json::from_str(&text) {
+                Ok(v) => vec![v],
+                Err(_) => text
+                    .lines()
+                    .filter(|l| !l.trim().is_empty())
+                    .map(serde_json::from_str)
+                    .collect::<Result<_, _>>()
+                    .map_err(|e| format!("{}: not a report nor JSON Lines: {e}", path.display()))?,
+            };
+            let mut reports = Vec::new();
+            for d in &docs {
+                match d["reports"].as_array() {
+                    Some(rs) => reports.extend(rs),
+                    None => reports.push(d),
+                }
+            }
+            for r in reports {
+                let Some(findings) = r["findings"].as_array() else {
+                    return Err(format!("{}: a document without findings[]", path.display()));
+                };
+                let seen_in = r["input"]["path"].as_str().unwrap_or_default();
+                for f in findings {
+                    let Some(fp) = f["fingerprint"].as_str().filter(|s| valid_fingerprint(s))
+                    else {
+                        continue;
+                    };
+                    entries
+                        .entry(fp.to_ascii_lowercase())
+                        .or_insert_with(|| BaselineEntry {
+                            fingerprint: fp.to_ascii_lowercase(),
+                            kind: f["kind"].as_str().unwrap_or_default().into(),
+                            reason: reason.into(),
+                            seen_in: seen_in.into(),
+                        });
+                }
+            }
+        }
+        Ok(Baseline {
+            schema: BASELINE_SCHEMA.into(),
+            entries: entries.into_values().collect(),
+        })
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("baseline serialises") + "\n"
+    }
+
+    /// The entry accepting this finding, if any.
+    pub fn entry_for(&self, f: &Finding) -> Option<&BaselineEntry> {
+        let fp = f.fingerprint.as_deref()?;
+        self.entries
+            .iter()
+            .find(|e| e.fingerprint.eq_ignore_ascii_case(fp))
+    }
+
+    /// Marks baselined findings of a report as suppressed (`by` names the baseline file);
+    /// returns how many.
+    pub fn apply(&self, by: &str, r: &mut Report) -> usize {
+        let mut n = 0;
+        for f in &mut r.findings {
+            if let Some(e) = self.entry_for(f) {
+                f.suppressed = Some(Suppression {
+                    by: by.into(),
+                    reason: e.reason.clone(),
+                });
+                n += 1;
+            }
+        }
+        n
+    }
+}
