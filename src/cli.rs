@@ -4,6 +4,9 @@
 
 mod gate_cmd;
 mod rules_cmd;
+mod stdout;
+
+pub use stdout::EXIT_BROKEN_PIPE;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use dumpguard::report::{human, Report, Severity};
@@ -52,7 +55,7 @@ pub enum Command {
         #[arg(long, default_value = "high", value_parser = parse_severity)]
         fail_on: Severity,
         /// Give up on an input after this many seconds (the scan is then incomplete: exit 2).
-        #[arg(long, value_name = "SECONDS")]
+        #[arg(long, value_name = "SECONDS", value_parser = stdout::parse_time_limit)]
         time_limit: Option<u64>,
         /// No progress bar.
         #[arg(long, short)]
@@ -313,6 +316,13 @@ fn scan(
 ) -> i32 {
     let mut errors = Vec::new();
     let inputs = collect_inputs(paths, &mut errors);
+    if let Some(out) = output {
+        let named: Vec<(&str, &Path)> = inputs.iter().map(|p| ("input", p.as_path())).collect();
+        if let Err(e) = dumpguard::output::check_distinct(&named, &[("--output", out)]) {
+            eprintln!("dumpguard: error: {e}");
+            return 2;
+        }
+    }
     let total: u64 = inputs
         .iter()
         .filter_map(|p| std::fs::metadata(p).ok())
@@ -322,7 +332,7 @@ fn scan(
     let mut reports: Vec<Report> = Vec::new();
     for path in &inputs {
         let limits = Limits {
-            deadline: time_limit.map(|s| Instant::now() + Duration::from_secs(s)),
+            deadline: time_limit.and_then(|s| Instant::now().checked_add(Duration::from_secs(s))),
         };
         let tick = |n: u64| {
             if let Some(pb) = &pb {
@@ -358,10 +368,18 @@ fn scan(
                 errors.push(format!("cannot write {}: {e}", p.display()));
             }
         }
-        None => print!("{text}"),
+        None => {
+            if let Err(e) = stdout::write(text.as_bytes()) {
+                if e.kind() == std::io::ErrorKind::BrokenPipe {
+                    // The reader has gone (`| head`): end quietly, with the scan's own code.
+                } else {
+                    errors.push(format!("cannot write the report to standard output: {e}"));
+                }
+            }
+        }
     }
     for e in &errors {
-        eprintln!("dumpguard: error: {e}");
+        stdout::error(e);
     }
     let incomplete = reports.iter().any(|r| !r.input.complete);
     if !errors.is_empty() || incomplete {

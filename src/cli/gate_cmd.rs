@@ -73,7 +73,39 @@ fn build_gate(policy: Option<&Path>, known: &[PathBuf]) -> Result<Gate, String> 
     Ok(Gate::new(Scanner::new().with_inventory(inventory), policy))
 }
 
+/// The outputs of one `gate` run must not overwrite the dump, the policy or each other
+/// (issue #12, part 3: `--redact-to L --audit-log L` deleted the audit log).
+fn check_gate_outputs(a: &GateArgs) -> Result<(), String> {
+    let mut inputs: Vec<(&str, &Path)> = vec![("the dump", a.dump.as_path())];
+    if let Some(p) = &a.policy {
+        inputs.push(("--policy", p));
+    }
+    let attestation = a
+        .redact_to
+        .as_deref()
+        .map(dumpguard::gate::attestation_path);
+    let mut outputs: Vec<(&str, &Path)> = Vec::new();
+    if let Some(p) = &a.audit_log {
+        outputs.push(("--audit-log", p));
+    }
+    if let Some(p) = &a.report {
+        outputs.push(("--report", p));
+    }
+    if let Some(p) = &a.redact_to {
+        outputs.push(("--redact-to", p));
+    }
+    if let Some(p) = &attestation {
+        outputs.push(("the attestation of --redact-to", p));
+    }
+    dumpguard::output::check_distinct(&inputs, &outputs)
+}
+
 pub fn gate(a: GateArgs) -> i32 {
+    if let Err(e) = check_gate_outputs(&a) {
+        eprintln!("dumpguard: error: {e}");
+        // Nothing is written: any of the outputs may be the file that must not be touched.
+        return EXIT_ERROR;
+    }
     let gate = match build_gate(a.policy.as_deref(), &a.known_keys) {
         Ok(g) => g,
         Err(e) => {
@@ -111,7 +143,11 @@ pub fn gate(a: GateArgs) -> i32 {
         },
     );
     let d = &eval.record.decision;
-    eprintln!(
+    // Not `eprintln!`: a closed standard error must not turn the recorded exit code into a
+    // panic's.
+    use std::io::Write;
+    let _ = writeln!(
+        std::io::stderr(),
         "dumpguard gate: {} {} (exit {code})",
         d.verdict.as_str(),
         a.dump.display()

@@ -571,9 +571,12 @@ fn hostname() -> String {
         .unwrap_or_default()
 }
 
-/// Writes the report file and the audit record, then prints. Any failure turns the verdict
-/// into BLOCK (exit 2); outputs already written are brought in line (the report rewritten, a
-/// redacted copy that is no longer allowed deleted). Returns the exit code.
+/// Writes the report file, prints the record, then appends the audit record. Any failure turns
+/// the verdict into BLOCK (exit 2); outputs already written are brought in line (the report
+/// rewritten, a redacted copy that is no longer allowed deleted). The audit record comes last
+/// so that it holds the verdict and exit code actually given: a closed or full standard output
+/// used to leave "ALLOW, exit 0" in the log of a run that exited 2 (issue #12, part 5).
+/// Returns the exit code.
 pub fn finalize(eval: &mut Evaluation, out: &Outputs<'_>) -> i32 {
     let dump_path = PathBuf::from(&eval.record.report.input.path);
     for (what, p) in [("--report", out.report), ("--audit-log", out.audit_log)] {
@@ -582,7 +585,8 @@ pub fn finalize(eval: &mut Evaluation, out: &Outputs<'_>) -> i32 {
                 "{what} names the dump itself; the original is never modified"
             ));
             drop_unallowed_copy(eval);
-            return print(eval, out);
+            let _ = print(eval, out);
+            return eval.record.decision.exit_code;
         }
     }
     let mut report_written = false;
@@ -595,6 +599,13 @@ pub fn finalize(eval: &mut Evaluation, out: &Outputs<'_>) -> i32 {
         }
     }
     drop_unallowed_copy(eval);
+    let mut changed = false;
+    if let Err(e) = print(eval, out) {
+        eval.record.fail(format!(
+            "cannot write the record to standard output: {e}; nothing is allowed"
+        ));
+        changed = true;
+    }
     if let Some(log) = out.audit_log {
         let event = audit_event(&eval.record, out.report, out.audit_extra.as_ref());
         if let Err(e) = audit::append(log, &event) {
@@ -602,18 +613,20 @@ pub fn finalize(eval: &mut Evaluation, out: &Outputs<'_>) -> i32 {
                 "cannot append to the audit log {}: {e}",
                 log.display()
             ));
-            drop_unallowed_copy(eval);
-            if let (true, Some(p)) = (report_written, out.report) {
-                // The report said otherwise a moment ago: bring it in line, or remove it.
-                if crate::output::write_atomic(p, render(&eval.record, out.format).as_bytes())
-                    .is_err()
-                {
-                    let _ = std::fs::remove_file(p);
-                }
+            changed = true;
+        }
+    }
+    if changed {
+        drop_unallowed_copy(eval);
+        if let (true, Some(p)) = (report_written, out.report) {
+            // The report said otherwise a moment ago: bring it in line, or remove it.
+            if crate::output::write_atomic(p, render(&eval.record, out.format).as_bytes()).is_err()
+            {
+                let _ = std::fs::remove_file(p);
             }
         }
     }
-    print(eval, out)
+    eval.record.decision.exit_code
 }
 
 /// A committed redacted copy is only ever left in place with an ALLOW_REDACTED verdict.
@@ -631,19 +644,14 @@ fn drop_unallowed_copy(eval: &mut Evaluation) {
     }
 }
 
-fn print(eval: &Evaluation, out: &Outputs<'_>) -> i32 {
+/// Prints the record on standard output when asked.
+fn print(eval: &Evaluation, out: &Outputs<'_>) -> std::io::Result<()> {
     if out.print {
         use std::io::Write;
         let text = render(&eval.record, out.format);
         let mut stdout = std::io::stdout().lock();
-        if stdout
-            .write_all(text.as_bytes())
-            .and_then(|_| stdout.flush())
-            .is_err()
-        {
-            // The decision is recorded; the exit code must still not say ALLOW.
-            return decision::EXIT_ERROR;
-        }
+        stdout.write_all(text.as_bytes())?;
+        stdout.flush()?;
     }
-    eval.record.decision.exit_code
+    Ok(())
 }
