@@ -119,6 +119,13 @@ impl Gate {
         }
     }
 
+    /// The BLOCK record (exit 2) of an input the caller refused to gate — `watch` refuses a file
+    /// that was swapped, linked or changed while it was being taken — with `why` as its input
+    /// warning and reason.
+    pub fn refuse(&self, path: &Path, size: u64, why: String) -> Evaluation {
+        self.unscanned(path, size, why, Instant::now())
+    }
+
     /// Scans `path`, applies the policy and, when the dump blocks only because of findings and
     /// `redact_to` is given, writes a redacted copy there (see [`redact`]).
     pub fn evaluate(&self, path: &Path, redact_to: Option<&Path>) -> Evaluation {
