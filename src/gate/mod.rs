@@ -427,19 +427,24 @@ pub fn render(record: &DecisionRecord, format: RecordFormat) -> String {
         RecordFormat::Human => {
             let mut s = crate::report::human::render(&record.report);
             let d = &record.decision;
-            s.push_str(&format!(
-                "decision: {} (exit {}) under policy {} ({})\n",
+            // Reasons quote paths and input warnings: escaped like the report's lines.
+            let mut line = |t: String| {
+                s.push_str(&crate::report::escape::visible(&t));
+                s.push('\n');
+            };
+            line(format!(
+                "decision: {} (exit {}) under policy {} ({})",
                 d.verdict.as_str(),
                 d.exit_code,
                 d.policy.source,
                 d.policy.digest
             ));
             for r in &d.reasons {
-                s.push_str(&format!("  - {r}\n"));
+                line(format!("  - {r}"));
             }
             for f in d.findings.iter().filter(|f| f.disposition == "suppressed") {
-                s.push_str(&format!(
-                    "  suppressed {} {}: {}\n",
+                line(format!(
+                    "  suppressed {} {}: {}",
                     f.id,
                     f.fingerprint.as_deref().unwrap_or("-"),
                     f.reason.as_deref().unwrap_or("")

@@ -1,7 +1,22 @@
 //! Human output: what was found, how sure, where — readable at a glance in a terminal.
 
+//!
+//! Every line goes through [`super::escape::visible`]: most of what is printed (paths, module
+//! and thread names, region labels, previews, rule kinds from rule files) comes from the dump
+//! or from files, and a control character in it must never reach the terminal.
+
+use super::escape::visible;
 use super::{Finding, Report};
 use std::fmt::Write;
+
+/// `writeln!` for one line of human output: the line is escaped, then ended.
+macro_rules! emit {
+    ($out:expr, $($arg:tt)*) => {{
+        let text = format!($($arg)*);
+        $out.push_str(&visible(&text));
+        $out.push('\n');
+    }};
+}
 
 fn location(f: &Finding) -> String {
     let mut s = format!("file offset {:#x}", f.offset);
@@ -45,7 +60,7 @@ fn what(f: &Finding) -> String {
 pub fn render(r: &Report) -> String {
     let mut out = String::new();
     let i = &r.input;
-    let _ = writeln!(
+    emit!(
         out,
         "{}  [{}{}, {} bytes, {} regions]",
         i.path,
@@ -55,17 +70,17 @@ pub fn render(r: &Report) -> String {
         i.regions
     );
     if let Some(d) = &i.description {
-        let _ = writeln!(out, "  {d}");
+        emit!(out, "  {d}");
     }
     for w in &i.warnings {
-        let _ = writeln!(out, "  warning: {w}");
+        emit!(out, "  warning: {w}");
     }
     if r.findings.is_empty() {
-        let _ = writeln!(out, "  no findings");
+        emit!(out, "  no findings");
     }
     for f in &r.findings {
         let proof = if f.verified { "VERIFIED" } else { &f.status };
-        let _ = writeln!(
+        emit!(
             out,
             "  {} {:<8} {} ({}) [{}]",
             f.id,
@@ -74,19 +89,19 @@ pub fn render(r: &Report) -> String {
             f.encoding,
             proof
         );
-        let _ = writeln!(out, "      where: {}", location(f));
-        let _ = writeln!(out, "      why:   {}", f.verification);
+        emit!(out, "      where: {}", location(f));
+        emit!(out, "      why:   {}", f.verification);
         if let Some(fp) = &f.fingerprint {
-            let _ = writeln!(out, "      fingerprint: {fp}");
+            emit!(out, "      fingerprint: {fp}");
         }
         if let Some(k) = &f.known_key {
-            let _ = writeln!(out, "      known: {k}");
+            emit!(out, "      known: {k}");
         }
-        let _ = writeln!(out, "      preview: {}", f.preview);
+        emit!(out, "      preview: {}", f.preview);
         if f.occurrences > 1 {
             let encodings: std::collections::BTreeSet<&str> =
                 f.locations.iter().map(|l| l.encoding.as_str()).collect();
-            let _ = writeln!(
+            emit!(
                 out,
                 "      seen:  {} times ({}; first {} locations in the JSON report)",
                 f.occurrences,
@@ -96,7 +111,7 @@ pub fn render(r: &Report) -> String {
         }
     }
     let s = &r.summary;
-    let _ = writeln!(
+    emit!(
         out,
         "  summary: {} critical, {} high, {} medium, {} low; {} distinct keys; {} ms, {:.1} MB/s",
         s.by_severity.get("critical").unwrap_or(&0),

@@ -1,5 +1,6 @@
 //! Reports: the `dumpguard.report/v1` document (DESIGN.md) and its renderings.
 
+pub mod escape;
 mod finding;
 pub mod human;
 pub mod sarif;
