@@ -144,10 +144,12 @@ pub enum Command {
         audit_log: Option<PathBuf>,
         /// A file is complete when its size and mtime stay unchanged this long (and no process
         /// has it open for writing).
-        #[arg(long, value_name = "MS", default_value = "2000")]
+        #[arg(long, value_name = "MS", default_value = "2000",
+              value_parser = clap::value_parser!(u64).range(0..=86_400_000))]
         settle_ms: u64,
         /// How often the inbox is listed.
-        #[arg(long, value_name = "MS", default_value = "500")]
+        #[arg(long, value_name = "MS", default_value = "500",
+              value_parser = clap::value_parser!(u64).range(10..=3_600_000))]
         poll_ms: u64,
         /// Send a redacted copy to the outbox when only findings block (the original goes to
         /// quarantine).

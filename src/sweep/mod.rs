@@ -78,7 +78,7 @@ pub struct SweepArgs {
     #[arg(long, value_name = "K/N", value_parser = Shard::parse)]
     pub shard: Option<Shard>,
     /// Files scanned side by side (default: one per CPU); a large file also uses the pool.
-    #[arg(long, short = 'j', value_name = "N")]
+    #[arg(long, short = 'j', value_name = "N", value_parser = parse_jobs)]
     pub jobs: Option<usize>,
     /// Sweep only files matching GLOB (repeatable). Without `/` it matches the file name,
     /// with `/` the path relative to the root.
@@ -165,6 +165,14 @@ fn canonical_roots(a: &SweepArgs) -> Result<Vec<PathBuf>, String> {
     roots.sort();
     roots.dedup();
     Ok(roots)
+}
+
+/// `--jobs`: 1 to 1024 (each job is a thread; a huge count used to be passed to the pool).
+fn parse_jobs(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if (1..=1024).contains(&n) => Ok(n),
+        _ => Err(format!("'{s}' is not a number of jobs from 1 to 1024")),
+    }
 }
 
 fn parse_time_limit(s: &str) -> Result<u64, String> {
