@@ -226,6 +226,12 @@ fn step() {
     }
 }
 
+/// A path for a message: inbox names are chosen by whoever writes there, so control characters
+/// in them are shown as escapes, never sent to the terminal.
+fn shown(p: &Path) -> String {
+    crate::report::escape::visible(&p.display().to_string()).into_owned()
+}
+
 fn err(ctx: impl std::fmt::Display, e: io::Error) -> String {
     format!("{ctx}: {e}")
 }
@@ -469,7 +475,7 @@ impl<'g> Watcher<'g> {
                 if self.warned.insert(name.clone()) {
                     eprintln!(
                         "dumpguard watch: skipping {} ({why}); it stays in the inbox",
-                        path.display()
+                        shown(&path)
                     );
                 }
                 continue;
@@ -510,7 +516,7 @@ impl<'g> Watcher<'g> {
                     if self.warned.insert(name.to_os_string()) {
                         eprintln!(
                             "dumpguard watch: skipping {} ({why}); it stays in the inbox",
-                            src.display()
+                            shown(&src)
                         );
                     }
                     return Ok(());
@@ -520,7 +526,7 @@ impl<'g> Watcher<'g> {
                 if self.warned.insert(name.to_os_string()) {
                     eprintln!(
                         "dumpguard watch: skipping {} ({e}); it stays in the inbox",
-                        src.display()
+                        shown(&src)
                     );
                 }
                 return Ok(());

@@ -403,7 +403,11 @@ fn sweep(a: &SweepArgs) -> Result<i32, String> {
     state.record_unscanned(&run, &rows, &digests)?;
     if a.verbose {
         for (e, status, reason) in &unscanned {
-            eprintln!("{status} {}: {reason}", e.key);
+            eprintln!(
+                "{status} {}: {}",
+                crate::report::escape::visible(&e.key),
+                crate::report::escape::visible(reason)
+            );
         }
     }
 
@@ -621,7 +625,10 @@ fn emit_summary(
         ),
         SweepFormat::Jsonl => {
             if !quiet {
-                eprint!("{}", s.render_human());
+                // Paths and kinds come from the tree and its dumps: escaped like every human output.
+                for l in s.render_human().lines() {
+                    let _ = writeln!(std::io::stderr(), "{}", crate::report::escape::visible(l));
+                }
             }
             Ok(())
         }
