@@ -319,7 +319,7 @@ fn scan(
     let mut errors = Vec::new();
     let inputs = collect_inputs(paths, &mut errors);
     if let Some(out) = output {
-        let named: Vec<(&str, &Path)> = inputs.iter().map(|p| ("input", p.as_path())).collect();
+        let named: Vec<(&str, &Path)> = inputs.iter().map(|p| ("an input", p.as_path())).collect();
         if let Err(e) = dumpguard::output::check_distinct(&named, &[("--output", out)]) {
             eprintln!("dumpguard: error: {e}");
             return 2;

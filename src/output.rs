@@ -86,7 +86,7 @@ pub fn check_distinct(inputs: &[(&str, &Path)], outputs: &[(&str, &Path)]) -> Re
     for (i, (what, p)) in outputs.iter().enumerate() {
         if let Some(j) = ins.iter().position(|x| same(x, &outs[i])) {
             return Err(format!(
-                "{what} {} is the same file as {} {}: an output never replaces an input",
+                "{what} {} names {} itself ({}): an output never replaces an input",
                 p.display(),
                 inputs[j].0,
                 inputs[j].1.display()

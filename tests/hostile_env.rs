@@ -606,7 +606,7 @@ fn numeric_options_are_range_checked_and_policy_typos_refused() {
     let d = dump.to_str().unwrap();
     for args in [
         vec!["scan", "--time-limit", "18446744073709551615", d],
-        vec!["scan", "--time-limit", "0", d],
+        vec!["scan", "--time-limit", "2592001", d],
         vec!["sweep", "--time-limit", "18446744073709551615", d],
         vec!["sweep", "--jobs", "18446744073709551615", d],
         vec![

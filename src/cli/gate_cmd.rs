@@ -100,18 +100,33 @@ fn check_gate_outputs(a: &GateArgs) -> Result<(), String> {
     dumpguard::output::check_distinct(&inputs, &outputs)
 }
 
+/// True when the audit log is none of the other files of the run (so a refused run can still
+/// be logged).
+fn audit_apart(a: &GateArgs) -> bool {
+    let Some(log) = &a.audit_log else {
+        return false;
+    };
+    let mut others: Vec<(&str, &Path)> = vec![("the dump", a.dump.as_path())];
+    others.extend(a.policy.as_deref().map(|p| ("--policy", p)));
+    others.extend(a.report.as_deref().map(|p| ("--report", p)));
+    others.extend(a.redact_to.as_deref().map(|p| ("--redact-to", p)));
+    let att = a
+        .redact_to
+        .as_deref()
+        .map(dumpguard::gate::attestation_path);
+    others.extend(att.as_deref().map(|p| ("the attestation", p)));
+    dumpguard::output::check_distinct(&others, &[("--audit-log", log)]).is_ok()
+}
+
 pub fn gate(a: GateArgs) -> i32 {
-    if let Err(e) = check_gate_outputs(&a) {
-        eprintln!("dumpguard: error: {e}");
-        // Nothing is written: any of the outputs may be the file that must not be touched.
-        return EXIT_ERROR;
-    }
+    let refused = check_gate_outputs(&a).err();
     let gate = match build_gate(a.policy.as_deref(), &a.known_keys) {
         Ok(g) => g,
         Err(e) => {
             eprintln!("dumpguard: error: {e}");
-            // No policy, no decision — but the attempt still leaves evidence.
-            if let Some(log) = &a.audit_log {
+            // No policy, no decision — but the attempt still leaves evidence (unless the log
+            // is itself one of the colliding outputs).
+            if let (Some(log), true) = (&a.audit_log, refused.is_none() || audit_apart(&a)) {
                 let event = serde_json::json!({
                     "kind": "gate-error",
                     "dump": { "path": a.dump.display().to_string() },
@@ -126,17 +141,29 @@ pub fn gate(a: GateArgs) -> i32 {
             return EXIT_ERROR;
         }
     };
-    let mut eval = gate.evaluate(&a.dump, a.redact_to.as_deref());
     let format = match a.format {
         GateFormat::Json => RecordFormat::Json,
         GateFormat::Sarif => RecordFormat::Sarif,
         GateFormat::Human => RecordFormat::Human,
     };
+    let mut eval = match &refused {
+        // Not scanned, and no output written but the audit log when it is not one of the
+        // colliding files: the BLOCK record is printed, the attempt is logged.
+        Some(why) => {
+            eprintln!("dumpguard: error: {why}");
+            let size = std::fs::metadata(&a.dump).map(|m| m.len()).unwrap_or(0);
+            gate.refuse(&a.dump, size, why.clone())
+        }
+        None => gate.evaluate(&a.dump, a.redact_to.as_deref()),
+    };
     let code = finalize(
         &mut eval,
         &Outputs {
-            report: a.report.as_deref(),
-            audit_log: a.audit_log.as_deref(),
+            report: a.report.as_deref().filter(|_| refused.is_none()),
+            audit_log: a
+                .audit_log
+                .as_deref()
+                .filter(|_| refused.is_none() || audit_apart(&a)),
             format,
             print: !a.quiet,
             audit_extra: None,

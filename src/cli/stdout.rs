@@ -22,7 +22,7 @@ pub fn error(msg: &str) {
     let _ = writeln!(std::io::stderr(), "dumpguard: error: {msg}");
 }
 
-/// clap parser for `--time-limit`: 1 ..= 30 days (`u64::MAX` used to panic).
+/// clap parser for `--time-limit`: 0 ..= 30 days (`u64::MAX` used to panic).
 pub fn parse_time_limit(s: &str) -> Result<u64, String> {
     let n: u64 = s
         .parse()

@@ -583,11 +583,12 @@ fn hostname() -> String {
         .unwrap_or_default()
 }
 
-/// Writes the report file, prints the record, then appends the audit record. Any failure turns
-/// the verdict into BLOCK (exit 2); outputs already written are brought in line (the report
-/// rewritten, a redacted copy that is no longer allowed deleted). The audit record comes last
-/// so that it holds the verdict and exit code actually given: a closed or full standard output
-/// used to leave "ALLOW, exit 0" in the log of a run that exited 2 (issue #12, part 5).
+/// Writes the report file, checks that the audit log can take a record, prints the record, then
+/// appends the audit record. Any failure turns the verdict into BLOCK (exit 2); outputs already
+/// written are brought in line (the report rewritten, a redacted copy that is no longer allowed
+/// deleted). The audit record comes last so that it holds the verdict and exit code actually
+/// given: a closed or full standard output used to leave "ALLOW, exit 0" in the log of a run
+/// that exited 2 (issue #12, part 5).
 /// Returns the exit code.
 pub fn finalize(eval: &mut Evaluation, out: &Outputs<'_>) -> i32 {
     let dump_path = PathBuf::from(&eval.record.report.input.path);
@@ -610,7 +611,25 @@ pub fn finalize(eval: &mut Evaluation, out: &Outputs<'_>) -> i32 {
                 .fail(format!("cannot write the report {}: {e}", p.display())),
         }
     }
+    if let Some(log) = out.audit_log {
+        // Before anything is announced: a log that cannot take the record means BLOCK, and
+        // the printed record must say so.
+        if let Err(e) = audit::check_appendable(log) {
+            eval.record.fail(format!(
+                "cannot append to the audit log {}: {e}",
+                log.display()
+            ));
+        }
+    }
     drop_unallowed_copy(eval);
+    if report_written && eval.record.decision.exit_code == decision::EXIT_ERROR {
+        if let Some(p) = out.report {
+            if crate::output::write_atomic(p, render(&eval.record, out.format).as_bytes()).is_err()
+            {
+                let _ = std::fs::remove_file(p);
+            }
+        }
+    }
     let mut changed = false;
     if let Err(e) = print(eval, out) {
         eval.record.fail(format!(
@@ -620,6 +639,8 @@ pub fn finalize(eval: &mut Evaluation, out: &Outputs<'_>) -> i32 {
     }
     if let Some(log) = out.audit_log {
         let event = audit_event(&eval.record, out.report, out.audit_extra.as_ref());
+        // Rare after the check above (a full disk, say): the printed record then said more
+        // than the exit code, which is what callers act on.
         if let Err(e) = audit::append(log, &event) {
             eval.record.fail(format!(
                 "cannot append to the audit log {}: {e}",

@@ -333,7 +333,7 @@ mod tests {
             let p = format!("version = 1\n[block]\nkinds = [\"{ok}\"]\n");
             assert!(Policy::parse(p.as_bytes(), "t").is_ok(), "{ok}");
         }
-        for bad in ["0", "18446744073709551615", "2592001"] {
+        for bad in ["18446744073709551615", "2592001"] {
             let p = format!("version = 1\n[limits]\ntime_limit_seconds = {bad}\n");
             let e = Policy::parse(p.as_bytes(), "t").unwrap_err();
             assert!(e.contains("time_limit_seconds"), "{bad}: {e}");
