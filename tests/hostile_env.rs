@@ -135,8 +135,8 @@ fn entries(dir: &Path) -> Vec<PathBuf> {
     v
 }
 
-/// Part 2: files in the inbox are replaced by symbolic links to a file outside it, as fast as
-/// possible, for 12 seconds while the watcher runs. Before the fix about half the ALLOWed
+/// Part 2: names in the inbox flip between a genuine file and a symbolic link to a file outside
+/// it, as fast as renames go, for 12 seconds while the watcher runs. Before the fix about half the ALLOWed
 /// outbox entries were links; replacing their target later delivered keys through the outbox.
 #[test]
 fn watch_symlink_swap_race_never_delivers_through_a_link() {
@@ -160,24 +160,25 @@ fn watch_symlink_swap_race_never_delivers_through_a_link() {
     let started = Instant::now();
     let mut written = 0u32;
     while started.elapsed() < Duration::from_secs(12) {
-        // A genuine file arrives under its final name, then is swapped for a link.
-        let name = format!("f{written}.dmp");
-        let tmp = d.inbox.join(format!(".{name}.part"));
+        // One name flips as fast as renames go between a genuine file and a link to the
+        // outside file (with gaps where it is absent), until the watcher takes whatever is
+        // there at that moment.
+        let name = d.inbox.join(format!("f{written}.dmp"));
+        let file = d.inbox.join(format!(".f{written}"));
+        let link = d.inbox.join(format!(".l{written}"));
         let mut body = format!("INSIDE {written} ").into_bytes();
         body.resize(4096, b'.');
-        std::fs::write(&tmp, &body).unwrap();
-        std::fs::rename(&tmp, d.inbox.join(&name)).unwrap();
-        // Every fourth file stays genuine; the others are swapped after 0–12 ms, so the swap
-        // lands at every point of the watcher's check, claim and gate.
-        if written % 4 != 0 {
-            std::thread::sleep(Duration::from_micros(u64::from(written % 13) * 1000));
-            let link = d.inbox.join(format!(".{name}.lnk"));
-            std::os::unix::fs::symlink(&outside, &link).unwrap();
-            let _ = std::fs::rename(&link, d.inbox.join(&name));
-            let _ = std::fs::remove_file(&link);
+        std::fs::write(&file, &body).unwrap();
+        std::os::unix::fs::symlink(&outside, &link).unwrap();
+        let flip_started = Instant::now();
+        'flip: while flip_started.elapsed() < Duration::from_millis(300) {
+            for held in [&file, &link] {
+                if std::fs::rename(held, &name).is_err() || std::fs::rename(&name, held).is_err() {
+                    break 'flip; // taken by the watcher
+                }
+            }
         }
         written += 1;
-        std::thread::sleep(Duration::from_millis(2));
     }
     // Let the watcher drain what is left (links stay in the inbox), then stop it.
     std::thread::sleep(Duration::from_millis(1500));
@@ -185,10 +186,20 @@ fn watch_symlink_swap_race_never_delivers_through_a_link() {
     watcher.wait().unwrap();
 
     let out = entries(&d.outbox);
-    assert!(written > 200, "the race wrote only {written} files");
+    assert!(written > 20, "the race flipped only {written} names");
     assert!(
         !out.is_empty(),
         "some genuine files must win the race and be ALLOWed (or the test shows nothing)"
+    );
+    let links = out
+        .iter()
+        .filter(|p| !std::fs::symlink_metadata(p).unwrap().file_type().is_file())
+        .count();
+    assert_eq!(
+        links,
+        0,
+        "{links} of {} outbox entries are links",
+        out.len()
     );
     for p in &out {
         let m = std::fs::symlink_metadata(p).unwrap();
@@ -224,7 +235,7 @@ fn watch_symlink_swap_race_never_delivers_through_a_link() {
         );
     }
     eprintln!(
-        "race: {written} files written in 12 s; {} ALLOWed (all genuine), {} quarantined, {} left in the inbox",
+        "race: {written} names flipped in 12 s; {} ALLOWed (all genuine), {} quarantined, {} left in the inbox",
         out.len(),
         quarantined.len(),
         entries(&d.inbox).len()
