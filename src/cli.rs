@@ -4,6 +4,9 @@
 
 mod gate_cmd;
 mod rules_cmd;
+mod stdout;
+
+pub use stdout::EXIT_BROKEN_PIPE;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use dumpguard::report::baseline::Baseline;
@@ -89,7 +92,7 @@ pub enum Command {
         #[arg(long, default_value = "high", value_parser = parse_severity)]
         fail_on: Severity,
         /// Give up on an input after this many seconds (the scan is then incomplete: exit 2).
-        #[arg(long, value_name = "SECONDS")]
+        #[arg(long, value_name = "SECONDS", value_parser = stdout::parse_time_limit)]
         time_limit: Option<u64>,
         /// No progress bar.
         #[arg(long, short)]
@@ -204,10 +207,12 @@ pub enum Command {
         audit_log: Option<PathBuf>,
         /// A file is complete when its size and mtime stay unchanged this long (and no process
         /// has it open for writing).
-        #[arg(long, value_name = "MS", default_value = "2000")]
+        #[arg(long, value_name = "MS", default_value = "2000",
+              value_parser = clap::value_parser!(u64).range(0..=86_400_000))]
         settle_ms: u64,
         /// How often the inbox is listed.
-        #[arg(long, value_name = "MS", default_value = "500")]
+        #[arg(long, value_name = "MS", default_value = "500",
+              value_parser = clap::value_parser!(u64).range(10..=3_600_000))]
         poll_ms: u64,
         /// Send a redacted copy to the outbox when only findings block (the original goes to
         /// quarantine).
@@ -547,11 +552,22 @@ fn scan(
     use dumpguard::report::collection::{InputError, ScanCollection, Totals};
     let several = several_inputs(paths);
     if paths.iter().filter(|p| p.as_os_str() == "-").count() > 1 {
-        eprintln!("dumpguard: error: `-` (standard input) can be given only once");
+        stdout::error("`-` (standard input) can be given only once");
         return 2;
     }
     let mut walk_errors = Vec::new();
     let inputs = collect_inputs(paths, &mut walk_errors);
+    if let Some(o) = out.output {
+        let named: Vec<(&str, &Path)> = inputs
+            .iter()
+            .filter(|p| p.as_os_str() != "-")
+            .map(|p| ("an input", p.as_path()))
+            .collect();
+        if let Err(e) = dumpguard::output::check_distinct(&named, &[("--output", o)]) {
+            stdout::error(&e);
+            return 2;
+        }
+    }
     let mut errors: Vec<InputError> = walk_errors
         .into_iter()
         .map(|e| InputError {
@@ -568,7 +584,7 @@ fn scan(
     let mut reports: Vec<Report> = Vec::new();
     for path in &inputs {
         let limits = Limits {
-            deadline: time_limit.map(|s| Instant::now() + Duration::from_secs(s)),
+            deadline: time_limit.and_then(|s| Instant::now().checked_add(Duration::from_secs(s))),
         };
         let tick = |n: u64| {
             if let Some(pb) = &pb {
@@ -621,9 +637,9 @@ fn scan(
     let mut failed = !errors.is_empty();
     for e in &errors {
         if e.path.is_empty() {
-            eprintln!("dumpguard: error: {}", e.error);
+            stdout::error(&e.error);
         } else {
-            eprintln!("dumpguard: error: {}: {}", e.path, e.error);
+            stdout::error(&format!("{}: {}", e.path, e.error));
         }
     }
     match out.output {
@@ -633,7 +649,16 @@ fn scan(
                 failed = true;
             }
         }
-        None => print!("{text}"),
+        None => {
+            if let Err(e) = stdout::write(text.as_bytes()) {
+                if e.kind() == std::io::ErrorKind::BrokenPipe {
+                    // The reader has gone (`| head`): end quietly, with the scan's own code.
+                } else {
+                    stdout::error(&format!("cannot write the report to standard output: {e}"));
+                    failed = true;
+                }
+            }
+        }
     }
     let incomplete = reports.iter().any(|r| !r.input.complete);
     if failed || incomplete {

@@ -47,3 +47,59 @@ pub fn parent_dir(path: &Path) -> &Path {
 pub fn sync_parent(path: &Path) -> std::io::Result<()> {
     File::open(parent_dir(path))?.sync_all()
 }
+
+/// How a path is identified when checking that outputs never overwrite inputs or each other:
+/// the (device, inode) of what it names now, following links and not, and its absolute name
+/// for a file that does not exist yet.
+struct Identity {
+    ids: Vec<(u64, u64)>,
+    name: std::path::PathBuf,
+}
+
+fn identity(p: &Path) -> Identity {
+    use std::os::unix::fs::MetadataExt;
+    let ids = [fs::metadata(p), fs::symlink_metadata(p)]
+        .into_iter()
+        .flatten()
+        .map(|m| (m.dev(), m.ino()))
+        .collect();
+    let dir = parent_dir(p);
+    let name = match (fs::canonicalize(dir), p.file_name()) {
+        (Ok(d), Some(n)) => d.join(n),
+        _ => p.to_path_buf(),
+    };
+    Identity { ids, name }
+}
+
+fn same(a: &Identity, b: &Identity) -> bool {
+    a.name == b.name || a.ids.iter().any(|x| b.ids.contains(x))
+}
+
+/// Refuses outputs that would destroy an input or another output (issue #12, part 3:
+/// `scan --output d.dmp d.dmp` replaced the dump with its report; `--report L --audit-log L`
+/// replaced the audit log). Paths are compared by device and inode — so a hard link or a
+/// symbolic link to an input counts as the input — and, for files not created yet, by absolute
+/// name. `inputs` and `outputs` are (option name, path) pairs; the error names both options.
+pub fn check_distinct(inputs: &[(&str, &Path)], outputs: &[(&str, &Path)]) -> Result<(), String> {
+    let ins: Vec<Identity> = inputs.iter().map(|(_, p)| identity(p)).collect();
+    let outs: Vec<Identity> = outputs.iter().map(|(_, p)| identity(p)).collect();
+    for (i, (what, p)) in outputs.iter().enumerate() {
+        if let Some(j) = ins.iter().position(|x| same(x, &outs[i])) {
+            return Err(format!(
+                "{what} {} names {} itself ({}): an output never replaces an input",
+                p.display(),
+                inputs[j].0,
+                inputs[j].1.display()
+            ));
+        }
+        if let Some(j) = (0..i).find(|&j| same(&outs[j], &outs[i])) {
+            return Err(format!(
+                "{what} {} is the same file as {} {}: each output needs its own file",
+                p.display(),
+                outputs[j].0,
+                outputs[j].1.display()
+            ));
+        }
+    }
+    Ok(())
+}

@@ -105,13 +105,63 @@ fn with_baseline(policy: &mut Policy, path: &Path) -> Result<(), String> {
     Ok(())
 }
 
+/// The outputs of one `gate` run must not overwrite the dump, the policy or each other
+/// (issue #12, part 3: `--redact-to L --audit-log L` deleted the audit log).
+fn check_gate_outputs(a: &GateArgs) -> Result<(), String> {
+    let mut inputs: Vec<(&str, &Path)> = vec![("the dump", a.dump.as_path())];
+    if let Some(p) = &a.policy {
+        inputs.push(("--policy", p));
+    }
+    if let Some(p) = &a.baseline {
+        inputs.push(("--baseline", p));
+    }
+    let attestation = a
+        .redact_to
+        .as_deref()
+        .map(dumpguard::gate::attestation_path);
+    let mut outputs: Vec<(&str, &Path)> = Vec::new();
+    if let Some(p) = &a.audit_log {
+        outputs.push(("--audit-log", p));
+    }
+    if let Some(p) = &a.report {
+        outputs.push(("--report", p));
+    }
+    if let Some(p) = &a.redact_to {
+        outputs.push(("--redact-to", p));
+    }
+    if let Some(p) = &attestation {
+        outputs.push(("the attestation of --redact-to", p));
+    }
+    dumpguard::output::check_distinct(&inputs, &outputs)
+}
+
+/// True when the audit log is none of the other files of the run (so a refused run can still
+/// be logged).
+fn audit_apart(a: &GateArgs) -> bool {
+    let Some(log) = &a.audit_log else {
+        return false;
+    };
+    let mut others: Vec<(&str, &Path)> = vec![("the dump", a.dump.as_path())];
+    others.extend(a.policy.as_deref().map(|p| ("--policy", p)));
+    others.extend(a.report.as_deref().map(|p| ("--report", p)));
+    others.extend(a.redact_to.as_deref().map(|p| ("--redact-to", p)));
+    let att = a
+        .redact_to
+        .as_deref()
+        .map(dumpguard::gate::attestation_path);
+    others.extend(att.as_deref().map(|p| ("the attestation", p)));
+    dumpguard::output::check_distinct(&others, &[("--audit-log", log)]).is_ok()
+}
+
 pub fn gate(a: GateArgs) -> i32 {
+    let refused = check_gate_outputs(&a).err();
     let gate = match build_gate(a.policy.as_deref(), a.baseline.as_deref(), &a.known_keys) {
         Ok(g) => g,
         Err(e) => {
             eprintln!("dumpguard: error: {e}");
-            // No policy, no decision — but the attempt still leaves evidence.
-            if let Some(log) = &a.audit_log {
+            // No policy, no decision — but the attempt still leaves evidence (unless the log
+            // is itself one of the colliding outputs).
+            if let (Some(log), true) = (&a.audit_log, refused.is_none() || audit_apart(&a)) {
                 let event = serde_json::json!({
                     "kind": "gate-error",
                     "dump": { "path": a.dump.display().to_string() },
@@ -126,24 +176,40 @@ pub fn gate(a: GateArgs) -> i32 {
             return EXIT_ERROR;
         }
     };
-    let mut eval = gate.evaluate(&a.dump, a.redact_to.as_deref());
     let format = match a.format {
         GateFormat::Json => RecordFormat::Json,
         GateFormat::Sarif => RecordFormat::Sarif,
         GateFormat::Human => RecordFormat::Human,
     };
+    let mut eval = match &refused {
+        // Not scanned, and no output written but the audit log when it is not one of the
+        // colliding files: the BLOCK record is printed, the attempt is logged.
+        Some(why) => {
+            eprintln!("dumpguard: error: {why}");
+            let size = std::fs::metadata(&a.dump).map(|m| m.len()).unwrap_or(0);
+            gate.refuse(&a.dump, size, why.clone())
+        }
+        None => gate.evaluate(&a.dump, a.redact_to.as_deref()),
+    };
     let code = finalize(
         &mut eval,
         &Outputs {
-            report: a.report.as_deref(),
-            audit_log: a.audit_log.as_deref(),
+            report: a.report.as_deref().filter(|_| refused.is_none()),
+            audit_log: a
+                .audit_log
+                .as_deref()
+                .filter(|_| refused.is_none() || audit_apart(&a)),
             format,
             print: !a.quiet,
             audit_extra: None,
         },
     );
     let d = &eval.record.decision;
-    eprintln!(
+    // Not `eprintln!`: a closed standard error must not turn the recorded exit code into a
+    // panic's.
+    use std::io::Write;
+    let _ = writeln!(
+        std::io::stderr(),
         "dumpguard gate: {} {} (exit {code})",
         d.verdict.as_str(),
         a.dump.display()

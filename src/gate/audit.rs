@@ -85,29 +85,9 @@ impl Drop for Locked<'_> {
 /// Appends one event to the log at `path` (created mode 0600 if missing), chained to the
 /// current last record. Refuses to append after a damaged (incomplete) last line.
 pub fn append<E: Serialize>(path: &Path, event: &E) -> io::Result<Appended> {
-    let file = OpenOptions::new()
-        .read(true)
-        .append(true)
-        .create(true)
-        .mode(0o600)
-        .open(path)?;
+    let file = open_log(path)?;
     let _lock = Locked::new(&file)?;
-    let (seq, prev) = match last_line(&file)? {
-        None => (1, GENESIS.to_string()),
-        Some(line) => {
-            let seq = serde_json::from_slice::<serde_json::Value>(&line)
-                .ok()
-                .and_then(|v| v.get("seq").and_then(|s| s.as_u64()))
-                .ok_or_else(|| {
-                    io::Error::other(format!(
-                        "audit log {}: the last record is not a dumpguard audit record; \
-                         run `dumpguard audit verify`",
-                        path.display()
-                    ))
-                })?;
-            (seq + 1, sha256(&line))
-        }
-    };
+    let (seq, prev) = head(&file, path)?;
     let time = super::decision::now_rfc3339();
     let body = serde_json::to_string(&Body {
         seq,
@@ -132,6 +112,45 @@ pub fn append<E: Serialize>(path: &Path, event: &E) -> io::Result<Appended> {
         hash,
         line_hash,
     })
+}
+
+fn open_log(path: &Path) -> io::Result<File> {
+    OpenOptions::new()
+        .read(true)
+        .append(true)
+        .create(true)
+        .mode(0o600)
+        .open(path)
+}
+
+/// The next record's sequence number and `prev` hash.
+fn head(file: &File, path: &Path) -> io::Result<(u64, String)> {
+    Ok(match last_line(file)? {
+        None => (1, GENESIS.to_string()),
+        Some(line) => {
+            let seq = serde_json::from_slice::<serde_json::Value>(&line)
+                .ok()
+                .and_then(|v| v.get("seq").and_then(|s| s.as_u64()))
+                .ok_or_else(|| {
+                    io::Error::other(format!(
+                        "audit log {}: the last record is not a dumpguard audit record; \
+                         run `dumpguard audit verify`",
+                        path.display()
+                    ))
+                })?;
+            (seq + 1, sha256(&line))
+        }
+    })
+}
+
+/// Checks, before a decision is announced, that a record can be appended to `path`: it opens
+/// (or creates), locks and reads the log's last record as [`append`] will. The gate prints its
+/// record only after this, so a log that cannot be written turns the printed verdict into
+/// BLOCK, and the record appended afterwards can hold the exit code really returned.
+pub fn check_appendable(path: &Path) -> io::Result<()> {
+    let file = open_log(path)?;
+    let _lock = Locked::new(&file)?;
+    head(&file, path).map(|_| ())
 }
 
 /// The last complete line (without its newline), or None for an empty file. An unterminated

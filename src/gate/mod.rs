@@ -119,6 +119,13 @@ impl Gate {
         }
     }
 
+    /// The BLOCK record (exit 2) of an input the caller refused to gate — `watch` refuses a file
+    /// that was swapped, linked or changed while it was being taken — with `why` as its input
+    /// warning and reason.
+    pub fn refuse(&self, path: &Path, size: u64, why: String) -> Evaluation {
+        self.unscanned(path, size, why, Instant::now())
+    }
+
     /// Scans `path`, applies the policy and, when the dump blocks only because of findings and
     /// `redact_to` is given, writes a redacted copy there (see [`redact`]).
     pub fn evaluate(&self, path: &Path, redact_to: Option<&Path>) -> Evaluation {
@@ -438,19 +445,24 @@ pub fn render(record: &DecisionRecord, format: RecordFormat) -> String {
         RecordFormat::Human => {
             let mut s = crate::report::human::render(&record.report);
             let d = &record.decision;
-            s.push_str(&format!(
-                "decision: {} (exit {}) under policy {} ({})\n",
+            // Reasons quote paths and input warnings: escaped like the report's lines.
+            let mut line = |t: String| {
+                s.push_str(&crate::report::escape::visible(&t));
+                s.push('\n');
+            };
+            line(format!(
+                "decision: {} (exit {}) under policy {} ({})",
                 d.verdict.as_str(),
                 d.exit_code,
                 d.policy.source,
                 d.policy.digest
             ));
             for r in &d.reasons {
-                s.push_str(&format!("  - {r}\n"));
+                line(format!("  - {r}"));
             }
             for f in d.findings.iter().filter(|f| f.disposition == "suppressed") {
-                s.push_str(&format!(
-                    "  suppressed {} {}: {}\n",
+                line(format!(
+                    "  suppressed {} {}: {}",
                     f.id,
                     f.fingerprint.as_deref().unwrap_or("-"),
                     f.reason.as_deref().unwrap_or("")
@@ -589,9 +601,13 @@ fn hostname() -> String {
         .unwrap_or_default()
 }
 
-/// Writes the report file and the audit record, then prints. Any failure turns the verdict
-/// into BLOCK (exit 2); outputs already written are brought in line (the report rewritten, a
-/// redacted copy that is no longer allowed deleted). Returns the exit code.
+/// Writes the report file, checks that the audit log can take a record, prints the record, then
+/// appends the audit record. Any failure turns the verdict into BLOCK (exit 2); outputs already
+/// written are brought in line (the report rewritten, a redacted copy that is no longer allowed
+/// deleted). The audit record comes last so that it holds the verdict and exit code actually
+/// given: a closed or full standard output used to leave "ALLOW, exit 0" in the log of a run
+/// that exited 2 (issue #12, part 5).
+/// Returns the exit code.
 pub fn finalize(eval: &mut Evaluation, out: &Outputs<'_>) -> i32 {
     let dump_path = PathBuf::from(&eval.record.report.input.path);
     for (what, p) in [("--report", out.report), ("--audit-log", out.audit_log)] {
@@ -600,7 +616,8 @@ pub fn finalize(eval: &mut Evaluation, out: &Outputs<'_>) -> i32 {
                 "{what} names the dump itself; the original is never modified"
             ));
             drop_unallowed_copy(eval);
-            return print(eval, out);
+            let _ = print(eval, out);
+            return eval.record.decision.exit_code;
         }
     }
     let mut report_written = false;
@@ -612,26 +629,55 @@ pub fn finalize(eval: &mut Evaluation, out: &Outputs<'_>) -> i32 {
                 .fail(format!("cannot write the report {}: {e}", p.display())),
         }
     }
+    if let Some(log) = out.audit_log {
+        // Before anything is announced: a log that cannot take the record means BLOCK, and
+        // the printed record must say so.
+        if let Err(e) = audit::check_appendable(log) {
+            eval.record.fail(format!(
+                "cannot append to the audit log {}: {e}",
+                log.display()
+            ));
+        }
+    }
     drop_unallowed_copy(eval);
+    if report_written && eval.record.decision.exit_code == decision::EXIT_ERROR {
+        if let Some(p) = out.report {
+            if crate::output::write_atomic(p, render(&eval.record, out.format).as_bytes()).is_err()
+            {
+                let _ = std::fs::remove_file(p);
+            }
+        }
+    }
+    let mut changed = false;
+    if let Err(e) = print(eval, out) {
+        eval.record.fail(format!(
+            "cannot write the record to standard output: {e}; nothing is allowed"
+        ));
+        changed = true;
+    }
     if let Some(log) = out.audit_log {
         let event = audit_event(&eval.record, out.report, out.audit_extra.as_ref());
+        // Rare after the check above (a full disk, say): the printed record then said more
+        // than the exit code, which is what callers act on.
         if let Err(e) = audit::append(log, &event) {
             eval.record.fail(format!(
                 "cannot append to the audit log {}: {e}",
                 log.display()
             ));
-            drop_unallowed_copy(eval);
-            if let (true, Some(p)) = (report_written, out.report) {
-                // The report said otherwise a moment ago: bring it in line, or remove it.
-                if crate::output::write_atomic(p, render(&eval.record, out.format).as_bytes())
-                    .is_err()
-                {
-                    let _ = std::fs::remove_file(p);
-                }
+            changed = true;
+        }
+    }
+    if changed {
+        drop_unallowed_copy(eval);
+        if let (true, Some(p)) = (report_written, out.report) {
+            // The report said otherwise a moment ago: bring it in line, or remove it.
+            if crate::output::write_atomic(p, render(&eval.record, out.format).as_bytes()).is_err()
+            {
+                let _ = std::fs::remove_file(p);
             }
         }
     }
-    print(eval, out)
+    eval.record.decision.exit_code
 }
 
 /// A committed redacted copy is only ever left in place with an ALLOW_REDACTED verdict.
@@ -649,19 +695,14 @@ fn drop_unallowed_copy(eval: &mut Evaluation) {
     }
 }
 
-fn print(eval: &Evaluation, out: &Outputs<'_>) -> i32 {
+/// Prints the record on standard output when asked.
+fn print(eval: &Evaluation, out: &Outputs<'_>) -> std::io::Result<()> {
     if out.print {
         use std::io::Write;
         let text = render(&eval.record, out.format);
         let mut stdout = std::io::stdout().lock();
-        if stdout
-            .write_all(text.as_bytes())
-            .and_then(|_| stdout.flush())
-            .is_err()
-        {
-            // The decision is recorded; the exit code must still not say ALLOW.
-            return decision::EXIT_ERROR;
-        }
+        stdout.write_all(text.as_bytes())?;
+        stdout.flush()?;
     }
-    eval.record.decision.exit_code
+    Ok(())
 }

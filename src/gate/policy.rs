@@ -179,7 +179,16 @@ impl Policy {
                 format!("policy {source}: unknown severity '{s}' (low, medium, high, critical)")
             })?);
         }
+        for k in &file.block.kinds {
+            check_kind(k).map_err(|e| format!("policy {source}: [block].kinds: {e}"))?;
+        }
+        crate::scan::check_time_limit(file.limits.time_limit_seconds)
+            .map_err(|e| format!("policy {source}: [limits].time_limit_seconds: {e}"))?;
         for (i, a) in file.allow.iter().enumerate() {
+            if let Some(k) = &a.kind {
+                check_kind(k)
+                    .map_err(|e| format!("policy {source}: allow entry {}: kind: {e}", i + 1))?;
+            }
             if a.reason.trim().is_empty() {
                 return Err(format!(
                     "policy {source}: allow entry {} ({}) has no reason",
@@ -239,6 +248,52 @@ impl Policy {
     }
 }
 
+/// Finding kinds that do not come from a token rule: private keys are `<algorithm>-private-key`
+/// (`private-key` when the algorithm has no slug), raw symmetric keys `symmetric-key`, AES key
+/// schedules `aes-key`.
+const DETECTOR_KINDS: &[&str] = &[
+    "rsa-private-key",
+    "ec-private-key",
+    "dsa-private-key",
+    "ed25519-private-key",
+    "x25519-private-key",
+    "encrypted-private-key",
+    "private-key",
+    "symmetric-key",
+    "aes-key",
+];
+
+/// A kind named in a policy must be one a finding can have: a kind that matches nothing (a
+/// typo such as `rsa-privat-key`) would silently not block (issue #12, part 7). Accepted: the
+/// detector kinds, the kinds of the built-in token rules, and `<alphanumeric>-private-key`
+/// (keys of algorithms proven by name only).
+fn check_kind(k: &str) -> Result<(), String> {
+    if DETECTOR_KINDS.contains(&k) {
+        return Ok(());
+    }
+    if let Some(alg) = k.strip_suffix("-private-key") {
+        if !alg.is_empty()
+            && alg
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        {
+            return Ok(());
+        }
+    }
+    let rules = crate::rules::RuleSet::builtin(true);
+    if rules.rules.iter().any(|r| r.spec.kind == k) {
+        return Ok(());
+    }
+    let mut known: Vec<&str> = DETECTOR_KINDS.to_vec();
+    known.extend(rules.rules.iter().map(|r| r.spec.kind.as_str()));
+    known.sort_unstable();
+    known.dedup();
+    Err(format!(
+        "unknown finding kind '{k}' (known kinds: {})",
+        known.join(", ")
+    ))
+}
+
 fn valid_fingerprint(s: &str) -> bool {
     let hex = s
         .strip_prefix("sha256:")
@@ -267,6 +322,22 @@ mod tests {
         assert!(Policy::parse(b"version = 1\nallow_raw = true\n", "t").is_err());
         assert!(Policy::parse(b"version = 2\n", "t").is_err());
         assert!(Policy::parse(b"", "t").is_err(), "version is required");
+    }
+
+    #[test]
+    fn unknown_kind_and_time_limit_out_of_range_are_errors() {
+        let e = Policy::parse(b"version = 1\n[block]\nkinds = [\"rsa-privat-key\"]\n", "t")
+            .unwrap_err();
+        assert!(e.contains("unknown finding kind 'rsa-privat-key'"), "{e}");
+        for ok in ["jwt", "aes-key", "rsa-private-key", "github-token"] {
+            let p = format!("version = 1\n[block]\nkinds = [\"{ok}\"]\n");
+            assert!(Policy::parse(p.as_bytes(), "t").is_ok(), "{ok}");
+        }
+        for bad in ["18446744073709551615", "2592001"] {
+            let p = format!("version = 1\n[limits]\ntime_limit_seconds = {bad}\n");
+            let e = Policy::parse(p.as_bytes(), "t").unwrap_err();
+            assert!(e.contains("time_limit_seconds"), "{bad}: {e}");
+        }
     }
 
     #[test]

@@ -24,6 +24,19 @@
 //! holds a record for each decision made, marked `recovered`). Renames never replace an
 //! existing file, so no file is ever overwritten, and a name already taken in the outbox or
 //! quarantine gets a `.1`, `.2` … suffix.
+//!
+//! The watcher acts only on what it checked (issue #12, part 2: a file swapped for a symbolic
+//! link after its type was checked was gated *through* the link, and the outbox received the
+//! link). A file is opened once without following links (`O_NOFOLLOW`); the descriptor must be
+//! a regular file with one link (a hard link would let its other name change what sits in the
+//! outbox); after the claim rename the entry in the work directory must be that same inode
+//! (device and inode compared), still with one link. Anything else is quarantined with a BLOCK
+//! record saying why; a symbolic link, FIFO, device or hard-linked file in the inbox is left
+//! there with a warning. The gate's view is checked again after the scan: size, mtime and
+//! ctime unchanged, or the decision is BLOCK. The inbox, outbox, quarantine and work
+//! directories must be distinct and not nested (the default work directory, a dot-name
+//! directly in the inbox, is the one exception: dot-names are never taken). Names are kept as
+//! bytes end to end, so two names that are not UTF-8 never share a destination.
 
 use super::decision::Verdict;
 use super::{audit_event, Gate};
@@ -32,7 +45,7 @@ use std::collections::HashMap;
 use std::ffi::{OsStr, OsString};
 use std::fs::{self, File, OpenOptions};
 use std::io;
-use std::os::unix::ffi::OsStrExt;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
 use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
@@ -63,11 +76,135 @@ pub struct WatchConfig {
 #[derive(Serialize, Deserialize)]
 struct Journal {
     verdict: String,
-    /// Outbox name for ALLOW (the dump) or ALLOW_REDACTED (the redacted copy).
+    /// Outbox name for ALLOW (the dump) or ALLOW_REDACTED (the redacted copy), for reading
+    /// (lossy when the name is not UTF-8).
     outbox: Option<String>,
-    /// Quarantine name for BLOCK and ALLOW_REDACTED (the original).
+    /// Quarantine name for BLOCK and ALLOW_REDACTED (the original), for reading.
     quarantine: Option<String>,
+    /// The exact bytes of the outbox name, hex: the name used for the move. Journals written
+    /// before this field existed fall back to `outbox`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    outbox_hex: Option<String>,
+    /// The exact bytes of the quarantine name, hex.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    quarantine_hex: Option<String>,
     record: serde_json::Value,
+}
+
+/// The exact name a journal records (hex bytes), else its lossy form, else `fallback`.
+fn journal_name(hex_name: &Option<String>, lossy: &Option<String>, fallback: &OsStr) -> OsString {
+    if let Some(b) = hex_name.as_deref().and_then(|h| hex::decode(h).ok()) {
+        return OsString::from_vec(b);
+    }
+    match lossy {
+        Some(s) => OsString::from(s),
+        None => fallback.to_os_string(),
+    }
+}
+
+/// What identifies the file the watcher checked: a later look must see the same.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Seal {
+    dev: u64,
+    ino: u64,
+    size: u64,
+    mtime: (i64, i64),
+    ctime: (i64, i64),
+}
+
+impl Seal {
+    fn of(m: &fs::Metadata) -> Seal {
+        Seal {
+            dev: m.dev(),
+            ino: m.ino(),
+            size: m.size(),
+            mtime: (m.mtime(), m.mtime_nsec()),
+            ctime: (m.ctime(), m.ctime_nsec()),
+        }
+    }
+}
+
+/// Why the entry `m` describes may not be gated: only a regular file with one link is.
+fn unfit(m: &fs::Metadata) -> Option<&'static str> {
+    if !m.file_type().is_file() {
+        Some("not a regular file")
+    } else if m.nlink() > 1 {
+        Some("it has another hard link, through which it could change after the decision")
+    } else {
+        None
+    }
+}
+
+/// Opens `path` for reading without following a symbolic link and without blocking on a FIFO.
+fn open_nofollow(path: &Path) -> io::Result<File> {
+    OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+}
+
+/// `a` and `b` (absolute, canonical) are the same directory or one holds the other.
+fn nested(a: &Path, b: &Path) -> bool {
+    a.starts_with(b) || b.starts_with(a)
+}
+
+/// Inbox, outbox, quarantine and work directory must be four distinct directories, none inside
+/// another (issue #12, part 2: outbox = quarantine put BLOCKed dumps in the outbox; inbox =
+/// outbox gated its own output forever). The one exception is a work directory whose first
+/// component under the inbox is a dot-name, which the watcher never takes (the default
+/// `INBOX/.dumpguard-work`). The audit log must not be where the watcher takes or delivers files.
+fn check_layout(cfg: &WatchConfig) -> Result<(), String> {
+    let canon = |what: &str, d: &Path| {
+        fs::canonicalize(d).map_err(|e| err(format!("{what} {}", d.display()), e))
+    };
+    let dirs = [
+        ("inbox", canon("inbox", &cfg.inbox)?),
+        ("outbox", canon("outbox", &cfg.outbox)?),
+        ("quarantine", canon("quarantine", &cfg.quarantine)?),
+        ("work directory", canon("work directory", &cfg.work)?),
+    ];
+    for i in 0..dirs.len() {
+        for j in i + 1..dirs.len() {
+            let ((a, pa), (b, pb)) = (&dirs[i], &dirs[j]);
+            if !nested(pa, pb) {
+                continue;
+            }
+            let hidden_work = *a == "inbox"
+                && *b == "work directory"
+                && pa != pb
+                && pb
+                    .strip_prefix(pa)
+                    .ok()
+                    .and_then(|r| r.components().next())
+                    .is_some_and(|c| c.as_os_str().as_bytes().starts_with(b"."));
+            if hidden_work {
+                continue;
+            }
+            return Err(format!(
+                "the {a} {} and the {b} {} {}: inbox, outbox, quarantine and work directory must \
+                 be distinct and not nested",
+                pa.display(),
+                pb.display(),
+                if pa == pb {
+                    "are the same directory"
+                } else {
+                    "are nested"
+                }
+            ));
+        }
+    }
+    let log = crate::output::parent_dir(&cfg.audit_log);
+    let log = canon("audit log directory", log)?;
+    for (what, d) in &dirs[..3] {
+        if log.starts_with(d) && !log.starts_with(&dirs[3].1) {
+            return Err(format!(
+                "the audit log {} is inside the {what} {}: it would be taken or delivered",
+                cfg.audit_log.display(),
+                d.display()
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// A step boundary; with `DUMPGUARD_WATCH_CRASH_AFTER=N` the process kills itself (SIGKILL) at
@@ -87,6 +224,12 @@ fn step() {
             libc::kill(libc::getpid(), libc::SIGKILL);
         }
     }
+}
+
+/// A path for a message: inbox names are chosen by whoever writes there, so control characters
+/// in them are shown as escapes, never sent to the terminal.
+fn shown(p: &Path) -> String {
+    crate::report::escape::visible(&p.display().to_string()).into_owned()
 }
 
 fn err(ctx: impl std::fmt::Display, e: io::Error) -> String {
@@ -234,6 +377,7 @@ impl<'g> Watcher<'g> {
                 cfg.work.display()
             ));
         }
+        check_layout(&cfg)?;
         let lock = OpenOptions::new()
             .write(true)
             .create(true)
@@ -327,11 +471,11 @@ impl<'g> Watcher<'g> {
             let Ok(meta) = fs::symlink_metadata(&path) else {
                 continue;
             };
-            if !meta.file_type().is_file() {
+            if let Some(why) = unfit(&meta) {
                 if self.warned.insert(name.clone()) {
                     eprintln!(
-                        "dumpguard watch: skipping {} (not a regular file)",
-                        path.display()
+                        "dumpguard watch: skipping {} ({why}); it stays in the inbox",
+                        shown(&path)
                     );
                 }
                 continue;
@@ -363,6 +507,31 @@ impl<'g> Watcher<'g> {
     }
 
     fn take(&mut self, name: &OsStr) -> Result<(), String> {
+        let src = self.cfg.inbox.join(name);
+        // What is checked is what is taken: one descriptor, opened without following a link.
+        let checked = match open_nofollow(&src).and_then(|f| f.metadata().map(|m| (f, m))) {
+            Ok((f, m)) => match unfit(&m) {
+                None => (f, Seal::of(&m)),
+                Some(why) => {
+                    if self.warned.insert(name.to_os_string()) {
+                        eprintln!(
+                            "dumpguard watch: skipping {} ({why}); it stays in the inbox",
+                            shown(&src)
+                        );
+                    }
+                    return Ok(());
+                }
+            },
+            Err(e) => {
+                if self.warned.insert(name.to_os_string()) {
+                    eprintln!(
+                        "dumpguard watch: skipping {} ({e}); it stays in the inbox",
+                        shown(&src)
+                    );
+                }
+                return Ok(());
+            }
+        };
         let item = self.cfg.work.join(name);
         match fs::DirBuilder::new().mode(0o700).create(&item) {
             Ok(()) => {}
@@ -376,7 +545,7 @@ impl<'g> Watcher<'g> {
             Err(e) => return Err(err(item.display(), e)),
         }
         step();
-        match rename_noreplace(&self.cfg.inbox.join(name), &item.join("dump")) {
+        match rename_noreplace(&src, &item.join("dump")) {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 // Gone before we took it (another process moved it): nothing to do.
@@ -387,7 +556,39 @@ impl<'g> Watcher<'g> {
         sync_dir(&self.cfg.inbox).map_err(|e| err(self.cfg.inbox.display(), e))?;
         sync_dir(&item).map_err(|e| err(item.display(), e))?;
         step();
-        self.decide(&item, name, false)
+        // The entry renamed must be the inode checked, still with one link: between the check
+        // and the rename the name could have been pointed elsewhere, or linked to.
+        let (fd, seal) = checked;
+        let now = fs::symlink_metadata(item.join("dump"));
+        let after = fd.metadata();
+        drop(fd);
+        let problem = match (&now, &after) {
+            (Ok(n), Ok(a)) => {
+                if (n.dev(), n.ino()) != (seal.dev, seal.ino) || !n.file_type().is_file() {
+                    Some("the inbox entry was replaced between its check and its claim".into())
+                } else {
+                    unfit(a).map(|w| format!("when claimed: {w}"))
+                }
+            }
+            (Err(e), _) | (_, Err(e)) => Some(format!("cannot check the claimed file: {e}")),
+        };
+        match problem {
+            Some(why) => {
+                let size = now.map(|m| m.len()).unwrap_or(0);
+                self.refuse(&item, name, size, why)
+            }
+            None => self.decide(&item, name, false),
+        }
+    }
+
+    /// Quarantines `item/dump` with a BLOCK record saying `why`, without gating it.
+    fn refuse(&mut self, item: &Path, name: &OsStr, size: u64, why: String) -> Result<(), String> {
+        let eval = self.gate.refuse(
+            &self.cfg.inbox.join(name),
+            size,
+            format!("not gated: {why}"),
+        );
+        self.commit(item, name, eval, false)
     }
 
     /// Gates `item/dump`, logs the decision, writes the journal, completes the moves.
@@ -401,15 +602,44 @@ impl<'g> Watcher<'g> {
                 let _ = fs::remove_file(e.path());
             }
         }
+        let dump = item.join("dump");
+        let before = fs::symlink_metadata(&dump).map_err(|e| err(dump.display(), e))?;
+        if let Some(why) = unfit(&before) {
+            return self.refuse(item, name, before.len(), why.into());
+        }
         let redacted = item.join("redacted");
         let mut eval = self.gate.evaluate(
-            &item.join("dump"),
+            &dump,
             if self.cfg.redact {
                 Some(&redacted)
             } else {
                 None
             },
         );
+        // The file the verdict is about must be the file that moves on.
+        let after = fs::symlink_metadata(&dump).ok();
+        if after.as_ref().map(Seal::of) != Some(Seal::of(&before))
+            || after.as_ref().and_then(unfit).is_some()
+        {
+            eval.record.fail(
+                "the dump changed (or gained a link) while it was being gated; nothing is allowed",
+            );
+            if let Some((copy, att)) = eval.redacted.take() {
+                let _ = fs::remove_file(copy);
+                let _ = fs::remove_file(att);
+            }
+        }
+        self.commit(item, name, eval, recovered)
+    }
+
+    /// Logs a decision, writes the journal, completes the moves.
+    fn commit(
+        &mut self,
+        item: &Path,
+        name: &OsStr,
+        mut eval: super::Evaluation,
+        recovered: bool,
+    ) -> Result<(), String> {
         let shown = self.cfg.inbox.join(name).display().to_string();
         eval.record.report.input.path = shown.clone();
         if let Some(a) = eval.record.decision.redaction.as_mut() {
@@ -456,10 +686,13 @@ impl<'g> Watcher<'g> {
             )
         })?;
         step();
+        let hexed = |o: &Option<OsString>| o.as_ref().map(|s| hex::encode(s.as_bytes()));
         let journal = Journal {
             verdict: verdict.as_str().into(),
             outbox: lossy(&outbox),
             quarantine: lossy(&quarantine),
+            outbox_hex: hexed(&outbox),
+            quarantine_hex: hexed(&quarantine),
             record: serde_json::to_value(&eval.record).expect("record serialises"),
         };
         crate::output::write_atomic(
@@ -468,7 +701,10 @@ impl<'g> Watcher<'g> {
         )
         .map_err(|e| err(item.join("decision.json").display(), e))?;
         step();
-        println!(
+        // Not `println!`: a closed standard output must not stop the daemon mid-protocol.
+        use std::io::Write;
+        let _ = writeln!(
+            io::stdout(),
             "{}",
             serde_json::json!({
                 "file": name.to_string_lossy(),
@@ -487,18 +723,11 @@ impl<'g> Watcher<'g> {
         let dump = item.join("dump");
         match j.verdict.as_str() {
             "ALLOW" => {
-                let dest = j
-                    .outbox
-                    .as_deref()
-                    .unwrap_or(&name.to_string_lossy())
-                    .to_string();
+                let dest = journal_name(&j.outbox_hex, &j.outbox, name);
                 self.move_to(&dump, &self.cfg.outbox.clone(), &dest)?;
             }
             "ALLOW_REDACTED" => {
-                let dest = j
-                    .outbox
-                    .clone()
-                    .unwrap_or_else(|| name.to_string_lossy().into());
+                let dest = journal_name(&j.outbox_hex, &j.outbox, name);
                 self.move_to(&item.join("redacted"), &self.cfg.outbox.clone(), &dest)?;
                 step();
                 self.quarantine(item, name, j)?;
@@ -514,12 +743,11 @@ impl<'g> Watcher<'g> {
         if !dump.exists() {
             return Ok(());
         }
-        let dest = j
-            .quarantine
-            .clone()
-            .unwrap_or_else(|| name.to_string_lossy().into());
+        let dest = journal_name(&j.quarantine_hex, &j.quarantine, name);
         let q = self.cfg.quarantine.clone();
-        let side = q.join(format!("{dest}.decision.json"));
+        let mut side = dest.clone();
+        side.push(".decision.json");
+        let side = q.join(side);
         let record = serde_json::to_vec_pretty(&j.record).expect("record serialises");
         crate::output::write_atomic(&side, &record).map_err(|e| err(side.display(), e))?;
         step();
@@ -528,7 +756,7 @@ impl<'g> Watcher<'g> {
 
     /// Moves `src` (if still there) to `dir/dest`, never replacing a file: when `dest` was taken
     /// meanwhile by someone else, a free `dest.N` is used.
-    fn move_to(&mut self, src: &Path, dir: &Path, dest: &str) -> Result<(), String> {
+    fn move_to(&mut self, src: &Path, dir: &Path, dest: &OsStr) -> Result<(), String> {
         if fs::symlink_metadata(src).is_err() {
             return Ok(()); // already moved before a restart
         }
@@ -537,10 +765,11 @@ impl<'g> Watcher<'g> {
             if e.kind() != io::ErrorKind::AlreadyExists {
                 return Err(err(format!("moving to {}", target.display()), e));
             }
-            target = dir.join(free_name(dir, OsStr::new(dest), None));
+            target = dir.join(free_name(dir, dest, None));
             eprintln!(
-                "dumpguard watch: {}/{dest} appeared meanwhile; using {}",
+                "dumpguard watch: {}/{} appeared meanwhile; using {}",
                 dir.display(),
+                dest.to_string_lossy(),
                 target.display()
             );
             rename_noreplace(src, &target)

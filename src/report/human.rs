@@ -1,8 +1,24 @@
 //! Human output: what was found, how sure, where — readable at a glance in a terminal.
 
+//!
+//! Every line goes through [`super::escape::visible`]: most of what is printed (paths, module
+//! and thread names, region labels, previews, rule kinds from rule files) comes from the dump
+//! or from files, and a control character in it must never reach the terminal. The one
+//! exception is the severity word's colour, which is ours: it is added after escaping.
+
+use super::escape::visible;
 use super::{Finding, Report, Severity};
 use anstyle::AnsiColor;
 use std::fmt::Write;
+
+/// `writeln!` for one line of human output: the line is escaped, then ended.
+macro_rules! emit {
+    ($out:expr, $($arg:tt)*) => {{
+        let text = format!($($arg)*);
+        $out.push_str(&visible(&text));
+        $out.push('\n');
+    }};
+}
 
 fn location(f: &Finding) -> String {
     let mut s = format!("file offset {:#x}", f.offset);
@@ -68,7 +84,7 @@ pub fn severity_label(s: Severity, color: bool) -> String {
 pub fn render_styled(r: &Report, color: bool) -> String {
     let mut out = String::new();
     let i = &r.input;
-    let _ = writeln!(
+    emit!(
         out,
         "{}  [{}{}, {} bytes, {} regions]",
         i.path,
@@ -78,41 +94,40 @@ pub fn render_styled(r: &Report, color: bool) -> String {
         i.regions
     );
     if let Some(d) = &i.description {
-        let _ = writeln!(out, "  {d}");
+        emit!(out, "  {d}");
     }
     for w in &i.warnings {
-        let _ = writeln!(out, "  warning: {w}");
+        emit!(out, "  warning: {w}");
     }
     if r.findings.is_empty() {
-        let _ = writeln!(out, "  no findings");
+        emit!(out, "  no findings");
     }
     for f in &r.findings {
         let proof = if f.verified { "VERIFIED" } else { &f.status };
+        // The severity label may carry our own colour codes, so it is joined after escaping.
         let _ = writeln!(
             out,
-            "  {} {} {} ({}) [{}]",
-            f.id,
+            "  {} {} {}",
+            visible(&f.id),
             severity_label(f.severity, color),
-            what(f),
-            f.encoding,
-            proof
+            visible(&format!("{} ({}) [{}]", what(f), f.encoding, proof))
         );
-        let _ = writeln!(out, "      where: {}", location(f));
-        let _ = writeln!(out, "      why:   {}", f.verification);
+        emit!(out, "      where: {}", location(f));
+        emit!(out, "      why:   {}", f.verification);
         if let Some(fp) = &f.fingerprint {
-            let _ = writeln!(out, "      fingerprint: {fp}");
+            emit!(out, "      fingerprint: {fp}");
         }
         if let Some(k) = &f.known_key {
-            let _ = writeln!(out, "      known: {k}");
+            emit!(out, "      known: {k}");
         }
-        let _ = writeln!(out, "      preview: {}", f.preview);
+        emit!(out, "      preview: {}", f.preview);
         if let Some(sup) = &f.suppressed {
-            let _ = writeln!(out, "      suppressed by {}: {}", sup.by, sup.reason);
+            emit!(out, "      suppressed by {}: {}", sup.by, sup.reason);
         }
         if f.occurrences > 1 {
             let encodings: std::collections::BTreeSet<&str> =
                 f.locations.iter().map(|l| l.encoding.as_str()).collect();
-            let _ = writeln!(
+            emit!(
                 out,
                 "      seen:  {} times ({}; first {} locations in the JSON report)",
                 f.occurrences,
@@ -122,7 +137,7 @@ pub fn render_styled(r: &Report, color: bool) -> String {
         }
     }
     let s = &r.summary;
-    let _ = writeln!(
+    emit!(
         out,
         "  summary: {} critical, {} high, {} medium, {} low; {} distinct keys; {} ms, {:.1} MB/s",
         s.by_severity.get("critical").unwrap_or(&0),

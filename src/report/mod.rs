@@ -2,6 +2,7 @@
 
 pub mod baseline;
 pub mod collection;
+pub mod escape;
 mod finding;
 pub mod human;
 pub mod sarif;

@@ -66,6 +66,23 @@ struct ChunkResult {
     scanned: u64,
 }
 
+/// The longest time limit accepted (`--time-limit`, a policy's `time_limit_seconds`): thirty
+/// days. A limit is a deadline `now + limit`; bounding it keeps that sum representable
+/// (`u64::MAX` seconds used to panic) and a mistyped limit visible.
+pub const MAX_TIME_LIMIT_SECONDS: u64 = 30 * 24 * 3600;
+
+/// Checks a time limit in seconds (0 ..= [`MAX_TIME_LIMIT_SECONDS`]; 0 gives up at once, so
+/// every scan is incomplete); the error says the range.
+pub fn check_time_limit(secs: u64) -> Result<u64, String> {
+    if secs <= MAX_TIME_LIMIT_SECONDS {
+        Ok(secs)
+    } else {
+        Err(format!(
+            "time limit {secs} s is out of range (0 to {MAX_TIME_LIMIT_SECONDS} seconds)"
+        ))
+    }
+}
+
 /// Per-scan knobs.
 #[derive(Default)]
 pub struct Limits {

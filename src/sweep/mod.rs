@@ -83,7 +83,7 @@ pub struct SweepArgs {
     #[arg(long, value_name = "K/N", value_parser = Shard::parse)]
     pub shard: Option<Shard>,
     /// Files scanned side by side (default: one per CPU); a large file also uses the pool.
-    #[arg(long, short = 'j', value_name = "N")]
+    #[arg(long, short = 'j', value_name = "N", value_parser = parse_jobs)]
     pub jobs: Option<usize>,
     /// Sweep only files matching GLOB (repeatable). Without `/` it matches the file name,
     /// with `/` the path relative to the root.
@@ -109,7 +109,7 @@ pub struct SweepArgs {
     #[arg(long, value_name = "DIR")]
     pub tmpdir: Option<PathBuf>,
     /// Give up on a file after this many seconds (its scan is then incomplete).
-    #[arg(long, value_name = "SECONDS")]
+    #[arg(long, value_name = "SECONDS", value_parser = parse_time_limit)]
     pub time_limit: Option<u64>,
     /// Lowest severity that makes the exit code 1.
     #[arg(long, default_value = "high", value_parser = parse_severity)]
@@ -172,6 +172,63 @@ fn canonical_roots(a: &SweepArgs) -> Result<Vec<PathBuf>, String> {
     Ok(roots)
 }
 
+/// `--jobs`: 1 to 1024 (each job is a thread; a huge count used to be passed to the pool).
+fn parse_jobs(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if (1..=1024).contains(&n) => Ok(n),
+        _ => Err(format!("'{s}' is not a number of jobs from 1 to 1024")),
+    }
+}
+
+fn parse_time_limit(s: &str) -> Result<u64, String> {
+    let n: u64 = s
+        .parse()
+        .map_err(|e| format!("'{s}' is not a number of seconds: {e}"))?;
+    crate::scan::check_time_limit(n)
+}
+
+/// What an existing output file must start with to be overwritten: what the sweep itself writes
+/// there. Anything else — a dump under the swept tree, above all — is refused (issue #12,
+/// part 3: `sweep TREE --out TREE/a.dmp` replaced a dump holding keys and exited 0).
+fn check_outputs(a: &SweepArgs, state: Option<&Path>) -> Result<(), String> {
+    let mut outputs: Vec<(&str, &Path, &[&[u8]])> = Vec::new();
+    if let Some(p) = state {
+        outputs.push(("--state", p, &[b"SQLite format 3\0"]));
+    }
+    if let Some(p) = &a.out {
+        outputs.push(("--out", p, &[b"{"]));
+    }
+    if let Some(p) = &a.html {
+        outputs.push(("--html", p, &[b"<!DOCTYPE html>"]));
+    }
+    let named: Vec<(&str, &Path)> = outputs.iter().map(|(w, p, _)| (*w, *p)).collect();
+    crate::output::check_distinct(&[], &named)?;
+    for (what, p, magics) in outputs {
+        let Ok(meta) = std::fs::symlink_metadata(p) else {
+            continue; // created by this sweep
+        };
+        if !meta.is_file() {
+            return Err(format!(
+                "{what} {} exists and is not a regular file",
+                p.display()
+            ));
+        }
+        let mut head = [0u8; 16];
+        let n = std::fs::File::open(p)
+            .and_then(|mut f| std::io::Read::read(&mut f, &mut head))
+            .map_err(|e| format!("{what} {}: {e}", p.display()))?;
+        let head = &head[..n];
+        if !head.is_empty() && !magics.iter().any(|m| head.starts_with(m)) {
+            return Err(format!(
+                "{what} {} exists and is not a sweep output (it might be a dump); refusing to \
+                 overwrite it",
+                p.display()
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// True when `path` lies under one of `roots`.
 fn under(roots: &[PathBuf], path: &str) -> bool {
     roots.iter().any(|r| Path::new(path).starts_with(r))
@@ -181,6 +238,7 @@ fn sweep(a: &SweepArgs) -> Result<i32, String> {
     let started = Instant::now();
     let started_at = now();
     let roots = canonical_roots(a)?;
+    check_outputs(a, a.state.as_deref())?;
     let shard = a.shard.unwrap_or(Shard::ALL);
     let tmpdir = a.tmpdir.clone().unwrap_or_else(std::env::temp_dir);
     let jobs = a.jobs.unwrap_or_else(|| {
@@ -356,7 +414,11 @@ fn sweep(a: &SweepArgs) -> Result<i32, String> {
     state.record_unscanned(&run, &rows, &digests)?;
     if a.verbose {
         for (e, status, reason) in &unscanned {
-            eprintln!("{status} {}: {reason}", e.key);
+            eprintln!(
+                "{status} {}: {}",
+                crate::report::escape::visible(&e.key),
+                crate::report::escape::visible(reason)
+            );
         }
     }
 
@@ -582,7 +644,10 @@ fn emit_summary(
         ),
         SweepFormat::Jsonl => {
             if !quiet {
-                eprint!("{}", s.render_human());
+                // Paths and kinds come from the tree and its dumps: escaped like every human output.
+                for l in s.render_human().lines() {
+                    let _ = writeln!(std::io::stderr(), "{}", crate::report::escape::visible(l));
+                }
             }
             Ok(())
         }

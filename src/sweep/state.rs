@@ -110,10 +110,32 @@ fn db<T>(r: rusqlite::Result<T>) -> Result<T> {
     r.map_err(|e| format!("state database: {e}"))
 }
 
+/// Creates the database file mode 0600, or narrows an existing one to 0600, before SQLite opens
+/// it: it holds full reports (DESIGN.md principle 3), and SQLite creates its `-wal` and `-shm`
+/// files with the database file's mode. It was created 0644 (issue #12, part 7).
+fn private_file(path: &Path) -> Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| format!("cannot open state database {}: {e}", path.display()))?;
+    let mode = f.metadata().map(|m| m.permissions().mode()).unwrap_or(0);
+    if mode & 0o077 != 0 {
+        f.set_permissions(std::fs::Permissions::from_mode(0o600))
+            .map_err(|e| format!("cannot make {} private (mode 0600): {e}", path.display()))?;
+    }
+    Ok(())
+}
+
 impl State {
     /// Opens (creating if needed) the state database, takes its exclusive lock and brings the
     /// schema up to date.
     pub fn open(path: &Path) -> Result<State> {
+        private_file(path)?;
         let conn = Connection::open(path)
             .map_err(|e| format!("cannot open state database {}: {e}", path.display()))?;
         // Exclusive locking before WAL: the WAL then lives without shared memory, and a second
@@ -748,5 +770,19 @@ mod tests {
         let _first = State::open(&p).unwrap();
         let err = State::open(&p).err().expect("second open must fail");
         assert!(err.contains("in use by another sweep"), "{err}");
+    }
+
+    #[test]
+    fn state_file_is_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let fresh = dir.path().join("fresh.sqlite");
+        drop(State::open(&fresh).unwrap());
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&fresh), 0o600, "a new state holds full reports: 0600");
+        // A state an older dumpguard created 0644 is narrowed at open.
+        std::fs::set_permissions(&fresh, std::fs::Permissions::from_mode(0o644)).unwrap();
+        drop(State::open(&fresh).unwrap());
+        assert_eq!(mode(&fresh), 0o600);
     }
 }

@@ -64,7 +64,7 @@ fn unique(name: &str) -> PathBuf {
     scratch().join(format!("{}-{name}", N.fetch_add(1, Ordering::Relaxed)))
 }
 
-fn write_temp(bytes: &[u8]) -> PathBuf {
+pub fn write_temp(bytes: &[u8]) -> PathBuf {
     let p = unique("blob");
     std::fs::write(&p, bytes).unwrap();
     p
@@ -179,7 +179,7 @@ impl Drop for Holder {
 }
 
 /// Compiles tests/common/holder.c once per test binary.
-fn native_holder() -> &'static Path {
+pub fn native_holder() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
         let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/common/holder.c");
