@@ -157,7 +157,7 @@ pub fn verify(parts: &RsaParts) -> Verdict {
     let listed = spki
         .as_ref()
         .is_some_and(|s| super::known::is_listed(&fingerprint::sha256_fingerprint(s)));
-    if !listed && (!probably_prime(p, MR_ROUNDS) || !probably_prime(q, MR_ROUNDS)) {
+    if !listed && (!prime(p) || !prime(q)) {
         return corrupted(parts, "p·q = n but a factor is not prime");
     }
     if listed {
@@ -169,4 +169,31 @@ pub fn verify(parts: &RsaParts) -> Verdict {
         key: info(parts, Some(&n)),
         spki,
     }
+}
+
+/// Whether `x` passes the primality test, remembered per distinct value: one key is proven
+/// by several detectors (its DER, the runtime's BIGNUMs, the factor search finding p and then
+/// q) and a dump can hold it many times, but whether a number is prime does not depend on
+/// where it was found, so each distinct prime is tested once per process. Keyed by the
+/// SHA-256 of the value (no secret kept in the clear beyond the scan's own lifetime, and a
+/// collision would need a SHA-256 collision); bounded, so a hostile dump cannot grow it.
+fn prime(x: &BigUint) -> bool {
+    use sha2::{Digest, Sha256};
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    const MAX_ENTRIES: usize = 4096;
+    static CACHE: OnceLock<Mutex<HashMap<[u8; 32], bool>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    let id: [u8; 32] = Sha256::digest(x.to_bytes_be()).into();
+    if let Some(v) = cache.lock().ok().and_then(|c| c.get(&id).copied()) {
+        return v;
+    }
+    let v = probably_prime(x, MR_ROUNDS);
+    if let Ok(mut c) = cache.lock() {
+        if c.len() >= MAX_ENTRIES {
+            c.clear();
+        }
+        c.insert(id, v);
+    }
+    v
 }
