@@ -48,8 +48,9 @@ impl Detector for RsaFactor {
         // The search over every window is the costliest pass of a whole scan (half its CPU on
         // a large process dump), and it only adds something for a modulus whose private key
         // is not proven yet: when the main pass already verified that key (PEM, DER, a CNG
-        // blob ...), another copy of its primes changes neither the verdict nor the
-        // fingerprint the report and the gate decide on. Those moduli are skipped, so the
+        // blob ...) or the `bigint` pairing (which runs before this pass and pairs the
+        // runtime's own BIGNUMs), another copy of its primes changes neither the verdict nor
+        // the fingerprint the report and the gate decide on. Those moduli are skipped, so the
         // pass runs only where it can turn an unproven public key into a proven private one.
         let proven = proven_fingerprints(found);
         let known: Vec<KnownModulus> = known
