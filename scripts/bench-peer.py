@@ -149,8 +149,8 @@ def main():
                 if i == 0 and planted and t == "dumpguard scan (all detectors)":
                     ok &= check_keys(out, planted, name)
                 if i == 0 and planted and t == "dumpguard gate":
-                    m = re.search(rb'"decision"\s*:\s*"?([A-Z_]+)', out)
-                    print(f"    gate decision: {m.group(1).decode() if m else 'not found'}")
+                    m = re.search(rb'"verdict"\s*:\s*"?([A-Z_]+)', out)
+                    print(f"    gate verdict: {m.group(1).decode() if m else 'not found'}")
         yara = statistics.median(times["YARA-X (1 thread, scan only)"])
         for t in tools:
             med = statistics.median(times[t])
