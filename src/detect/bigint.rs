@@ -253,8 +253,20 @@ fn ec_pairs(values: &[Value], cx: &ScanContext<'_>, found: &Sink) -> Vec<Finding
     // EC public keys by curve and X coordinate.
     let mut points: HashMap<(u8, Vec<u8>), (Vec<u8>, String)> = HashMap::new();
     let mut curves: Vec<Curve> = Vec::new();
+    // A public key whose private key the main pass already verified needs no scalar found
+    // for it: each candidate costs a scalar multiplication, and a curve with no unproven
+    // public key is not searched at all.
+    let proven: std::collections::HashSet<&str> = found
+        .findings
+        .iter()
+        .filter(|f| f.verified)
+        .filter_map(|f| f.fingerprint.as_deref())
+        .collect();
     for r in cx.inventory.iter().chain(&found.public_keys) {
         if r.algorithm != "EC" {
+            continue;
+        }
+        if proven.contains(crate::keys::fingerprint::sha256_fingerprint(&r.spki).as_str()) {
             continue;
         }
         let (Some(curve), Some(pt)) = (pubkey::ec_curve(&r.spki), r.point.as_deref()) else {

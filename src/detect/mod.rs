@@ -202,8 +202,10 @@ pub fn registry() -> Vec<Box<dyn Detector>> {
         Box::new(rules::Rules::builtin()),
         Box::new(public_keys::PublicKeys),
         Box::new(aes_schedule::AesSchedule),
-        Box::new(rsa_factor::RsaFactor),
+        // bigint's whole-dump pass first: the factor search skips moduli it proved.
         Box::new(bigint::BigInt),
+        Box::new(rsa_factor::RsaFactor),
+        // Last: it reports raw copies of the private integers of keys proven above.
         Box::new(raw_private::RawPrivate),
     ]
 }

@@ -45,6 +45,18 @@ impl Detector for RsaFactor {
 
     fn finish(&self, cx: &ScanContext<'_>, found: &Sink, sink: &mut Sink) {
         let known = moduli::collect(cx.inventory, &found.public_keys);
+        // The search over every window is the costliest pass of a whole scan (half its CPU on
+        // a large process dump), and it only adds something for a modulus whose private key
+        // is not proven yet: when the main pass already verified that key (PEM, DER, a CNG
+        // blob ...) or the `bigint` pairing (which runs before this pass and pairs the
+        // runtime's own BIGNUMs), another copy of its primes changes neither the verdict nor
+        // the fingerprint the report and the gate decide on. Those moduli are skipped, so the
+        // pass runs only where it can turn an unproven public key into a proven private one.
+        let proven = proven_fingerprints(found);
+        let known: Vec<KnownModulus> = known
+            .into_iter()
+            .filter(|m| !proven.contains(&modulus_fingerprint(m)))
+            .collect();
         // A trust store is many CA certificates whose keys are elsewhere; one or two CA
         // certificates are more likely the process's own (a CA service, a self-signed cert).
         let cas = known.iter().filter(|m| m.ca && !m.inventory).count();
@@ -78,6 +90,24 @@ impl Detector for RsaFactor {
         cap_copies(&mut findings);
         sink.findings.extend(findings);
     }
+}
+
+/// Fingerprints of the RSA private keys the main pass already verified.
+fn proven_fingerprints(found: &Sink) -> std::collections::HashSet<String> {
+    found
+        .findings
+        .iter()
+        .filter(|f| f.verified && f.kind == "rsa-private-key")
+        .filter_map(|f| f.fingerprint.clone())
+        .collect()
+}
+
+/// The report fingerprint a private key of this modulus would have (empty if none: an
+/// unencodable modulus is never proven, so it is never skipped).
+fn modulus_fingerprint(m: &KnownModulus) -> String {
+    crate::keys::fingerprint::rsa_spki(&m.n.to_bytes_be(), &m.e.to_bytes_be())
+        .map(|s| crate::keys::fingerprint::sha256_fingerprint(&s))
+        .unwrap_or_default()
 }
 
 /// Every window dividing one of `targets`, as (hit, target index), in file order.

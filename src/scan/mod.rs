@@ -194,9 +194,13 @@ impl Engine {
                 data.len()
             ));
         }
-        // Whole-dump passes: pairing private material with public keys found anywhere.
-        let mut late = Sink::default();
+        // Whole-dump passes: pairing private material with public keys found anywhere. Each
+        // pass also sees the findings of the passes before it, so a costly one can skip what
+        // a cheaper one already proved (the factor search skips keys the BIGNUM pairing
+        // proved).
+        let mut late_public = Vec::new();
         for d in &self.detectors {
+            let mut late = Sink::default();
             let run = catch_unwind(AssertUnwindSafe(|| d.finish(&cx, &found, &mut late)));
             if run.is_err() {
                 errors.push(format!(
@@ -204,9 +208,10 @@ impl Engine {
                     d.name()
                 ));
             }
+            found.findings.extend(late.findings);
+            late_public.extend(late.public_keys);
         }
-        found.findings.extend(late.findings);
-        found.public_keys.extend(late.public_keys);
+        found.public_keys.extend(late_public);
         let public_keys = found.public_keys.len();
         let mut findings = dedup::dedup(found.findings);
         label_known_keys(&mut findings, inventory);
