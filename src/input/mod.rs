@@ -7,6 +7,7 @@
 
 mod address_space;
 mod bytes;
+pub mod config_file;
 pub mod elf_core;
 mod guard;
 mod le;
