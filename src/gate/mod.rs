@@ -202,6 +202,13 @@ impl Gate {
                     .push("redaction is disabled by the policy ([redact] enabled = false)".into());
             }
         }
+        // A redacted copy is written from the file after the scan: if the file changed since,
+        // neither the verdict nor the copy is about the bytes judged.
+        if let Some(why) = dump.bytes.changed() {
+            if eval.record.report.input.complete {
+                eval.record.fail(why);
+            }
+        }
         eval.record.decision.elapsed_ms = started.elapsed().as_millis() as u64;
         eval
     }
