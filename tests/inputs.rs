@@ -47,7 +47,8 @@ fn key_dump() -> &'static KeyDump {
             .into_iter()
             .find(|k| k.name.starts_with("rsa"))
             .unwrap();
-        let holder = common::Holder::spawn_native(b"stack", b"global", &[key.pkcs8_der.clone()]);
+        let holder =
+            common::Holder::spawn_native(b"stack", b"global", std::slice::from_ref(&key.pkcs8_der));
         let dump = common::minidump(holder.pid);
         KeyDump {
             bytes: std::fs::read(&dump.path).unwrap(),
