@@ -308,19 +308,28 @@ fn collect_inputs(paths: &[PathBuf], errors: &mut Vec<String>) -> Vec<PathBuf> {
     let mut out = Vec::new();
     for p in paths {
         if p.is_dir() {
-            let mut files: Vec<PathBuf> = walkdir::WalkDir::new(p)
-                .follow_links(false)
-                .into_iter()
-                .filter_map(|e| match e {
-                    Ok(e) => Some(e),
+            let mut files: Vec<PathBuf> = Vec::new();
+            for e in walkdir::WalkDir::new(p).follow_links(false) {
+                let e = match e {
+                    Ok(e) => e,
                     Err(err) => {
                         errors.push(format!("{err}"));
-                        None
+                        continue;
                     }
-                })
-                .filter(|e| e.file_type().is_file())
-                .map(|e| e.into_path())
-                .collect();
+                };
+                // Never silently: what is not scanned is said, and makes the run exit 2.
+                let t = e.file_type();
+                if t.is_file() {
+                    files.push(e.into_path());
+                } else if !t.is_dir() {
+                    let what = if t.is_symlink() {
+                        "a symbolic link (not followed)"
+                    } else {
+                        "not a regular file (FIFO, socket or device)"
+                    };
+                    errors.push(format!("{}: skipped: {what}", e.path().display()));
+                }
+            }
             files.sort();
             out.extend(files);
         } else {

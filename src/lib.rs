@@ -89,7 +89,9 @@ impl Scanner {
         &self.engine
     }
 
-    /// Opens (memory-maps) and scans one file.
+    /// Opens and scans one file: a dump is memory-mapped; an archive or compressed file
+    /// (gzip, xz, zstd, bzip2, zip, tar, cab, nested) is opened the way `sweep` opens it,
+    /// within [`sweep::archive::Limits::default`] (see [`Scanner::scan_path_bounded`]).
     pub fn scan_path(&self, path: &Path, limits: &Limits) -> std::io::Result<Report> {
         self.scan_path_with_progress(path, limits, &|_| {})
     }
@@ -100,8 +102,66 @@ impl Scanner {
         limits: &Limits,
         progress: &(dyn Fn(u64) + Sync),
     ) -> std::io::Result<Report> {
-        let dump = Dump::open(path)?;
-        Ok(self.scan_dump(&dump, &path.display().to_string(), limits, progress))
+        self.scan_path_bounded(path, limits, &sweep::archive::Limits::default(), progress)
+    }
+
+    /// What kind of archive or compressed file `path` is (by its magic bytes), if any. A
+    /// non-regular file is refused before it is opened: opening a FIFO blocks.
+    pub fn archive_kind(path: &Path) -> std::io::Result<Option<sweep::archive::Kind>> {
+        if !std::fs::metadata(path)?.is_file() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "not a regular file",
+            ));
+        }
+        let file = std::fs::File::open(path)?;
+        Ok(sweep::archive::sniff(&sweep::archive::head(&file)?))
+    }
+
+    /// [`Scanner::scan_path`] with explicit expansion bounds for archives. An archive gives
+    /// one report for the whole file (its size and sha256 are the archive's): every member is
+    /// scanned, each finding names its member (`location.member`), and the report is
+    /// incomplete when a member could not be expanded within the bounds, the archive could
+    /// not be read (it is then scanned as raw bytes too), or the file changed meanwhile. A
+    /// compressed file is therefore never judged on bytes nobody decompressed.
+    pub fn scan_path_bounded(
+        &self,
+        path: &Path,
+        limits: &Limits,
+        bounds: &sweep::archive::Limits,
+        progress: &(dyn Fn(u64) + Sync),
+    ) -> std::io::Result<Report> {
+        let name = path.display().to_string();
+        let Some(kind) = Scanner::archive_kind(path)? else {
+            let dump = Dump::open(path)?;
+            return Ok(self.scan_dump(&dump, &name, limits, progress));
+        };
+        let started = Instant::now();
+        let before = std::fs::metadata(path)?;
+        let tmpdir = std::env::temp_dir();
+        let ctx = sweep::scanfile::Ctx {
+            scanner: self,
+            limits: bounds,
+            tmpdir: &tmpdir,
+            time_limit: limits
+                .deadline
+                .map(|d| d.saturating_duration_since(Instant::now())),
+        };
+        let scanned = ctx
+            .scan_file(path, &name, progress)
+            .map_err(std::io::Error::other)?;
+        let mut report = archive_report(self, &name, before.len(), kind, scanned, started);
+        let same = std::fs::metadata(path)
+            .is_ok_and(|after| input::FileStamp::of(&after) == input::FileStamp::of(&before));
+        if !same {
+            sweep::scanfile::incomplete(
+                &mut report,
+                "the file was modified while it was scanned: neither the findings nor the \
+                 sha256 describe the file"
+                    .into(),
+            );
+        }
+        Ok(report)
     }
 
     /// Scans bytes already in memory.
@@ -125,7 +185,10 @@ impl Scanner {
         let elapsed_ms = started.elapsed().as_millis() as u64;
         let mut warnings = dump.layout.warnings.clone();
         warnings.extend(outcome.errors.iter().cloned());
-        let complete = dump.layout.complete && outcome.errors.is_empty();
+        // A file truncated or rewritten behind the scan: what was read is no version of it.
+        let changed = dump.bytes.changed();
+        let complete = dump.layout.complete && outcome.errors.is_empty() && changed.is_none();
+        warnings.extend(changed);
         let mut summary = Report::summarize(&outcome.findings, elapsed_ms, outcome.scanned_bytes);
         summary.public_keys_seen = outcome.public_keys;
         Report {
@@ -145,5 +208,96 @@ impl Scanner {
             findings: outcome.findings,
             summary,
         }
+    }
+}
+
+/// One report for an archive from the reports of its members (see
+/// [`Scanner::scan_path_bounded`]).
+fn archive_report(
+    scanner: &Scanner,
+    name: &str,
+    size: u64,
+    kind: sweep::archive::Kind,
+    scanned: sweep::scanfile::Scanned,
+    started: Instant,
+) -> Report {
+    let mut findings = Vec::new();
+    let mut warnings = Vec::new();
+    let mut formats = std::collections::BTreeSet::new();
+    let (mut complete, mut regions, mut scanned_bytes, mut public_keys) = (true, 0, 0u64, 0);
+    let mut members = Vec::new();
+    for u in scanned.units {
+        let member = u.member.unwrap_or(u.name);
+        let r = u.report;
+        complete &= r.input.complete;
+        regions += r.input.regions;
+        scanned_bytes += r.input.scanned_bytes;
+        public_keys += r.summary.public_keys_seen;
+        for w in r.input.warnings {
+            if warnings.len() < input::caps::WARNINGS {
+                warnings.push(format!("{member}: {w}"));
+            }
+        }
+        if members.len() < 8 {
+            members.push(format!(
+                "{member} ({}, {} bytes)",
+                r.input.format, r.input.size
+            ));
+        }
+        formats.insert(r.input.format);
+        for mut f in r.findings {
+            f.location.get_or_insert_with(Default::default).member = Some(member.clone());
+            findings.push(f);
+        }
+    }
+    if !complete && warnings.is_empty() {
+        warnings.push("a member was not scanned completely".into());
+    }
+    for (i, f) in findings.iter_mut().enumerate() {
+        f.id = format!("F{}", i + 1);
+    }
+    // The gate's raw-image rule applies to what was inside: one member scanned as raw bytes
+    // makes the whole input raw.
+    formats.remove("unscanned");
+    let format = if formats.contains("raw") {
+        "raw".to_string()
+    } else if formats.len() == 1 {
+        formats.pop_first().unwrap_or_default()
+    } else if formats.is_empty() {
+        kind.as_str().to_string()
+    } else {
+        "mixed".to_string()
+    };
+    let description = format!(
+        "{} archive; members: {}{}",
+        kind.as_str(),
+        members.join(", "),
+        if members.len() == 8 { ", ..." } else { "" }
+    );
+    let elapsed_ms = started.elapsed().as_millis() as u64;
+    let mut summary = Report::summarize(&findings, elapsed_ms, scanned_bytes);
+    summary.public_keys_seen = public_keys;
+    Report {
+        schema: report::SCHEMA.into(),
+        tool: Tool::new(scanner.engine.digest()),
+        input: InputInfo {
+            path: name.into(),
+            size,
+            sha256: scanned.sha256,
+            format,
+            description: Some(description),
+            regions,
+            // Every byte of the archive went through its decompressor when it is complete;
+            // the expanded bytes scanned are in the summary's rate.
+            scanned_bytes: if complete {
+                size
+            } else {
+                scanned_bytes.min(size)
+            },
+            complete,
+            warnings,
+        },
+        findings,
+        summary,
     }
 }

@@ -899,9 +899,11 @@ fn raw_sidecar_index_is_untrusted() {
         .any(|w| w.contains("past the end")));
     let loc = locate(&dump.layout.regions, &dump.layout.space, 120);
     assert!(loc.address.is_some());
-    // Malformed index: kept as a warning, the image is still a raw image.
+    // Malformed index: the image is still a raw image, and the scan is incomplete (the
+    // attribution asked for is missing).
     let dump = Dump::from_slice_with_index(&image, b"[{\"va\": -1}]");
     assert_bounded(&dump);
+    assert!(!dump.layout.complete);
     assert!(dump
         .layout
         .warnings
@@ -910,7 +912,7 @@ fn raw_sidecar_index_is_untrusted() {
 }
 
 #[test]
-fn raw_sidecar_that_is_not_a_file_is_ignored() {
+fn raw_sidecar_that_is_not_a_file_makes_the_scan_incomplete() {
     let dir = tempfile::tempdir().unwrap();
     let image = dir.path().join("mem.raw");
     std::fs::write(&image, [0u8; 64]).unwrap();
@@ -923,6 +925,7 @@ fn raw_sidecar_that_is_not_a_file_is_ignored() {
         .warnings
         .iter()
         .any(|w| w.contains("not a regular file")));
+    assert!(!report.input.complete);
 }
 
 // =============================================================== (d) odd files

@@ -22,7 +22,7 @@
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::fs::{File, OpenOptions};
-use std::io::{self, BufRead, BufReader, Write};
+use std::io::{self, BufRead, BufReader, Read, Write};
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::os::unix::io::AsRawFd;
 use std::path::Path;
@@ -31,7 +31,7 @@ pub const GENESIS: &str = "sha256:0000000000000000000000000000000000000000000000
 
 /// A record is at most this long; the tail search stops there (a longer "line" means the file
 /// is not an audit log written by dumpguard).
-const MAX_RECORD: u64 = 16 << 20;
+pub const MAX_RECORD: u64 = 16 << 20;
 
 #[derive(Serialize)]
 struct Body<'a, E: Serialize> {
@@ -216,23 +216,49 @@ impl std::fmt::Display for Broken {
 /// Checks every record's own hash, its `seq` and its link to the record before it. Returns the
 /// first break found. Takes a shared lock, so it never reads a half-written append.
 pub fn verify(path: &Path) -> io::Result<Result<Verified, Broken>> {
-    let file = File::open(path)?;
+    // Non-blocking open and a type check on the descriptor: a FIFO or a device (`/dev/zero`)
+    // is refused instead of hanging or being read forever.
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "not a regular file",
+        ));
+    }
     // SAFETY: flock on our descriptor.
     unsafe {
         libc::flock(file.as_raw_fd(), libc::LOCK_SH);
     }
-    let mut reader = BufReader::new(&file);
+    verify_reader(BufReader::new(&file))
+}
+
+/// [`verify`] on the log's bytes from any reader (the fuzz target feeds it arbitrary bytes):
+/// memory stays bounded by [`MAX_RECORD`] per line whatever the input.
+pub fn verify_reader(mut reader: impl BufRead) -> io::Result<Result<Verified, Broken>> {
     let mut prev_line_hash = GENESIS.to_string();
     let mut expected_seq = 1u64;
     let mut line_no = 0u64;
     let mut raw = Vec::new();
     loop {
         raw.clear();
-        let n = reader.read_until(b'\n', &mut raw)?;
+        // One record is bounded (MAX_RECORD): a longer line is not one, and reading it whole
+        // could take any amount of memory.
+        let n = (&mut reader)
+            .take(MAX_RECORD + 1)
+            .read_until(b'\n', &mut raw)?;
         if n == 0 {
             break;
         }
         line_no += 1;
+        if n as u64 > MAX_RECORD {
+            return Ok(Err(Broken {
+                line: line_no,
+                problem: format!("longer than {MAX_RECORD} bytes: not a dumpguard audit record"),
+            }));
+        }
         let broken = |problem: String| {
             Ok(Err(Broken {
                 line: line_no,
@@ -281,11 +307,17 @@ pub fn verify(path: &Path) -> io::Result<Result<Verified, Broken>> {
 /// The sequence numbers of the lines after a break (only read when the chain is broken, to say
 /// what happened).
 fn later_seqs(reader: &mut impl BufRead) -> io::Result<Vec<Option<u64>>> {
+    // Enough to explain a reordering; bounded in lines and in bytes per line.
+    const MAX_LATER: usize = 1 << 20;
     let mut out = Vec::new();
     let mut raw = Vec::new();
-    loop {
+    while out.len() < MAX_LATER {
         raw.clear();
-        if reader.read_until(b'\n', &mut raw)? == 0 {
+        if (&mut *reader)
+            .take(MAX_RECORD + 1)
+            .read_until(b'\n', &mut raw)?
+            == 0
+        {
             return Ok(out);
         }
         out.push(
@@ -294,6 +326,7 @@ fn later_seqs(reader: &mut impl BufRead) -> io::Result<Vec<Option<u64>>> {
                 .and_then(|v| v.get("seq").and_then(|s| s.as_u64())),
         );
     }
+    Ok(out)
 }
 
 /// Explains a record that does not chain to the one before it.

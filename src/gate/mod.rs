@@ -167,6 +167,19 @@ impl Gate {
                 );
             }
         }
+        let limits = Limits {
+            deadline: Some(deadline),
+        };
+        match Scanner::archive_kind(path) {
+            Err(e) => {
+                let why = format!("cannot read the dump: {e}");
+                return self.unscanned(path, meta.len(), why, started);
+            }
+            Ok(Some(kind)) => {
+                return self.evaluate_archive(path, kind, redact_to, &limits, started)
+            }
+            Ok(None) => {}
+        }
         let dump = match Dump::open(path) {
             Ok(d) => d,
             Err(e) => {
@@ -177,9 +190,6 @@ impl Gate {
                     started,
                 )
             }
-        };
-        let limits = Limits {
-            deadline: Some(deadline),
         };
         let report = self
             .scanner
@@ -199,8 +209,62 @@ impl Gate {
                     .push("redaction is disabled by the policy ([redact] enabled = false)".into());
             }
         }
+        // A redacted copy is written from the file after the scan: if the file changed since,
+        // neither the verdict nor the copy is about the bytes judged.
+        if let Some(why) = dump.bytes.changed() {
+            if eval.record.report.input.complete {
+                eval.record.fail(why);
+            }
+        }
         eval.record.decision.elapsed_ms = started.elapsed().as_millis() as u64;
         eval
+    }
+
+    /// An archive or compressed dump is opened and every member scanned (see
+    /// [`Scanner::scan_path_bounded`]); nothing in it is judged unopened, whatever
+    /// `allow_raw` says. Expansion is bounded by the sweep's limits and, per member and in
+    /// total, by the policy's size limit. A redacted copy of an archive is refused: the copy
+    /// would have to be a re-packed archive, and the gate only vouches for bytes it re-scanned
+    /// in the form it ships them; decompress the dump and gate it instead.
+    fn evaluate_archive(
+        &self,
+        path: &Path,
+        kind: crate::sweep::archive::Kind,
+        redact_to: Option<&Path>,
+        limits: &Limits,
+        started: Instant,
+    ) -> Evaluation {
+        let defaults = crate::sweep::archive::Limits::default();
+        let bounds = crate::sweep::archive::Limits {
+            max_member_bytes: defaults.max_member_bytes.min(self.policy.max_size_bytes),
+            max_total: defaults.max_total.min(self.policy.max_size_bytes),
+            ..defaults
+        };
+        let report = match self
+            .scanner
+            .scan_path_bounded(path, limits, &bounds, &|_| {})
+        {
+            Ok(r) => r,
+            Err(e) => {
+                let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+                let why = format!("cannot read the {} archive: {e}", kind.as_str());
+                return self.unscanned(path, size, why, started);
+            }
+        };
+        let redactable = judge(&report, &self.policy).redactable;
+        let mut record = self.record(report, started);
+        if redactable && redact_to.is_some() {
+            record.decision.reasons.push(format!(
+                "no redacted copy: the dump is a {} archive; redaction only writes uncompressed \
+                 dumps (decompress it and gate the dump itself)",
+                kind.as_str()
+            ));
+        }
+        record.decision.elapsed_ms = started.elapsed().as_millis() as u64;
+        Evaluation {
+            record,
+            redacted: None,
+        }
     }
 
     fn redact(

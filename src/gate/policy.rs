@@ -158,7 +158,8 @@ impl Policy {
 
     /// Reads a policy file.
     pub fn load(path: &Path) -> Result<Policy, String> {
-        let bytes = std::fs::read(path).map_err(|e| format!("policy {}: {e}", path.display()))?;
+        let bytes = crate::input::config_file::read_config(path)
+            .map_err(|e| format!("policy {}: {e}", path.display()))?;
         Policy::parse(&bytes, &path.display().to_string())
     }
 

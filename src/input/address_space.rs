@@ -73,6 +73,10 @@ pub struct Location {
     pub module: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub thread: Option<u32>,
+    /// For a dump inside an archive or compressed file: the member it was found in
+    /// (`dir/core.1234`, nested members joined by `!`); offsets are in that member.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub member: Option<String>,
 }
 
 fn hex_address<S: serde::Serializer>(a: &Option<u64>, s: S) -> Result<S::Ok, S::Error> {
@@ -243,6 +247,7 @@ pub fn locate(regions: &[Region], space: &AddressSpace, offset: u64) -> Location
             region: "unparsed bytes".into(),
             module: None,
             thread: None,
+            member: None,
         };
     };
     match r
@@ -256,6 +261,7 @@ pub fn locate(regions: &[Region], space: &AddressSpace, offset: u64) -> Location
                 region,
                 module,
                 thread,
+                member: None,
             }
         }
         None => Location {
@@ -263,6 +269,7 @@ pub fn locate(regions: &[Region], space: &AddressSpace, offset: u64) -> Location
             region: r.label.clone(),
             module: None,
             thread: None,
+            member: None,
         },
     }
 }

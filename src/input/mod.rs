@@ -7,7 +7,9 @@
 
 mod address_space;
 mod bytes;
+pub mod config_file;
 pub mod elf_core;
+mod guard;
 mod le;
 pub mod lime;
 pub mod minidump;
@@ -15,7 +17,7 @@ mod raw;
 mod region;
 
 pub use address_space::{locate, AddressSpace, Location, MappedRange, StackRange};
-pub use bytes::DumpBytes;
+pub use bytes::{DumpBytes, FileStamp, STREAM_CAP};
 pub use raw::RawIndexEntry;
 pub use region::{Region, RegionKind};
 
@@ -212,7 +214,21 @@ impl<'a> Dump<'a> {
     /// A raw image may carry a sidecar index `<path>.regions.json` (see [`RawIndexEntry`]).
     pub fn open(path: &Path) -> std::io::Result<Dump<'static>> {
         let bytes = DumpBytes::map(path)?;
+        let streamed = match &bytes {
+            DumpBytes::Streamed { data, cut } => Some((data.len(), *cut)),
+            _ => None,
+        };
         let mut dump = Dump::parse(bytes, None);
+        if let Some((n, cut)) = streamed {
+            dump.layout.warn(format_args!(
+                "the file's size reads 0 (a procfs-like file); it was read as a stream: {n} bytes"
+            ));
+            if cut {
+                dump.layout.limit(format_args!(
+                    "the stream goes on past {STREAM_CAP} bytes; only those were scanned"
+                ));
+            }
+        }
         if dump.format == Format::Raw {
             raw::apply_sidecar_file(path, &mut dump);
         }

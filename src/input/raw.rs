@@ -39,28 +39,16 @@ pub(super) fn apply_sidecar_file(path: &Path, dump: &mut Dump<'_>) {
     let mut side = path.as_os_str().to_owned();
     side.push(".regions.json");
     let side = Path::new(&side);
-    let Ok(meta) = std::fs::metadata(side) else {
-        return;
-    };
-    // A FIFO or device named like an index would block the read or never end.
-    if !meta.is_file() {
-        dump.layout.warn(format_args!(
-            "{} is not a regular file; ignored",
-            side.display()
-        ));
+    // Only an index that exists is read; one that is there but cannot be used (not a
+    // regular file, too large, unreadable, malformed) makes the scan incomplete: the user
+    // asked for attribution and must not take a silently thinner report for a complete one.
+    if std::fs::symlink_metadata(side).is_err() {
         return;
     }
-    if meta.len() > MAX_SIDECAR {
-        dump.layout.warn(format_args!(
-            "{} is too large to be a region index",
-            side.display()
-        ));
-        return;
-    }
-    match std::fs::read(side) {
+    match super::config_file::read_bounded(side, MAX_SIDECAR) {
         Ok(json) => apply_sidecar_index(&json, &side.display().to_string(), dump),
-        Err(e) => dump.layout.warn(format_args!(
-            "region index {} unreadable: {e}",
+        Err(e) => dump.layout.lost(format_args!(
+            "region index {} not used: {e}",
             side.display()
         )),
     }
@@ -72,14 +60,14 @@ pub(super) fn apply_sidecar_file(path: &Path, dump: &mut Dump<'_>) {
 pub(super) fn apply_sidecar_index(json: &[u8], name: &str, dump: &mut Dump<'_>) {
     if json.len() as u64 > MAX_SIDECAR {
         dump.layout
-            .warn(format_args!("{name} is too large to be a region index"));
+            .lost(format_args!("{name} is too large to be a region index"));
         return;
     }
     let entries: Vec<RawIndexEntry> = match serde_json::from_slice(json) {
         Ok(e) => e,
         Err(e) => {
             dump.layout
-                .warn(format_args!("region index {name} unreadable: {e}"));
+                .lost(format_args!("region index {name} unreadable: {e}"));
             return;
         }
     };

@@ -52,14 +52,8 @@ pub fn load(paths: &[PathBuf]) -> Result<Vec<PublicKeyRecord>, String> {
 
 /// Public keys in one file, each labelled with the file name.
 pub fn load_file(path: &Path) -> Result<Vec<PublicKeyRecord>, String> {
-    let meta = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    if meta.len() > MAX_FILE {
-        return Err(format!(
-            "{}: too large for a key inventory file",
-            path.display()
-        ));
-    }
-    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let bytes = crate::input::config_file::read_bounded(path, MAX_FILE)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
     let file = path.display().to_string();
     let recs = parse(&bytes, &file);
     if recs.is_empty() {

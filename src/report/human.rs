@@ -22,11 +22,16 @@ macro_rules! emit {
 
 fn location(f: &Finding) -> String {
     let mut s = format!("file offset {:#x}", f.offset);
+    if let Some(m) = f.location.as_ref().and_then(|l| l.member.as_ref()) {
+        s = format!("member {m}, {s}");
+    }
     if let Some(l) = &f.location {
         if let Some(a) = l.address {
             let _ = write!(s, ", address {a:#x}");
         }
-        let _ = write!(s, ", {}", l.region);
+        if !l.region.is_empty() {
+            let _ = write!(s, ", {}", l.region);
+        }
     }
     s
 }

@@ -144,9 +144,16 @@ pub fn parse(text: &str, source: &str) -> Result<Loaded, LoadError> {
 
 /// Reads and parses one rule file.
 pub fn load_file(path: &Path) -> Result<Loaded, LoadError> {
-    let text = std::fs::read_to_string(path).map_err(|e| LoadError::Io {
+    let io = |e| LoadError::Io {
         path: path.display().to_string(),
         source: e,
+    };
+    let bytes = crate::input::config_file::read_config(path).map_err(io)?;
+    let text = String::from_utf8(bytes).map_err(|_| {
+        io(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "not UTF-8 text",
+        ))
     })?;
     parse(&text, &path.display().to_string())
 }

@@ -1,4 +1,4 @@
-//! Dumps inside archives: `.zip`, `.gz`, `.zst`, `.xz`, `.cab` (Windows Error Reporting packs
+//! Dumps inside archives: `.zip`, `.gz`, `.zst`, `.xz`, `.bz2`, `.cab` (Windows Error Reporting packs
 //! its dumps in CAB files) and `.tar`, recognised by their magic bytes, not their names.
 //!
 //! Members are never held in memory: each is streamed through its decompressor into an
@@ -23,6 +23,7 @@ pub enum Kind {
     Gzip,
     Zstd,
     Xz,
+    Bzip2,
     Cab,
     Tar,
 }
@@ -34,6 +35,7 @@ impl Kind {
             Kind::Gzip => "gzip",
             Kind::Zstd => "zstd",
             Kind::Xz => "xz",
+            Kind::Bzip2 => "bzip2",
             Kind::Cab => "cab",
             Kind::Tar => "tar",
         }
@@ -41,7 +43,7 @@ impl Kind {
 
     /// Single-stream compressors have one unnamed member.
     fn single_stream(self) -> bool {
-        matches!(self, Kind::Gzip | Kind::Zstd | Kind::Xz)
+        matches!(self, Kind::Gzip | Kind::Zstd | Kind::Xz | Kind::Bzip2)
     }
 }
 
@@ -59,6 +61,15 @@ pub fn sniff(head: &[u8]) -> Option<Kind> {
         Some(Kind::Zstd)
     } else if starts(&[0xfd, b'7', b'z', b'X', b'Z', 0]) {
         Some(Kind::Xz)
+    } else if head.len() >= 10
+        && starts(b"BZh")
+        && (b'1'..=b'9').contains(&head[3])
+        && (head[4..10] == [0x31, 0x41, 0x59, 0x26, 0x53, 0x59]
+            || head[4..10] == [0x17, 0x72, 0x45, 0x38, 0x50, 0x90])
+    {
+        // "BZh", the block size, then a block or end-of-stream magic: three letters alone
+        // would take text starting "BZh1" for a compressed stream.
+        Some(Kind::Bzip2)
     } else if starts(b"MSCF\0\0\0\0") {
         Some(Kind::Cab)
     } else if head.get(257..262) == Some(b"ustar") {
@@ -224,6 +235,7 @@ fn stream_member_name(container: &str, kind: Kind) -> String {
         Kind::Gzip => &[(".tgz", ".tar"), (".gz", ""), (".gzip", ""), (".z", "")],
         Kind::Zstd => &[(".tzst", ".tar"), (".zst", ""), (".zstd", "")],
         Kind::Xz => &[(".txz", ".tar"), (".xz", "")],
+        Kind::Bzip2 => &[(".tbz2", ".tar"), (".tbz", ".tar"), (".bz2", "")],
         _ => &[],
     };
     for (ext, repl) in exts {
@@ -254,6 +266,7 @@ pub fn for_each_member(
             Kind::Zstd => Box::new(
                 zstd::stream::read::Decoder::with_buffer(reader).map_err(|e| e.to_string())?,
             ),
+            Kind::Bzip2 => Box::new(bzip2::read::MultiBzDecoder::new(reader)),
             _ => {
                 let stream = liblzma::stream::Stream::new_stream_decoder(
                     limits.xz_memlimit,
@@ -430,6 +443,10 @@ mod tests {
             sniff(&zstd::encode_all(&b"x"[..], 1).unwrap()),
             Some(Kind::Zstd)
         );
+        let mut bz = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::fast());
+        bz.write_all(b"x").unwrap();
+        assert_eq!(sniff(&bz.finish().unwrap()), Some(Kind::Bzip2));
+        assert_eq!(sniff(b"BZh1 is text"), None);
         assert_eq!(sniff(b"MDMP\x93\xa7"), None);
         assert_eq!(sniff(b"\x7fELF"), None);
         assert_eq!(sniff(b""), None);

@@ -80,6 +80,11 @@ impl Ctx<'_> {
                 drop(file);
                 let dump = Dump::open(path).map_err(|e| format!("cannot open: {e}"))?;
                 let (report, layout) = self.scan_dump(&dump, name, &limits, progress);
+                // Truncated or rewritten while scanned: the report describes no version of
+                // the file, so the sweep lists it as failed and retries it next run.
+                if let Some(why) = dump.bytes.changed() {
+                    return Err(why);
+                }
                 Ok(Scanned {
                     sha256: report.input.sha256.clone(),
                     units: vec![Unit {

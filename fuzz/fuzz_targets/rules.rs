@@ -1,0 +1,16 @@
+//! The rule-file reader (`--rules`, dumpguard or gitleaks TOML): parsing, then compiling
+//! every rule (regexes, keywords, validators) as `--rules` does.
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let Ok(loaded) = dumpguard::rules::spec::parse(text, "fuzz") else {
+        return;
+    };
+    for spec in loaded.rules {
+        let _ = dumpguard::rules::compile::compile_rule(spec, true);
+    }
+});
