@@ -130,6 +130,9 @@ pub struct LocationView {
     pub module: Option<String>,
     #[serde(default)]
     pub thread: Option<u32>,
+    /// The archive member the finding is in, when the dump was inside an archive.
+    #[serde(default)]
+    pub member: Option<String>,
 }
 
 impl Record {

@@ -57,6 +57,7 @@ fn finding_of(f: &FindingView) -> Finding {
             region: l.region.clone(),
             module: l.module.clone(),
             thread: l.thread,
+            member: l.member.clone(),
         }),
         key: None,
         preview: f.preview.clone(),
