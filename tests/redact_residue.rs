@@ -91,6 +91,26 @@ for i, name in enumerate(rsa_forms):
         form = base64.urlsafe_b64encode(pem); needles = text_needles(form, der, rsa_ints(k), hdr, "pem")
     assert needles, name
     add("rsa " + name, stored, form, needles, [be(x) for x in (p, q, d, dp, dq, qi)])
+# Keys proven from encodings the residue module cannot decode again (JWK, OpenSSH): the
+# detector hands the proven key to the redaction, which then removes its other forms too.
+def b64u(x): return base64.urlsafe_b64encode(be(x)).rstrip(b"=").decode()
+k = rsa.generate_private_key(65537, 2048)
+p, q, d, dp, dq, qi = rsa_ints(k)
+pub = k.public_key().public_numbers()
+jwk = json.dumps({"kty": "RSA", "n": b64u(pub.n), "e": b64u(pub.e), "d": b64u(d), "p": b64u(p),
+                  "q": b64u(q), "dp": b64u(dp), "dq": b64u(dq), "qi": b64u(qi)}).encode()
+form = hx(be(d))
+add("rsa jwk + d-hex", jwk, form, windows(form, 32), [be(x) for x in (p, q, d, dp, dq, qi)])
+k = rsa.generate_private_key(65537, 2048)
+p, q, d, dp, dq, qi = rsa_ints(k)
+form = le(p, 8)
+add("rsa openssh + p-le64", k.private_bytes(s.Encoding.PEM, s.PrivateFormat.OpenSSH, s.NoEncryption()),
+    form, windows(form, 16), [be(x) for x in (p, q, d, dp, dq, qi)])
+k = ed25519.Ed25519PrivateKey.generate()
+seed = k.private_bytes(s.Encoding.Raw, s.PrivateFormat.Raw, s.NoEncryption())
+form = hx(seed)
+add("ed25519 openssh + seed-hex", k.private_bytes(s.Encoding.PEM, s.PrivateFormat.OpenSSH, s.NoEncryption()),
+    form, windows(form, 32), [seed])
 k = ec.generate_private_key(ec.SECP256R1())
 d = k.private_numbers().private_value.to_bytes(32, "big")
 form = d[::-1]

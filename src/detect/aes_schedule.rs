@@ -492,6 +492,7 @@ fn finding(o: usize, shape: &Shape, swapped: bool, key: &[u8], flipped: u32) -> 
         verification.push_str(&format!("; {why}, not a secret"));
     }
     let verdict = Verdict {
+        material: None,
         status: Status::Verified,
         verification,
         key: KeyInfo {

@@ -382,6 +382,7 @@ fn emit(
 
 fn unverifiable(alg: &str, why: &str) -> Verdict {
     Verdict {
+        material: None,
         status: Status::Unverifiable,
         verification: why.into(),
         key: KeyInfo {

@@ -187,6 +187,7 @@ pub fn decode(blob: &[u8]) -> Option<Decoded> {
             .map(|n| format!(" ({n} rounds)"))
             .unwrap_or_default();
         let verdict = Verdict {
+            material: None,
             status: Status::Encrypted,
             verification: format!(
                 "OpenSSH private key encrypted with {cipher}, KDF {kdf}{rounds}; cannot be \
@@ -203,6 +204,7 @@ pub fn decode(blob: &[u8]) -> Option<Decoded> {
     }
     let corrupted = |why: &str| Decoded {
         verdict: Verdict {
+            material: None,
             status: Status::Corrupted,
             verification: format!("openssh-key-v1 private section damaged: {why}"),
             key: info("openssh-key-v1".into()),

@@ -144,6 +144,7 @@ fn parse(t: &[u8], pos: usize, enc: Encoding) -> Option<Finding> {
 
     if let Some(dek) = dek_info {
         let v = Verdict {
+            material: None,
             status: Status::Encrypted,
             verification: format!(
                 "legacy PEM encryption ({dek}); cannot be verified without the password"
@@ -213,6 +214,7 @@ fn parse(t: &[u8], pos: usize, enc: Encoding) -> Option<Finding> {
                 ("OpenPGP", "OpenPGP private key block")
             };
             let v = Verdict {
+                material: None,
                 status: Status::Unverifiable,
                 verification: format!("{why}; key math not checked by this detector"),
                 key: KeyInfo {
@@ -236,6 +238,7 @@ fn parse(t: &[u8], pos: usize, enc: Encoding) -> Option<Finding> {
 
 fn unparsed(label: &str, why: &str) -> Verdict {
     Verdict {
+        material: None,
         status: Status::Corrupted,
         verification: why.into(),
         key: KeyInfo {

@@ -377,6 +377,7 @@ fn secret_key(body: &[u8]) -> Option<(Verdict, String)> {
         };
         let cipher = m.byte().map(cipher_name).unwrap_or("unknown cipher");
         let v = Verdict {
+            material: None,
             status: Status::Encrypted,
             verification: format!(
                 "OpenPGP secret key encrypted ({detail} S2K, {cipher}); cannot be verified \
@@ -417,6 +418,7 @@ fn secret_key(body: &[u8]) -> Option<(Verdict, String)> {
         Public::Elgamal => {
             m.mpi()?;
             let v = Verdict {
+                material: None,
                 status: Status::Unverifiable,
                 verification: "plaintext OpenPGP Elgamal secret key; not checked".into(),
                 key: info,

@@ -217,6 +217,7 @@ fn open(pfx_der: &[u8]) -> Vec<Verdict> {
     }
     if out.is_empty() && !locked.is_empty() {
         let v = Verdict {
+            material: None,
             status: Status::Encrypted,
             verification: format!(
                 "PKCS#12 with {} key bag(s) ({}); {}: cannot be verified without the password",

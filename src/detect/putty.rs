@@ -166,6 +166,7 @@ fn parse(t: &[u8]) -> Option<(Verdict, usize, String)> {
                 _ => "SHA-1 passphrase hash (v2)".into(),
             };
             let v = Verdict {
+                material: None,
                 status: Status::Encrypted,
                 verification: format!(
                     "PuTTY private key encrypted with aes256-cbc, key from {kdf}; cannot be \
@@ -201,6 +202,7 @@ fn parse(t: &[u8]) -> Option<(Verdict, usize, String)> {
     let mut v = match putty_private(&public, &private_blob, &format) {
         Some(key) => verdict_cache::verdict("putty", &cache_id, || keys::verify(&key)),
         None => Verdict {
+            material: None,
             status: Status::Corrupted,
             verification: "private blob does not parse".into(),
             key: info.clone(),

@@ -51,18 +51,32 @@ impl Detector for RawPrivate {
             if keys.len() >= residue::MAX_SECRETS || tries >= MAX_DECODES {
                 break;
             }
-            let (Ok(start), Ok(len)) = (usize::try_from(f.offset), usize::try_from(f.length))
-            else {
-                continue;
-            };
-            let Some(bytes) = start.checked_add(len).and_then(|e| cx.data.get(start..e)) else {
-                continue;
-            };
             tries += 1;
-            let Some((key, _)) = residue::decode_key(bytes) else {
-                continue;
+            // A key a wrapper detector proved (CNG, JWK, OpenSSH ...) comes with its material;
+            // keys found as raw integers are that family's own findings, not copies of them.
+            let handed = f
+                .material
+                .as_ref()
+                .filter(|_| super::family_of(&f.detector) != Some("raw"));
+            let secret = match handed {
+                Some(m) => Secret::from_key(m.key(), None),
+                None => {
+                    let (Ok(start), Ok(len)) =
+                        (usize::try_from(f.offset), usize::try_from(f.length))
+                    else {
+                        continue;
+                    };
+                    let Some(bytes) = start.checked_add(len).and_then(|e| cx.data.get(start..e))
+                    else {
+                        continue;
+                    };
+                    let Some((key, _)) = residue::decode_key(bytes) else {
+                        continue;
+                    };
+                    Secret::from_key(&key, None)
+                }
             };
-            if let Some(s) = Secret::from_key(&key, None).filter(|s| s.fingerprint == fp) {
+            if let Some(s) = secret.filter(|s| s.fingerprint == fp) {
                 keys.push((s, f));
             }
         }
@@ -115,6 +129,7 @@ impl Detector for RawPrivate {
             }
             count[ki] += 1;
             let v = Verdict {
+                material: None,
                 status: Status::Verified,
                 verification: format!(
                     "equals a private integer of the key proven by the {} at {:#x}",

@@ -103,6 +103,7 @@ fn now() -> i64 {
 fn finding(rule: &CompiledRule, h: Hit) -> Finding {
     let a = h.assessment;
     Finding {
+        material: None,
         id: String::new(),
         detector: format!("rules/{}", rule.spec.id),
         kind: rule.spec.kind.clone(),

@@ -22,6 +22,7 @@ pub fn finding(
     k: &SymmetricKey<'_>,
 ) -> Finding {
     let v = Verdict {
+        material: None,
         status: Status::Unverifiable,
         verification: format!(
             "{} structure with a {}-byte key; raw keys carry no internal check",

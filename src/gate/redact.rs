@@ -352,6 +352,23 @@ fn recover_secrets(
                 }
             }
         }
+        // A key proven from an encoding the residue module cannot decode again (CNG/CAPI
+        // blobs, JWK, .NET XML, OpenSSH, PuTTY, PGP, PKCS#12, SymCrypt ...): the detector
+        // handed over the key it proved.
+        if !decoded.contains(fp) {
+            if let Some(s) = f
+                .material
+                .as_ref()
+                .and_then(|m| Secret::from_key(m.key(), None))
+                .filter(|s| s.fingerprint == fp)
+            {
+                decoded.insert(fp.to_string());
+                secrets
+                    .entry(fp.to_string())
+                    .or_insert_with(|| Secret::new(fp))
+                    .merge(s);
+            }
+        }
     }
     for (fp, ps) in primes {
         let s = secrets

@@ -4,6 +4,7 @@ use super::{fingerprint, KeyInfo, Status, Verdict};
 use num_bigint_dig::BigUint;
 use num_traits::{One, Zero};
 
+#[derive(Clone)]
 pub struct DsaParts {
     pub p: BigUint,
     pub q: BigUint,
@@ -15,7 +16,12 @@ pub struct DsaParts {
 
 const MAX_P_BITS: usize = 16384;
 
+/// Verifies DSA parts; a proven key carries them (see [`super::Material`]).
 pub fn verify(k: &DsaParts) -> Verdict {
+    super::with_material(verify_parts(k), || super::PrivateKey::Dsa(k.clone()))
+}
+
+fn verify_parts(k: &DsaParts) -> Verdict {
     let key = KeyInfo {
         algorithm: "DSA".into(),
         bits: k.p.bits() as u32,
@@ -23,6 +29,7 @@ pub fn verify(k: &DsaParts) -> Verdict {
         ..Default::default()
     };
     let fail = |why: &str| Verdict {
+        material: None,
         status: Status::Corrupted,
         verification: why.into(),
         key: key.clone(),
@@ -47,6 +54,7 @@ pub fn verify(k: &DsaParts) -> Verdict {
     );
     match &k.y {
         Some(stored) if *stored == y => Verdict {
+            material: None,
             status: Status::Verified,
             verification: "y = g^x mod p, q | p − 1, 1 < x < q".into(),
             key,
@@ -54,6 +62,7 @@ pub fn verify(k: &DsaParts) -> Verdict {
         },
         Some(_) => fail("y ≠ g^x mod p: damaged or inconsistent DSA key"),
         None => Verdict {
+            material: None,
             status: Status::Derived,
             verification: "x in range; public value y = g^x mod p derived".into(),
             key,

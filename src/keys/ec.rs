@@ -85,7 +85,16 @@ fn uncompressed(curve: Curve, q: &[u8]) -> Option<Vec<u8>> {
     }
 }
 
+/// Verifies an EC scalar; a proven key carries it (see [`super::Material`]).
 pub fn verify(curve: Curve, d: &[u8], public: Option<&[u8]>) -> Verdict {
+    super::with_material(verify_scalar(curve, d, public), || super::PrivateKey::Ec {
+        curve,
+        d: d.to_vec(),
+        public: public.map(<[u8]>::to_vec),
+    })
+}
+
+fn verify_scalar(curve: Curve, d: &[u8], public: Option<&[u8]>) -> Verdict {
     let key = KeyInfo {
         algorithm: "EC".into(),
         bits: curve.bits(),
@@ -93,6 +102,7 @@ pub fn verify(curve: Curve, d: &[u8], public: Option<&[u8]>) -> Verdict {
         ..Default::default()
     };
     let fail = |why: &str| Verdict {
+        material: None,
         status: Status::Corrupted,
         verification: why.into(),
         key: key.clone(),
@@ -107,6 +117,7 @@ pub fn verify(curve: Curve, d: &[u8], public: Option<&[u8]>) -> Verdict {
     match public {
         Some(q) => match uncompressed(curve, q) {
             Some(q) if q == point => Verdict {
+                material: None,
                 status: Status::Verified,
                 verification: format!("d·G = Q on {} (stored public point matches)", curve.name()),
                 key,
@@ -116,6 +127,7 @@ pub fn verify(curve: Curve, d: &[u8], public: Option<&[u8]>) -> Verdict {
             None => fail("stored public point is not on the curve"),
         },
         None => Verdict {
+            material: None,
             status: Status::Derived,
             verification: format!(
                 "scalar in range on {}; public key Q = d·G derived (no stored Q to confirm)",

@@ -11,18 +11,21 @@ fn verdict(alg: &str, derived: [u8; 32], stored: Option<&[u8]>, spki: Option<Vec
     };
     match stored {
         Some(pk) if pk == derived => Verdict {
+            material: None,
             status: Status::Verified,
             verification: format!("{alg} private key → stored public key matches"),
             key,
             spki,
         },
         Some(_) => Verdict {
+            material: None,
             status: Status::Corrupted,
             verification: format!("{alg} stored public key does not match the private key"),
             key,
             spki: None,
         },
         None => Verdict {
+            material: None,
             status: Status::Derived,
             verification: format!(
                 "{alg} public key derived from the private key (no stored public key to confirm)"
@@ -33,14 +36,34 @@ fn verdict(alg: &str, derived: [u8; 32], stored: Option<&[u8]>, spki: Option<Vec
     }
 }
 
+/// Verifies an Ed25519 seed; a derived or proven key carries it (see [`super::Material`]).
 pub fn verify_ed25519(seed: &[u8; 32], stored: Option<&[u8]>) -> Verdict {
+    super::with_material(verify_ed25519_seed(seed, stored), || {
+        super::PrivateKey::Ed25519 {
+            seed: *seed,
+            public: stored.map(<[u8]>::to_vec),
+        }
+    })
+}
+
+fn verify_ed25519_seed(seed: &[u8; 32], stored: Option<&[u8]>) -> Verdict {
     let pk = ed25519_dalek::SigningKey::from_bytes(seed)
         .verifying_key()
         .to_bytes();
     verdict("Ed25519", pk, stored, fingerprint::ed25519_spki(&pk))
 }
 
+/// Verifies an X25519 scalar; a derived or proven key carries it (see [`super::Material`]).
 pub fn verify_x25519(scalar: &[u8; 32], stored: Option<&[u8]>) -> Verdict {
+    super::with_material(verify_x25519_scalar(scalar, stored), || {
+        super::PrivateKey::X25519 {
+            scalar: *scalar,
+            public: stored.map(<[u8]>::to_vec),
+        }
+    })
+}
+
+fn verify_x25519_scalar(scalar: &[u8; 32], stored: Option<&[u8]>) -> Verdict {
     let secret = x25519_dalek::StaticSecret::from(*scalar);
     let pk = x25519_dalek::PublicKey::from(&secret).to_bytes();
     verdict("X25519", pk, stored, fingerprint::x25519_spki(&pk))

@@ -73,6 +73,7 @@ pub struct KeyInfo {
 
 /// A decoded private key, before verification. Holds secret material: never serialised,
 /// never printed (no Debug).
+#[derive(Clone)]
 pub enum PrivateKey {
     Rsa(RsaParts),
     Ec {
@@ -110,6 +111,38 @@ pub struct Verdict {
     pub key: KeyInfo,
     /// DER SubjectPublicKeyInfo of the (proven or derived) public key.
     pub spki: Option<Vec<u8>>,
+    /// The proven key itself, kept in memory only (see [`Material`]).
+    pub material: Option<Material>,
+}
+
+/// The private key a verdict proved, carried in process memory from the detector that
+/// decoded it to the gate's redaction, whatever encoding it was found in (CNG blob, JWK,
+/// OpenSSH, PuTTY, PGP, PKCS#12 ...). Redaction needs the private integers to remove every
+/// other copy of them (hex, limbs, base64 of the DER, fragments); re-decoding the finding's
+/// bytes only works for DER/PEM/base64. Never serialised (findings skip it) and never
+/// printed: its `Debug` says only that it is there.
+#[derive(Clone)]
+pub struct Material(std::sync::Arc<PrivateKey>);
+
+impl Material {
+    /// The proven key.
+    pub fn key(&self) -> &PrivateKey {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Material {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Material(<redacted>)")
+    }
+}
+
+/// Attaches the key to a verdict that proved (or derived) it; other verdicts carry nothing.
+fn with_material(mut v: Verdict, key: impl FnOnce() -> PrivateKey) -> Verdict {
+    if matches!(v.status, Status::Verified | Status::Derived) {
+        v.material = Some(Material(std::sync::Arc::new(key())));
+    }
+    v
 }
 
 impl Verdict {
@@ -139,6 +172,7 @@ pub fn verify(key: &PrivateKey) -> Verdict {
         PrivateKey::X25519 { scalar, public } => edwards::verify_x25519(scalar, public.as_deref()),
         PrivateKey::Dsa(parts) => dsa::verify(parts),
         PrivateKey::Unsupported { algorithm } => Verdict {
+            material: None,
             status: Status::Unverifiable,
             verification: format!(
                 "well-formed {algorithm} private key; this algorithm is not verified by dumpguard"
@@ -150,6 +184,7 @@ pub fn verify(key: &PrivateKey) -> Verdict {
             spki: None,
         },
         PrivateKey::Encrypted { scheme } => Verdict {
+            material: None,
             status: Status::Encrypted,
             verification: format!(
                 "encrypted private key ({scheme}); cannot be verified without the password"

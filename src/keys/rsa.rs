@@ -81,6 +81,7 @@ fn info(parts: &RsaParts, n: Option<&BigUint>) -> KeyInfo {
 
 fn corrupted(parts: &RsaParts, why: impl Into<String>) -> Verdict {
     Verdict {
+        material: None,
         status: Status::Corrupted,
         verification: why.into(),
         key: info(parts, parts.n.as_ref()),
@@ -88,7 +89,14 @@ fn corrupted(parts: &RsaParts, why: impl Into<String>) -> Verdict {
     }
 }
 
+/// Verifies RSA parts; a proven key carries its parts (see [`super::Material`]).
 pub fn verify(parts: &RsaParts) -> Verdict {
+    super::with_material(verify_parts(parts), || {
+        super::PrivateKey::Rsa(parts.clone())
+    })
+}
+
+fn verify_parts(parts: &RsaParts) -> Verdict {
     let (Some(p), Some(q)) = (parts.p.as_ref(), parts.q.as_ref()) else {
         return corrupted(
             parts,
@@ -168,6 +176,7 @@ pub fn verify(parts: &RsaParts) -> Verdict {
         proven[1] = "p and q prime (a published test key's modulus, proven when listed)";
     }
     Verdict {
+        material: None,
         status: Status::Verified,
         verification: proven.join(", "),
         key: info(parts, Some(&n)),

@@ -82,6 +82,10 @@ pub struct Finding {
     /// the exit code.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub suppressed: Option<super::baseline::Suppression>,
+    /// The proven private key, in process memory only, for the gate's redaction and residue
+    /// check (see [`crate::keys::Material`]). Never serialised, never printed.
+    #[serde(skip)]
+    pub material: Option<crate::keys::Material>,
 }
 
 fn is_one(n: &u64) -> bool {
@@ -172,6 +176,7 @@ impl Finding {
             known_key: None,
             content_hash: None,
             suppressed: None,
+            material: v.material.clone(),
         }
     }
 

@@ -38,6 +38,7 @@ pub fn report_of(rec: &Record, rules_digest: &str) -> Report {
 
 fn finding_of(f: &FindingView) -> Finding {
     Finding {
+        material: None,
         id: f.id.clone(),
         detector: f.detector.clone(),
         kind: f.kind.clone(),

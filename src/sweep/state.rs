@@ -654,6 +654,7 @@ mod tests {
 
     fn finding(fp: &str) -> Finding {
         Finding {
+            material: None,
             id: "F1".into(),
             detector: "der".into(),
             kind: "rsa-private-key".into(),
