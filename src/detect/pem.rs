@@ -156,14 +156,20 @@ fn parse(t: &[u8], pos: usize, enc: Encoding) -> Option<Finding> {
             },
             spki: None,
         };
-        return Some(Finding::key(
+        let mut f = Finding::key(
             "pem",
             encoding,
             offset,
             length,
             &v,
             preview("encrypted data"),
-        ));
+        );
+        // The encrypted body has no public key to fingerprint; its hash still names it, so a
+        // published example (rules/known-test-keys.txt, `der-sha256:`) can be recognised.
+        if !der.is_empty() {
+            f.content_hash = Some(crate::keys::fingerprint::sha256_fingerprint(&der));
+        }
+        return Some(f);
     }
 
     match payload {
