@@ -24,6 +24,12 @@ const MAX_PER_KEY: usize = 64;
 /// Decode attempts over the main pass's findings.
 const MAX_DECODES: usize = 256;
 
+/// Bytes searched between two page releases of the whole-dump pass.
+const SLICE: usize = 64 << 20;
+/// Matches kept from the whole-dump pass (a hostile dump can repeat a value millions of times;
+/// at most `MAX_PER_KEY` per key are reported anyway).
+const MAX_HITS: usize = 1 << 16;
+
 const REPRS: [Repr; 4] = [Repr::Be, Repr::Le, Repr::JavaWords, Repr::Go63];
 
 impl Detector for RawPrivate {
@@ -117,10 +123,28 @@ impl Detector for RawPrivate {
             }
         }
         let mut count = vec![0usize; keys.len()];
-        for m in ac.find_iter(cx.data) {
-            let (ki, r, bits) = owners[m.pattern().as_usize()];
+        // Whole-dump pass in slices, handing each slice's pages back when done (as the factor
+        // search does): one pass over a 1.5 GB core otherwise keeps every page resident. A
+        // slice is searched with an overlap of the longest pattern, and a match belongs to the
+        // slice it starts in.
+        let overlap = patterns.iter().map(Vec::len).max().unwrap_or(0);
+        let mut hits: Vec<(usize, usize, usize)> = Vec::new();
+        let mut start = 0;
+        while start < cx.data.len() {
+            let end = (start + SLICE).min(cx.data.len());
+            let window = &cx.data[start..(end + overlap).min(cx.data.len())];
+            for m in ac.find_iter(window) {
+                if start + m.start() < end && hits.len() < MAX_HITS {
+                    hits.push((m.pattern().as_usize(), start + m.start(), start + m.end()));
+                }
+            }
+            cx.release(start, end);
+            start = end;
+        }
+        for (pattern, a, b) in hits {
+            let (ki, r, bits) = owners[pattern];
             let (s, proof) = &keys[ki];
-            let (a, b) = (m.start() as u64, m.end() as u64);
+            let (a, b) = (a as u64, b as u64);
             let inside = own
                 .get(s.fingerprint.as_str())
                 .is_some_and(|v| v.iter().any(|&(x, y)| x <= a && b <= y));
