@@ -253,6 +253,9 @@ let buf = fs.readFileSync(p); fs.unlinkSync(p);
 const key = crypto.createPrivateKey(buf);
 crypto.sign('sha256', Buffer.from('dumpguard'), key);
 buf.fill(0); buf = null;
+// The service keeps its key: once this script's scope ends, a garbage collection would free
+// the KeyObject, and OpenSSL clears the freed integers (the test was flaky without this).
+global.keep = key;
 if (global.gc) global.gc();
 console.log('READY');
 process.stdin.resume();
