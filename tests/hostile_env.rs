@@ -7,7 +7,7 @@
 
 mod common;
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -857,4 +857,114 @@ fn escape_bytes_in_a_module_name_never_reach_the_terminal() {
     assert!(!gate.stdout.iter().any(|&b| b == 0x1b || b == b'\r'));
     let _ = std::fs::remove_file(&evil);
     let _ = std::io::stderr().flush();
+}
+
+/// Part 1 for `watch`: a process truncates a dump the watcher has claimed, while the watcher
+/// scans it. The watcher must quarantine that dump (BLOCK:
+/// the bytes it checked are not the bytes it would deliver), never deliver it, and go on to
+/// deliver the clean dump next to it.
+#[test]
+fn watch_quarantines_a_dump_truncated_while_it_is_scanned_and_carries_on() {
+    let d = WatchDirs::new();
+    let policy = raw_policy(d.root.path());
+    // 192 MiB of pseudo-random bytes: long enough that the truncation lands mid-scan.
+    let big = d.inbox.join("a-big.dmp");
+    {
+        let mut f = std::io::BufWriter::new(std::fs::File::create(&big).unwrap());
+        let mut block = random(1 << 20);
+        for i in 0..192u32 {
+            block[..4].copy_from_slice(&i.to_le_bytes());
+            f.write_all(&block).unwrap();
+        }
+        f.flush().unwrap();
+    }
+    std::fs::write(d.inbox.join("z-clean.dmp"), random(8192)).unwrap();
+    let log = d.root.path().join("audit.jsonl");
+    let mut child = d
+        .watch(&[
+            "--policy",
+            policy.to_str().unwrap(),
+            "--once",
+            "--settle-ms",
+            "0",
+            "--audit-log",
+            log.to_str().unwrap(),
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The watcher takes only files nobody holds open for writing, then moves the dump into its
+    // work directory and maps it. A process with write access there (the same user) opens the
+    // claimed file by the path the watcher mapped and cuts it short mid-scan.
+    let t = Instant::now();
+    let claimed = loop {
+        let maps =
+            std::fs::read_to_string(format!("/proc/{}/maps", child.id())).unwrap_or_default();
+        if let Some(line) = maps.lines().find(|l| l.contains("a-big.dmp")) {
+            break PathBuf::from(line.split_whitespace().last().unwrap());
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(60) && child.try_wait().unwrap().is_none(),
+            "the watcher never mapped the dump"
+        );
+        std::thread::sleep(Duration::from_micros(500));
+    };
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&claimed)
+        .unwrap()
+        .set_len(4096)
+        .unwrap();
+    let t = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(t.elapsed() < Duration::from_secs(120), "watch hung");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert_eq!(status.code(), Some(0), "{err}");
+    let names = |dir: &Path| -> Vec<String> {
+        entries(dir)
+            .iter()
+            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+            .filter(|n| !n.starts_with('.') && n.ends_with(".dmp"))
+            .collect()
+    };
+    assert_eq!(names(&d.outbox), vec!["z-clean.dmp"], "{err}");
+    assert_eq!(names(&d.quarantine), vec!["a-big.dmp"], "{err}");
+    let audit = std::fs::read_to_string(&log).unwrap();
+    let verdicts: Vec<String> = audit
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            format!(
+                "{} {}",
+                v["event"]["dump"]["path"],
+                v["event"]["verdict"].as_str().unwrap_or("?")
+            )
+        })
+        .collect();
+    assert_eq!(verdicts.len(), 2, "{verdicts:?}");
+    assert!(
+        verdicts
+            .iter()
+            .any(|v| v.contains("a-big.dmp") && v.ends_with("BLOCK")),
+        "{verdicts:?}"
+    );
+    assert!(
+        verdicts
+            .iter()
+            .any(|v| v.contains("z-clean.dmp") && v.ends_with("ALLOW")),
+        "{verdicts:?}"
+    );
 }

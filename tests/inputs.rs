@@ -334,7 +334,11 @@ fn configuration_files_that_are_devices_or_fifos_are_refused_at_once() {
     let fifo = dir.path().join("fifo");
     mkfifo(&fifo);
     let clean = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-dumps/clean.dmp");
-    for bad in [Path::new("/dev/zero"), fifo.as_path()] {
+    for bad in [
+        Path::new("/dev/zero"),
+        Path::new("/dev/null"),
+        fifo.as_path(),
+    ] {
         let cases: Vec<Vec<&str>> = vec![
             vec!["gate", "--policy", s(bad), s(&clean)],
             vec!["gate", "--known-keys", s(bad), s(&clean)],
@@ -342,6 +346,9 @@ fn configuration_files_that_are_devices_or_fifos_are_refused_at_once() {
             vec!["scan", "-q", "--rules", s(bad), s(&clean)],
             vec!["rules", "check", "--rules", s(bad)],
             vec!["audit", "verify", s(bad)],
+            // A device or a FIFO as the audit log would swallow (or block on) the records
+            // the gate promises to keep.
+            vec!["gate", "--audit-log", s(bad), s(&clean)],
         ];
         for args in cases {
             let t = Instant::now();

@@ -273,14 +273,32 @@ pub fn audit(cmd: AuditCommand) -> i32 {
     }
 }
 
+/// Whether `head` is the hash of one of the log's lines. Streams the file a line at a time
+/// (each bounded by [`audit::MAX_RECORD`]): a log of any size is checked in constant memory.
 fn head_in_log(file: &Path, head: &str) -> bool {
     use sha2::{Digest, Sha256};
-    let Ok(text) = std::fs::read(file) else {
+    use std::io::{BufRead, Read};
+    let Ok(f) = std::fs::File::open(file) else {
         return false;
     };
-    text.split(|&b| b == b'\n')
-        .filter(|l| !l.is_empty())
-        .any(|l| format!("sha256:{}", hex::encode(Sha256::digest(l))) == head)
+    let mut reader = std::io::BufReader::new(f);
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        match (&mut reader)
+            .take(audit::MAX_RECORD + 1)
+            .read_until(b'\n', &mut line)
+        {
+            Ok(0) | Err(_) => return false,
+            Ok(_) => {}
+        }
+        if line.last() == Some(&b'\n') {
+            line.pop();
+        }
+        if !line.is_empty() && format!("sha256:{}", hex::encode(Sha256::digest(&line))) == head {
+            return true;
+        }
+    }
 }
 
 pub fn watch(a: WatchArgs) -> i32 {

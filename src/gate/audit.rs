@@ -114,13 +114,32 @@ pub fn append<E: Serialize>(path: &Path, event: &E) -> io::Result<Appended> {
     })
 }
 
+/// Opens (or creates) the log for appending. Only a regular file is a log: a device
+/// (`/dev/zero`, `/dev/null`) would swallow the records the gate promises to keep, and a FIFO
+/// would block the gate or hand the records to whoever reads it. `O_NONBLOCK` makes the open of
+/// a FIFO return at once so the type check can refuse it; it is cleared again for the writes.
 fn open_log(path: &Path) -> io::Result<File> {
-    OpenOptions::new()
+    let file = OpenOptions::new()
         .read(true)
         .append(true)
         .create(true)
         .mode(0o600)
-        .open(path)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("audit log {}: not a regular file", path.display()),
+        ));
+    }
+    // SAFETY: fcntl on our own descriptor; clearing O_NONBLOCK only changes how writes wait.
+    unsafe {
+        let flags = libc::fcntl(file.as_raw_fd(), libc::F_GETFL);
+        if flags >= 0 {
+            libc::fcntl(file.as_raw_fd(), libc::F_SETFL, flags & !libc::O_NONBLOCK);
+        }
+    }
+    Ok(file)
 }
 
 /// The next record's sequence number and `prev` hash.
