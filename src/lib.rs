@@ -12,6 +12,7 @@
 //! ```
 
 pub mod detect;
+pub mod encoding;
 pub mod gate;
 pub mod input;
 pub mod keys;

@@ -39,7 +39,7 @@ fn builtin_pack_passes_rules_check() {
 #[test]
 fn library_check_enforces_example_counts() {
     let set = dumpguard::rules::RuleSet::builtin(true);
-    for r in dumpguard::rules::check::check(&set) {
+    for r in dumpguard::scan::rules_check::check(&set) {
         assert!(r.passed(), "{}: {:?}", r.id, r.failures);
         assert!(r.positives >= 2 && r.negatives >= 2, "{}", r.id);
     }

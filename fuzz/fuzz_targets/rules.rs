@@ -7,7 +7,7 @@ fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    let Ok(loaded) = dumpguard::rules::spec::parse(text, "fuzz") else {
+    let Ok(loaded) = dumpguard::rules::load::parse(text, "fuzz") else {
         return;
     };
     for spec in loaded.rules {

@@ -87,7 +87,7 @@ fn check(files: &[PathBuf]) -> i32 {
         Ok(s) => s,
         Err(code) => return code,
     };
-    let results = dumpguard::rules::check::check(&set);
+    let results = dumpguard::scan::rules_check::check(&set);
     let mut failed = 0;
     for r in &results {
         let verdict = if r.passed() { "ok  " } else { "FAIL" };

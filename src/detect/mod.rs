@@ -28,7 +28,8 @@ pub mod rules;
 pub mod ssh_wire;
 mod symcrypt;
 pub mod symmetric;
-pub mod text;
+/// The text views detectors scan (moved down to [`crate::encoding`] so `keys` can share them).
+pub use crate::encoding::text;
 mod verdict_cache;
 
 use crate::input::{AddressSpace, Region};
@@ -65,26 +66,13 @@ impl ScanContext<'_> {
     }
 }
 
-/// A public key seen in the dump (certificate, SPKI, JWK, CNG public blob ...) or supplied in
-/// the inventory. Public keys are never findings; they pair with private material (a modulus
-/// lets a lone prime factor prove a key) and give findings an identity.
-#[derive(Debug, Clone, Default)]
-pub struct PublicKeyRecord {
-    /// `RSA`, `EC`, `Ed25519` ...
-    pub algorithm: String,
-    /// DER SubjectPublicKeyInfo; its SHA-256 is the key fingerprint.
-    pub spki: Vec<u8>,
-    /// RSA modulus, big-endian, when RSA.
-    pub modulus: Option<Vec<u8>>,
-    /// RSA public exponent, big-endian, when RSA.
-    pub exponent: Option<Vec<u8>>,
-    /// EC/EdDSA public point or key bytes, when EC.
-    pub point: Option<Vec<u8>>,
-    /// File offset where it was seen (None for inventory entries).
-    pub offset: Option<u64>,
-    /// Where it came from: "certificate CN=...", "inventory keys/signing.pem", "kid=...".
-    pub source: String,
-}
+/// Bytes per parallel work item: the most one `scan_chunk` call sees (plus the overlap). Large
+/// enough to amortise dispatch, small enough to balance two cores and to release pages of a
+/// huge dump promptly. Detectors size their per-chunk budgets by it; the scan engine cuts by it.
+pub const CHUNK_SIZE: usize = 4 << 20;
+
+/// Public keys detectors collect (defined with the key model in [`crate::keys`]).
+pub use crate::keys::PublicKeyRecord;
 
 /// Where detectors put what they find. One sink per chunk.
 #[derive(Default)]

@@ -25,7 +25,7 @@ struct Target {
 /// Window characters (times rules run on them) one chunk may search before windows stop
 /// overlapping. Ordinary dumps stay far below it; a chunk built to be dense with anchors
 /// (`eyJeyJeyJ…`, `::::`) then costs linear time instead of anchors × window.
-const CHUNK_BUDGET: usize = crate::scan::CHUNK_SIZE;
+const CHUNK_BUDGET: usize = super::CHUNK_SIZE;
 /// What one regex search costs beyond its window, counted as characters.
 const WINDOW_OVERHEAD: usize = 256;
 
@@ -271,7 +271,7 @@ mod tests {
         let t = fake_github();
         let mut data = Vec::new();
         let n = 300;
-        let step = (crate::scan::CHUNK_SIZE * 2) / n; // spread over chunks
+        let step = (crate::detect::CHUNK_SIZE * 2) / n; // spread over chunks
         for i in 0..n {
             data.resize(i * step, 0);
             data.extend(t.as_bytes());

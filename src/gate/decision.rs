@@ -92,6 +92,30 @@ pub struct Decision {
     pub elapsed_ms: u64,
 }
 
+impl crate::report::sarif::GateVerdict for Decision {
+    fn exit_code(&self) -> i32 {
+        self.exit_code
+    }
+
+    fn run_properties(&self) -> serde_json::Value {
+        serde_json::json!({
+            "verdict": self.verdict,
+            "exitCode": self.exit_code,
+            "reasons": self.reasons,
+            "policy": self.policy,
+            "coverage": self.coverage,
+            "decidedAt": self.decided_at,
+        })
+    }
+
+    fn disposition(&self, finding_id: &str) -> Option<(&str, Option<&str>)> {
+        self.findings
+            .iter()
+            .find(|x| x.id == finding_id)
+            .map(|d| (d.disposition.as_str(), d.reason.as_deref()))
+    }
+}
+
 /// The full record: the report fields at top level (schema v1) and `decision`.
 #[derive(Debug, Clone, Serialize)]
 pub struct DecisionRecord {

@@ -503,9 +503,10 @@ pub enum RecordFormat {
 pub fn render(record: &DecisionRecord, format: RecordFormat) -> String {
     match format {
         RecordFormat::Json => record.to_json(true) + "\n",
-        RecordFormat::Sarif => {
-            crate::report::sarif::render(&[&record.report], Some(&[&record.decision]))
-        }
+        RecordFormat::Sarif => crate::report::sarif::render(
+            &[&record.report],
+            Some(&[&record.decision as &dyn crate::report::sarif::GateVerdict]),
+        ),
         RecordFormat::Human => {
             let mut s = crate::report::human::render(&record.report);
             let d = &record.decision;

@@ -7,8 +7,8 @@
 //! Only public material is read. Private keys in an inventory file are ignored, never loaded.
 
 use super::{fingerprint, pubkey, Curve};
-use crate::detect::text;
-use crate::detect::PublicKeyRecord;
+use crate::encoding::text;
+use crate::keys::PublicKeyRecord;
 use std::path::{Path, PathBuf};
 
 /// Largest inventory file read (a JWKS or certificate bundle is kilobytes).

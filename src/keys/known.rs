@@ -8,7 +8,6 @@
 //! without one (algorithms dumpguard cannot verify), the SHA-256 of the key's DER
 //! (`der-sha256:`). None of it is secret.
 
-use crate::report::{Finding, Severity};
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
@@ -40,15 +39,4 @@ pub fn lookup(fingerprint: Option<&str>, content_hash: Option<&str>) -> Option<&
 /// which `rsa::verify` relies on.
 pub fn is_listed(fingerprint: &str) -> bool {
     fingerprint.starts_with("sha256:") && table().contains_key(fingerprint)
-}
-
-/// Lowers a finding of a published test key to low severity and says what it is.
-pub fn annotate(f: &mut Finding) {
-    if f.known_key.is_some() {
-        return;
-    }
-    if let Some(label) = lookup(f.fingerprint.as_deref(), f.content_hash.as_deref()) {
-        f.severity = Severity::Low;
-        f.known_key = Some(format!("published test key: {label}"));
-    }
 }

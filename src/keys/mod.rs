@@ -15,6 +15,7 @@ pub mod known;
 pub mod limbs;
 pub mod moduli;
 pub mod pubkey;
+mod public_record;
 pub mod residue;
 mod rsa;
 pub mod rsa_recover;
@@ -23,6 +24,7 @@ pub(crate) mod testkeys;
 
 pub use dsa::DsaParts;
 pub use ec::Curve;
+pub use public_record::PublicKeyRecord;
 pub use rsa::RsaParts;
 pub(crate) use rsa::MAX_INT_BYTES;
 

@@ -3,7 +3,7 @@
 //! modulus with the best label for it.
 
 use super::pubkey::CA_SOURCE_PREFIX;
-use crate::detect::PublicKeyRecord;
+use crate::keys::PublicKeyRecord;
 use num_bigint_dig::BigUint;
 
 /// A distinct RSA modulus and where it is known from.

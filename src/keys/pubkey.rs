@@ -5,7 +5,7 @@
 
 use super::fingerprint;
 use super::Curve;
-use crate::detect::PublicKeyRecord;
+use crate::keys::PublicKeyRecord;
 use der::asn1::ObjectIdentifier;
 use der::{Decode, Encode};
 use spki::SubjectPublicKeyInfoRef;

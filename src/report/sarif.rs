@@ -10,7 +10,6 @@
 //! finding's kind, fingerprint and redacted preview.
 
 use super::{Finding, Report, Severity};
-use crate::gate::decision::Decision;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 
@@ -46,12 +45,25 @@ pub fn path_uri(path: &str) -> String {
     out
 }
 
+/// What a gate decided about one report, as SARIF shows it. The gate's decision record (a
+/// layer above this one) implements it, so the renderer serves `scan`, `gate` and `sweep`
+/// without knowing the gate's types.
+pub trait GateVerdict {
+    /// The exit code the gate gave for this report.
+    fn exit_code(&self) -> i32;
+    /// The decision as the run's `properties.decisions[]` entry.
+    fn run_properties(&self) -> Value;
+    /// What the gate did with one finding (`blocking`, `below-threshold`, `suppressed` …) and
+    /// why, by finding id; None for a finding the decision does not list.
+    fn disposition(&self, finding_id: &str) -> Option<(&str, Option<&str>)>;
+}
+
 /// Renders reports (and, for the gate, their decisions, index-aligned) as one SARIF log.
-pub fn render(reports: &[&Report], decisions: Option<&[&Decision]>) -> String {
+pub fn render(reports: &[&Report], decisions: Option<&[&dyn GateVerdict]>) -> String {
     serde_json::to_string_pretty(&sarif(reports, decisions)).expect("SARIF serialises") + "\n"
 }
 
-pub fn sarif(reports: &[&Report], decisions: Option<&[&Decision]>) -> Value {
+pub fn sarif(reports: &[&Report], decisions: Option<&[&dyn GateVerdict]>) -> Value {
     // Rules: distinct detector/kind, sorted, each with the highest severity seen.
     let mut rules: BTreeMap<String, &Finding> = BTreeMap::new();
     for f in reports.iter().flat_map(|r| &r.findings) {
@@ -128,22 +140,10 @@ pub fn sarif(reports: &[&Report], decisions: Option<&[&Decision]>) -> Value {
         "results": results,
     });
     if let Some(ds) = decisions {
-        if let Some(code) = ds.iter().map(|d| d.exit_code).max() {
+        if let Some(code) = ds.iter().map(|d| d.exit_code()).max() {
             invocation["exitCode"] = json!(code);
         }
-        let list: Vec<Value> = ds
-            .iter()
-            .map(|d| {
-                json!({
-                    "verdict": d.verdict,
-                    "exitCode": d.exit_code,
-                    "reasons": d.reasons,
-                    "policy": d.policy,
-                    "coverage": d.coverage,
-                    "decidedAt": d.decided_at,
-                })
-            })
-            .collect();
+        let list: Vec<Value> = ds.iter().map(|d| d.run_properties()).collect();
         run["properties"] = json!({ "decisions": list });
     }
     run["invocations"] = json!([invocation]);
@@ -271,7 +271,7 @@ fn result(
     uri: &str,
     artifact: usize,
     rule_index: &BTreeMap<&str, usize>,
-    decision: Option<&Decision>,
+    decision: Option<&dyn GateVerdict>,
 ) -> Value {
     let id = rule_id(f);
     let mut physical = json!({
@@ -338,18 +338,18 @@ fn result(
             "justification": format!("{}: {}", sup.by, sup.reason)
         }]);
     }
-    if let Some(d) = decision.and_then(|d| d.findings.iter().find(|x| x.id == f.id)) {
-        props.insert("disposition".into(), json!(d.disposition));
-        if d.disposition == "suppressed" {
+    if let Some((disposition, reason)) = decision.and_then(|d| d.disposition(&f.id)) {
+        props.insert("disposition".into(), json!(disposition));
+        if disposition == "suppressed" {
             res["suppressions"] = json!([{
                 "kind": "external",
                 "status": "accepted",
-                "justification": d.reason.clone().unwrap_or_default()
+                "justification": reason.unwrap_or_default()
             }]);
         }
         // Under a policy, the level says what the gate did: blocking findings are errors,
         // findings below the threshold notes; suppressed ones keep their severity's level.
-        match d.disposition.as_str() {
+        match disposition {
             "blocking" => res["level"] = json!("error"),
             "below-threshold" => res["level"] = json!("note"),
             _ => {}

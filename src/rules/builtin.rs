@@ -1,7 +1,7 @@
 //! The built-in rule pack: `rules/*.toml`, embedded at build time so the binary works
 //! anywhere (an isolated network has no rule server).
 
-use super::spec::{self, RuleSpec};
+use super::spec::RuleSpec;
 
 /// (file name, text) of every built-in rule file.
 pub const FILES: &[(&str, &str)] = &[
@@ -33,7 +33,7 @@ pub const FILES: &[(&str, &str)] = &[
 pub fn specs() -> Vec<RuleSpec> {
     let mut out = Vec::new();
     for (name, text) in FILES {
-        let loaded = spec::parse(text, &format!("builtin:{name}"))
+        let loaded = super::load::parse(text, &format!("builtin:{name}"))
             .unwrap_or_else(|e| panic!("built-in rule file {name} is invalid: {e}"));
         out.extend(loaded.rules);
     }

@@ -14,8 +14,9 @@ pub const DEFAULT_BEFORE: usize = 64;
 pub const DEFAULT_AFTER: usize = 512;
 /// Upper bound on any rule's window, so a rule file cannot make each hit read megabytes.
 pub const MAX_WINDOW: usize = 64 * 1024;
-/// Longest keyword accepted: anchors decide the engine's chunk overlap.
-pub const MAX_KEYWORD: usize = 64;
+/// Longest keyword accepted (a spec limit, kept there so the gitleaks translation needs no
+/// compiler).
+pub use super::spec::MAX_KEYWORD;
 
 /// Where the secret is in a match.
 #[derive(Debug, Clone)]
@@ -300,7 +301,7 @@ impl RuleSet {
         let mut specs = super::builtin::specs();
         let mut warnings = Vec::new();
         for f in files {
-            let loaded = super::spec::load_file(f)?;
+            let loaded = super::load::load_file(f)?;
             warnings.extend(
                 loaded
                     .warnings

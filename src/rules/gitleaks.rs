@@ -229,12 +229,12 @@ pub fn import(doc: Table, source: &str) -> Result<Loaded, String> {
         let declared = strings(t.get("keywords"));
         let (usable, short): (Vec<String>, Vec<String>) = declared
             .into_iter()
-            .partition(|k| k.len() >= 3 && k.len() <= super::compile::MAX_KEYWORD);
+            .partition(|k| k.len() >= 3 && k.len() <= super::spec::MAX_KEYWORD);
         let keywords: Vec<String> = usable.iter().flat_map(|k| keyword_variants(k)).collect();
         if keywords.is_empty() {
             warnings.push(format!(
                 "rule {id}: skipped (no keyword of 3..={} characters: every rule needs a specific literal anchor for the single pass)",
-                super::compile::MAX_KEYWORD
+                super::spec::MAX_KEYWORD
             ));
             continue;
         }

@@ -12,10 +12,10 @@
 //! - [`check`]: `dumpguard rules check`, every example behaves as declared.
 
 pub mod builtin;
-pub mod check;
 pub mod compile;
 pub mod entropy;
 pub mod gitleaks;
+pub mod load;
 pub mod matcher;
 pub mod spec;
 pub mod validate;

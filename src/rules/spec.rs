@@ -4,10 +4,8 @@
 //! A spec is plain data. [`super::compile`] turns specs into matchers; nothing here runs a
 //! regex, so a rule file can be listed and diffed without compiling it.
 
-use super::gitleaks;
 use crate::report::Severity;
 use serde::{Deserialize, Serialize};
-use std::path::Path;
 
 /// One rule, as declared.
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -88,10 +86,13 @@ pub struct RuleSpec {
 /// A dumpguard rule file: `[[rule]]` tables.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RuleFile {
+pub(super) struct RuleFile {
     #[serde(default)]
-    rule: Vec<RuleSpec>,
+    pub(super) rule: Vec<RuleSpec>,
 }
+
+/// Longest keyword accepted: anchors decide the engine's chunk overlap.
+pub const MAX_KEYWORD: usize = 64;
 
 /// A rule file could not be read or understood.
 #[derive(Debug, thiserror::Error)]
@@ -113,54 +114,9 @@ pub struct Loaded {
     pub warnings: Vec<String>,
 }
 
-/// Parses rule-file text. dumpguard files use `[[rule]]`; gitleaks packs use `[[rules]]`
-/// (and maybe `[allowlist]`, `title`, `[extend]`), and are translated.
-pub fn parse(text: &str, source: &str) -> Result<Loaded, LoadError> {
-    let syntax = |message: String| LoadError::Syntax {
-        path: source.to_string(),
-        message,
-    };
-    // A dumpguard file parses in one pass (the built-in pack is parsed at every start); only
-    // when it does not is the text read as a table to see whether it is a gitleaks pack.
-    let file: RuleFile = match toml::from_str(text) {
-        Ok(f) => f,
-        Err(not_ours) => {
-            let value: toml::Table = toml::from_str(text).map_err(|e| syntax(e.to_string()))?;
-            if value.contains_key("rules") || value.contains_key("allowlist") {
-                return gitleaks::import(value, source).map_err(syntax);
-            }
-            return Err(syntax(not_ours.to_string()));
-        }
-    };
-    let mut rules = file.rule;
-    for r in &mut rules {
-        r.source = source.to_string();
-    }
-    Ok(Loaded {
-        rules,
-        warnings: Vec::new(),
-    })
-}
-
-/// Reads and parses one rule file.
-pub fn load_file(path: &Path) -> Result<Loaded, LoadError> {
-    let io = |e| LoadError::Io {
-        path: path.display().to_string(),
-        source: e,
-    };
-    let bytes = crate::input::config_file::read_config(path).map_err(io)?;
-    let text = String::from_utf8(bytes).map_err(|_| {
-        io(std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            "not UTF-8 text",
-        ))
-    })?;
-    parse(&text, &path.display().to_string())
-}
-
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use super::super::load::parse;
 
     const RULE: &str = r#"
 [[rule]]

@@ -13,6 +13,7 @@
 mod anchors;
 mod dedup;
 mod pacing;
+pub mod rules_check;
 
 pub use anchors::AnchorSet;
 
@@ -25,9 +26,8 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-/// Bytes per parallel work item. Large enough to amortise dispatch, small enough to balance
-/// two cores and to release pages of a huge dump promptly.
-pub const CHUNK_SIZE: usize = 4 << 20;
+/// Bytes per parallel work item (defined with the detectors, whose per-chunk budgets depend on it).
+pub use crate::detect::CHUNK_SIZE;
 
 /// The compiled set of detectors and their anchors.
 pub struct Engine {
@@ -217,7 +217,7 @@ impl Engine {
         label_known_keys(&mut findings, inventory);
         for (i, f) in findings.iter_mut().enumerate() {
             f.id = format!("F{}", i + 1);
-            crate::keys::known::annotate(f);
+            annotate_test_key(f);
             f.location = Some(locate(&dump.layout.regions, &dump.layout.space, f.offset));
             for o in &mut f.locations {
                 o.location = Some(locate(&dump.layout.regions, &dump.layout.space, o.offset));
@@ -282,6 +282,20 @@ impl Engine {
 }
 
 /// Labels findings whose fingerprint is a key of the user's inventory with that entry.
+/// Lowers a finding of a published test key (`rules/known-test-keys.txt`, read by
+/// [`crate::keys::known`]) to low severity and says what it is.
+fn annotate_test_key(f: &mut Finding) {
+    if f.known_key.is_some() {
+        return;
+    }
+    if let Some(label) =
+        crate::keys::known::lookup(f.fingerprint.as_deref(), f.content_hash.as_deref())
+    {
+        f.severity = crate::report::Severity::Low;
+        f.known_key = Some(format!("published test key: {label}"));
+    }
+}
+
 fn label_known_keys(findings: &mut [Finding], inventory: &[PublicKeyRecord]) {
     if inventory.is_empty() {
         return;

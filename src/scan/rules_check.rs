@@ -2,13 +2,16 @@
 //! path a dump takes (anchors, window, regex, entropy, validator, finding). Positive examples
 //! must be found in ASCII *and* in UTF-16LE, with the same fingerprint in both, and the
 //! finding's preview must not contain the secret; negative examples must give nothing.
+//!
+//! It lives with the scan engine, not in the rule engine, because it runs scans: the rule
+//! engine sits below the detectors and the engine and must not reach up to them.
 
-use super::compile::RuleSet;
-use super::spec::RuleSpec;
+use super::{Engine, Limits};
 use crate::detect::rules::Rules;
 use crate::input::Dump;
 use crate::report::Finding;
-use crate::scan::{Engine, Limits};
+use crate::rules::compile::RuleSet;
+use crate::rules::spec::RuleSpec;
 use std::sync::Arc;
 
 /// The outcome for one rule.
