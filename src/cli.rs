@@ -103,10 +103,13 @@ pub enum Command {
         /// Also run rules marked noisy (generic high-entropy assignments).
         #[arg(long)]
         include_noisy: bool,
-        /// Run only these detector families (comma-separated): keys (PEM, DER, base64),
-        /// wrappers (CNG, CAPI, SymCrypt, XML, JWK, OpenSSH, PuTTY, PGP, PKCS#12), raw (public
-        /// keys, RSA factors, big integers, AES schedules), tokens. Default: all.
-        #[arg(long, value_delimiter = ',', value_name = "FAMILIES")]
+        #[arg(
+            long,
+            value_delimiter = ',',
+            value_name = "FAMILIES",
+            help = "Run only these detector families (comma-separated): keys, wrappers, raw, tokens. Default: all",
+            long_help = dumpguard::detect::families_help()
+        )]
         detectors: Vec<String>,
         /// Known public keys (repeatable; a file or a directory): PEM/DER certificates and
         /// public keys, JWKS/JWK JSON, OpenSSH public keys. Findings of these keys are

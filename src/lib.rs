@@ -63,20 +63,24 @@ impl Scanner {
         self
     }
 
-    /// Keeps only the detector families named (see [`detect::FAMILIES`]); an unknown name
+    /// Keeps only the detector families named (see [`detect::Family`]); an unknown name
     /// is an error rather than a silently narrower scan.
     pub fn with_families(mut self, families: &[String]) -> Result<Scanner, String> {
+        let mut wanted = Vec::new();
         for f in families {
-            if !detect::FAMILIES.iter().any(|(name, _)| name == f) {
-                let known: Vec<&str> = detect::FAMILIES.iter().map(|(n, _)| *n).collect();
-                return Err(format!(
-                    "unknown detector family '{f}' (known: {})",
-                    known.join(", ")
-                ));
+            match detect::Family::from_name(f) {
+                Some(fam) => wanted.push(fam),
+                None => {
+                    let known: Vec<&str> = detect::Family::ALL.iter().map(|f| f.name()).collect();
+                    return Err(format!(
+                        "unknown detector family '{f}' (known: {})",
+                        known.join(", ")
+                    ));
+                }
             }
         }
         self.engine = std::mem::take(&mut self.engine)
-            .retain(|d| detect::family_of(d).is_some_and(|f| families.iter().any(|x| x == f)));
+            .retain(|d| detect::family_of(d).is_some_and(|f| wanted.contains(&f)));
         Ok(self)
     }
 

@@ -2,7 +2,7 @@
 //! fall, for anchors that overlap or nest inside each other, over a caller's slice and over
 //! a memory-mapped file, with one worker thread or several. And it hashes what it scanned.
 
-use dumpguard::detect::{Anchor, Detector, ScanContext, Sink};
+use dumpguard::detect::{Anchor, Detector, Family, ScanContext, Sink};
 use dumpguard::input::Dump;
 use dumpguard::scan::{Engine, Limits, CHUNK_SIZE};
 use sha2::{Digest, Sha256};
@@ -23,6 +23,12 @@ struct Recorder {
 impl Detector for Recorder {
     fn name(&self) -> &'static str {
         self.name
+    }
+    fn family(&self) -> Family {
+        Family::Raw
+    }
+    fn describe(&self) -> &'static str {
+        "records the chunks it is given (test)"
     }
     fn anchors(&self) -> Vec<Anchor> {
         self.anchors

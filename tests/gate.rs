@@ -5,7 +5,7 @@
 
 mod common;
 
-use dumpguard::detect::{Anchor, Detector, ScanContext, Sink};
+use dumpguard::detect::{Anchor, Detector, Family, ScanContext, Sink};
 use dumpguard::gate::decision::Verdict;
 use dumpguard::gate::policy::Policy;
 use dumpguard::gate::Gate;
@@ -388,6 +388,12 @@ struct Panicker;
 impl Detector for Panicker {
     fn name(&self) -> &'static str {
         "test/panicker"
+    }
+    fn family(&self) -> Family {
+        Family::Raw
+    }
+    fn describe(&self) -> &'static str {
+        "panics on every chunk (test)"
     }
     fn anchors(&self) -> Vec<Anchor> {
         Vec::new()

@@ -91,3 +91,33 @@ fn modules_import_only_downwards_and_the_check_can_fail() {
     let (code, text) = check(dir.path());
     assert_eq!(code, 0, "{text}");
 }
+
+/// A new detector is one file plus one registration line: its family and its `--detectors`
+/// help come from the registry (unit-tested in `detect`), and this keeps the README's "What it
+/// finds" table from falling behind: every registered detector has a row.
+#[test]
+fn the_readme_table_has_a_row_for_every_registered_detector() {
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+        .unwrap();
+    let start = readme.find("## What it finds").expect("README has a What it finds section");
+    let table = &readme[start..];
+    let table = &table[..table[3..].find("\n## ").map_or(table.len(), |i| i + 3)];
+    let help = {
+        let out = Command::new(env!("CARGO_BIN_EXE_dumpguard"))
+            .args(["scan", "--help"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let mut missing = Vec::new();
+    for (family, names) in dumpguard::detect::families() {
+        assert!(help.contains(&format!("{}:", family.name())), "{help}");
+        for n in names {
+            if !table.contains(&format!("| `{n}`")) {
+                missing.push(n);
+            }
+            assert!(help.contains(n), "`scan --help` does not list {n}");
+        }
+    }
+    assert!(missing.is_empty(), "README \"What it finds\" has no row for {missing:?}");
+}

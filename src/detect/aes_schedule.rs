@@ -23,7 +23,7 @@
 //! exchange formats (CNG, CryptoAPI blobs, JWK `oct`) are meant to be stored or sent, so they
 //! stay `high` (src/detect/symmetric.rs).
 
-use super::{Anchor, Detector, ScanContext, Sink};
+use super::{Anchor, Detector, Family, ScanContext, Sink};
 use crate::keys::aes::{self, KeySize};
 use crate::keys::{KeyInfo, Status, Verdict};
 use crate::report::{Finding, Severity};
@@ -102,6 +102,14 @@ const BLOCK: usize = 32;
 impl Detector for AesSchedule {
     fn name(&self) -> &'static str {
         "aes-schedule"
+    }
+
+    fn family(&self) -> Family {
+        Family::Raw
+    }
+
+    fn describe(&self) -> &'static str {
+        "AES-128/192/256 expanded key schedules"
     }
 
     fn anchors(&self) -> Vec<Anchor> {

@@ -3,7 +3,7 @@
 //! prefixes (key-formats.md §3.5); each knows how many characters before it the DER starts.
 
 use super::text::{self, Encoding};
-use super::{der_key_finding, Anchor, Detector, ScanContext, Sink};
+use super::{der_key_finding, Anchor, Detector, Family, ScanContext, Sink};
 
 pub struct Base64Key;
 
@@ -28,6 +28,14 @@ const MAX_CHARS: usize = 32 * 1024;
 impl Detector for Base64Key {
     fn name(&self) -> &'static str {
         "base64"
+    }
+
+    fn family(&self) -> Family {
+        Family::Keys
+    }
+
+    fn describe(&self) -> &'static str {
+        "armour-less base64 of DER private keys"
     }
 
     fn anchors(&self) -> Vec<Anchor> {

@@ -11,7 +11,7 @@
 //! No known modulus is needed: a process that loaded and used an RSA key keeps n, p and q.
 
 use super::rsa_factor::{cap_copies, FactorAt, Prover};
-use super::{Anchor, Detector, ScanContext, Sink};
+use super::{Anchor, Detector, Family, ScanContext, Sink};
 use crate::keys::containers::{self, Candidate, Container};
 use crate::keys::limbs;
 use crate::keys::moduli;
@@ -41,6 +41,14 @@ const NAME: &str = "bigint";
 impl Detector for BigInt {
     fn name(&self) -> &'static str {
         NAME
+    }
+
+    fn family(&self) -> Family {
+        Family::Raw
+    }
+
+    fn describe(&self) -> &'static str {
+        "big integers in runtime containers (OpenSSL BIGNUM, Go, Java, .NET, SymCrypt) paired into keys"
     }
 
     fn anchors(&self) -> Vec<Anchor> {

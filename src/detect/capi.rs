@@ -16,7 +16,7 @@
 
 use super::binary::{all_zero, le, take, u32_le, Fields};
 use super::symmetric::{self, SymmetricKey};
-use super::{verdict_cache, Anchor, Detector, PublicKeyRecord, ScanContext, Sink};
+use super::{verdict_cache, Anchor, Detector, Family, PublicKeyRecord, ScanContext, Sink};
 use crate::keys::{fingerprint, rsa_recover, RsaParts};
 use crate::report::Finding;
 
@@ -51,6 +51,14 @@ fn plain_alg(alg: u32) -> Option<(&'static str, &'static [usize])> {
 impl Detector for Capi {
     fn name(&self) -> &'static str {
         "capi"
+    }
+
+    fn family(&self) -> Family {
+        Family::Wrappers
+    }
+
+    fn describe(&self) -> &'static str {
+        "CryptoAPI PRIVATEKEYBLOB and PLAINTEXTKEYBLOB"
     }
 
     fn anchors(&self) -> Vec<Anchor> {

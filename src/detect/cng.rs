@@ -14,7 +14,7 @@
 
 use super::binary::{all_zero, be, take, u32_le, Fields};
 use super::symmetric::{self, SymmetricKey};
-use super::{verdict_cache, Anchor, Detector, PublicKeyRecord, ScanContext, Sink};
+use super::{verdict_cache, Anchor, Detector, Family, PublicKeyRecord, ScanContext, Sink};
 use crate::keys::{self, fingerprint, rsa_recover, Curve, DsaParts, PrivateKey, RsaParts};
 use crate::report::Finding;
 use num_bigint_dig::BigUint;
@@ -171,6 +171,14 @@ const MAGICS: &[(&[u8; 4], Kind)] = &[
 impl Detector for Cng {
     fn name(&self) -> &'static str {
         "cng"
+    }
+
+    fn family(&self) -> Family {
+        Family::Wrappers
+    }
+
+    fn describe(&self) -> &'static str {
+        "Windows CNG key blobs (RSA2/RSA3, ECS2/4/6, DSA, KDBM)"
     }
 
     fn anchors(&self) -> Vec<Anchor> {

@@ -6,7 +6,7 @@
 //! and the exact TLV is handed to the strict decoders. A PKCS#1 structure whose outer length
 //! is damaged is still walked integer by integer, so the RSA math decides, not the framing.
 
-use super::{der_key_finding, Anchor, Detector, ScanContext, Sink};
+use super::{der_key_finding, Anchor, Detector, Family, ScanContext, Sink};
 use crate::keys::{self, RsaParts, Status};
 use crate::report::Finding;
 
@@ -26,6 +26,14 @@ fn h(s: &str) -> Vec<u8> {
 impl Detector for DerKey {
     fn name(&self) -> &'static str {
         "der"
+    }
+
+    fn family(&self) -> Family {
+        Family::Keys
+    }
+
+    fn describe(&self) -> &'static str {
+        "binary DER private keys: PKCS#1, PKCS#8, SEC1, DSA, encrypted PKCS#8"
     }
 
     fn anchors(&self) -> Vec<Anchor> {

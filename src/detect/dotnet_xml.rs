@@ -6,7 +6,9 @@
 //! against the modulus by [`rsa_recover`](crate::keys::rsa_recover).
 
 use super::text::{self, Encoding};
-use super::{partial_rsa, verdict_cache, Anchor, Detector, PublicKeyRecord, ScanContext, Sink};
+use super::{
+    partial_rsa, verdict_cache, Anchor, Detector, Family, PublicKeyRecord, ScanContext, Sink,
+};
 use crate::keys::{fingerprint, rsa_recover, RsaParts};
 use crate::report::Finding;
 use num_bigint_dig::BigUint;
@@ -21,6 +23,14 @@ const MAX_CHARS: usize = 24 * 1024;
 impl Detector for DotnetXml {
     fn name(&self) -> &'static str {
         "dotnet-xml"
+    }
+
+    fn family(&self) -> Family {
+        Family::Wrappers
+    }
+
+    fn describe(&self) -> &'static str {
+        ".NET <RSAKeyValue> XML, whole or partial"
     }
 
     fn anchors(&self) -> Vec<Anchor> {

@@ -14,7 +14,7 @@
 //! (`base64(pem)`, `hex-utf16le(der)`, `url(pem)`, `json-escaped(pem)`).
 
 use super::text::{self, Encoding};
-use super::{Anchor, Detector, ScanContext, Sink};
+use super::{Anchor, Detector, Family, ScanContext, Sink};
 use crate::input::AddressSpace;
 use crate::report::Finding;
 use std::sync::OnceLock;
@@ -111,6 +111,14 @@ fn anchor_of(tag: u32) -> (Layer, Encoding) {
 impl Detector for Encoded {
     fn name(&self) -> &'static str {
         "encoded"
+    }
+
+    fn family(&self) -> Family {
+        Family::Keys
+    }
+
+    fn describe(&self) -> &'static str {
+        "keys wrapped once more: base64 of PEM, hex of DER, percent/XML/JSON escapes"
     }
 
     fn anchors(&self) -> Vec<Anchor> {

@@ -9,7 +9,9 @@
 
 use super::symmetric::{self, SymmetricKey};
 use super::text::{self, Encoding};
-use super::{partial_rsa, verdict_cache, Anchor, Detector, PublicKeyRecord, ScanContext, Sink};
+use super::{
+    partial_rsa, verdict_cache, Anchor, Detector, Family, PublicKeyRecord, ScanContext, Sink,
+};
 use crate::keys::{self, fingerprint, rsa_recover, Curve, KeyInfo, PrivateKey, RsaParts};
 use crate::keys::{Status, Verdict};
 use crate::report::Finding;
@@ -37,6 +39,14 @@ struct Tag {
 impl Detector for Jwk {
     fn name(&self) -> &'static str {
         "jwk"
+    }
+
+    fn family(&self) -> Family {
+        Family::Wrappers
+    }
+
+    fn describe(&self) -> &'static str {
+        "JWK / JWKS private keys"
     }
 
     fn anchors(&self) -> Vec<Anchor> {

@@ -106,6 +106,10 @@ impl Sink {
 pub trait Detector: Send + Sync {
     /// Stable detector family name, e.g. `pem`, `der`.
     fn name(&self) -> &'static str;
+    /// The family `scan --detectors` selects it by.
+    fn family(&self) -> Family;
+    /// What it finds, in a few words: `--detectors` help and the README check read it.
+    fn describe(&self) -> &'static str;
     /// The anchors this detector is called for.
     fn anchors(&self) -> Vec<Anchor>;
     /// Called once per anchor hit at file offset `pos`.
@@ -128,45 +132,84 @@ pub trait Detector: Send + Sync {
     }
 }
 
-/// Detector families, by detector name. `scan --detectors` selects families, so a debug
-/// engineer can ask for only what they need and the benchmark can price each family against
-/// the core key scan; the gate and the sweep always run every family.
-pub const FAMILIES: &[(&str, &[&str])] = &[
-    ("keys", &["pem", "der", "base64", "encoded", "openssl-text"]),
-    (
-        "wrappers",
-        &[
-            "cng",
-            "capi",
-            "dotnet-xml",
-            "jwk",
-            "openssh",
-            "putty",
-            "pgp",
-            "pkcs12",
-            "symcrypt",
-            "partial-rsa",
-        ],
-    ),
-    (
-        "raw",
-        &[
-            "public-keys",
-            "aes-schedule",
-            "rsa-factor",
-            "bigint",
-            "raw-private-integer",
-        ],
-    ),
-    ("tokens", &["rules"]),
-];
+/// Detector families. `scan --detectors` selects families, so a debug engineer can ask for
+/// only what they need and the benchmark can price each family against the core key scan; the
+/// gate and the sweep always run every family. Each detector names its own family
+/// ([`Detector::family`]): the lists below are derived from the registry, never written twice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Family {
+    /// Private keys in their standard encodings.
+    Keys,
+    /// Keys inside the containers of a platform, runtime or tool.
+    Wrappers,
+    /// Key material with no wrapper: integers, schedules, public keys that pair with them.
+    Raw,
+    /// Credentials that are not keys: token rules.
+    Tokens,
+}
+
+impl Family {
+    /// Every family, in `--detectors` order.
+    pub const ALL: [Family; 4] = [Family::Keys, Family::Wrappers, Family::Raw, Family::Tokens];
+
+    /// The name `--detectors` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Family::Keys => "keys",
+            Family::Wrappers => "wrappers",
+            Family::Raw => "raw",
+            Family::Tokens => "tokens",
+        }
+    }
+
+    /// The family of this name.
+    pub fn from_name(name: &str) -> Option<Family> {
+        Family::ALL.into_iter().find(|f| f.name() == name)
+    }
+}
+
+/// Each family with the names of its detectors, from the registry.
+pub fn families() -> Vec<(Family, Vec<&'static str>)> {
+    let all = registry();
+    Family::ALL
+        .into_iter()
+        .map(|f| {
+            let names = all
+                .iter()
+                .filter(|d| d.family() == f)
+                .map(|d| d.name())
+                .collect();
+            (f, names)
+        })
+        .collect()
+}
 
 /// The family a detector belongs to.
-pub fn family_of(detector: &str) -> Option<&'static str> {
-    FAMILIES
+pub fn family_of(detector: &str) -> Option<Family> {
+    // Asked per finding (raw-private-integer filters by family): built once.
+    static BY_NAME: std::sync::OnceLock<Vec<(&'static str, Family)>> = std::sync::OnceLock::new();
+    BY_NAME
+        .get_or_init(|| registry().iter().map(|d| (d.name(), d.family())).collect())
         .iter()
-        .find(|(_, names)| names.contains(&detector))
-        .map(|(f, _)| *f)
+        .find(|(n, _)| *n == detector)
+        .map(|(_, f)| *f)
+}
+
+/// The `--detectors` help: every family with its detectors and what they find, derived from
+/// the registry so a new detector appears there by being registered.
+pub fn families_help() -> String {
+    let all = registry();
+    let mut out = String::from(
+        "Run only these detector families (comma-separated); default: all. The gate and the \
+         sweep always run every family.",
+    );
+    for f in Family::ALL {
+        out.push_str(&format!("\n  {}:", f.name()));
+        for d in all.iter().filter(|d| d.family() == f) {
+            out.push_str(&format!("\n    {:<20} {}", d.name(), d.describe()));
+        }
+    }
+    out
 }
 
 /// All built-in detectors.
@@ -270,19 +313,36 @@ mod family_tests {
     use super::*;
 
     #[test]
-    fn every_detector_is_in_exactly_one_family() {
-        for d in registry() {
-            let n = FAMILIES
-                .iter()
-                .filter(|(_, names)| names.contains(&d.name()))
-                .count();
-            assert_eq!(n, 1, "detector {} is in {n} families", d.name());
-        }
-        let all: usize = FAMILIES.iter().map(|(_, n)| n.len()).sum();
+    fn families_come_from_the_registry() {
+        let fams = families();
+        let listed: usize = fams.iter().map(|(_, n)| n.len()).sum();
         assert_eq!(
-            all,
+            listed,
             registry().len(),
-            "a family names a detector that does not exist"
+            "every detector in exactly one family"
         );
+        let help = families_help();
+        for d in registry() {
+            assert_eq!(family_of(d.name()), Some(d.family()));
+            assert!(
+                help.contains(d.name()) && help.contains(d.describe()),
+                "{}",
+                d.name()
+            );
+            assert!(!d.describe().is_empty());
+        }
+        for f in Family::ALL {
+            assert_eq!(Family::from_name(f.name()), Some(f));
+            assert!(help.contains(&format!("{}:", f.name())));
+            assert!(
+                fams.iter().any(|(g, n)| *g == f && !n.is_empty()),
+                "empty family {f:?}"
+            );
+        }
+        // Names are unique: `--detectors` and reports identify a detector by it.
+        let mut names: Vec<&str> = registry().iter().map(|d| d.name()).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), registry().len());
     }
 }

@@ -11,7 +11,7 @@
 
 use super::ssh_wire::{openssh_private, Reader, SshPublic};
 use super::text::{self, Encoding};
-use super::{verdict_cache, Anchor, Detector, ScanContext, Sink};
+use super::{verdict_cache, Anchor, Detector, Family, ScanContext, Sink};
 use crate::keys::{self, Status, Verdict};
 use crate::report::Finding;
 
@@ -55,6 +55,14 @@ pub struct Decoded {
 impl Detector for OpenSsh {
     fn name(&self) -> &'static str {
         "openssh"
+    }
+
+    fn family(&self) -> Family {
+        Family::Wrappers
+    }
+
+    fn describe(&self) -> &'static str {
+        "openssh-key-v1 private keys"
     }
 
     fn anchors(&self) -> Vec<Anchor> {

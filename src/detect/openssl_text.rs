@@ -9,7 +9,7 @@
 //! (p·q = n, e·d ≡ 1; d·G = Q) and carries the DESIGN.md fingerprint like any other.
 
 use super::text::{self, Encoding};
-use super::{der_key_finding, Anchor, Detector, ScanContext, Sink};
+use super::{der_key_finding, Anchor, Detector, Family, ScanContext, Sink};
 
 pub struct OpensslText;
 
@@ -24,6 +24,14 @@ const MAX_COMPONENT: usize = 4096;
 impl Detector for OpensslText {
     fn name(&self) -> &'static str {
         "openssl-text"
+    }
+
+    fn family(&self) -> Family {
+        Family::Keys
+    }
+
+    fn describe(&self) -> &'static str {
+        "the listing `openssl pkey -text` prints"
     }
 
     fn anchors(&self) -> Vec<Anchor> {

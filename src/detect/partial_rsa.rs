@@ -9,7 +9,7 @@
 //! leaves its numbers here; [`PartialRsa::finish`] runs once every public key is known and
 //! reports the completed key at the same place. Deduplication keeps the verified finding.
 
-use super::{Anchor, Detector, ScanContext, Sink};
+use super::{Anchor, Detector, Family, ScanContext, Sink};
 use crate::keys::moduli;
 use crate::keys::{rsa_recover, RsaParts, Status};
 use crate::report::Finding;
@@ -55,6 +55,14 @@ pub fn defer(sink: &mut Sink, mut finding: Finding, parts: RsaParts) {
 impl Detector for PartialRsa {
     fn name(&self) -> &'static str {
         NAME
+    }
+
+    fn family(&self) -> Family {
+        Family::Wrappers
+    }
+
+    fn describe(&self) -> &'static str {
+        "partial RSA keys (d, p or dP only) completed with a modulus seen elsewhere"
     }
 
     fn anchors(&self) -> Vec<Anchor> {

@@ -3,7 +3,7 @@
 //! decoders, so a PEM key is verified and fingerprinted exactly like a binary one.
 
 use super::text::{self, Encoding};
-use super::{der_key_finding, Anchor, Detector, ScanContext, Sink};
+use super::{der_key_finding, Anchor, Detector, Family, ScanContext, Sink};
 use crate::keys::{KeyInfo, Status, Verdict};
 use crate::report::Finding;
 
@@ -41,6 +41,14 @@ fn classify(label: &[u8]) -> Option<Payload> {
 impl Detector for Pem {
     fn name(&self) -> &'static str {
         "pem"
+    }
+
+    fn family(&self) -> Family {
+        Family::Keys
+    }
+
+    fn describe(&self) -> &'static str {
+        "PEM private-key armour of every label, ASCII and UTF-16LE"
     }
 
     fn anchors(&self) -> Vec<Anchor> {

@@ -10,7 +10,7 @@
 //! (RSA p·q = n …, u = p⁻¹ mod q, EdDSA seed → public point, ECDSA/ECDH d·G = Q, X25519,
 //! DSA) and their two-byte checksum checked; encrypted ones are reported with their S2K.
 
-use super::{verdict_cache, Anchor, Detector, ScanContext, Sink};
+use super::{verdict_cache, Anchor, Detector, Family, ScanContext, Sink};
 use crate::keys::{self, fingerprint, Curve, DsaParts, KeyInfo, PrivateKey, RsaParts};
 use crate::keys::{Status, Verdict};
 use crate::report::Finding;
@@ -51,6 +51,14 @@ fn anchor_bytes() -> Vec<Vec<u8>> {
 impl Detector for Pgp {
     fn name(&self) -> &'static str {
         "pgp"
+    }
+
+    fn family(&self) -> Family {
+        Family::Wrappers
+    }
+
+    fn describe(&self) -> &'static str {
+        "OpenPGP secret keys and subkeys"
     }
 
     fn anchors(&self) -> Vec<Anchor> {

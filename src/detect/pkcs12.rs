@@ -12,7 +12,7 @@
 //! comes from crates (pkcs12 for RFC 7292 appendix B, pkcs5 for PBES2), iteration counts are
 //! capped so a hostile file cannot make the scan spin.
 
-use super::{verdict_cache, Anchor, Detector, ScanContext, Sink};
+use super::{verdict_cache, Anchor, Detector, Family, ScanContext, Sink};
 use crate::keys::decode::{private_key_der, tlv_len};
 use crate::keys::{self, KeyInfo, PrivateKey, Status, Verdict};
 use crate::report::Finding;
@@ -66,6 +66,14 @@ const PASSWORDS: [Password; 2] = [
 impl Detector for Pkcs12 {
     fn name(&self) -> &'static str {
         "pkcs12"
+    }
+
+    fn family(&self) -> Family {
+        Family::Wrappers
+    }
+
+    fn describe(&self) -> &'static str {
+        "PKCS#12 / PFX key stores"
     }
 
     fn anchors(&self) -> Vec<Anchor> {

@@ -5,7 +5,7 @@
 //! subject names the key a finding belongs to.
 
 use super::text::{self, Encoding};
-use super::{Anchor, Detector, PublicKeyRecord, ScanContext, Sink};
+use super::{Anchor, Detector, Family, PublicKeyRecord, ScanContext, Sink};
 use crate::keys::{decode::tlv_len, pubkey};
 
 pub struct PublicKeys;
@@ -32,6 +32,14 @@ const MAX_PEM_BODY: usize = 64 * 1024;
 impl Detector for PublicKeys {
     fn name(&self) -> &'static str {
         "public-keys"
+    }
+
+    fn family(&self) -> Family {
+        Family::Raw
+    }
+
+    fn describe(&self) -> &'static str {
+        "public keys and certificates (never findings: they name keys and feed the factor search)"
     }
 
     fn anchors(&self) -> Vec<Anchor> {

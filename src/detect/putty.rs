@@ -19,7 +19,7 @@
 
 use super::ssh_wire::{putty_private, SshPublic};
 use super::text::{self, Encoding};
-use super::{verdict_cache, Anchor, Detector, ScanContext, Sink};
+use super::{verdict_cache, Anchor, Detector, Family, ScanContext, Sink};
 use crate::keys::{self, Status, Verdict};
 use crate::report::Finding;
 use hmac::{Hmac, Mac};
@@ -34,6 +34,14 @@ const MAX_LINES: usize = 512;
 impl Detector for Putty {
     fn name(&self) -> &'static str {
         "putty"
+    }
+
+    fn family(&self) -> Family {
+        Family::Wrappers
+    }
+
+    fn describe(&self) -> &'static str {
+        "PuTTY PPK v2/v3 private keys"
     }
 
     fn anchors(&self) -> Vec<Anchor> {

@@ -8,7 +8,7 @@
 //! (its fingerprint; verified, because the bytes equal a component of a proven key). Copies
 //! inside the key's own findings (the DER's big-endian d) are not reported again.
 
-use super::{Anchor, Detector, ScanContext, Sink};
+use super::{Anchor, Detector, Family, ScanContext, Sink};
 use crate::keys::limbs::{self, Repr};
 use crate::keys::residue::{self, Secret};
 use crate::keys::{Status, Verdict};
@@ -37,6 +37,14 @@ impl Detector for RawPrivate {
         NAME
     }
 
+    fn family(&self) -> Family {
+        Family::Raw
+    }
+
+    fn describe(&self) -> &'static str {
+        "raw copies of the private integers of keys proven elsewhere in the dump"
+    }
+
     fn anchors(&self) -> Vec<Anchor> {
         Vec::new()
     }
@@ -63,7 +71,7 @@ impl Detector for RawPrivate {
             let handed = f
                 .material
                 .as_ref()
-                .filter(|_| super::family_of(&f.detector) != Some("raw"));
+                .filter(|_| super::family_of(&f.detector) != Some(Family::Raw));
             let secret = match handed {
                 Some(m) => Secret::from_key(m.key(), None),
                 None => {

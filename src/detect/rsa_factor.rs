@@ -11,7 +11,7 @@
 //! hundreds of CA certificates) are still paired with the integers the `bigint` detector
 //! collects from runtime containers.
 
-use super::{Anchor, Detector, ScanContext, Sink};
+use super::{Anchor, Detector, Family, ScanContext, Sink};
 use crate::keys::factor_scan::{self, Hit, Sieve, Target};
 use crate::keys::limbs;
 use crate::keys::moduli::{self, KnownModulus};
@@ -35,6 +35,14 @@ const CHUNK: usize = 4 << 20;
 impl Detector for RsaFactor {
     fn name(&self) -> &'static str {
         "rsa-factor"
+    }
+
+    fn family(&self) -> Family {
+        Family::Raw
+    }
+
+    fn describe(&self) -> &'static str {
+        "prime factors of known moduli in any window of memory"
     }
 
     fn anchors(&self) -> Vec<Anchor> {

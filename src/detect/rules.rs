@@ -6,7 +6,7 @@
 //! together; then across the whole dump in `scan/dedup.rs`): one finding, an occurrence count
 //! and the first locations.
 
-use super::{Anchor, Detector, ScanContext, Sink};
+use super::{Anchor, Detector, Family, ScanContext, Sink};
 use crate::report::{Finding, TokenInfo};
 use crate::rules::matcher::{self, Hit, View};
 use crate::rules::{CompiledRule, RuleSet};
@@ -152,6 +152,14 @@ fn push_merged(sink: &mut Sink, f: Finding) {
 impl Detector for Rules {
     fn name(&self) -> &'static str {
         "rules"
+    }
+
+    fn family(&self) -> Family {
+        Family::Tokens
+    }
+
+    fn describe(&self) -> &'static str {
+        "token rules: JWTs, cloud keys, API tokens, passwords in URLs"
     }
 
     fn anchors(&self) -> Vec<Anchor> {

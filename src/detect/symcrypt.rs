@@ -27,7 +27,7 @@
 //! on the curve, and d·G must equal it.
 
 use super::binary::{u32_le, u64_le};
-use super::{verdict_cache, Anchor, Detector, ScanContext, Sink};
+use super::{verdict_cache, Anchor, Detector, Family, ScanContext, Sink};
 use crate::keys::{rsa_recover, Curve, RsaParts};
 use crate::report::Finding;
 use num_bigint_dig::{BigUint, ModInverse};
@@ -101,6 +101,14 @@ fn modulus_of(d: &[u8], int: &SymInt) -> Option<usize> {
 impl Detector for SymCrypt {
     fn name(&self) -> &'static str {
         "symcrypt"
+    }
+
+    fn family(&self) -> Family {
+        Family::Wrappers
+    }
+
+    fn describe(&self) -> &'static str {
+        "SymCrypt in-memory RSA and EC key objects"
     }
 
     fn anchors(&self) -> Vec<Anchor> {
