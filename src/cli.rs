@@ -89,7 +89,7 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         output: Option<PathBuf>,
         /// Lowest severity that makes the exit code 1.
-        #[arg(long, default_value = "high", value_parser = parse_severity)]
+        #[arg(long, default_value = "high", value_parser = <Severity as std::str::FromStr>::from_str)]
         fail_on: Severity,
         /// Give up on an input after this many seconds (the scan is then incomplete: exit 2).
         #[arg(long, value_name = "SECONDS", value_parser = stdout::parse_time_limit)]
@@ -299,11 +299,6 @@ fn man_page(command: Option<&str>) -> Result<clap_mangen::Man, String> {
             .version(env!("CARGO_PKG_VERSION")),
     )
     .title(format!("dumpguard-{name}")))
-}
-
-fn parse_severity(s: &str) -> Result<Severity, String> {
-    Severity::parse(s)
-        .ok_or_else(|| format!("unknown severity '{s}' (low, medium, high, critical)"))
 }
 
 /// Expands directories (sorted, so output order is deterministic).

@@ -97,9 +97,11 @@ fn modules_import_only_downwards_and_the_check_can_fail() {
 /// finds" table from falling behind: every registered detector has a row.
 #[test]
 fn the_readme_table_has_a_row_for_every_registered_detector() {
-    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
-        .unwrap();
-    let start = readme.find("## What it finds").expect("README has a What it finds section");
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let start = readme
+        .find("## What it finds")
+        .expect("README has a What it finds section");
     let table = &readme[start..];
     let table = &table[..table[3..].find("\n## ").map_or(table.len(), |i| i + 3)];
     let help = {
@@ -119,5 +121,8 @@ fn the_readme_table_has_a_row_for_every_registered_detector() {
             assert!(help.contains(n), "`scan --help` does not list {n}");
         }
     }
-    assert!(missing.is_empty(), "README \"What it finds\" has no row for {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "README \"What it finds\" has no row for {missing:?}"
+    );
 }

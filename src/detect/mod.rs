@@ -276,36 +276,20 @@ pub fn der_key_finding(
     Some(f)
 }
 
-/// The same key is usually found many times in one dump (PEM, DER, copies); a hostile dump
-/// can repeat one key millions of times. Verification (primality tests, scalar
-/// multiplications) runs once per distinct encoding.
+/// Decodes and verifies a DER private key once per distinct encoding ([`verdict_cache`]): the
+/// same key usually sits in a dump many times, and a hostile dump can repeat one millions of
+/// times.
 fn verify_der_cached(der: &[u8]) -> Option<(crate::keys::Verdict, &'static str)> {
-    use sha2::{Digest, Sha256};
-    use std::collections::HashMap;
-    use std::sync::{Mutex, OnceLock};
-    type Cache = Mutex<HashMap<[u8; 32], Option<(crate::keys::Verdict, &'static str)>>>;
-    static CACHE: OnceLock<Cache> = OnceLock::new();
-    const MAX_ENTRIES: usize = 4096;
-    let id: [u8; 32] = Sha256::digest(der).into();
-    let cache = CACHE.get_or_init(Default::default);
-    if let Some(hit) = cache.lock().ok().and_then(|c| c.get(&id).cloned()) {
-        return hit;
-    }
-    let result = crate::keys::decode::private_key_der(der).map(|decoded| {
-        let mut verdict = crate::keys::verify(&decoded.key);
-        verdict
-            .key
-            .format
-            .get_or_insert_with(|| decoded.format.to_string());
-        (verdict, decoded.format)
-    });
-    if let Ok(mut c) = cache.lock() {
-        if c.len() >= MAX_ENTRIES {
-            c.clear();
-        }
-        c.insert(id, result.clone());
-    }
-    result
+    verdict_cache::der(der, || {
+        crate::keys::decode::private_key_der(der).map(|decoded| {
+            let mut verdict = crate::keys::verify(&decoded.key);
+            verdict
+                .key
+                .format
+                .get_or_insert_with(|| decoded.format.to_string());
+            (verdict, decoded.format)
+        })
+    })
 }
 
 #[cfg(test)]

@@ -31,6 +31,17 @@ pub fn verdicts(
     cached(CACHE.get_or_init(Default::default), domain, bytes, compute)
 }
 
+/// Like [`verdict`] for a DER private key: the format the decoder recognised comes back with
+/// the verdict, and bytes that decode to no key are remembered as such too.
+pub fn der(
+    bytes: &[u8],
+    compute: impl FnOnce() -> Option<(Verdict, &'static str)>,
+) -> Option<(Verdict, &'static str)> {
+    type Der = Mutex<HashMap<[u8; 32], Option<(Verdict, &'static str)>>>;
+    static CACHE: OnceLock<Der> = OnceLock::new();
+    cached(CACHE.get_or_init(Default::default), "der", bytes, compute)
+}
+
 /// The value cached for (`domain`, `bytes`), or `compute()`'s, stored (bounded).
 fn cached<T: Clone>(
     cache: &Mutex<HashMap<[u8; 32], T>>,

@@ -19,6 +19,17 @@ pub enum Severity {
     Critical,
 }
 
+/// `--fail-on high`, a policy's `block_at`: one parser for every place a severity is read, with
+/// one error message naming the choices (clap uses it through `value_parser = Severity::from_str`).
+impl std::str::FromStr for Severity {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Severity, String> {
+        Severity::parse(s)
+            .ok_or_else(|| format!("unknown severity '{s}' (low, medium, high, critical)"))
+    }
+}
+
 impl Severity {
     pub fn as_str(self) -> &'static str {
         match self {
