@@ -22,6 +22,7 @@ mod pgp;
 mod pkcs12;
 mod public_keys;
 mod putty;
+mod raw_ed25519;
 mod raw_private;
 mod rsa_factor;
 pub mod rules;
@@ -167,6 +168,7 @@ pub const FAMILIES: &[(&str, &[&str])] = &[
             "aes-schedule",
             "rsa-factor",
             "bigint",
+            "raw-ed25519",
             "raw-private-integer",
         ],
     ),
@@ -205,6 +207,7 @@ pub fn registry() -> Vec<Box<dyn Detector>> {
         // bigint's whole-dump pass first: the factor search skips moduli it proved.
         Box::new(bigint::BigInt),
         Box::new(rsa_factor::RsaFactor),
+        Box::new(raw_ed25519::RawEd25519),
         // Last: it reports raw copies of the private integers of keys proven above.
         Box::new(raw_private::RawPrivate),
     ]
