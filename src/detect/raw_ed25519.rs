@@ -124,23 +124,32 @@ impl Detector for RawEd25519 {
             let Some(words) = cx.data.get(first..e) else {
                 continue;
             };
-            // Every header here has a small length word (32 or 64) at an aligned address:
-            // one compare per word, the rest only at those few places.
-            for (i, w) in words.chunks_exact(8).enumerate() {
-                let w = u64::from_le_bytes(w.try_into().unwrap_or_default());
-                if w != 32 && w != 64 {
+            // Every header here has a small length word (32 or 64) at an aligned address. Most
+            // blocks of eight words hold neither: one branch-free test per word (it
+            // vectorises), the per-word work only in the few blocks that do.
+            for (b, block) in words.chunks(64).enumerate() {
+                let hit = block
+                    .chunks_exact(8)
+                    .fold(false, |a, w| a | is_length_word(word(w)));
+                if !hit {
                     continue;
                 }
-                let p = first + 8 * i;
-                if w == 32 {
-                    if let Some(space) = space {
-                        ecx_key(cx.data, space, p, &mut prover);
+                for (i, w) in block.chunks_exact(8).enumerate() {
+                    let w = word(w);
+                    if !is_length_word(w) {
+                        continue;
                     }
-                } else {
-                    if let Some(space) = space {
-                        go_slice(cx.data, space, p, &mut prover);
+                    let p = first + 64 * b + 8 * i;
+                    if w == 32 {
+                        if let Some(space) = space {
+                            ecx_key(cx.data, space, p, &mut prover);
+                        }
+                    } else {
+                        if let Some(space) = space {
+                            go_slice(cx.data, space, p, &mut prover);
+                        }
+                        py_bytes(cx.data, p, &mut prover);
                     }
-                    py_bytes(cx.data, p, &mut prover);
                 }
             }
         }
@@ -150,6 +159,19 @@ impl Detector for RawEd25519 {
     fn finish(&self, cx: &ScanContext<'_>, found: &Sink, sink: &mut Sink) {
         beside_public_keys(cx, found, sink);
     }
+}
+
+/// An 8-byte little-endian word.
+#[inline(always)]
+fn word(b: &[u8]) -> u64 {
+    u64::from_le_bytes(b.try_into().unwrap_or_default())
+}
+
+/// 32 (`ECX_KEY.keylen`) or 64 (a Go slice's `len`, a Python bytes' `ob_size`): then
+/// `w − 32` is 0 or 32.
+#[inline(always)]
+fn is_length_word(w: u64) -> bool {
+    w.wrapping_sub(32) & !32 == 0
 }
 
 #[inline(always)]
@@ -215,7 +237,11 @@ fn ecx_key(data: &[u8], space: &AddressSpace, p: usize, prover: &mut Prover) -> 
     if !plausible_pointer(ptr) || *data.get(base + ECX_HASPUB)? != 1 {
         return None;
     }
-    if data.get(ECX_PUB_END + base..base + ECX_PRIV)?.iter().any(|&b| b != 0) {
+    if data
+        .get(ECX_PUB_END + base..base + ECX_PRIV)?
+        .iter()
+        .any(|&b| b != 0)
+    {
         return None;
     }
     let public = bytes32(data, base + ECX_PUB)?;
@@ -297,8 +323,7 @@ impl Prover {
                 .verifying_key()
                 .to_bytes(),
             Alg::X25519 => {
-                x25519_dalek::PublicKey::from(&x25519_dalek::StaticSecret::from(private))
-                    .to_bytes()
+                x25519_dalek::PublicKey::from(&x25519_dalek::StaticSecret::from(private)).to_bytes()
             }
         };
         self.derived.insert((alg, private), p);
@@ -373,7 +398,11 @@ fn beside_public_keys(cx: &ScanContext<'_>, found: &Sink, sink: &mut Sink) {
             "X25519" => Alg::X25519,
             _ => continue,
         };
-        let Some(pk) = r.point.as_deref().and_then(|p| <[u8; 32]>::try_from(p).ok()) else {
+        let Some(pk) = r
+            .point
+            .as_deref()
+            .and_then(|p| <[u8; 32]>::try_from(p).ok())
+        else {
             continue;
         };
         let fp = crate::keys::fingerprint::sha256_fingerprint(&r.spki);
