@@ -47,18 +47,20 @@ const SLICE: usize = 64 << 20;
 const ECX_X25519: u32 = 0;
 const ECX_ED25519: u32 = 2;
 /// `ECX_KEY` field offsets on 64-bit targets: `libctx` 0, `propq` 8, the `haspubkey:1`
-/// bit-field's byte 16, `pubkey[57]` 17 (a `char` array packs right after the bit-field's
-/// byte), `privkey` 80, `keylen` 88, `type` 96. Unchanged from 3.0 to 3.5 and 4.0 (later
-/// versions only changed the fields after `type`). Checked against real processes: the
-/// system's OpenSSL 3.0 and python `cryptography`'s bundled OpenSSL.
+/// bit-field at 16, `pubkey[57]`, `privkey` 80, `keylen` 88, `type` 96. Unchanged from 3.0 to
+/// 3.5 and 4.0 (later versions only changed the fields after `type`).
 const ECX_HASPUB: usize = 16;
-const ECX_PUB: usize = 17;
 const ECX_PRIV: usize = 80;
 const ECX_KEYLEN: usize = 88;
 const ECX_TYPE: usize = 96;
-/// `pubkey` is `MAX_KEYLEN` (57) bytes, of which a 25519 key uses 32; the rest and the padding
-/// up to `privkey` stay zero (the struct is allocated zeroed).
-const ECX_PUB_END: usize = ECX_PUB + 32;
+/// Where `pubkey` starts: GCC and Clang (System V ABI) pack the `char` array into the byte
+/// after the bit-field's (17: checked against real processes, the system's OpenSSL 3.0 and
+/// python `cryptography`'s bundled OpenSSL); MSVC starts it after the bit-field's whole
+/// `unsigned int` (20: from MSVC's bit-field rules, no Windows process was at hand). A 25519
+/// key uses 32 of its 57 bytes; the rest and the padding up to `privkey` stay zero (the
+/// struct is allocated zeroed).
+const ECX_PUB_GNU: usize = 17;
+const ECX_PUB_MSVC: usize = 20;
 
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 enum Alg {
@@ -234,17 +236,23 @@ fn ecx_key(data: &[u8], space: &AddressSpace, p: usize, prover: &mut Prover) -> 
         _ => return None,
     };
     let ptr = u64_at(data, base + ECX_PRIV)?;
-    if !plausible_pointer(ptr) || *data.get(base + ECX_HASPUB)? != 1 {
+    if !plausible_pointer(ptr) {
         return None;
     }
-    if data
-        .get(ECX_PUB_END + base..base + ECX_PRIV)?
-        .iter()
-        .any(|&b| b != 0)
-    {
+    // The MSVC layout has `haspubkey` as a whole little-endian word of 1; the GNU one only
+    // its first byte (the next ones are the key).
+    let at = if u32_at(data, base + ECX_HASPUB)? == 1 {
+        ECX_PUB_MSVC
+    } else if *data.get(base + ECX_HASPUB)? == 1 {
+        ECX_PUB_GNU
+    } else {
+        return None;
+    };
+    let zero_tail = data.get(base + at + 32..base + ECX_PRIV)?;
+    if zero_tail.iter().any(|&b| b != 0) {
         return None;
     }
-    let public = bytes32(data, base + ECX_PUB)?;
+    let public = bytes32(data, base + at)?;
     if !looks_random(&public) {
         return None;
     }
@@ -489,11 +497,22 @@ mod tests {
         d[at..at + b.len()].copy_from_slice(b);
     }
 
-    /// An `ECX_KEY` at `at` whose privkey points at `priv_at`.
+    /// An `ECX_KEY` at `at` (GCC layout) whose privkey points at `priv_at`.
     fn ecx(d: &mut [u8], at: usize, ty: u32, public: &[u8; 32], priv_at: usize) {
+        ecx_with(d, at, ECX_PUB_GNU, ty, public, priv_at)
+    }
+
+    fn ecx_with(
+        d: &mut [u8],
+        at: usize,
+        pub_at: usize,
+        ty: u32,
+        public: &[u8; 32],
+        priv_at: usize,
+    ) {
         d[at..at + 104].fill(0);
         d[at + ECX_HASPUB] = 1;
-        put(d, at + ECX_PUB, public);
+        put(d, at + pub_at, public);
         put(d, at + ECX_PRIV, &(BASE + priv_at as u64).to_le_bytes());
         put(d, at + ECX_KEYLEN, &32u64.to_le_bytes());
         put(d, at + ECX_TYPE, &ty.to_le_bytes());
@@ -533,6 +552,10 @@ mod tests {
         put(&mut d, 0x1000, &es);
         ecx(&mut d, 0x200, ECX_X25519, &xp, 0x1100);
         put(&mut d, 0x1100, &xs);
+        // The MSVC layout (pubkey after the bit-field's whole word).
+        let (ms, mp) = ed_pair(6);
+        ecx_with(&mut d, 0x500, ECX_PUB_MSVC, ECX_ED25519, &mp, 0x1200);
+        put(&mut d, 0x1200, &ms);
         // Go slice header at 0x300 → seed ‖ pk at 0x2000.
         put(&mut d, 0x300, &(BASE + 0x2000).to_le_bytes());
         put(&mut d, 0x308, &64u64.to_le_bytes());
@@ -559,6 +582,7 @@ mod tests {
                 ("openssl-ecx-key", 0x1100, "x25519-private-key"),
                 ("go-slice-seed-pk", 0x2000, "ed25519-private-key"),
                 ("python-bytes-seed-pk", 0x420, "ed25519-private-key"),
+                ("openssl-ecx-key", 0x1200, "ed25519-private-key"),
             ]
         );
         assert!(f.iter().all(|f| f.verified && f.material.is_some()));
