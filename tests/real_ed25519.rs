@@ -417,3 +417,36 @@ fn no_finding_without_a_key() {
         assert!(bad.is_empty(), "{what}: {bad:?}");
     }
 }
+
+/// libsodium's secret key (seed ‖ public key) in a C buffer with no header around it, in a
+/// process that also holds the key's OpenSSH public line (an `authorized_keys` entry): found
+/// through the public key, whose raw copy has the seed right before it.
+#[test]
+fn libsodium_secret_key_in_a_c_buffer_beside_its_public_key() {
+    let keys = fresh(&["ed25519"]);
+    let key = &keys[0];
+    let src = r#"
+import os, sys, gc, ctypes, base64
+import nacl.bindings
+p = sys.argv[1]
+with open(p, 'rb') as f:
+    seed = bytearray(f.read())
+os.unlink(p)
+pk, sk = nacl.bindings.crypto_sign_seed_keypair(bytes(seed))
+seed[:] = bytes(len(seed))
+buf = ctypes.create_string_buffer(sk, 64)
+wire = b"\0\0\0\x0bssh-ed25519\0\0\0\x20" + pk
+authorized = "ssh-ed25519 " + base64.b64encode(wire).decode() + " service@dumpguard-test\n"
+signed = nacl.bindings.crypto_sign(b"dumpguard", buf.raw)
+del sk, signed
+gc.collect()
+print("READY", flush=True)
+sys.stdin.read()
+"#;
+    let holder = spawn("python3", &["-c", src, &key_file(&key.private, "sodium")]);
+    for (dump, kind) in dumps(holder.pid) {
+        let r = scan(&dump);
+        let enc = assert_raw_key(&r, key, &format!("libsodium C buffer, {kind}"));
+        assert!(enc.iter().any(|e| e == "seed-pk"), "{kind}: {enc:?}");
+    }
+}
