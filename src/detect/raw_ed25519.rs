@@ -122,8 +122,9 @@ impl Detector for RawEd25519 {
         let space = cx.space.has_va_map().then_some(cx.space);
         let mut prover = Prover::new(MAX_DERIVE_PER_CHUNK);
         for (s, e, delta) in align::spans(cx.regions, start, end) {
+            // A word that starts before `e` is this chunk's even when it ends past it.
             let first = align::first_aligned(s, delta, 8);
-            let Some(words) = cx.data.get(first..e) else {
+            let Some(words) = cx.data.get(first..(e + 7).min(cx.data.len())) else {
                 continue;
             };
             // Every header here has a small length word (32 or 64) at an aligned address. Most
@@ -520,6 +521,10 @@ mod tests {
     }
 
     fn scan(d: &[u8]) -> Vec<Finding> {
+        scan_range(d, 0, d.len())
+    }
+
+    fn scan_range(d: &[u8], start: usize, end: usize) -> Vec<Finding> {
         let regions = vec![Region {
             file_offset: 0,
             len: d.len() as u64,
@@ -537,7 +542,7 @@ mod tests {
             pages: None,
         };
         let mut sink = Sink::default();
-        RawEd25519.scan_chunk(&cx, 0, d.len(), &mut sink);
+        RawEd25519.scan_chunk(&cx, start, end, &mut sink);
         sink.findings
     }
 
@@ -594,6 +599,22 @@ mod tests {
             &crate::keys::fingerprint::x25519_spki(&xp).unwrap(),
         );
         assert_eq!(f[1].fingerprint.as_deref(), Some(want.as_str()));
+    }
+
+    #[test]
+    fn a_header_across_a_chunk_boundary_is_found_once() {
+        let mut d = noise(1 << 14, 16);
+        let (s, p) = ed_pair(17);
+        put(&mut d, 0x300, &(BASE + 0x2000).to_le_bytes());
+        put(&mut d, 0x308, &64u64.to_le_bytes());
+        put(&mut d, 0x310, &64u64.to_le_bytes());
+        put(&mut d, 0x2000, &s);
+        put(&mut d, 0x2020, &p);
+        // The chunk ends in the middle of the `len` word at 0x308.
+        for cut in [0x30c, 0x308, 0x310] {
+            let n = scan_range(&d, 0, cut).len() + scan_range(&d, cut, d.len()).len();
+            assert_eq!(n, 1, "cut at {cut:#x}");
+        }
     }
 
     #[test]
