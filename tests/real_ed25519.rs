@@ -450,3 +450,43 @@ sys.stdin.read()
         assert!(enc.iter().any(|e| e == "seed-pk"), "{kind}: {enc:?}");
     }
 }
+
+/// node's `crypto` with the system's OpenSSL 3.0 (python `cryptography` bundles its own,
+/// newer OpenSSL): the same `ECX_KEY` layout, found through the same pointer.
+#[test]
+fn node_crypto_ed25519_key_object_in_system_openssl() {
+    let keys = fresh(&["ed25519"]);
+    let key = &keys[0];
+    let src = r#"
+const crypto = require('crypto'), fs = require('fs');
+const p = process.argv[1];
+let buf = fs.readFileSync(p); fs.unlinkSync(p);
+const key = crypto.createPrivateKey(buf);
+crypto.sign(null, Buffer.from('dumpguard'), key);
+buf.fill(0); buf = null;
+// The service keeps its key (a collected KeyObject would be freed and cleared).
+global.keep = key;
+if (global.gc) global.gc();
+console.log('READY');
+process.stdin.resume();
+"#;
+    // --jitless: V8 then reserves no JIT code space, which keeps the core small.
+    let holder = spawn(
+        "node",
+        &[
+            "--jitless",
+            "--expose-gc",
+            "-e",
+            src,
+            &key_file(&key.pem, "node"),
+        ],
+    );
+    for (dump, kind) in dumps(holder.pid) {
+        let r = scan(&dump);
+        let enc = assert_raw_key(&r, key, &format!("node Ed25519, {kind}"));
+        assert!(
+            enc.iter().any(|e| e == "openssl-ecx-key"),
+            "{kind}: {enc:?}"
+        );
+    }
+}
