@@ -364,6 +364,12 @@ sys.stdin.read()
             assert_redacted(&dump, &[&key.private], "pynacl");
         }
     }
+    // The bytes sit inline in their object: a bare /proc/PID/mem image, with no address map
+    // to follow pointers through, still shows them.
+    let img = common::raw_image_bare(holder.pid);
+    let r = scan(&img);
+    let enc = assert_raw_key(&r, key, "PyNaCl, bare raw image");
+    assert!(enc.iter().any(|e| e == "python-bytes-seed-pk"), "{enc:?}");
 }
 
 /// No Ed25519/X25519 finding where there is no key: random bytes, compressed bytes (the
