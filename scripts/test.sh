@@ -24,6 +24,8 @@ need script || missing+=(bsdutils)
 need aeskeyfind || missing+=(aeskeyfind)
 need javac || missing+=(default-jdk-headless)
 need node || missing+=(nodejs)
+# tests/real_ed25519.rs builds a Go holder (Debian 12: Go 1.19, standard library only).
+need go || missing+=(golang-go)
 [ -f /etc/ssl/certs/ca-certificates.crt ] || missing+=(ca-certificates)
 # tests/text_corpus.rs scans the machine's Python sources, Perl modules and /usr/share/doc.
 [ -d /usr/share/perl ] || missing+=(perl)
@@ -41,6 +43,8 @@ python3 -c 'import cryptography' 2>/dev/null || python3 -m pip install -q crypto
 python3 -c 'import certifi' 2>/dev/null || python3 -m pip install -q certifi
 # tests/sarif.rs validates SARIF output against the OASIS schema with python jsonschema.
 python3 -c 'import jsonschema' 2>/dev/null || python3 -m pip install -q jsonschema
+# tests/real_ed25519.rs: a PyNaCl (libsodium) signing key in a python process.
+python3 -c 'import nacl.signing' 2>/dev/null || python3 -m pip install -q pynacl
 # tests/encoded_keys.rs: the holder parses a Kubernetes Secret manifest with PyYAML.
 python3 -c 'import yaml' 2>/dev/null || python3 -m pip install -q pyyaml
 

@@ -22,6 +22,7 @@ mod pgp;
 mod pkcs12;
 mod public_keys;
 mod putty;
+mod raw_ed25519;
 mod raw_private;
 mod rsa_factor;
 pub mod rules;
@@ -236,6 +237,7 @@ pub fn registry() -> Vec<Box<dyn Detector>> {
         // bigint's whole-dump pass first: the factor search skips moduli it proved.
         Box::new(bigint::BigInt),
         Box::new(rsa_factor::RsaFactor),
+        Box::new(raw_ed25519::RawEd25519),
         // Last: it reports raw copies of the private integers of keys proven above.
         Box::new(raw_private::RawPrivate),
     ]
