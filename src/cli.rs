@@ -370,7 +370,12 @@ pub fn run(cli: Cli) -> i32 {
         } => {
             let baseline = match baseline
                 .as_deref()
-                .map(|p| Ok::<_, String>((p.display().to_string(), Baseline::load(p)?)))
+                .map(|p| {
+                    Ok::<_, String>((
+                        p.display().to_string(),
+                        Baseline::load(p).map_err(|e| e.to_string())?,
+                    ))
+                })
                 .transpose()
             {
                 Ok(b) => b,

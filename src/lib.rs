@@ -65,19 +65,13 @@ impl Scanner {
 
     /// Keeps only the detector families named (see [`detect::Family`]); an unknown name
     /// is an error rather than a silently narrower scan.
-    pub fn with_families(mut self, families: &[String]) -> Result<Scanner, String> {
+    pub fn with_families(mut self, families: &[String]) -> Result<Scanner, detect::UnknownFamily> {
         let mut wanted = Vec::new();
         for f in families {
-            match detect::Family::from_name(f) {
-                Some(fam) => wanted.push(fam),
-                None => {
-                    let known: Vec<&str> = detect::Family::ALL.iter().map(|f| f.name()).collect();
-                    return Err(format!(
-                        "unknown detector family '{f}' (known: {})",
-                        known.join(", ")
-                    ));
-                }
-            }
+            wanted.push(
+                detect::Family::from_name(f)
+                    .ok_or_else(|| detect::UnknownFamily { name: f.clone() })?,
+            );
         }
         self.engine = std::mem::take(&mut self.engine)
             .retain(|d| detect::family_of(d).is_some_and(|f| wanted.contains(&f)));

@@ -349,6 +349,8 @@ fn configuration_files_that_are_devices_or_fifos_are_refused_at_once() {
             // A device or a FIFO as the audit log would swallow (or block on) the records
             // the gate promises to keep.
             vec!["gate", "--audit-log", s(bad), s(&clean)],
+            vec!["scan", "-q", "--baseline", s(bad), s(&clean)],
+            vec!["gate", "--baseline", s(bad), s(&clean)],
         ];
         for args in cases {
             let t = Instant::now();

@@ -71,7 +71,7 @@ fn build_gate(
     known: &[PathBuf],
 ) -> Result<Gate, String> {
     let mut policy = match policy {
-        Some(p) => Policy::load(p)?,
+        Some(p) => Policy::load(p).map_err(|e| e.to_string())?,
         None => Policy::default_policy(),
     };
     if let Some(b) = baseline {
@@ -86,7 +86,7 @@ fn build_gate(
 /// the verdict to the exact policy *and* baseline that made it.
 fn with_baseline(policy: &mut Policy, path: &Path) -> Result<(), String> {
     use sha2::{Digest, Sha256};
-    let b = dumpguard::report::baseline::Baseline::load(path)?;
+    let b = dumpguard::report::baseline::Baseline::load(path).map_err(|e| e.to_string())?;
     let by = format!("baseline {}", path.display());
     policy.allow.extend(
         b.entries

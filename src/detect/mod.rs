@@ -169,6 +169,15 @@ impl Family {
     }
 }
 
+/// `--detectors` named a family that does not exist: an error rather than a silently
+/// narrower scan.
+#[derive(Debug, thiserror::Error)]
+#[error("unknown detector family '{name}' (known: keys, wrappers, raw, tokens)")]
+pub struct UnknownFamily {
+    /// The name given.
+    pub name: String,
+}
+
 /// Each family with the names of its detectors, from the registry.
 pub fn families() -> Vec<(Family, Vec<&'static str>)> {
     let all = registry();
@@ -317,6 +326,12 @@ mod family_tests {
             );
             assert!(!d.describe().is_empty());
         }
+        let known: Vec<&str> = Family::ALL.iter().map(|f| f.name()).collect();
+        let message = UnknownFamily { name: "x".into() }.to_string();
+        assert!(
+            message.ends_with(&format!("(known: {})", known.join(", "))),
+            "{message}"
+        );
         for f in Family::ALL {
             assert_eq!(Family::from_name(f.name()), Some(f));
             assert!(help.contains(&format!("{}:", f.name())));

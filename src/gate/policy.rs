@@ -149,6 +149,39 @@ impl Disposition {
     }
 }
 
+/// Why a policy was refused. The gate refuses to start on any of them (exit 2): a policy it
+/// cannot read completely must not silently gate with defaults.
+#[derive(Debug, thiserror::Error)]
+pub enum PolicyError {
+    /// The file could not be read (missing, not a regular file, over the size cap).
+    #[error("policy {path}: {error}")]
+    Read {
+        path: String,
+        #[source]
+        error: std::io::Error,
+    },
+    /// The bytes are not UTF-8.
+    #[error("policy {policy}: not UTF-8 text")]
+    NotText { policy: String },
+    /// Not TOML, or a field of the wrong type or unknown name.
+    #[error("policy {policy}: {error}")]
+    Syntax {
+        policy: String,
+        #[source]
+        error: Box<toml::de::Error>,
+    },
+    /// A policy version this dumpguard does not read.
+    #[error("policy {policy}: unsupported version {version} (this dumpguard reads version 1)")]
+    Version { policy: String, version: u32 },
+    /// A field holds a value outside what it accepts.
+    #[error("policy {policy}: {field}: {problem}")]
+    Invalid {
+        policy: String,
+        field: String,
+        problem: String,
+    },
+}
+
 impl Policy {
     /// The built-in default policy.
     pub fn default_policy() -> Policy {
@@ -157,52 +190,65 @@ impl Policy {
     }
 
     /// Reads a policy file.
-    pub fn load(path: &Path) -> Result<Policy, String> {
-        let bytes = crate::input::config_file::read_config(path)
-            .map_err(|e| format!("policy {}: {e}", path.display()))?;
+    pub fn load(path: &Path) -> Result<Policy, PolicyError> {
+        let bytes =
+            crate::input::config_file::read_config(path).map_err(|e| PolicyError::Read {
+                path: path.display().to_string(),
+                error: e,
+            })?;
         Policy::parse(&bytes, &path.display().to_string())
     }
 
     /// Parses and validates policy bytes. `source` names them in errors and records.
-    pub fn parse(bytes: &[u8], source: &str) -> Result<Policy, String> {
-        let text =
-            std::str::from_utf8(bytes).map_err(|_| format!("policy {source}: not UTF-8 text"))?;
-        let file: PolicyFile = toml::from_str(text).map_err(|e| format!("policy {source}: {e}"))?;
+    pub fn parse(bytes: &[u8], source: &str) -> Result<Policy, PolicyError> {
+        let invalid = |field: String, problem: String| PolicyError::Invalid {
+            policy: source.to_string(),
+            field,
+            problem,
+        };
+        let text = std::str::from_utf8(bytes).map_err(|_| PolicyError::NotText {
+            policy: source.to_string(),
+        })?;
+        let file: PolicyFile = toml::from_str(text).map_err(|e| PolicyError::Syntax {
+            policy: source.to_string(),
+            error: Box::new(e),
+        })?;
         if file.version != 1 {
-            return Err(format!(
-                "policy {source}: unsupported version {} (this dumpguard reads version 1)",
-                file.version
-            ));
+            return Err(PolicyError::Version {
+                policy: source.to_string(),
+                version: file.version,
+            });
         }
         let mut block_severities = Vec::new();
         for s in &file.block.severities {
-            block_severities.push(Severity::parse(s).ok_or_else(|| {
-                format!("policy {source}: unknown severity '{s}' (low, medium, high, critical)")
-            })?);
+            block_severities.push(
+                s.parse::<Severity>()
+                    .map_err(|e| invalid("[block].severities".into(), e))?,
+            );
         }
         for k in &file.block.kinds {
-            check_kind(k).map_err(|e| format!("policy {source}: [block].kinds: {e}"))?;
+            check_kind(k).map_err(|e| invalid("[block].kinds".into(), e))?;
         }
         crate::scan::check_time_limit(file.limits.time_limit_seconds)
-            .map_err(|e| format!("policy {source}: [limits].time_limit_seconds: {e}"))?;
+            .map_err(|e| invalid("[limits].time_limit_seconds".into(), e))?;
         for (i, a) in file.allow.iter().enumerate() {
+            let entry = format!("allow entry {}", i + 1);
             if let Some(k) = &a.kind {
-                check_kind(k)
-                    .map_err(|e| format!("policy {source}: allow entry {}: kind: {e}", i + 1))?;
+                check_kind(k).map_err(|e| invalid(format!("{entry}: kind"), e))?;
             }
             if a.reason.trim().is_empty() {
-                return Err(format!(
-                    "policy {source}: allow entry {} ({}) has no reason",
-                    i + 1,
-                    a.fingerprint
+                return Err(invalid(
+                    format!("{entry} ({})", a.fingerprint),
+                    "has no reason".into(),
                 ));
             }
             if !valid_fingerprint(&a.fingerprint) {
-                return Err(format!(
-                    "policy {source}: allow entry {}: '{}' is not a fingerprint \
-                     (sha256:<64 hex> or der-sha256:<64 hex>)",
-                    i + 1,
-                    a.fingerprint
+                return Err(invalid(
+                    entry,
+                    format!(
+                        "'{}' is not a fingerprint (sha256:<64 hex> or der-sha256:<64 hex>)",
+                        a.fingerprint
+                    ),
                 ));
             }
         }
@@ -319,9 +365,20 @@ mod tests {
     #[test]
     fn typo_in_policy_is_an_error() {
         let e = Policy::parse(b"version = 1\n[block]\nseverity = [\"low\"]\n", "t").unwrap_err();
-        assert!(e.contains("severity"), "{e}");
-        assert!(Policy::parse(b"version = 1\nallow_raw = true\n", "t").is_err());
-        assert!(Policy::parse(b"version = 2\n", "t").is_err());
+        assert!(matches!(e, PolicyError::Syntax { .. }), "{e}");
+        assert!(e.to_string().contains("severity"), "{e}");
+        assert!(matches!(
+            Policy::parse(b"version = 1\nallow_raw = true\n", "t"),
+            Err(PolicyError::Syntax { .. })
+        ));
+        assert!(matches!(
+            Policy::parse(b"version = 2\n", "t"),
+            Err(PolicyError::Version { version: 2, .. })
+        ));
+        assert!(matches!(
+            Policy::parse(b"\xff", "t"),
+            Err(PolicyError::NotText { .. })
+        ));
         assert!(Policy::parse(b"", "t").is_err(), "version is required");
     }
 
@@ -329,7 +386,11 @@ mod tests {
     fn unknown_kind_and_time_limit_out_of_range_are_errors() {
         let e = Policy::parse(b"version = 1\n[block]\nkinds = [\"rsa-privat-key\"]\n", "t")
             .unwrap_err();
-        assert!(e.contains("unknown finding kind 'rsa-privat-key'"), "{e}");
+        assert!(
+            matches!(&e, PolicyError::Invalid { field, problem, .. }
+                if field == "[block].kinds" && problem.contains("'rsa-privat-key'")),
+            "{e}"
+        );
         for ok in ["jwt", "aes-key", "rsa-private-key", "github-token"] {
             let p = format!("version = 1\n[block]\nkinds = [\"{ok}\"]\n");
             assert!(Policy::parse(p.as_bytes(), "t").is_ok(), "{ok}");
@@ -337,7 +398,10 @@ mod tests {
         for bad in ["18446744073709551615", "2592001"] {
             let p = format!("version = 1\n[limits]\ntime_limit_seconds = {bad}\n");
             let e = Policy::parse(p.as_bytes(), "t").unwrap_err();
-            assert!(e.contains("time_limit_seconds"), "{bad}: {e}");
+            assert!(
+                matches!(&e, PolicyError::Invalid { field, .. } if field == "[limits].time_limit_seconds"),
+                "{bad}: {e}"
+            );
         }
     }
 
@@ -345,11 +409,15 @@ mod tests {
     fn allow_entry_needs_reason_and_fingerprint() {
         let fp = format!("sha256:{}", "ab".repeat(32));
         let no_reason = format!("version = 1\n[[allow]]\nfingerprint = \"{fp}\"\nreason = \" \"\n");
-        assert!(Policy::parse(no_reason.as_bytes(), "t")
-            .unwrap_err()
-            .contains("no reason"));
+        assert!(matches!(
+            Policy::parse(no_reason.as_bytes(), "t"),
+            Err(PolicyError::Invalid { problem, .. }) if problem == "has no reason"
+        ));
         let bad_fp = "version = 1\n[[allow]]\nfingerprint = \"abc\"\nreason = \"x\"\n";
-        assert!(Policy::parse(bad_fp.as_bytes(), "t").is_err());
+        assert!(matches!(
+            Policy::parse(bad_fp.as_bytes(), "t"),
+            Err(PolicyError::Invalid { field, .. }) if field == "allow entry 1"
+        ));
         let ok = format!("version = 1\n[[allow]]\nfingerprint = \"{fp}\"\nreason = \"test key\"\n");
         assert_eq!(Policy::parse(ok.as_bytes(), "t").unwrap().allow.len(), 1);
     }

@@ -45,17 +45,39 @@ pub struct Suppression {
     pub reason: String,
 }
 
-fn read_bounded(path: &Path) -> Result<String, String> {
-    use std::io::Read;
-    let f = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let mut text = String::new();
-    f.take(MAX_FILE + 1)
-        .read_to_string(&mut text)
-        .map_err(|e| format!("{}: {e}", path.display()))?;
-    if text.len() as u64 > MAX_FILE {
-        return Err(format!("{}: larger than {MAX_FILE} bytes", path.display()));
-    }
-    Ok(text)
+/// Why a baseline could not be read or built.
+#[derive(Debug, thiserror::Error)]
+pub enum BaselineError {
+    /// The file could not be read: missing, not a regular file (a FIFO or a device is refused
+    /// at once, never read), over the size cap, or not UTF-8.
+    #[error("baseline {path}: {error}")]
+    Read {
+        path: String,
+        #[source]
+        error: std::io::Error,
+    },
+    /// The file was read but is not what it must be (a baseline, or reports to build one from).
+    #[error("baseline {path}: {problem}")]
+    Invalid { path: String, problem: String },
+    /// `dumpguard baseline` without a reason: every accepted key must say why.
+    #[error("a baseline entry needs a reason (--reason)")]
+    NoReason,
+}
+
+/// The file's text, through the bounded reader every configuration file goes through
+/// (regular files only, capped at [`MAX_FILE`]).
+fn read_bounded(path: &Path) -> Result<String, BaselineError> {
+    let read = |error| BaselineError::Read {
+        path: path.display().to_string(),
+        error,
+    };
+    let bytes = crate::input::config_file::read_bounded(path, MAX_FILE).map_err(read)?;
+    String::from_utf8(bytes).map_err(|_| {
+        read(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "not UTF-8 text",
+        ))
+    })
 }
 
 fn valid_fingerprint(s: &str) -> bool {
@@ -65,31 +87,28 @@ fn valid_fingerprint(s: &str) -> bool {
 
 impl Baseline {
     /// Reads and validates a baseline file.
-    pub fn load(path: &Path) -> Result<Baseline, String> {
+    pub fn load(path: &Path) -> Result<Baseline, BaselineError> {
+        let invalid = |problem: String| BaselineError::Invalid {
+            path: path.display().to_string(),
+            problem,
+        };
         let text = read_bounded(path)?;
-        let b: Baseline =
-            serde_json::from_str(&text).map_err(|e| format!("baseline {}: {e}", path.display()))?;
+        let b: Baseline = serde_json::from_str(&text).map_err(|e| invalid(e.to_string()))?;
         if b.schema != BASELINE_SCHEMA {
-            return Err(format!(
-                "baseline {}: schema '{}', expected {BASELINE_SCHEMA}",
-                path.display(),
+            return Err(invalid(format!(
+                "schema '{}', expected {BASELINE_SCHEMA}",
                 b.schema
-            ));
+            )));
         }
         for e in &b.entries {
             if !valid_fingerprint(&e.fingerprint) {
-                return Err(format!(
-                    "baseline {}: '{}' is not a fingerprint (sha256:<64 hex>)",
-                    path.display(),
+                return Err(invalid(format!(
+                    "'{}' is not a fingerprint (sha256:<64 hex>)",
                     e.fingerprint
-                ));
+                )));
             }
             if e.reason.trim().is_empty() {
-                return Err(format!(
-                    "baseline {}: entry {} has no reason",
-                    path.display(),
-                    e.fingerprint
-                ));
+                return Err(invalid(format!("entry {} has no reason", e.fingerprint)));
             }
         }
         Ok(b)
@@ -98,9 +117,9 @@ impl Baseline {
     /// A baseline of every fingerprinted finding in report files: a single report, a
     /// `dumpguard.scan/v1` collection, or JSON Lines of reports (`scan --format jsonl`, sweep
     /// output). One entry per fingerprint, sorted, so the file diffs well.
-    pub fn from_report_files(paths: &[&Path], reason: &str) -> Result<Baseline, String> {
+    pub fn from_report_files(paths: &[&Path], reason: &str) -> Result<Baseline, BaselineError> {
         if reason.trim().is_empty() {
-            return Err("a baseline entry needs a reason (--reason)".into());
+            return Err(BaselineError::NoReason);
         }
         let mut entries: BTreeMap<String, BaselineEntry> = BTreeMap::new();
         for path in paths {
@@ -112,7 +131,10 @@ impl Baseline {
                     .filter(|l| !l.trim().is_empty())
                     .map(serde_json::from_str)
                     .collect::<Result<_, _>>()
-                    .map_err(|e| format!("{}: not a report nor JSON Lines: {e}", path.display()))?,
+                    .map_err(|e| BaselineError::Invalid {
+                        path: path.display().to_string(),
+                        problem: format!("not a report nor JSON Lines: {e}"),
+                    })?,
             };
             let mut reports = Vec::new();
             for d in &docs {
@@ -123,7 +145,10 @@ impl Baseline {
             }
             for r in reports {
                 let Some(findings) = r["findings"].as_array() else {
-                    return Err(format!("{}: a document without findings[]", path.display()));
+                    return Err(BaselineError::Invalid {
+                        path: path.display().to_string(),
+                        problem: "a document without findings[]".into(),
+                    });
                 };
                 let seen_in = r["input"]["path"].as_str().unwrap_or_default();
                 for f in findings {
