@@ -153,7 +153,7 @@ fn nested(a: &Path, b: &Path) -> bool {
 /// outbox gated its own output forever). The one exception is a work directory whose first
 /// component under the inbox is a dot-name, which the watcher never takes (the default
 /// `INBOX/.dumpguard-work`). The audit log must not be where the watcher takes or delivers files.
-fn check_layout(cfg: &WatchConfig) -> Result<(), String> {
+fn check_layout(cfg: &WatchConfig) -> Result<(), WatchError> {
     let canon = |what: &str, d: &Path| {
         fs::canonicalize(d).map_err(|e| err(format!("{what} {}", d.display()), e))
     };
@@ -180,7 +180,7 @@ fn check_layout(cfg: &WatchConfig) -> Result<(), String> {
             if hidden_work {
                 continue;
             }
-            return Err(format!(
+            return Err(WatchError::Layout(format!(
                 "the {a} {} and the {b} {} {}: inbox, outbox, quarantine and work directory must \
                  be distinct and not nested",
                 pa.display(),
@@ -190,18 +190,18 @@ fn check_layout(cfg: &WatchConfig) -> Result<(), String> {
                 } else {
                     "are nested"
                 }
-            ));
+            )));
         }
     }
     let log = crate::output::parent_dir(&cfg.audit_log);
     let log = canon("audit log directory", log)?;
     for (what, d) in &dirs[..3] {
         if log.starts_with(d) && !log.starts_with(&dirs[3].1) {
-            return Err(format!(
+            return Err(WatchError::Layout(format!(
                 "the audit log {} is inside the {what} {}: it would be taken or delivered",
                 cfg.audit_log.display(),
                 d.display()
-            ));
+            )));
         }
     }
     Ok(())
@@ -232,8 +232,30 @@ fn shown(p: &Path) -> String {
     crate::report::escape::visible(&p.display().to_string()).into_owned()
 }
 
-fn err(ctx: impl std::fmt::Display, e: io::Error) -> String {
-    format!("{ctx}: {e}")
+/// Why the watcher stopped or would not start.
+#[derive(Debug, thiserror::Error)]
+pub enum WatchError {
+    /// A file-system operation on the watcher's own directories failed (`context` says which).
+    #[error("{context}: {error}")]
+    Io {
+        context: String,
+        #[source]
+        error: io::Error,
+    },
+    /// The directories are unfit: not directories, not distinct, nested, or on different
+    /// file systems (moves must be atomic renames).
+    #[error("{0}")]
+    Layout(String),
+    /// Another watcher holds the work directory's lock.
+    #[error("another watcher is using {0}")]
+    Busy(String),
+}
+
+fn err(ctx: impl std::fmt::Display, e: io::Error) -> WatchError {
+    WatchError::Io {
+        context: ctx.to_string(),
+        error: e,
+    }
 }
 
 /// `rename` that never replaces an existing destination (`renameat2(RENAME_NOREPLACE)`).
@@ -348,7 +370,7 @@ impl<'g> Watcher<'g> {
     /// Checks the directories (they must exist and share one filesystem, so every move is an
     /// atomic rename), creates the work directory and takes the watcher lock (one watcher per
     /// work directory).
-    pub fn new(gate: &'g Gate, cfg: WatchConfig) -> Result<Watcher<'g>, String> {
+    pub fn new(gate: &'g Gate, cfg: WatchConfig) -> Result<Watcher<'g>, WatchError> {
         let mut devs = Vec::new();
         for (what, d) in [
             ("inbox", &cfg.inbox),
@@ -357,7 +379,10 @@ impl<'g> Watcher<'g> {
         ] {
             let m = fs::metadata(d).map_err(|e| err(format!("{what} {}", d.display()), e))?;
             if !m.is_dir() {
-                return Err(format!("{what} {} is not a directory", d.display()));
+                return Err(WatchError::Layout(format!(
+                    "{what} {} is not a directory",
+                    d.display()
+                )));
             }
             devs.push((what, m.dev()));
         }
@@ -370,12 +395,12 @@ impl<'g> Watcher<'g> {
             .map_err(|e| err(cfg.work.display(), e))?
             .dev();
         if let Some((what, _)) = devs.iter().find(|(_, d)| *d != work_dev) {
-            return Err(format!(
+            return Err(WatchError::Layout(format!(
                 "the {what} is on another filesystem than the work directory {}: moves must be \
                  atomic renames, so inbox, outbox, quarantine and work directory must share one \
                  filesystem",
                 cfg.work.display()
-            ));
+            )));
         }
         check_layout(&cfg)?;
         let lock = OpenOptions::new()
@@ -387,7 +412,7 @@ impl<'g> Watcher<'g> {
             .map_err(|e| err("watcher lock", e))?;
         // SAFETY: flock on our descriptor.
         if unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
-            return Err(format!("another watcher is using {}", cfg.work.display()));
+            return Err(WatchError::Busy(cfg.work.display().to_string()));
         }
         Ok(Watcher {
             gate,
@@ -401,7 +426,7 @@ impl<'g> Watcher<'g> {
     /// Recovers, then watches until killed (or, with `once`, until the inbox has been through
     /// one pass). Errors are fatal: the audit log or a directory cannot be written, and going on
     /// would make decisions that leave no evidence.
-    pub fn run(&mut self) -> Result<(), String> {
+    pub fn run(&mut self) -> Result<(), WatchError> {
         self.recover()?;
         if self.cfg.once {
             self.poll_once()?;
@@ -418,7 +443,7 @@ impl<'g> Watcher<'g> {
     }
 
     /// Finishes every work directory a previous (killed) watcher left behind.
-    pub fn recover(&mut self) -> Result<(), String> {
+    pub fn recover(&mut self) -> Result<(), WatchError> {
         // Temporary files of an interrupted atomic write of a quarantine decision record.
         for e in fs::read_dir(&self.cfg.quarantine)
             .map_err(|e| err(self.cfg.quarantine.display(), e))?
@@ -455,7 +480,7 @@ impl<'g> Watcher<'g> {
     }
 
     /// One look at the inbox: takes every file that is complete.
-    pub fn poll_once(&mut self) -> Result<(), String> {
+    pub fn poll_once(&mut self) -> Result<(), WatchError> {
         let mut names: Vec<OsString> = fs::read_dir(&self.cfg.inbox)
             .map_err(|e| err(self.cfg.inbox.display(), e))?
             .flatten()
@@ -506,7 +531,7 @@ impl<'g> Watcher<'g> {
         Ok(())
     }
 
-    fn take(&mut self, name: &OsStr) -> Result<(), String> {
+    fn take(&mut self, name: &OsStr) -> Result<(), WatchError> {
         let src = self.cfg.inbox.join(name);
         // What is checked is what is taken: one descriptor, opened without following a link.
         let checked = match open_nofollow(&src).and_then(|f| f.metadata().map(|m| (f, m))) {
@@ -582,7 +607,13 @@ impl<'g> Watcher<'g> {
     }
 
     /// Quarantines `item/dump` with a BLOCK record saying `why`, without gating it.
-    fn refuse(&mut self, item: &Path, name: &OsStr, size: u64, why: String) -> Result<(), String> {
+    fn refuse(
+        &mut self,
+        item: &Path,
+        name: &OsStr,
+        size: u64,
+        why: String,
+    ) -> Result<(), WatchError> {
         let eval = self.gate.refuse(
             &self.cfg.inbox.join(name),
             size,
@@ -592,7 +623,7 @@ impl<'g> Watcher<'g> {
     }
 
     /// Gates `item/dump`, logs the decision, writes the journal, completes the moves.
-    fn decide(&mut self, item: &Path, name: &OsStr, recovered: bool) -> Result<(), String> {
+    fn decide(&mut self, item: &Path, name: &OsStr, recovered: bool) -> Result<(), WatchError> {
         // Leftovers of an interrupted attempt: only `dump` is kept.
         for e in fs::read_dir(item)
             .map_err(|e| err(item.display(), e))?
@@ -639,7 +670,7 @@ impl<'g> Watcher<'g> {
         name: &OsStr,
         mut eval: super::Evaluation,
         recovered: bool,
-    ) -> Result<(), String> {
+    ) -> Result<(), WatchError> {
         let shown = self.cfg.inbox.join(name).display().to_string();
         eval.record.report.input.path = shown.clone();
         if let Some(a) = eval.record.decision.redaction.as_mut() {
@@ -719,7 +750,7 @@ impl<'g> Watcher<'g> {
     }
 
     /// Performs the moves the journal records; each is skipped when already done.
-    fn complete(&mut self, item: &Path, name: &OsStr, j: &Journal) -> Result<(), String> {
+    fn complete(&mut self, item: &Path, name: &OsStr, j: &Journal) -> Result<(), WatchError> {
         let dump = item.join("dump");
         match j.verdict.as_str() {
             "ALLOW" => {
@@ -738,7 +769,7 @@ impl<'g> Watcher<'g> {
         remove_item(item, &self.cfg.work)
     }
 
-    fn quarantine(&mut self, item: &Path, name: &OsStr, j: &Journal) -> Result<(), String> {
+    fn quarantine(&mut self, item: &Path, name: &OsStr, j: &Journal) -> Result<(), WatchError> {
         let dump = item.join("dump");
         if !dump.exists() {
             return Ok(());
@@ -756,7 +787,7 @@ impl<'g> Watcher<'g> {
 
     /// Moves `src` (if still there) to `dir/dest`, never replacing a file: when `dest` was taken
     /// meanwhile by someone else, a free `dest.N` is used.
-    fn move_to(&mut self, src: &Path, dir: &Path, dest: &OsStr) -> Result<(), String> {
+    fn move_to(&mut self, src: &Path, dir: &Path, dest: &OsStr) -> Result<(), WatchError> {
         if fs::symlink_metadata(src).is_err() {
             return Ok(()); // already moved before a restart
         }
@@ -785,7 +816,7 @@ fn read_journal(item: &Path) -> Option<Journal> {
     serde_json::from_slice(&bytes).ok()
 }
 
-fn remove_item(item: &Path, work: &Path) -> Result<(), String> {
+fn remove_item(item: &Path, work: &Path) -> Result<(), WatchError> {
     match fs::remove_dir_all(item) {
         Ok(()) => {}
         Err(e) if e.kind() == io::ErrorKind::NotFound => {}
