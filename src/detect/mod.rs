@@ -10,6 +10,7 @@ mod bigint;
 pub mod binary;
 mod capi;
 mod cng;
+mod default_passwords;
 mod der_key;
 mod dotnet_xml;
 mod encoded;
@@ -158,6 +159,7 @@ pub const FAMILIES: &[(&str, &[&str])] = &[
             "pkcs12",
             "symcrypt",
             "partial-rsa",
+            "default-passwords",
         ],
     ),
     (
@@ -199,6 +201,7 @@ pub fn registry() -> Vec<Box<dyn Detector>> {
         Box::new(pkcs12::Pkcs12),
         Box::new(symcrypt::SymCrypt),
         Box::new(partial_rsa::PartialRsa),
+        Box::new(default_passwords::DefaultPasswords),
         Box::new(rules::Rules::builtin()),
         Box::new(public_keys::PublicKeys),
         Box::new(aes_schedule::AesSchedule),
