@@ -184,7 +184,8 @@ impl Detector for DefaultPasswords {
 
     fn finish(&self, cx: &ScanContext<'_>, found: &Sink, sink: &mut Sink) {
         let budget = Budget::new(budget::PER_DUMP, budget::WALL);
-        sink.findings.extend(open_all(cx.data, &found.findings, &budget));
+        sink.findings
+            .extend(open_all(cx.data, &found.findings, &budget));
     }
 }
 
@@ -264,14 +265,16 @@ fn open_all(data: &[u8], findings: &[Finding], budget: &Budget) -> Vec<Finding> 
                 "{} (opened with {password})",
                 f.preview.replace("did not open, ", "")
             );
-            out.push(Finding::key(
+            let mut opened = Finding::key(
                 &f.detector,
                 f.encoding.clone(),
                 f.offset,
                 f.length,
                 v,
                 preview,
-            ));
+            );
+            opened.content_hash = f.content_hash.clone();
+            out.push(opened);
         }
     }
     out
@@ -390,8 +393,7 @@ fn open_epki(der: &[u8], budget: &Budget) -> Option<(Verdict, String)> {
     };
     for p in PASSWORDS {
         let pw = super::pkcs12::Password::text(p, describe(p));
-        let Ok(plain) = super::pkcs12::pbe_decrypt(&alg, &pw, data.as_bytes(), Some(budget))
-        else {
+        let Ok(plain) = super::pkcs12::pbe_decrypt(&alg, &pw, data.as_bytes(), Some(budget)) else {
             if budget.was_spent() {
                 return None;
             }

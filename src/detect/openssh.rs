@@ -256,7 +256,11 @@ pub fn open_with(
     use super::default_passwords::budget::{BCRYPT_HASH, MAX_BCRYPT_ROUNDS};
     use cbc::cipher::{BlockDecryptMut, KeyIvInit, StreamCipher};
     let mut r = Reader::new(blob.strip_prefix(MAGIC).ok_or(())?);
-    let (cipher, kdf, kdf_options) = (r.name().ok_or(())?, r.name().ok_or(())?, r.string().ok_or(())?);
+    let (cipher, kdf, kdf_options) = (
+        r.name().ok_or(())?,
+        r.name().ok_or(())?,
+        r.string().ok_or(())?,
+    );
     let (key_len, ctr_mode) = match cipher {
         "aes128-ctr" => (16, true),
         "aes192-ctr" => (24, true),
@@ -343,6 +347,8 @@ pub fn open_with(
         return Ok(None);
     }
     let mut v = d.verdict;
-    v.key.format = Some(format!("openssh-key-v1 encrypted ({cipher}, bcrypt {rounds} rounds)"));
+    v.key.format = Some(format!(
+        "openssh-key-v1 encrypted ({cipher}, bcrypt {rounds} rounds)"
+    ));
     Ok(Some(v))
 }

@@ -162,7 +162,11 @@ enum Mac<'p> {
 /// The verdicts of the keys in a PFX (or one `encrypted` verdict when none opens), trying
 /// `passwords` in order. With a `budget`, every key derivation is paid from it first and
 /// nothing more is derived once it is spent.
-pub(super) fn open(pfx_der: &[u8], passwords: &[Password], budget: Option<&Budget>) -> Vec<Verdict> {
+pub(super) fn open(
+    pfx_der: &[u8],
+    passwords: &[Password],
+    budget: Option<&Budget>,
+) -> Vec<Verdict> {
     let Ok(pfx) = pkcs12::pfx::Pfx::from_der(pfx_der) else {
         return Vec::new();
     };
@@ -403,11 +407,15 @@ fn decrypt_encrypted_data(
         .decode_as::<cms::encrypted_data::EncryptedData>()
         .ok()?;
     let ct = ed.enc_content_info.encrypted_content?;
-    candidates
-        .iter()
-        .find_map(|p| {
-            pbe_decrypt(&ed.enc_content_info.content_enc_alg, p, ct.as_bytes(), budget).ok()
-        })
+    candidates.iter().find_map(|p| {
+        pbe_decrypt(
+            &ed.enc_content_info.content_enc_alg,
+            p,
+            ct.as_bytes(),
+            budget,
+        )
+        .ok()
+    })
 }
 
 /// Password-based decryption for the schemes PFX files and encrypted PKCS#8 use: PBES2

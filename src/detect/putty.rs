@@ -235,23 +235,25 @@ fn mac_matches(ppk: &Ppk<'_>, private: &[u8], secret: &[u8]) -> bool {
     ] {
         ssh_string(&mut mac_data, s);
     }
-    hex::decode(ppk.mac_hex).ok().is_some_and(|mac| match ppk.version {
-        2 => {
-            use sha1::Digest;
-            let mut h = sha1::Sha1::new();
-            h.update(b"putty-private-key-file-mac-key");
-            h.update(secret);
-            let key = h.finalize();
-            let mut m = Hmac::<sha1::Sha1>::new_from_slice(&key).expect("any key length");
-            m.update(&mac_data);
-            m.verify_slice(&mac).is_ok()
-        }
-        _ => {
-            let mut m = Hmac::<sha2::Sha256>::new_from_slice(secret).expect("any key length");
-            m.update(&mac_data);
-            m.verify_slice(&mac).is_ok()
-        }
-    })
+    hex::decode(ppk.mac_hex)
+        .ok()
+        .is_some_and(|mac| match ppk.version {
+            2 => {
+                use sha1::Digest;
+                let mut h = sha1::Sha1::new();
+                h.update(b"putty-private-key-file-mac-key");
+                h.update(secret);
+                let key = h.finalize();
+                let mut m = Hmac::<sha1::Sha1>::new_from_slice(&key).expect("any key length");
+                m.update(&mac_data);
+                m.verify_slice(&mac).is_ok()
+            }
+            _ => {
+                let mut m = Hmac::<sha2::Sha256>::new_from_slice(secret).expect("any key length");
+                m.update(&mac_data);
+                m.verify_slice(&mac).is_ok()
+            }
+        })
 }
 
 /// The key math over the public blob and the (decrypted) private blob, with the MAC's word.
@@ -325,15 +327,9 @@ pub fn open_with(
         k.truncate(32);
         (k, vec![0u8; 16], password.to_vec())
     } else {
-        let param = |name: &[u8]| {
-            ppk.argon2
-                .iter()
-                .find(|(n, _)| *n == name)
-                .map(|(_, v)| *v)
-        };
-        let num = |name: &[u8]| -> Option<u32> {
-            std::str::from_utf8(param(name)?).ok()?.parse().ok()
-        };
+        let param = |name: &[u8]| ppk.argon2.iter().find(|(n, _)| *n == name).map(|(_, v)| *v);
+        let num =
+            |name: &[u8]| -> Option<u32> { std::str::from_utf8(param(name)?).ok()?.parse().ok() };
         let algorithm = match ppk.kdf.as_deref() {
             Some("Argon2id") => argon2::Algorithm::Argon2id,
             Some("Argon2i") => argon2::Algorithm::Argon2i,

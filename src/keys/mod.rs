@@ -11,6 +11,7 @@ mod edwards;
 pub mod factor_scan;
 pub mod fingerprint;
 pub mod inventory;
+pub mod keygen_candidates;
 pub mod known;
 pub mod limbs;
 pub mod moduli;

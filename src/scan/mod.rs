@@ -223,6 +223,7 @@ impl Engine {
                 o.location = Some(locate(&dump.layout.regions, &dump.layout.space, o.offset));
             }
         }
+        crate::keys::keygen_candidates::label(&mut findings, &found.public_keys, inventory);
         Outcome {
             findings,
             public_keys,
