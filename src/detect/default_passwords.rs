@@ -233,7 +233,9 @@ fn open_all(data: &[u8], findings: &[Finding], budget: &Budget) -> Vec<Finding> 
         .filter(|f| f.detector == "pkcs12")
         .map(|f| (f.offset, f.offset + f.length))
         .collect();
-    let mut results: HashMap<[u8; 32], (Vec<(Verdict, String)>, usize)> = HashMap::new();
+    // Per distinct key: what opened (verdict, password) and how many places were reported.
+    type Opened = (Vec<(Verdict, String)>, usize);
+    let mut results: HashMap<[u8; 32], Opened> = HashMap::new();
     let mut out = Vec::new();
     for f in todo {
         if f.detector != "pkcs12"
@@ -433,11 +435,11 @@ mod tests {
     fn pbkdf2_beyond_the_bound_is_never_tried() {
         let salt = [7u8; 16];
         let ok = pkcs5::pbes2::Pbkdf2Params::hmac_with_sha256(10_000, &salt).unwrap();
-        let cost = budget::pbes2_cost(&pkcs5::pbes2::Kdf::Pbkdf2(ok.clone())).unwrap();
+        let cost = budget::pbes2_cost(&pkcs5::pbes2::Kdf::Pbkdf2(ok)).unwrap();
         assert_eq!(cost, 2 * 10_000 * budget::HASH_BLOCK);
         let absurd = pkcs5::pbes2::Pbkdf2Params {
             iteration_count: 1 << 31,
-            ..ok.clone()
+            ..ok
         };
         assert!(budget::pbes2_cost(&pkcs5::pbes2::Kdf::Pbkdf2(absurd)).is_none());
     }
