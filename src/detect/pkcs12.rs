@@ -185,6 +185,9 @@ pub(super) fn open(
     // does not means the file was altered (or the MAC uses another password).
     let candidates: Vec<&Password> = match &mac {
         Mac::Opened(p) => vec![*p],
+        // The default-password pass (it has a budget) does not pay for bag tries the MAC has
+        // already ruled out: a file whose MAC none of the list verifies is locked by another.
+        Mac::Failed(_) if budget.is_some() => Vec::new(),
         _ => passwords.iter().collect(),
     };
     let Ok(safes) = Vec::<cms::content_info::ContentInfo>::from_der(auth) else {
