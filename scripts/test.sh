@@ -23,6 +23,8 @@ need script || missing+=(bsdutils)
 # processes need a JDK and Node.js (on the CI image already, installed here if not).
 need aeskeyfind || missing+=(aeskeyfind)
 need javac || missing+=(default-jdk-headless)
+# tests/real_keystores.rs: keytool (the JDK's) makes a PKCS#12 keystore with `changeit`.
+need keytool || missing+=(default-jdk-headless)
 need node || missing+=(nodejs)
 [ -f /etc/ssl/certs/ca-certificates.crt ] || missing+=(ca-certificates)
 # tests/text_corpus.rs scans the machine's Python sources, Perl modules and /usr/share/doc.

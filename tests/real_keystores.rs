@@ -545,6 +545,21 @@ fn putty_openssh_and_pkcs8_with_default_passwords_are_opened_others_are_not() {
             k.name
         );
     }
+    // The gate blocks the core and its redacted copy holds none of these keys any more.
+    let out = core.path.with_extension("redacted");
+    let (copy, _) = common::redacted_copy(&core, &out, &[], "default-password keys");
+    let _ = std::fs::remove_file(&out);
+    let again = dumpguard::Scanner::new().scan_bytes("redacted", &copy);
+    for (k, _) in &opened {
+        assert!(
+            !again
+                .findings
+                .iter()
+                .any(|f| f.fingerprint.as_deref() == Some(&k.fingerprint)),
+            "{} left in the redacted copy",
+            k.name
+        );
+    }
 }
 
 // ---- hand-built hostile KDF parameters ----
