@@ -47,6 +47,9 @@ pub const PASSWORDS: &[&str] = &["changeit", "changeme", "password", "secret", "
 pub const MAX_BLOBS: usize = 64;
 /// Verified findings emitted per distinct key (one per place it was found).
 const MAX_COPIES: usize = 64;
+/// Encrypted findings read back per dump (a hostile dump can repeat one blob millions of
+/// times; each read-back copies and hashes it).
+const MAX_EXAMINED: usize = 1 << 16;
 /// Longest text followed when reading a PEM, base64 or PPK finding back.
 const MAX_TEXT: usize = 128 * 1024;
 
@@ -237,7 +240,7 @@ fn open_all(data: &[u8], findings: &[Finding], budget: &Budget) -> Vec<Finding> 
     type Opened = (Vec<(Verdict, String)>, usize);
     let mut results: HashMap<[u8; 32], Opened> = HashMap::new();
     let mut out = Vec::new();
-    for f in todo {
+    for f in todo.into_iter().take(MAX_EXAMINED) {
         if f.detector != "pkcs12"
             && pfx_ranges
                 .iter()
