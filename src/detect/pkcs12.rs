@@ -5,7 +5,9 @@
 //!
 //! * opened (the MAC verifies, or without a MAC the key bag decrypts to a valid PKCS#8): every
 //!   key inside is decoded and verified like any other key (critical when proven);
-//! * not opened: an `encrypted` finding naming the MAC and key-bag schemes.
+//! * not opened: an `encrypted` finding naming the MAC and key-bag schemes, which the
+//!   whole-dump default-password pass (`default_passwords.rs`) then tries with `changeit` and
+//!   the other well-known defaults, within its per-dump budget.
 //!
 //! Anchor: the PFX version `02 01 03` followed by the authSafe `SEQUENCE` (`30`), then a
 //! pkcs7-data OID must follow and the enclosing SEQUENCE must be exact DER. Key derivation
@@ -436,6 +438,11 @@ pub(super) fn pbe_decrypt(
         let pkcs5::EncryptionScheme::Pbes2(params) = &scheme else {
             return Err(());
         };
+        // The main pass (no budget) runs on every PFX anchor: scrypt, whose memory cost is
+        // the point, is left to the budgeted default-password pass.
+        if budget.is_none() && params.kdf.is_scrypt() {
+            return Err(());
+        }
         if !budget::pay(budget, budget::pbes2_cost(&params.kdf).ok_or(())?) {
             return Err(());
         }
