@@ -307,11 +307,15 @@ fn check_mac<'p>(
     if !(1..=MAX_ITERATIONS as i32).contains(&iterations) {
         return Mac::NotTried(format!("MAC not tried ({iterations} iterations)"));
     }
-    let tried = passwords
-        .iter()
-        .map(|p| p.name.as_str())
-        .collect::<Vec<_>>()
-        .join(", ");
+    let tried = if std::ptr::eq(passwords.as_ptr(), trivial_passwords().as_ptr()) {
+        "the empty or no password".to_string()
+    } else {
+        passwords
+            .iter()
+            .map(|p| p.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     let salt = m.mac_salt.as_bytes();
     let want = m.mac.digest.as_bytes();
     let oid = m.mac.algorithm.oid.to_string();
