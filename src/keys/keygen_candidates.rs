@@ -50,13 +50,10 @@ pub fn label(
     public_keys: &[PublicKeyRecord],
     inventory: &[PublicKeyRecord],
 ) {
-    let is_rsa_key = |f: &Finding| {
-        f.kind == "rsa-private-key"
-            && f.verified
-            && f.severity == Severity::Critical
-            && f.known_key.is_none()
-            && f.suppressed.is_none()
-    };
+    // A proven RSA key that counts as in use: critical (a published test key is low), maybe
+    // named by the inventory.
+    let is_rsa_key =
+        |f: &Finding| f.kind == "rsa-private-key" && f.verified && f.severity == Severity::Critical;
     let bits = |f: &Finding| f.key.as_ref().map_or(0, |k| k.bits);
     // Fingerprints found through an encoding, or with a public key anywhere.
     let mut bound: HashSet<&str> = HashSet::new();
@@ -87,7 +84,8 @@ pub fn label(
         let Some(fp) = f.fingerprint.as_deref() else {
             continue;
         };
-        if !is_rsa_key(f) || bound.contains(fp) || public.contains(fp) {
+        // A labelled key (inventory, published) is known, so not an unused candidate.
+        if !is_rsa_key(f) || f.known_key.is_some() || bound.contains(fp) || public.contains(fp) {
             continue;
         }
         let b = bits(f);
@@ -168,6 +166,11 @@ mod tests {
         let sev: Vec<Severity> = v.iter().map(|f| f.severity).collect();
         use Severity::*;
         assert_eq!(sev, [Critical, Medium, Medium, Critical, Critical]);
+        // The generated key named by `--known-keys` is still the generator's key.
+        let mut w = vec![rsa("bigint", 2048, "aa"), rsa("bigint", 2045, "bb")];
+        w[0].known_key = Some("inventory keys/signing.pem".into());
+        label(&mut w, &[], &[]);
+        assert_eq!(w[1].severity, Severity::Medium);
         let why = v[1].known_key.as_deref().unwrap();
         assert!(why.starts_with(LABEL) && why.contains("3 bits short of the 2048-bit key"));
         assert!(v[0].known_key.is_none());
