@@ -23,6 +23,8 @@ need script || missing+=(bsdutils)
 # processes need a JDK and Node.js (on the CI image already, installed here if not).
 need aeskeyfind || missing+=(aeskeyfind)
 need javac || missing+=(default-jdk-headless)
+# tests/real_keystores.rs: keytool (the JDK's) makes a PKCS#12 keystore with `changeit`.
+need keytool || missing+=(default-jdk-headless)
 need node || missing+=(nodejs)
 # tests/real_ed25519.rs builds a Go holder (Debian 12: Go 1.19, standard library only).
 need go || missing+=(golang-go)

@@ -10,10 +10,12 @@ mod bigint;
 pub mod binary;
 mod capi;
 mod cng;
+mod default_passwords;
 mod der_key;
 mod dotnet_xml;
 mod encoded;
 mod jwk;
+mod kdf_budget;
 mod openssh;
 mod openssl_text;
 mod partial_rsa;
@@ -240,6 +242,7 @@ pub fn registry() -> Vec<Box<dyn Detector>> {
         Box::new(pkcs12::Pkcs12),
         Box::new(symcrypt::SymCrypt),
         Box::new(partial_rsa::PartialRsa),
+        Box::new(default_passwords::DefaultPasswords),
         Box::new(rules::Rules::builtin()),
         Box::new(public_keys::PublicKeys),
         Box::new(aes_schedule::AesSchedule),

@@ -250,3 +250,113 @@ pub fn decode(blob: &[u8]) -> Option<Decoded> {
         format: what,
     })
 }
+
+/// Opens an encrypted `openssh-key-v1` blob with `password` (the bcrypt KDF, then AES in CTR
+/// or CBC mode, as ssh-keygen writes them). `Ok(None)`: the password is wrong (the two check
+/// integers differ). `Err`: not tried — another cipher or KDF, more bcrypt rounds than the
+/// bound, or the dump's password budget is spent — and no other password would be either.
+/// The decrypted key is verified by [`decode`], with the header's public key.
+pub fn open_with(
+    blob: &[u8],
+    password: &[u8],
+    budget: &super::kdf_budget::Budget,
+) -> Result<Option<Verdict>, ()> {
+    use super::kdf_budget::{BCRYPT_HASH, MAX_BCRYPT_ROUNDS};
+    use cbc::cipher::{BlockDecryptMut, KeyIvInit, StreamCipher};
+    let mut r = Reader::new(blob.strip_prefix(MAGIC).ok_or(())?);
+    let (cipher, kdf, kdf_options) = (
+        r.name().ok_or(())?,
+        r.name().ok_or(())?,
+        r.string().ok_or(())?,
+    );
+    let (key_len, ctr_mode) = match cipher {
+        "aes128-ctr" => (16, true),
+        "aes192-ctr" => (24, true),
+        "aes256-ctr" => (32, true),
+        "aes128-cbc" => (16, false),
+        "aes192-cbc" => (24, false),
+        "aes256-cbc" => (32, false),
+        _ => return Err(()),
+    };
+    if kdf != "bcrypt" {
+        return Err(());
+    }
+    let mut k = Reader::new(kdf_options);
+    let salt = k.string().ok_or(())?;
+    let rounds = k.u32().ok_or(())?;
+    if rounds == 0 || rounds > MAX_BCRYPT_ROUNDS || salt.is_empty() || salt.len() > 1024 {
+        return Err(());
+    }
+    let count = r.u32().ok_or(())?;
+    if !(1..=16).contains(&count) {
+        return Err(());
+    }
+    let mut publics = Vec::new();
+    for _ in 0..count {
+        publics.push(r.string().ok_or(())?);
+    }
+    let private = r.string().ok_or(())?;
+    if private.len() < 16 || private.len() % 16 != 0 {
+        return Err(());
+    }
+    // bcrypt_pbkdf refuses an empty passphrase; ssh-keygen never encrypts with one.
+    if password.is_empty() {
+        return Ok(None);
+    }
+    let out_len: usize = key_len + 16;
+    let blocks = out_len.div_ceil(32) as u64;
+    if !budget.spend(BCRYPT_HASH.saturating_mul(rounds as u64 * blocks)) {
+        return Err(());
+    }
+    let mut kiv = vec![0u8; out_len];
+    if bcrypt_pbkdf::bcrypt_pbkdf(password, salt, rounds, &mut kiv).is_err() {
+        return Ok(None);
+    }
+    let (key, iv) = kiv.split_at(key_len);
+    let mut plain = private.to_vec();
+    macro_rules! run {
+        ($aes:ty) => {
+            if ctr_mode {
+                ctr::Ctr128BE::<$aes>::new_from_slices(key, iv)
+                    .map_err(|_| ())?
+                    .apply_keystream(&mut plain);
+            } else {
+                let mut d = cbc::Decryptor::<$aes>::new_from_slices(key, iv).map_err(|_| ())?;
+                for block in plain.chunks_exact_mut(16) {
+                    d.decrypt_block_mut(block.into());
+                }
+            }
+        };
+    }
+    match key_len {
+        16 => run!(aes::Aes128),
+        24 => run!(aes::Aes192),
+        _ => run!(aes::Aes256),
+    }
+    if plain[0..4] != plain[4..8] {
+        return Ok(None);
+    }
+    // The same file, unencrypted: decoded and verified like any other.
+    let mut clear = MAGIC.to_vec();
+    for s in [&b"none"[..], b"none", b""] {
+        clear.extend_from_slice(&(s.len() as u32).to_be_bytes());
+        clear.extend_from_slice(s);
+    }
+    clear.extend_from_slice(&count.to_be_bytes());
+    for s in publics.iter().copied().chain([&plain[..]]) {
+        clear.extend_from_slice(&(s.len() as u32).to_be_bytes());
+        clear.extend_from_slice(s);
+    }
+    let Some(d) = decode(&clear) else {
+        return Ok(None);
+    };
+    // Check integers that agree by chance (one wrong password in 2^32) give no key.
+    if !matches!(d.verdict.status, Status::Verified | Status::Derived) {
+        return Ok(None);
+    }
+    let mut v = d.verdict;
+    v.key.format = Some(format!(
+        "openssh-key-v1 encrypted ({cipher}, bcrypt {rounds} rounds)"
+    ));
+    Ok(Some(v))
+}

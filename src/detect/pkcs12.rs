@@ -5,13 +5,16 @@
 //!
 //! * opened (the MAC verifies, or without a MAC the key bag decrypts to a valid PKCS#8): every
 //!   key inside is decoded and verified like any other key (critical when proven);
-//! * not opened: an `encrypted` finding naming the MAC and key-bag schemes.
+//! * not opened: an `encrypted` finding naming the MAC and key-bag schemes, which the
+//!   whole-dump default-password pass (`default_passwords.rs`) then tries with `changeit` and
+//!   the other well-known defaults, within its per-dump budget.
 //!
 //! Anchor: the PFX version `02 01 03` followed by the authSafe `SEQUENCE` (`30`), then a
 //! pkcs7-data OID must follow and the enclosing SEQUENCE must be exact DER. Key derivation
 //! comes from crates (pkcs12 for RFC 7292 appendix B, pkcs5 for PBES2), iteration counts are
 //! capped so a hostile file cannot make the scan spin.
 
+use super::kdf_budget::{self as budget, Budget};
 use super::{verdict_cache, Anchor, Detector, Family, ScanContext, Sink};
 use crate::keys::decode::{private_key_der, tlv_len};
 use crate::keys::{self, KeyInfo, PrivateKey, Status, Verdict};
@@ -31,7 +34,7 @@ const PKCS7_DATA_OID: &[u8] = &[
 const MAX_PFX: usize = 4 << 20;
 /// Key-derivation work allowed per password try (OpenSSL default 2048; Windows 2000–10000;
 /// newer exports up to 600 000 for PBKDF2).
-const MAX_ITERATIONS: u32 = 1_000_000;
+pub(super) const MAX_ITERATIONS: u32 = budget::MAX_PBKDF2_ITERATIONS as u32;
 
 const ID_DATA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.1");
 const ID_ENCRYPTED_DATA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.6");
@@ -44,24 +47,49 @@ const PBE_SHA1_2DES: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.11
 
 /// A password candidate in both forms PKCS#12 uses: BMPString with terminator for the RFC 7292
 /// KDF, raw bytes for PBES2.
-struct Password {
-    name: &'static str,
-    bmp: &'static [u8],
-    raw: &'static [u8],
+pub(super) struct Password {
+    pub name: String,
+    bmp: Vec<u8>,
+    raw: Vec<u8>,
 }
 
-const PASSWORDS: [Password; 2] = [
-    Password {
-        name: "the empty password",
-        bmp: &[0, 0],
-        raw: b"",
-    },
-    Password {
-        name: "no password",
-        bmp: &[],
-        raw: b"",
-    },
-];
+impl Password {
+    /// The empty password: a BMPString of no characters still carries its two-byte
+    /// terminator (RFC 7292 appendix B.1), which is what tells it from the absent password.
+    fn empty() -> Password {
+        Password {
+            name: "the empty password".into(),
+            bmp: vec![0, 0],
+            raw: Vec::new(),
+        }
+    }
+
+    /// No password at all (a NULL password in OpenSSL): the KDF gets zero bytes.
+    fn absent() -> Password {
+        Password {
+            name: "no password".into(),
+            bmp: Vec::new(),
+            raw: Vec::new(),
+        }
+    }
+
+    /// A text password, as `name` says it in the finding.
+    pub fn text(password: &str, name: String) -> Password {
+        let mut bmp: Vec<u8> = password.encode_utf16().flat_map(u16::to_be_bytes).collect();
+        bmp.extend_from_slice(&[0, 0]);
+        Password {
+            name,
+            bmp,
+            raw: password.as_bytes().to_vec(),
+        }
+    }
+}
+
+/// What the main pass tries on every PFX: the two passwords a careless export uses.
+fn trivial_passwords() -> &'static [Password] {
+    static P: std::sync::OnceLock<[Password; 2]> = std::sync::OnceLock::new();
+    P.get_or_init(|| [Password::empty(), Password::absent()])
+}
 
 impl Detector for Pkcs12 {
     fn name(&self) -> &'static str {
@@ -105,7 +133,8 @@ impl Detector for Pkcs12 {
             if header_len(pfx) != Some(hdr) {
                 continue;
             }
-            for v in verdict_cache::verdicts("pkcs12", pfx, || open(pfx)) {
+            let open = || open(pfx, trivial_passwords(), None);
+            for v in verdict_cache::verdicts("pkcs12", pfx, open) {
                 let state = if v.status == Status::Encrypted {
                     "did not open"
                 } else {
@@ -129,19 +158,25 @@ fn header_len(der: &[u8]) -> Option<usize> {
 }
 
 /// What became of the password tries.
-enum Mac {
+enum Mac<'p> {
     /// The MAC verified with this password.
-    Opened(&'static Password),
+    Opened(&'p Password),
     /// No password tried opened it.
     Failed(String),
     /// No MAC: passwords are tried on the key bags directly.
     Absent,
-    /// Not tried (iteration count above the cap, unknown digest).
+    /// Not tried (iteration count above the cap, unknown digest, work budget spent).
     NotTried(String),
 }
 
-/// The verdicts of the keys in a PFX (or one `encrypted` verdict when none opens).
-fn open(pfx_der: &[u8]) -> Vec<Verdict> {
+/// The verdicts of the keys in a PFX (or one `encrypted` verdict when none opens), trying
+/// `passwords` in order. With a `budget`, every key derivation is paid from it first and
+/// nothing more is derived once it is spent.
+pub(super) fn open(
+    pfx_der: &[u8],
+    passwords: &[Password],
+    budget: Option<&Budget>,
+) -> Vec<Verdict> {
     let Ok(pfx) = pkcs12::pfx::Pfx::from_der(pfx_der) else {
         return Vec::new();
     };
@@ -154,13 +189,16 @@ fn open(pfx_der: &[u8]) -> Vec<Verdict> {
     let auth = auth.as_bytes();
     let mac = match &pfx.mac_data {
         None => Mac::Absent,
-        Some(m) => check_mac(m, auth),
+        Some(m) => check_mac(m, auth, passwords, budget),
     };
     // Even when the MAC fails the bags are tried: a bag that opens and verifies while the MAC
     // does not means the file was altered (or the MAC uses another password).
-    let candidates: Vec<&'static Password> = match &mac {
+    let candidates: Vec<&Password> = match &mac {
         Mac::Opened(p) => vec![*p],
-        _ => PASSWORDS.iter().collect(),
+        // The default-password pass (it has a budget) does not pay for bag tries the MAC has
+        // already ruled out: a file whose MAC none of the list verifies is locked by another.
+        Mac::Failed(_) if budget.is_some() => Vec::new(),
+        _ => passwords.iter().collect(),
     };
     let Ok(safes) = Vec::<cms::content_info::ContentInfo>::from_der(auth) else {
         return Vec::new();
@@ -176,7 +214,7 @@ fn open(pfx_der: &[u8]) -> Vec<Verdict> {
                 .map(|o| o.as_bytes().to_vec())
         } else if ci.content_type == ID_ENCRYPTED_DATA {
             // Certificates usually; keys rarely. Open with the known password only.
-            decrypt_encrypted_data(ci, &candidates)
+            decrypt_encrypted_data(ci, &candidates, budget)
         } else {
             None
         };
@@ -193,7 +231,7 @@ fn open(pfx_der: &[u8]) -> Vec<Verdict> {
                     found.push((keys::verify(&k.key), "an unencrypted key bag".to_string()));
                 }
             } else if bag.bag_id == SHROUDED_KEY_BAG {
-                match open_shrouded(value, &candidates) {
+                match open_shrouded(value, &candidates, budget) {
                     Ok((v, how)) => found.push((v, how)),
                     Err(why) => locked.push(why),
                 }
@@ -267,19 +305,39 @@ fn explicit_inner(tlv: &[u8]) -> Option<&[u8]> {
 }
 
 /// Verifies the MacData (RFC 7292 §4: HMAC with a key from the appendix B KDF, ID 3).
-fn check_mac(m: &pkcs12::mac_data::MacData, auth: &[u8]) -> Mac {
+fn check_mac<'p>(
+    m: &pkcs12::mac_data::MacData,
+    auth: &[u8],
+    passwords: &'p [Password],
+    budget: Option<&Budget>,
+) -> Mac<'p> {
     let iterations = m.iterations;
     if !(1..=MAX_ITERATIONS as i32).contains(&iterations) {
         return Mac::NotTried(format!("MAC not tried ({iterations} iterations)"));
     }
+    let tried = if std::ptr::eq(passwords.as_ptr(), trivial_passwords().as_ptr()) {
+        "the empty or no password".to_string()
+    } else {
+        passwords
+            .iter()
+            .map(|p| p.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     let salt = m.mac_salt.as_bytes();
     let want = m.mac.digest.as_bytes();
     let oid = m.mac.algorithm.oid.to_string();
     macro_rules! try_with {
         ($d:ty, $name:expr) => {{
-            for p in &PASSWORDS {
+            for p in passwords {
+                if !budget::pay(budget, pkcs12_kdf_cost(iterations as u64, 1)) {
+                    return Mac::NotTried(format!(
+                        "MAC {} not tried further: the dump's password work budget is spent",
+                        $name
+                    ));
+                }
                 let key = derive_key::<$d>(
-                    p.bmp,
+                    &p.bmp,
                     salt,
                     Pkcs12KeyType::Mac,
                     iterations,
@@ -293,7 +351,7 @@ fn check_mac(m: &pkcs12::mac_data::MacData, auth: &[u8]) -> Mac {
                 }
             }
             Mac::Failed(format!(
-                "MAC {} ({iterations} iterations) not verified with the empty or no password",
+                "MAC {} ({iterations} iterations) not verified with {tried}",
                 $name
             ))
         }};
@@ -311,7 +369,8 @@ fn check_mac(m: &pkcs12::mac_data::MacData, auth: &[u8]) -> Mac {
 /// verifies the key inside. Err describes the bag when it stays locked.
 fn open_shrouded(
     epki: &[u8],
-    candidates: &[&'static Password],
+    candidates: &[&Password],
+    budget: Option<&Budget>,
 ) -> Result<(Verdict, String), String> {
     let describe = || match private_key_der(epki) {
         Some(d) => match d.key {
@@ -325,7 +384,7 @@ fn open_shrouded(
         return Err(describe());
     };
     for p in candidates {
-        let Ok(plain) = pbe_decrypt(&alg, p, data.as_bytes()) else {
+        let Ok(plain) = pbe_decrypt(&alg, p, data.as_bytes(), budget) else {
             continue;
         };
         let Some(len) = tlv_len(&plain) else { continue };
@@ -341,7 +400,7 @@ fn open_shrouded(
 }
 
 /// EncryptedPrivateKeyInfo ::= SEQUENCE { AlgorithmIdentifier, OCTET STRING }.
-fn epki_parts(der: &[u8]) -> Option<(AlgorithmIdentifierOwned, OctetString)> {
+pub(super) fn epki_parts(der: &[u8]) -> Option<(AlgorithmIdentifierOwned, OctetString)> {
     use der::Reader;
     let mut r = der::SliceReader::new(der).ok()?;
     let parts = r
@@ -357,32 +416,49 @@ fn epki_parts(der: &[u8]) -> Option<(AlgorithmIdentifierOwned, OctetString)> {
 
 fn decrypt_encrypted_data(
     ci: &cms::content_info::ContentInfo,
-    candidates: &[&'static Password],
+    candidates: &[&Password],
+    budget: Option<&Budget>,
 ) -> Option<Vec<u8>> {
     let ed = ci
         .content
         .decode_as::<cms::encrypted_data::EncryptedData>()
         .ok()?;
     let ct = ed.enc_content_info.encrypted_content?;
-    candidates
-        .iter()
-        .find_map(|p| pbe_decrypt(&ed.enc_content_info.content_enc_alg, p, ct.as_bytes()).ok())
+    candidates.iter().find_map(|p| {
+        pbe_decrypt(
+            &ed.enc_content_info.content_enc_alg,
+            p,
+            ct.as_bytes(),
+            budget,
+        )
+        .ok()
+    })
 }
 
-/// Password-based decryption for the schemes PFX files use: PBES2 (PBKDF2 + AES/3DES, via the
-/// pkcs5 crate) and the RFC 7292 appendix C SHA-1 3DES schemes (pkcs12 KDF + des).
-fn pbe_decrypt(alg: &AlgorithmIdentifierOwned, p: &Password, ct: &[u8]) -> Result<Vec<u8>, ()> {
+/// Password-based decryption for the schemes PFX files and encrypted PKCS#8 use: PBES2
+/// (PBKDF2 or scrypt + AES/3DES, via the pkcs5 crate) and the RFC 7292 appendix C SHA-1 3DES
+/// schemes (pkcs12 KDF + des). Key derivation above the bounds is refused before any work.
+pub(super) fn pbe_decrypt(
+    alg: &AlgorithmIdentifierOwned,
+    p: &Password,
+    ct: &[u8],
+    budget: Option<&Budget>,
+) -> Result<Vec<u8>, ()> {
     if alg.oid == PBES2 {
         let der = alg.to_der().map_err(|_| ())?;
         let scheme = pkcs5::EncryptionScheme::from_der(&der).map_err(|_| ())?;
         let pkcs5::EncryptionScheme::Pbes2(params) = &scheme else {
             return Err(());
         };
-        match params.kdf.pbkdf2() {
-            Some(k) if k.iteration_count <= MAX_ITERATIONS => {}
-            _ => return Err(()), // scrypt or too costly: not tried
+        // The main pass (no budget) runs on every PFX anchor: scrypt, whose memory cost is
+        // the point, is left to the budgeted default-password pass.
+        if budget.is_none() && params.kdf.is_scrypt() {
+            return Err(());
         }
-        return scheme.decrypt(p.raw, ct).map_err(|_| ());
+        if !budget::pay(budget, budget::pbes2_cost(&params.kdf).ok_or(())?) {
+            return Err(());
+        }
+        return scheme.decrypt(&p.raw, ct).map_err(|_| ());
     }
     let key_len = if alg.oid == PBE_SHA1_3DES {
         24
@@ -396,8 +472,12 @@ fn pbe_decrypt(alg: &AlgorithmIdentifierOwned, p: &Password, ct: &[u8]) -> Resul
     if !(1..=MAX_ITERATIONS as i32).contains(&params.iterations) {
         return Err(());
     }
+    // Two derivations (key, IV), each of one or two SHA-1 blocks.
+    if !budget::pay(budget, pkcs12_kdf_cost(params.iterations as u64, 3)) {
+        return Err(());
+    }
     let salt = params.salt.as_bytes();
-    let derive = |ty, len| derive_key::<sha1::Sha1>(p.bmp, salt, ty, params.iterations, len);
+    let derive = |ty, len| derive_key::<sha1::Sha1>(&p.bmp, salt, ty, params.iterations, len);
     let key = derive(Pkcs12KeyType::EncryptionKey, key_len);
     let iv = derive(Pkcs12KeyType::Iv, 8);
     use cbc::cipher::{block_padding::Pkcs7, BlockDecryptMut, KeyIvInit};
@@ -417,4 +497,9 @@ fn pbe_decrypt(alg: &AlgorithmIdentifierOwned, p: &Password, ct: &[u8]) -> Resul
     };
     buf.truncate(n);
     Ok(buf)
+}
+
+/// Cost of the RFC 7292 appendix B KDF in hash blocks: one per iteration and output block.
+fn pkcs12_kdf_cost(iterations: u64, blocks: u64) -> u64 {
+    budget::HASH_BLOCK.saturating_mul(iterations.saturating_mul(blocks))
 }

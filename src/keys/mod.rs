@@ -140,7 +140,7 @@ impl std::fmt::Debug for Material {
 }
 
 /// Attaches the key to a verdict that proved (or derived) it; other verdicts carry nothing.
-fn with_material(mut v: Verdict, key: impl FnOnce() -> PrivateKey) -> Verdict {
+pub(crate) fn with_material(mut v: Verdict, key: impl FnOnce() -> PrivateKey) -> Verdict {
     if matches!(v.status, Status::Verified | Status::Derived) {
         v.material = Some(Material(std::sync::Arc::new(key())));
     }

@@ -72,8 +72,13 @@ fn dedup_keys(mut findings: Vec<Finding>) -> Vec<Finding> {
         // The encrypted key bags of a PKCS#12 file are what the `pkcs12` finding reports
         // (opened or not); the DER detector's reading of each bag adds nothing.
         let bag_of_pfx = |o: &Finding| o.detector == "pkcs12" && f.status == "encrypted";
+        // A key opened with a default password carries the hash of its encrypted bytes: the
+        // encrypted reading of those bytes nested in it (its PEM's bare base64 body) is it.
+        let same_bytes = |o: &Finding| o.content_hash.is_some() && o.content_hash == f.content_hash;
         let covered = out.iter().rev().take(16).any(|o| {
-            (o.offset <= f.offset && o.end() >= f.end() && (same_key(o) || bag_of_pfx(o)))
+            (o.offset <= f.offset
+                && o.end() >= f.end()
+                && (same_key(o) || bag_of_pfx(o) || same_bytes(o)))
                 || (same_place(o) && o.verified && !f.verified)
         });
         if !covered {

@@ -12,6 +12,7 @@
 
 mod anchors;
 mod dedup;
+mod keygen_candidates;
 mod pacing;
 pub mod rules_check;
 
@@ -223,6 +224,7 @@ impl Engine {
                 o.location = Some(locate(&dump.layout.regions, &dump.layout.space, o.offset));
             }
         }
+        keygen_candidates::label(&mut findings, &found.public_keys, inventory);
         Outcome {
             findings,
             public_keys,
