@@ -13,6 +13,7 @@ mod cng;
 mod der_key;
 mod dotnet_xml;
 mod encoded;
+mod gcrypt_sexp;
 mod jwk;
 mod openssh;
 mod openssl_text;
@@ -24,6 +25,7 @@ mod public_keys;
 mod putty;
 mod raw_private;
 mod rsa_factor;
+mod ssh_agent;
 pub mod rules;
 pub mod ssh_wire;
 mod symcrypt;
@@ -158,6 +160,7 @@ pub const FAMILIES: &[(&str, &[&str])] = &[
             "pkcs12",
             "symcrypt",
             "partial-rsa",
+            "gcrypt-sexp",
         ],
     ),
     (
@@ -168,6 +171,7 @@ pub const FAMILIES: &[(&str, &[&str])] = &[
             "rsa-factor",
             "bigint",
             "raw-private-integer",
+            "ssh-agent",
         ],
     ),
     ("tokens", &["rules"]),
@@ -199,9 +203,11 @@ pub fn registry() -> Vec<Box<dyn Detector>> {
         Box::new(pkcs12::Pkcs12),
         Box::new(symcrypt::SymCrypt),
         Box::new(partial_rsa::PartialRsa),
+        Box::new(gcrypt_sexp::GcryptSexp),
         Box::new(rules::Rules::builtin()),
         Box::new(public_keys::PublicKeys),
         Box::new(aes_schedule::AesSchedule),
+        Box::new(ssh_agent::SshAgent),
         // bigint's whole-dump pass first: the factor search skips moduli it proved.
         Box::new(bigint::BigInt),
         Box::new(rsa_factor::RsaFactor),

@@ -18,6 +18,7 @@ pub mod pubkey;
 pub mod residue;
 mod rsa;
 pub mod rsa_recover;
+pub mod sexp;
 #[cfg(test)]
 pub(crate) mod testkeys;
 
