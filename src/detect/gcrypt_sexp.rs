@@ -49,8 +49,10 @@ impl Detector for GcryptSexp {
             tag: TAG_WRAPPER,
         }];
         for a in ALGORITHMS {
-            // Internal: ST_OPEN, ST_DATA, u16 LE length, name, ST_OPEN of the first parameter.
-            let mut i = vec![3, 1, a.len() as u8, 0];
+            // The list's opening byte is left out: it is the 16th byte of a freed buffer's
+            // head, which the allocator overwrites (see `sexp::parse_headless`).
+            // Internal: ST_DATA, u16 LE length, name, ST_OPEN of the first parameter.
+            let mut i = vec![1, a.len() as u8, 0];
             i.extend_from_slice(a);
             i.push(3);
             v.push(Anchor {
@@ -58,7 +60,7 @@ impl Detector for GcryptSexp {
                 tag: TAG_INTERNAL,
             });
             v.push(Anchor {
-                bytes: format!("({}:{}(", a.len(), String::from_utf8_lossy(a)).into_bytes(),
+                bytes: format!("{}:{}(", a.len(), String::from_utf8_lossy(a)).into_bytes(),
                 tag: TAG_CANONICAL,
             });
         }
@@ -69,12 +71,8 @@ impl Detector for GcryptSexp {
         let d = cx.data;
         let found = match tag {
             TAG_WRAPPER => wrapped(d, pos),
-            TAG_INTERNAL if !after_wrapper(d, pos, Syntax::Internal) => {
-                bare(d, pos, Syntax::Internal)
-            }
-            TAG_CANONICAL if !after_wrapper(d, pos, Syntax::Canonical) => {
-                bare(d, pos, Syntax::Canonical)
-            }
+            TAG_INTERNAL => bare(d, pos, Syntax::Internal),
+            TAG_CANONICAL => bare(d, pos, Syntax::Canonical),
             _ => None,
         };
         if let Some(k) = found {
@@ -166,12 +164,23 @@ fn after_wrapper(d: &[u8], pos: usize, syntax: Syntax) -> bool {
         })
 }
 
-/// An algorithm list without its wrapper (overwritten, or never there).
-fn bare(d: &[u8], pos: usize, syntax: Syntax) -> Option<Decoded> {
-    let (tree, len) = sexp::parse(&d[pos..], syntax)?;
-    let v = key_verdict(None, &tree, &d[pos..pos + len])?;
+/// An algorithm list without its wrapper (overwritten, or never there); `name` is the position
+/// of its first element. With its opening byte intact it is parsed whole (and left to the
+/// wrapper anchor when a `…private-key` head precedes it); without, headless.
+fn bare(d: &[u8], name: usize, syntax: Syntax) -> Option<Decoded> {
+    let open = if syntax == Syntax::Internal { 3 } else { b'(' };
+    let (start, parsed) = if name > 0 && d[name - 1] == open {
+        if after_wrapper(d, name - 1, syntax) {
+            return None;
+        }
+        (name - 1, sexp::parse(&d[name - 1..], syntax)?)
+    } else {
+        (name, sexp::parse_headless(&d[name..], syntax)?)
+    };
+    let (tree, len) = parsed;
+    let v = key_verdict(None, &tree, &d[start..start + len])?;
     Some(Decoded {
-        start: pos,
+        start,
         len,
         syntax,
         ..v
@@ -578,8 +587,9 @@ mod tests {
         canonical.extend(canonical_atom(&seed));
         canonical.extend(b")))");
         // Internal form with the head overwritten by 16 bytes of allocator pointers.
+        // (`03 01 0b 00 private-key 03`, 16 bytes, gone; `01 03 00 ecc` left.)
         let mut internal = vec![0x90, 0, 0, 0xa4, 0x64, 0x7f, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8];
-        internal.extend([3, 1, 3, 0]);
+        internal.extend([1, 3, 0]);
         internal.extend(b"ecc");
         internal.extend([3, 1, 5, 0]);
         internal.extend(b"curve");
@@ -590,10 +600,18 @@ mod tests {
         internal.extend([4, 3, 1, 1, 0, b'd', 1, 32, 0]);
         internal.extend(&seed);
         internal.extend([4, 4, 4, 0]);
+        // The same list with its opening byte intact, after other bytes.
+        let mut opened = vec![0x94, 5, 0, 0, 0, 0, 0, 0, 3];
+        opened.extend(&internal[16..]);
+        // And the canonical form with its head overwritten the same way.
+        let mut headless = vec![0xee; 16];
+        headless.extend(&canonical[16..]);
         for (data, enc) in [
             (advanced.into_bytes(), "gcrypt-sexp-advanced"),
             (canonical, "gcrypt-sexp-canonical"),
+            (headless, "gcrypt-sexp-canonical"),
             (internal, "gcrypt-sexp-internal"),
+            (opened, "gcrypt-sexp-internal"),
         ] {
             let f = scan(&data);
             assert_eq!(f.len(), 1, "{enc}: {f:?}");

@@ -113,6 +113,25 @@ pub fn parse(data: &[u8], syntax: Syntax) -> Option<(Sexp, usize)> {
     Some((s, p.pos))
 }
 
+/// Like [`parse`] for a list whose opening byte is gone: `data[0]` is its first element. A
+/// freed heap buffer loses its first 16 bytes to the allocator's free-list pointers, and in
+/// both the canonical and the internal syntax `(private-key` plus the next list's opening is
+/// exactly 16 bytes, so what survives of a freed key is `rsa(1:n…` / `01 03 00 rsa 03 …`.
+pub fn parse_headless(data: &[u8], syntax: Syntax) -> Option<(Sexp, usize)> {
+    let data = &data[..data.len().min(MAX_SPAN)];
+    let mut p = Parser {
+        d: data,
+        pos: 0,
+        nodes: 1,
+    };
+    let s = match syntax {
+        Syntax::Canonical => p.canonical_items(0)?,
+        Syntax::Internal => p.internal_items(0)?,
+        Syntax::Advanced => return None,
+    };
+    Some((s, p.pos))
+}
+
 struct Parser<'a> {
     d: &'a [u8],
     pos: usize,
@@ -145,6 +164,11 @@ impl Parser<'_> {
         }
         self.pos += 1;
         self.count()?;
+        self.canonical_items(depth)
+    }
+
+    /// The elements of a canonical list up to and including its `)`.
+    fn canonical_items(&mut self, depth: usize) -> Option<Sexp> {
         let mut items = Vec::new();
         loop {
             match self.peek()? {
@@ -194,14 +218,20 @@ impl Parser<'_> {
 
     /// Internal `gcry_sexp_t` buffer: 3 = open, 4 = close, 1 = data (u16 LE length, bytes).
     fn internal(&mut self, depth: usize) -> Option<Sexp> {
-        const ST_DATA: u8 = 1;
         const ST_OPEN: u8 = 3;
-        const ST_CLOSE: u8 = 4;
         if depth > MAX_DEPTH || self.peek()? != ST_OPEN {
             return None;
         }
         self.pos += 1;
         self.count()?;
+        self.internal_items(depth)
+    }
+
+    /// The tokens of an internal list up to and including its `ST_CLOSE`.
+    fn internal_items(&mut self, depth: usize) -> Option<Sexp> {
+        const ST_DATA: u8 = 1;
+        const ST_OPEN: u8 = 3;
+        const ST_CLOSE: u8 = 4;
         let mut items = Vec::new();
         loop {
             match self.peek()? {
@@ -472,6 +502,18 @@ mod tests {
         let mut internal = vec![3, 1, 0xff, 0xff];
         internal.extend(vec![0u8; 70_000]);
         assert!(parse(&internal, Syntax::Internal).is_none());
+    }
+
+    #[test]
+    fn headless_lists() {
+        let (a, la) = parse_headless(b"3:rsa(1:n1:\x05))x", Syntax::Canonical).unwrap();
+        assert_eq!(la, 14);
+        assert_eq!(a.name(), Some(&b"rsa"[..]));
+        assert_eq!(a.value(b"n"), Some(&[5][..]));
+        let (b, lb) = parse_headless(&[1, 3, 0, b'r', b's', b'a', 4, 0], Syntax::Internal).unwrap();
+        assert_eq!(lb, 7);
+        assert_eq!(b.name(), Some(&b"rsa"[..]));
+        assert!(parse_headless(b"3:rsa(1:n", Syntax::Canonical).is_none());
     }
 
     #[test]
