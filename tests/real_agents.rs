@@ -161,8 +161,15 @@ fn gpg_with_keys() -> (GpgHome, Vec<(Key, PathBuf)>) {
     let home = GpgHome::new("keys");
     for (uid, algo) in [("RSA <rsa@test>", "rsa3072"), ("Ed <ed@test>", "ed25519")] {
         run(
-            home.gpg()
-                .args(["--passphrase", "", "--quick-gen-key", uid, algo, "sign", "never"]),
+            home.gpg().args([
+                "--passphrase",
+                "",
+                "--quick-gen-key",
+                uid,
+                algo,
+                "sign",
+                "never",
+            ]),
             "gpg --quick-gen-key",
         );
     }

@@ -153,15 +153,19 @@ fn open_before(d: &[u8], word: usize, wlen: usize) -> Option<(usize, Syntax)> {
 /// Whether the algorithm list at `pos` is the second element of a `…private-key` list (the
 /// wrapper anchor reports it then).
 fn after_wrapper(d: &[u8], pos: usize, syntax: Syntax) -> bool {
-    [&b"private-key"[..], b"protected-private-key", b"shadowed-private-key"]
-        .iter()
-        .any(|w| {
-            let head: Vec<u8> = match syntax {
-                Syntax::Internal => [&[3, 1, w.len() as u8, 0][..], w].concat(),
-                _ => [format!("({}:", w.len()).as_bytes(), w].concat(),
-            };
-            pos >= head.len() && d[pos - head.len()..pos] == head[..]
-        })
+    [
+        &b"private-key"[..],
+        b"protected-private-key",
+        b"shadowed-private-key",
+    ]
+    .iter()
+    .any(|w| {
+        let head: Vec<u8> = match syntax {
+            Syntax::Internal => [&[3, 1, w.len() as u8, 0][..], w].concat(),
+            _ => [format!("({}:", w.len()).as_bytes(), w].concat(),
+        };
+        pos >= head.len() && d[pos - head.len()..pos] == head[..]
+    })
 }
 
 /// An algorithm list without its wrapper (overwritten, or never there); `name` is the position
@@ -619,7 +623,9 @@ mod tests {
             assert!(f[0].verified, "{enc}: {}", f[0].verification);
             assert_eq!(f[0].fingerprint.as_deref(), Some(fp.as_str()));
             let j = serde_json::to_string(&f[0]).unwrap();
-            assert!(!j.contains(&hex(&seed)) && !j.to_lowercase().contains(&hex(&seed).to_lowercase()));
+            assert!(
+                !j.contains(&hex(&seed)) && !j.to_lowercase().contains(&hex(&seed).to_lowercase())
+            );
         }
     }
 

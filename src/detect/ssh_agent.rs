@@ -210,10 +210,9 @@ mod tests {
         let key = hex::decode("603deb1015ca71be2b73aef0857d77811f352c073b6108d72d9810a30914dff4")
             .unwrap();
         let iv = hex::decode("f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff").unwrap();
-        let mut buf = hex::decode(
-            "6bc1bee22e409f96e93d7e117393172aae2d8a571e03ac9c9eb76fac45af8e51",
-        )
-        .unwrap();
+        let mut buf =
+            hex::decode("6bc1bee22e409f96e93d7e117393172aae2d8a571e03ac9c9eb76fac45af8e51")
+                .unwrap();
         aes256_ctr(&key, &iv, &mut buf);
         assert_eq!(
             hex::encode(&buf),

@@ -444,7 +444,11 @@ mod tests {
         let (c, lc) = parse(&internal, Syntax::Internal).unwrap();
         assert_eq!(la, canonical.len() - b"trailing".len());
         assert_eq!(lb, advanced.len());
-        assert_eq!(lc, internal.len() - 1, "the stop byte is not part of the list");
+        assert_eq!(
+            lc,
+            internal.len() - 1,
+            "the stop byte is not part of the list"
+        );
         assert_eq!(a, b);
         assert_eq!(a, c);
         let rsa = a.find(b"rsa").unwrap();
@@ -471,21 +475,25 @@ mod tests {
     #[test]
     fn malformed_and_hostile_inputs_are_rejected() {
         for bad in [
-            &b"(3:rsa"[..],               // unterminated
-            b"(4:rsa)",                   // atom runs past the end
-            b"(03:rsa)",                  // leading zero
-            b"(99999999999999999999:x)",  // length overflow
-            b"(rsa #0G#)",                // bad hex
-            b"(rsa #abc#)",               // odd hex digits
-            b")",                         // not a list
-            b"(rsa \x01)",                // control byte
+            &b"(3:rsa"[..],              // unterminated
+            b"(4:rsa)",                  // atom runs past the end
+            b"(03:rsa)",                 // leading zero
+            b"(99999999999999999999:x)", // length overflow
+            b"(rsa #0G#)",               // bad hex
+            b"(rsa #abc#)",              // odd hex digits
+            b")",                        // not a list
+            b"(rsa \x01)",               // control byte
         ] {
             let syntax = if bad.contains(&b' ') {
                 Syntax::Advanced
             } else {
                 Syntax::Canonical
             };
-            assert!(parse(bad, syntax).is_none(), "{:?}", String::from_utf8_lossy(bad));
+            assert!(
+                parse(bad, syntax).is_none(),
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
         }
         // Depth: 10 000 nested lists end at MAX_DEPTH, without recursion trouble.
         let deep = "(".repeat(10_000);
