@@ -1,6 +1,7 @@
-//! Key agents, as they really run (issue #15): a gpg-agent that loaded an RSA and an Ed25519
-//! key to sign (libgcrypt S-expressions in its heap, and the `private-keys-v1.d/*.key` files
-//! themselves), and an ssh-agent holding an RSA-3072 and an Ed25519 key, which it keeps only
+//! Key agents, as they really run (issue #15): a gpg-agent that loaded RSA, Ed25519 and P-256
+//! keys to sign and a cv25519 subkey to decrypt (libgcrypt S-expressions in its heap, and the
+//! `private-keys-v1.d/*.key` files themselves), and an ssh-agent holding RSA-3072, Ed25519
+//! and ECDSA P-256 keys, which it keeps only
 //! *shielded* (AES-256-CTR under a key hashed from a 16 KiB prekey in the same process). Every
 //! key is generated fresh, loaded by the real agent, dumped with gcore, minidump-writer and as
 //! a Windows-style full-memory minidump, found without `--known-keys`, verified, and
@@ -29,7 +30,7 @@ struct Key {
 fn independent_pem(kind: &str, path: &Path) -> (Vec<u8>, Vec<u8>) {
     const SCRIPT: &str = r#"
 import sys, re, json
-from cryptography.hazmat.primitives.asymmetric import rsa, ed25519
+from cryptography.hazmat.primitives.asymmetric import rsa, ed25519, x25519, ec
 from cryptography.hazmat.primitives import serialization as s
 kind, path = sys.argv[1], sys.argv[2]
 raw = open(path, 'rb').read()
@@ -43,11 +44,22 @@ else:
         p, q, d = i['p'], i['q'], i['d']
         k = rsa.RSAPrivateNumbers(p, q, d, d % (p - 1), d % (q - 1), pow(q, -1, p),
                                   rsa.RSAPublicNumbers(i['e'], i['n'])).private_key()
-    else:
+    elif 'Ed25519' in t:
         k = ed25519.Ed25519PrivateKey.from_private_bytes(bytes.fromhex(v['d']).rjust(32, b'\0'))
+    elif 'Curve25519' in t or 'cv25519' in t:
+        # Whichever byte order of d gives the stored public point q (0x40 ‖ u).
+        d, q = bytes.fromhex(v['d']), bytes.fromhex(v['q'])[-32:]
+        d = d[1:] if len(d) == 33 else d.rjust(32, b'\0')
+        raw = (s.Encoding.Raw, s.PublicFormat.Raw)
+        k = next(c for c in (x25519.X25519PrivateKey.from_private_bytes(x) for x in (d, d[::-1]))
+                 if c.public_key().public_bytes(*raw) == q)
+    else:
+        k = ec.derive_private_key(int(v['d'], 16), ec.SECP256R1())
 if isinstance(k, rsa.RSAPrivateKey):
     d = k.private_numbers().d
     secret = d.to_bytes((d.bit_length() + 7) // 8, 'big')
+elif isinstance(k, ec.EllipticCurvePrivateKey):
+    secret = k.private_numbers().private_value.to_bytes(32, 'big')
 else:
     secret = k.private_bytes(s.Encoding.Raw, s.PrivateFormat.Raw, s.NoEncryption())
 pem = k.private_bytes(s.Encoding.PEM, s.PrivateFormat.PKCS8, s.NoEncryption())
@@ -155,11 +167,16 @@ impl Drop for GpgHome {
     }
 }
 
-/// Fresh RSA-3072 and Ed25519 keys in a new GnuPG home, each used once to sign, so the
-/// agent has loaded both. Returns the home and the keys with their `.key` files.
+/// Fresh RSA-3072, Ed25519 and NIST P-256 signing keys and a Curve25519 (cv25519) encryption
+/// subkey in a new GnuPG home, each used once (three signatures, one decryption), so the agent
+/// has loaded all four. Returns the home and the keys with their `.key` files.
 fn gpg_with_keys() -> (GpgHome, Vec<(Key, PathBuf)>) {
     let home = GpgHome::new("keys");
-    for (uid, algo) in [("RSA <rsa@test>", "rsa3072"), ("Ed <ed@test>", "ed25519")] {
+    for (uid, algo) in [
+        ("RSA <rsa@test>", "rsa3072"),
+        ("Ed <ed@test>", "ed25519"),
+        ("P256 <p256@test>", "nistp256"),
+    ] {
         run(
             home.gpg().args([
                 "--passphrase",
@@ -173,9 +190,48 @@ fn gpg_with_keys() -> (GpgHome, Vec<(Key, PathBuf)>) {
             "gpg --quick-gen-key",
         );
     }
+    let listing = run(
+        home.gpg().args(["--with-colons", "--list-keys", "ed@test"]),
+        "gpg --list-keys",
+    );
+    let fpr = listing
+        .lines()
+        .find_map(|l| l.strip_prefix("fpr:"))
+        .and_then(|l| l.split(':').find(|f| f.len() == 40))
+        .expect("fingerprint of the Ed25519 key")
+        .to_string();
+    run(
+        home.gpg().args([
+            "--passphrase",
+            "",
+            "--quick-add-key",
+            &fpr,
+            "cv25519",
+            "encr",
+            "never",
+        ]),
+        "gpg --quick-add-key cv25519",
+    );
     let msg = home.dir.join("msg.txt");
     std::fs::write(&msg, b"sign me").unwrap();
-    for uid in ["rsa@test", "ed@test"] {
+    let enc = home.dir.join("msg.gpg");
+    run(
+        home.gpg()
+            .args(["--trust-model", "always", "-r", "ed@test", "-o"])
+            .arg(&enc)
+            .arg("-e")
+            .arg(&msg),
+        "gpg --encrypt",
+    );
+    run(
+        home.gpg()
+            .args(["--pinentry-mode", "loopback", "--passphrase", "", "-o"])
+            .arg(home.dir.join("msg.out"))
+            .arg("-d")
+            .arg(&enc),
+        "gpg --decrypt",
+    );
+    for uid in ["rsa@test", "ed@test", "p256@test"] {
         run(
             home.gpg()
                 .args(["--pinentry-mode", "loopback", "--passphrase", "", "-u", uid])
@@ -193,8 +249,12 @@ fn gpg_with_keys() -> (GpgHome, Vec<(Key, PathBuf)>) {
         let text = std::fs::read_to_string(&path).unwrap();
         let name = if text.contains("(rsa") {
             "gpg RSA-3072"
-        } else {
+        } else if text.contains("Ed25519") {
             "gpg Ed25519"
+        } else if text.contains("Curve25519") || text.contains("cv25519") {
+            "gpg cv25519"
+        } else {
+            "gpg P-256"
         };
         keys.push((
             Key {
@@ -205,7 +265,7 @@ fn gpg_with_keys() -> (GpgHome, Vec<(Key, PathBuf)>) {
             path,
         ));
     }
-    assert_eq!(keys.len(), 2, "gpg made two secret keys");
+    assert_eq!(keys.len(), 4, "gpg made four secret keys");
     (home, keys)
 }
 
@@ -263,6 +323,82 @@ fn gpg_agent_keys_in_cores_minidumps_and_key_files() {
             .iter()
             .all(|f| f.detector != "gcrypt-sexp" || f.known_key.is_some()),
         "redacted copy: {:#?}",
+        summary(&r)
+    );
+}
+
+/// A passphrase-protected Ed25519 key: its `.key` file (`protected-private-key`, OCB-AES
+/// under an S2K-derived key) is reported as encrypted, fingerprinted by the public key it
+/// carries; once the agent has unlocked it to sign, the agent's heap holds it in the clear
+/// and the core gives it away, verified, with the same fingerprint.
+#[test]
+fn gpg_protected_key_file_and_unlocked_key_in_the_agent() {
+    let home = GpgHome::new("protected");
+    let pass = [
+        "--pinentry-mode",
+        "loopback",
+        "--passphrase",
+        "test passphrase",
+    ];
+    run(
+        home.gpg()
+            .args(pass)
+            .args(["--quick-gen-key", "P <p@test>", "ed25519", "sign", "never"]),
+        "gpg --quick-gen-key (protected)",
+    );
+    let file = std::fs::read_dir(home.dir.join("private-keys-v1.d"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.contains("protected-private-key"), "{text}");
+    // The public key's fingerprint, by python (q → SPKI PEM) and openssl.
+    let script = "import sys,re\nfrom cryptography.hazmat.primitives.asymmetric import ed25519\nfrom cryptography.hazmat.primitives import serialization as s\nt=open(sys.argv[1]).read()\nq=bytes.fromhex(re.sub(r'\\s','',re.search(r'\\(q\\s*#([0-9A-Fa-f\\s]+)#',t).group(1)))[-32:]\nsys.stdout.buffer.write(ed25519.Ed25519PublicKey.from_public_bytes(q).public_bytes(s.Encoding.PEM,s.PublicFormat.SubjectPublicKeyInfo))";
+    let public_pem = run(
+        Command::new("python3").args(["-c", script]).arg(&file),
+        "python3 public key",
+    );
+    let pub_path = common::scratch().join("protected.pub.pem");
+    std::fs::write(&pub_path, public_pem).unwrap();
+    let der = Command::new("openssl")
+        .args(["pkey", "-pubin", "-pubout", "-outform", "DER", "-in"])
+        .arg(&pub_path)
+        .output()
+        .expect("openssl");
+    assert!(der.status.success());
+    use sha2::Digest;
+    let fingerprint = format!("sha256:{}", hex::encode(sha2::Sha256::digest(&der.stdout)));
+    let r = common::scan(&file);
+    let f: Vec<_> = r
+        .findings
+        .iter()
+        .filter(|f| f.detector == "gcrypt-sexp")
+        .collect();
+    assert_eq!(f.len(), 1, "{:#?}", summary(&r));
+    assert_eq!(f[0].status, "encrypted");
+    assert_eq!(f[0].severity, dumpguard::report::Severity::High);
+    assert_eq!(f[0].fingerprint.as_deref(), Some(fingerprint.as_str()));
+    // Unlocked to sign: the agent now holds the plain key.
+    let msg = home.dir.join("msg.txt");
+    std::fs::write(&msg, b"sign me").unwrap();
+    run(
+        home.gpg()
+            .args(pass)
+            .args(["-u", "p@test", "-o"])
+            .arg(home.dir.join("msg.sig"))
+            .arg("-s")
+            .arg(&msg),
+        "gpg --sign (protected)",
+    );
+    let core = common::gcore(home.agent_pid());
+    let r = common::scan(&core);
+    assert!(
+        r.findings.iter().any(|f| f.detector == "gcrypt-sexp"
+            && f.verified
+            && f.fingerprint.as_deref() == Some(fingerprint.as_str())),
+        "unlocked key not found in the agent: {:#?}",
         summary(&r)
     );
 }
@@ -347,7 +483,11 @@ fn ssh_key(kind: &str, bits: Option<&str>) -> (Key, PathBuf) {
 #[test]
 fn ssh_agent_shielded_keys_are_recovered() {
     let agent = SshAgent::start("keys");
-    let keys = [ssh_key("rsa", Some("3072")), ssh_key("ed25519", None)];
+    let keys = [
+        ssh_key("rsa", Some("3072")),
+        ssh_key("ed25519", None),
+        ssh_key("ecdsa", Some("256")),
+    ];
     for (_, path) in &keys {
         run(
             Command::new("ssh-add")

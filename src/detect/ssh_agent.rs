@@ -220,6 +220,102 @@ mod tests {
         );
     }
 
+    /// A memory image (raw, with its region index, so pointers can be followed) holding a
+    /// `struct sshkey` tail, a prekey and an Ed25519 key shielded as sshkey.c does it.
+    fn image(seed: [u8; 32], damage_padding: bool) -> (Vec<u8>, String) {
+        let pk = ed25519_dalek::SigningKey::from_bytes(&seed)
+            .verifying_key()
+            .to_bytes();
+        let mut plain = Vec::new();
+        let put = |v: &mut Vec<u8>, b: &[u8]| {
+            v.extend((b.len() as u32).to_be_bytes());
+            v.extend(b);
+        };
+        put(&mut plain, b"ssh-ed25519");
+        put(&mut plain, &pk);
+        put(&mut plain, &[&seed[..], &pk[..]].concat());
+        let mut i = 0u8;
+        while plain.len() % BLOCK != 0 {
+            i += 1;
+            plain.push(if damage_padding { 0xee } else { i });
+        }
+        let base = 0x5555_0000_0000u64;
+        let mut mem = vec![0u8; 64 * 1024];
+        let (sk_at, blob_at, pre_at) = (0x100usize, 0x1000usize, 0x4000usize);
+        for (j, b) in mem[pre_at..pre_at + PREKEY_LEN].iter_mut().enumerate() {
+            *b = (j * 7 + 3) as u8;
+        }
+        let keyiv = Sha512::digest(&mem[pre_at..pre_at + PREKEY_LEN]);
+        let mut enc = plain.clone();
+        aes256_ctr(&keyiv[..32], &keyiv[32..48], &mut enc);
+        mem[blob_at..blob_at + enc.len()].copy_from_slice(&enc);
+        let words = [
+            base + blob_at as u64,
+            enc.len() as u64,
+            base + pre_at as u64,
+            PREKEY_LEN as u64,
+        ];
+        for (j, w) in words.iter().enumerate() {
+            mem[sk_at + 8 * j..sk_at + 8 * j + 8].copy_from_slice(&w.to_le_bytes());
+        }
+        let index = format!(
+            r#"[{{"va": {base}, "file_off": 0, "len": {}, "perms": "rw-p", "path": ""}}]"#,
+            mem.len()
+        );
+        let fp = crate::keys::fingerprint::sha256_fingerprint(
+            &crate::keys::fingerprint::ed25519_spki(&pk).unwrap(),
+        );
+        (mem, format!("{index}\n{fp}"))
+    }
+
+    fn scan(mem: &[u8], index: &str) -> Vec<Finding> {
+        let dump = crate::input::Dump::from_slice_with_index(mem, index.as_bytes());
+        let r = crate::Scanner::new().scan_dump(&dump, "t", &Default::default(), &|_| {});
+        r.findings
+            .into_iter()
+            .filter(|f| f.detector == NAME)
+            .collect()
+    }
+
+    #[test]
+    fn shielded_key_is_unshielded_and_verified() {
+        let (mem, meta) = image([5u8; 32], false);
+        let (index, fp) = meta.split_once('\n').unwrap();
+        let f = scan(&mem, index);
+        assert_eq!(f.len(), 2, "{f:?}");
+        for f in &f {
+            assert!(f.verified, "{}", f.verification);
+            assert_eq!(f.fingerprint.as_deref(), Some(fp));
+        }
+        assert_eq!(
+            (f[0].encoding.as_str(), f[0].offset, f[0].length),
+            ("ssh-agent-shielded", 0x1000, 128)
+        );
+        assert_eq!(
+            (f[1].encoding.as_str(), f[1].offset, f[1].length),
+            ("ssh-agent-shield-prekey", 0x4000, PREKEY_LEN as u64)
+        );
+        // Without an address map the pointers mean nothing: no finding.
+        let r = crate::Scanner::new().scan_bytes("t", &mem);
+        assert!(r.findings.iter().all(|f| f.detector != NAME));
+    }
+
+    #[test]
+    fn damaged_padding_or_prekey() {
+        let (mem, meta) = image([6u8; 32], true);
+        let (index, _) = meta.split_once('\n').unwrap();
+        let f = scan(&mem, index);
+        assert!(
+            !f.is_empty() && f.iter().all(|f| f.status == "corrupted"),
+            "{f:?}"
+        );
+        // One prekey byte changed: another key stream, nothing that looks like a key.
+        let (mut mem, meta) = image([6u8; 32], false);
+        let (index, _) = meta.split_once('\n').unwrap();
+        mem[0x4000 + 100] ^= 1;
+        assert!(scan(&mem, index).is_empty());
+    }
+
     #[test]
     fn key_type_prefilter() {
         assert!(starts_like_a_key(b"\0\0\0\x0bssh-ed25519\0"));
