@@ -46,6 +46,8 @@ const PREKEY_LEN: usize = 16 * 1024;
 /// Largest shielded blob followed (an RSA-16384 key serialises to about 9 KiB).
 const MAX_SHIELDED: u64 = 64 * 1024;
 const BLOCK: usize = 16;
+/// Most unshielding attempts per chunk (an agent holds a handful of keys).
+const MAX_TRIES: usize = 64;
 
 impl Detector for SshAgent {
     fn name(&self) -> &'static str {
@@ -70,6 +72,8 @@ impl Detector for SshAgent {
         let Some(hay) = cx.data.get(start..stop) else {
             return;
         };
+        // Each attempt hashes 16 KiB: a hostile dump full of struct-like tails is held to
+        // MAX_TRIES distinct (blob, prekey) pairs per chunk.
         let mut seen: Vec<(u64, u64)> = Vec::new();
         for i in memchr::memmem::find_iter(hay, &pat) {
             let o = start + i;
@@ -81,7 +85,8 @@ impl Detector for SshAgent {
             if !pointer(blob) || !pointer(prekey) || len == 0 || len > MAX_SHIELDED {
                 continue;
             }
-            if len % BLOCK as u64 != 0 || seen.contains(&(blob, prekey)) || seen.len() > 1024 {
+            if len % BLOCK as u64 != 0 || seen.contains(&(blob, prekey)) || seen.len() >= MAX_TRIES
+            {
                 continue;
             }
             seen.push((blob, prekey));
