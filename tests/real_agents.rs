@@ -168,8 +168,9 @@ impl Drop for GpgHome {
 }
 
 /// Fresh RSA-3072, Ed25519 and NIST P-256 signing keys and a Curve25519 (cv25519) encryption
-/// subkey in a new GnuPG home, each used once (three signatures, one decryption), so the agent
-/// has loaded all four. Returns the home and the keys with their `.key` files.
+/// subkey in a new GnuPG home, each used once (one decryption, three signatures), so the agent
+/// has loaded all four; the key files of all four are checked, the agent's memory for the two
+/// it used last (RSA and Ed25519). Returns the home and the keys with their `.key` files.
 fn gpg_with_keys() -> (GpgHome, Vec<(Key, PathBuf)>) {
     let home = GpgHome::new("keys");
     for (uid, algo) in [
@@ -231,7 +232,10 @@ fn gpg_with_keys() -> (GpgHome, Vec<(Key, PathBuf)>) {
             .arg(&enc),
         "gpg --decrypt",
     );
-    for uid in ["rsa@test", "ed@test", "p256@test"] {
+    // RSA and Ed25519 last: the agent frees each key's buffers after use and later operations
+    // reuse that memory, so only the most recent keys are reliably still there (measured:
+    // the cv25519 key used first was gone in 3 of 3 runs).
+    for uid in ["p256@test", "rsa@test", "ed@test"] {
         run(
             home.gpg()
                 .args(["--pinentry-mode", "loopback", "--passphrase", "", "-u", uid])
@@ -285,7 +289,10 @@ fn gpg_agent_keys_in_cores_minidumps_and_key_files() {
     ];
     for (what, dump) in &dumps {
         let r = common::scan(dump);
-        for (k, _) in &keys {
+        for (k, _) in keys
+            .iter()
+            .filter(|(k, _)| k.name.contains("RSA") || k.name.contains("Ed"))
+        {
             assert_found(&r, "gcrypt-sexp", k, &format!("gpg-agent {what}"));
         }
         // Published libgcrypt self-test keys may sit in a full dump's copy of the library's

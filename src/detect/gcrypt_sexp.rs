@@ -49,10 +49,12 @@ impl Detector for GcryptSexp {
             tag: TAG_WRAPPER,
         }];
         for a in ALGORITHMS {
-            // The list's opening byte is left out: it is the 16th byte of a freed buffer's
-            // head, which the allocator overwrites (see `sexp::parse_headless`).
-            // Internal: ST_DATA, u16 LE length, name, ST_OPEN of the first parameter.
-            let mut i = vec![1, a.len() as u8, 0];
+            // The list's opening is left out: it is the 16th byte of a freed buffer's head,
+            // which the allocator overwrites (see `sexp::parse_headless`). Internal: the u16 LE
+            // length, the name, ST_OPEN of the first parameter — the ST_DATA byte before them
+            // too, lost when the buffer started one byte further in (measured: an RSA list in
+            // a gpg-agent heap with 17 bytes gone).
+            let mut i = vec![a.len() as u8, 0];
             i.extend_from_slice(a);
             i.push(3);
             v.push(Anchor {
@@ -71,7 +73,7 @@ impl Detector for GcryptSexp {
         let d = cx.data;
         let found = match tag {
             TAG_WRAPPER => wrapped(d, pos),
-            TAG_INTERNAL => bare(d, pos, Syntax::Internal),
+            TAG_INTERNAL => bare_internal(d, pos),
             TAG_CANONICAL => bare(d, pos, Syntax::Canonical),
             _ => None,
         };
@@ -187,6 +189,27 @@ fn bare(d: &[u8], name: usize, syntax: Syntax) -> Option<Decoded> {
         start,
         len,
         syntax,
+        ..v
+    })
+}
+
+/// An internal algorithm list whose name's length bytes are at `at`: the ST_DATA byte before
+/// them is there (then as [`bare`]) or was overwritten, and is put back for the parse.
+fn bare_internal(d: &[u8], at: usize) -> Option<Decoded> {
+    const ST_DATA: u8 = 1;
+    if at > 0 && d[at - 1] == ST_DATA {
+        return bare(d, at - 1, Syntax::Internal);
+    }
+    let end = d.len().min(at.saturating_add(sexp::MAX_SPAN));
+    let mut buf = Vec::with_capacity(end - at + 1);
+    buf.push(ST_DATA);
+    buf.extend_from_slice(&d[at..end]);
+    let (tree, len) = sexp::parse_headless(&buf, Syntax::Internal)?;
+    let v = key_verdict(None, &tree, &buf[..len])?;
+    Some(Decoded {
+        start: at,
+        len: len - 1,
+        syntax: Syntax::Internal,
         ..v
     })
 }
@@ -607,6 +630,12 @@ mod tests {
         // The same list with its opening byte intact, after other bytes.
         let mut opened = vec![0x94, 5, 0, 0, 0, 0, 0, 0, 3];
         opened.extend(&internal[16..]);
+        // One byte more gone (the buffer started a byte further in).
+        let mut seventeen = vec![
+            0x26, 0, 0xcf, 0xf9, 7, 0, 0, 0, 0x13, 0x31, 0xae, 0x91, 0x66,
+        ];
+        seventeen.extend([0x77, 0x29, 0x2a, 0x2a]);
+        seventeen.extend(&internal[17..]);
         // And the canonical form with its head overwritten the same way.
         let mut headless = vec![0xee; 16];
         headless.extend(&canonical[16..]);
@@ -616,6 +645,7 @@ mod tests {
             (headless, "gcrypt-sexp-canonical"),
             (internal, "gcrypt-sexp-internal"),
             (opened, "gcrypt-sexp-internal"),
+            (seventeen, "gcrypt-sexp-internal"),
         ] {
             let f = scan(&data);
             assert_eq!(f.len(), 1, "{enc}: {f:?}");
