@@ -194,21 +194,17 @@ fn bare(d: &[u8], name: usize, syntax: Syntax) -> Option<Decoded> {
 }
 
 /// An internal algorithm list whose name's length bytes are at `at`: the ST_DATA byte before
-/// them is there (then as [`bare`]) or was overwritten, and is put back for the parse.
+/// them is there (then as [`bare`]) or was overwritten too.
 fn bare_internal(d: &[u8], at: usize) -> Option<Decoded> {
     const ST_DATA: u8 = 1;
     if at > 0 && d[at - 1] == ST_DATA {
         return bare(d, at - 1, Syntax::Internal);
     }
-    let end = d.len().min(at.saturating_add(sexp::MAX_SPAN));
-    let mut buf = Vec::with_capacity(end - at + 1);
-    buf.push(ST_DATA);
-    buf.extend_from_slice(&d[at..end]);
-    let (tree, len) = sexp::parse_headless(&buf, Syntax::Internal)?;
-    let v = key_verdict(None, &tree, &buf[..len])?;
+    let (tree, len) = sexp::parse_internal_headless_atom(&d[at..])?;
+    let v = key_verdict(None, &tree, &d[at..at + len])?;
     Some(Decoded {
         start: at,
-        len: len - 1,
+        len,
         syntax: Syntax::Internal,
         ..v
     })
@@ -756,6 +752,30 @@ mod tests {
         assert_eq!(f.len(), 1);
         assert!(f[0].verified, "{}", f[0].verification);
         assert_eq!(f[0].kind, "x25519-private-key");
+    }
+
+    /// A megabyte of anchors, each starting a list that nests until the depth bound: every
+    /// hit costs a bounded parse, never a copy or a walk to the end of the data.
+    #[test]
+    fn dense_anchors_stay_cheap() {
+        for unit in [
+            &b"\x01\x03\x00rsa\x03"[..],
+            b"\x03\x00rsa\x03",
+            b"(3:rsa(",
+            b"3:ecc(",
+            b"(private-key ",
+            b"(11:private-key",
+        ] {
+            let data: Vec<u8> = unit.iter().copied().cycle().take(1 << 20).collect();
+            let t = std::time::Instant::now();
+            assert!(scan(&data).is_empty());
+            assert!(
+                t.elapsed() < std::time::Duration::from_secs(20),
+                "{:?}: {:?}",
+                String::from_utf8_lossy(unit),
+                t.elapsed()
+            );
+        }
     }
 
     #[test]

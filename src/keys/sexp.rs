@@ -77,6 +77,25 @@ impl Sexp {
     }
 }
 
+/// [`parse_headless`] for the internal syntax when the first atom's `ST_DATA` byte is gone
+/// too (the buffer started one byte further in): `data[0..2]` is that atom's length.
+pub fn parse_internal_headless_atom(data: &[u8]) -> Option<(Sexp, usize)> {
+    let data = &data[..data.len().min(MAX_SPAN)];
+    let mut p = Parser {
+        d: data,
+        pos: 0,
+        nodes: 2,
+    };
+    let l = p.take(2)?;
+    let len = u16::from_le_bytes([l[0], l[1]]) as usize;
+    let first = Sexp::Atom(p.take(len)?.to_vec());
+    let Sexp::List(mut items) = p.internal_items(0)? else {
+        return None;
+    };
+    items.insert(0, first);
+    Some((Sexp::List(items), p.pos))
+}
+
 /// Which syntax an expression was written in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Syntax {
@@ -522,6 +541,8 @@ mod tests {
         assert_eq!(lb, 7);
         assert_eq!(b.name(), Some(&b"rsa"[..]));
         assert!(parse_headless(b"3:rsa(1:n", Syntax::Canonical).is_none());
+        let (c, lc) = parse_internal_headless_atom(&[3, 0, b'r', b's', b'a', 4]).unwrap();
+        assert_eq!((lc, c), (6, b));
     }
 
     #[test]
