@@ -390,10 +390,9 @@ fn gpg_protected_key_file_and_unlocked_key_in_the_agent() {
     );
     let file = std::fs::read_dir(home.dir.join("private-keys-v1.d"))
         .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "key"))
+        .expect("a .key file");
     // GnuPG writes the extended text format, or (seen once in the tests) the canonical binary
     // form: both carry the public point q in the clear.
     let bytes = std::fs::read(&file).unwrap();
@@ -438,27 +437,33 @@ sys.stdout.buffer.write(pk.public_bytes(s.Encoding.PEM, s.PublicFormat.SubjectPu
     assert_eq!(f[0].status, "encrypted");
     assert_eq!(f[0].severity, dumpguard::report::Severity::High);
     assert_eq!(f[0].fingerprint.as_deref(), Some(fingerprint.as_str()));
-    // Unlocked to sign: the agent now holds the plain key.
+    // Unlocked to sign: the agent now holds the plain key. (Its freed buffers may be reused
+    // by the agent's own next steps; one of six parallel runs missed it once, so a second
+    // signature and dump are allowed before failing.)
     let msg = home.dir.join("msg.txt");
     std::fs::write(&msg, b"sign me").unwrap();
-    run(
-        home.gpg()
-            .args(pass)
-            .args(["-u", "p@test", "-o"])
-            .arg(home.dir.join("msg.sig"))
-            .arg("-s")
-            .arg(&msg),
-        "gpg --sign (protected)",
-    );
-    let core = common::gcore(home.agent_pid());
-    let r = common::scan(&core);
-    assert!(
-        r.findings.iter().any(|f| f.detector == "gcrypt-sexp"
-            && f.verified
-            && f.fingerprint.as_deref() == Some(fingerprint.as_str())),
-        "unlocked key not found in the agent: {:#?}",
-        summary(&r)
-    );
+    let mut last = Vec::new();
+    for attempt in 0..2 {
+        run(
+            home.gpg()
+                .args(pass)
+                .args(["-u", "p@test", "-o"])
+                .arg(home.dir.join(format!("msg.{attempt}.sig")))
+                .arg("-s")
+                .arg(&msg),
+            "gpg --sign (protected)",
+        );
+        let r = common::scan(&common::gcore(home.agent_pid()));
+        if r.findings.iter().any(|f| {
+            f.detector == "gcrypt-sexp"
+                && f.verified
+                && f.fingerprint.as_deref() == Some(fingerprint.as_str())
+        }) {
+            return;
+        }
+        last = summary(&r);
+    }
+    panic!("unlocked key not found in the agent: {last:#?}");
 }
 
 #[test]
