@@ -17,6 +17,12 @@ need gzip || missing+=(gzip)
 need puttygen || missing+=(putty-tools)
 need gpg || missing+=(gnupg)
 need ssh-keygen || missing+=(openssh-client)
+# tests/real_agents.rs: a real gpg-agent and ssh-agent holding fresh keys.
+need gpg-agent || missing+=(gpg-agent)
+need gpgconf || missing+=(gpgconf)
+need gpg-connect-agent || missing+=(gpgconf)
+need ssh-agent || missing+=(openssh-client)
+need ssh-add || missing+=(openssh-client)
 need chromium || missing+=(chromium)
 need script || missing+=(bsdutils)
 # tests/raw_keys.rs: AES schedules are compared with aeskeyfind's; the Java and node holder

@@ -14,6 +14,7 @@ mod default_passwords;
 mod der_key;
 mod dotnet_xml;
 mod encoded;
+mod gcrypt_sexp;
 mod jwk;
 mod kdf_budget;
 mod openssh;
@@ -28,6 +29,7 @@ mod raw_ed25519;
 mod raw_private;
 mod rsa_factor;
 pub mod rules;
+mod ssh_agent;
 pub mod ssh_wire;
 mod symcrypt;
 pub mod symmetric;
@@ -242,10 +244,12 @@ pub fn registry() -> Vec<Box<dyn Detector>> {
         Box::new(pkcs12::Pkcs12),
         Box::new(symcrypt::SymCrypt),
         Box::new(partial_rsa::PartialRsa),
+        Box::new(gcrypt_sexp::GcryptSexp),
         Box::new(default_passwords::DefaultPasswords),
         Box::new(rules::Rules::builtin()),
         Box::new(public_keys::PublicKeys),
         Box::new(aes_schedule::AesSchedule),
+        Box::new(ssh_agent::SshAgent),
         // bigint's whole-dump pass first: the factor search skips moduli it proved.
         Box::new(bigint::BigInt),
         Box::new(rsa_factor::RsaFactor),

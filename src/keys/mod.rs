@@ -19,6 +19,7 @@ mod public_record;
 pub mod residue;
 mod rsa;
 pub mod rsa_recover;
+pub mod sexp;
 #[cfg(test)]
 pub(crate) mod testkeys;
 
