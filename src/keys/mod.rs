@@ -4,9 +4,11 @@
 
 pub mod aes;
 pub mod containers;
+mod containers_rust;
 pub mod decode;
 mod dsa;
 mod ec;
+pub mod ec_forms;
 mod edwards;
 pub mod factor_scan;
 pub mod fingerprint;
