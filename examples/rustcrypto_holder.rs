@@ -14,7 +14,11 @@ use p256::pkcs8::EncodePrivateKey;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    assert_eq!(args.len(), 3, "usage: rustcrypto_holder RSA_DER_OUT P256_DER_OUT");
+    assert_eq!(
+        args.len(),
+        3,
+        "usage: rustcrypto_holder RSA_DER_OUT P256_DER_OUT"
+    );
     let mut rng = rand::thread_rng();
 
     let rsa_key = rsa::RsaPrivateKey::new(&mut rng, 2048).expect("RSA key generation");
@@ -36,7 +40,11 @@ fn main() {
     // The keys stay reachable (boxed on the heap, like a long-lived service's state) until the
     // test kills the process.
     let keep = Box::new((rsa_key, ec_key));
-    println!("signed {} + {} bytes", rsa_sig.len(), ec_sig.to_bytes().len());
+    println!(
+        "signed {} + {} bytes",
+        rsa_sig.len(),
+        ec_sig.to_bytes().len()
+    );
     println!("READY");
     let mut line = String::new();
     let _ = std::io::stdin().read_line(&mut line);

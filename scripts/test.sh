@@ -24,6 +24,8 @@ need script || missing+=(bsdutils)
 need aeskeyfind || missing+=(aeskeyfind)
 need javac || missing+=(default-jdk-headless)
 need node || missing+=(nodejs)
+# tests/real_ec.rs dumps an nginx worker serving TLS.
+[ -x /usr/sbin/nginx ] || need nginx || missing+=(nginx)
 [ -f /etc/ssl/certs/ca-certificates.crt ] || missing+=(ca-certificates)
 # tests/text_corpus.rs scans the machine's Python sources, Perl modules and /usr/share/doc.
 [ -d /usr/share/perl ] || missing+=(perl)

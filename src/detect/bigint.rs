@@ -79,8 +79,10 @@ impl Detector for BigInt {
         let mut out = rsa_pairs(&values, cx, found);
         out.extend(ec_pairs(&values, cx, found));
         // Scalars whose public point the dump keeps only in a library's internal form.
-        let have: std::collections::HashSet<(u64, Option<String>)> =
-            out.iter().map(|f| (f.offset, f.fingerprint.clone())).collect();
+        let have: std::collections::HashSet<(u64, Option<String>)> = out
+            .iter()
+            .map(|f| (f.offset, f.fingerprint.clone()))
+            .collect();
         out.extend(
             point_forms::pairs(&values, cx)
                 .into_iter()

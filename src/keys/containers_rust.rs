@@ -18,7 +18,9 @@
 //! Every field is checked before use, reads stay within the dump, and a candidate costs a
 //! curve-equation check only after a one-byte filter (`infinity` = 0) and the randomness test.
 
-use super::containers::{looks_random, plausible_pointer, push, read_va, u64_at, Candidate, Container};
+use super::containers::{
+    looks_random, plausible_pointer, push, read_va, u64_at, Candidate, Container,
+};
 use super::ec_forms;
 use super::limbs::{self, Repr};
 use super::Curve;
@@ -27,7 +29,8 @@ use crate::input::AddressSpace;
 /// num-bigint-dig `BigUint` spilled to the heap, `o` at its `SmallVec`'s tag word and `len`
 /// the word after it (the caller's filter: 3 ≤ len ≤ 256).
 pub fn biguint(data: &[u8], space: &AddressSpace, o: usize, len: usize, out: &mut Vec<Candidate>) {
-    let (Some(tag), Some(ptr), Some(cap)) = (u64_at(data, o), u64_at(data, o + 16), u64_at(data, o + 40))
+    let (Some(tag), Some(ptr), Some(cap)) =
+        (u64_at(data, o), u64_at(data, o + 16), u64_at(data, o + 40))
     else {
         return;
     };
@@ -47,9 +50,8 @@ pub fn signing_key(data: &[u8], o: usize, out: &mut Vec<Candidate>) {
         if data.get(inf) != Some(&0) {
             continue;
         }
-        let words = |at: usize| -> Option<Vec<u64>> {
-            (0..n).map(|i| u64_at(data, at + 8 * i)).collect()
-        };
+        let words =
+            |at: usize| -> Option<Vec<u64>> { (0..n).map(|i| u64_at(data, at + 8 * i)).collect() };
         let (Some(d), Some(x), Some(y)) = (words(o), words(o + n * 8), words(o + 2 * n * 8)) else {
             continue;
         };

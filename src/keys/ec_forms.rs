@@ -42,9 +42,9 @@ impl Form {
     /// In words, for the finding's `verification`.
     pub fn describe(self) -> String {
         match self {
-            Form::Be => "affine big-endian".into(),
-            Form::Le => "affine little-endian limbs".into(),
-            Form::Montgomery { r_bits } => format!("Montgomery form (R = 2^{r_bits})"),
+            Form::Be => "as affine big-endian bytes".into(),
+            Form::Le => "as affine little-endian limbs".into(),
+            Form::Montgomery { r_bits } => format!("in Montgomery form (R = 2^{r_bits})"),
         }
     }
 }
@@ -246,7 +246,11 @@ mod tests {
             bad[1] ^= 1 << 9;
             assert!(!on_curve_montgomery(curve, &xm, &bad), "{curve:?}");
         }
-        assert!(!on_curve_montgomery(Curve::P256, &[u64::MAX; 4], &[u64::MAX; 4]));
+        assert!(!on_curve_montgomery(
+            Curve::P256,
+            &[u64::MAX; 4],
+            &[u64::MAX; 4]
+        ));
         assert!(!on_curve_montgomery(Curve::P256, &[1; 3], &[1; 4]));
     }
 
@@ -278,7 +282,9 @@ mod tests {
         let (x, _) = point(Curve::P521, 3);
         let f = forms(Curve::P521, &x);
         assert!(f.contains(&(Form::Montgomery { r_bits: 576 }, f[2].1.clone())));
-        assert!(f.iter().any(|(f, _)| *f == Form::Montgomery { r_bits: 544 }));
+        assert!(f
+            .iter()
+            .any(|(f, _)| *f == Form::Montgomery { r_bits: 544 }));
         assert!(f.iter().all(|(_, b)| b.len() == 72 || b.len() == 66));
     }
 }

@@ -35,7 +35,8 @@ const MAX_WINDOWS: usize = 4;
 /// Where Q turned up.
 struct Evidence {
     form: Form,
-    /// In words: "in an OpenSSL/BoringSSL BIGNUM at file offset 0x…".
+    /// In words: "in an OpenSSL/BoringSSL BIGNUM at file offset 0x…" (describes the first
+    /// copy of d whose neighbourhood held Q; the other copies are reported with it).
     place: String,
 }
 
@@ -131,7 +132,10 @@ fn locate(
     }
     for &(offset, len, _) in d.at.iter().take(MAX_WINDOWS) {
         let start = offset.saturating_sub(WINDOW);
-        let end = offset.saturating_add(len).saturating_add(WINDOW).min(data.len());
+        let end = offset
+            .saturating_add(len)
+            .saturating_add(WINDOW)
+            .min(data.len());
         let Some(hay) = data.get(start..end) else {
             continue;
         };
@@ -139,7 +143,7 @@ fn locate(
             if let Some(i) = memchr::memmem::find(hay, bytes) {
                 return Some(Evidence {
                     form: *form,
-                    place: format!("at file offset {:#x}, near the scalar", start + i),
+                    place: format!("at file offset {:#x}, beside a copy of d", start + i),
                 });
             }
         }
