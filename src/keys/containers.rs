@@ -160,9 +160,12 @@ pub fn scan(
         // Every header below needs the word at +8 to be a small count (< 4097·2^32) or a
         // pointer; text, random bytes and most code fail both, and only the SymCrypt check is
         // left for them.
-        // RustCrypto signing keys are all random words: checked at every offset.
-        super::containers_rust::signing_key(data, o, out);
         if w1 > SMALL_MAX && !plausible_pointer(w1) {
+            // A RustCrypto signing key is random words (so is its scalar's second limb, w1),
+            // then a zero `infinity` byte: tested here, as most offsets fail it.
+            if data.get(o + super::containers_rust::SIGNING_KEY_INFINITY) == Some(&0) {
+                super::containers_rust::signing_key(data, o, out);
+            }
             if (o as u64).wrapping_add(delta) % 32 == 0 {
                 symcrypt_int(data, o, out);
             }

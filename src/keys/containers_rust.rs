@@ -58,6 +58,9 @@ fn random_words(data: &[u8], at: usize, n: usize) -> bool {
     true
 }
 
+/// Offset of a p256 `SigningKey`'s `infinity` byte (after d, x, y): the caller's filter.
+pub const SIGNING_KEY_INFINITY: usize = 96;
+
 /// A RustCrypto ECDSA `SigningKey` whose scalar starts at `o` (8-aligned).
 #[inline]
 pub fn signing_key(data: &[u8], o: usize, out: &mut Vec<Candidate>) {
@@ -77,12 +80,14 @@ pub fn signing_key(data: &[u8], o: usize, out: &mut Vec<Candidate>) {
         {
             continue;
         }
-        let words =
-            |at: usize| -> Option<Vec<u64>> { (0..n).map(|i| u64_at(data, at + 8 * i)).collect() };
-        let (Some(x), Some(y)) = (words(o + n * 8), words(o + 2 * n * 8)) else {
-            continue;
-        };
-        if !ec_forms::on_curve_montgomery(curve, &x, &y) {
+        // On the stack: one in 256 offsets of random-looking data gets this far.
+        let mut x = [0u64; 4];
+        let mut y = [0u64; 4];
+        for i in 0..n {
+            x[i] = u64_at(data, o + (n + i) * 8).unwrap_or(0);
+            y[i] = u64_at(data, o + (2 * n + i) * 8).unwrap_or(0);
+        }
+        if !ec_forms::on_curve_montgomery(curve, &x[..n], &y[..n]) {
             continue;
         }
         let bytes = &data[o..o + n * 8];
