@@ -303,6 +303,23 @@ mod tests {
     }
 
     #[test]
+    fn redaction_residue_holds_the_montgomery_scalar() {
+        use crate::keys::residue::Secret;
+        use crate::keys::PrivateKey;
+        for curve in [Curve::P256, Curve::P384] {
+            let d = vec![0x37u8; curve.scalar_len()];
+            let key = PrivateKey::Ec {
+                curve,
+                d: d.clone(),
+                public: None,
+            };
+            let s = Secret::from_key(&key, None).unwrap();
+            assert!(s.values().contains(&d));
+            assert!(s.values().contains(&scalar_montgomery_be(curve, &d)));
+        }
+    }
+
+    #[test]
     fn p521_has_both_radixes() {
         let (x, _) = point(Curve::P521, 3);
         let f = forms(Curve::P521, &x);

@@ -265,9 +265,8 @@ pub fn rsa_private_values(n: &BigUint, e: &BigUint, p: &BigUint) -> Option<Vec<B
 /// How a raw-integer finding's bytes encode its value, by the finding's `encoding`.
 pub fn integer_repr(encoding: &str) -> Option<Repr> {
     Some(match encoding {
-        "le64-limbs" | "bignum-struct" | "go-slice" | "dotnet-uint-array" | "symcrypt-int" => {
-            Repr::Le
-        }
+        "le64-limbs" | "bignum-struct" | "go-slice" | "dotnet-uint-array" | "symcrypt-int"
+        | "rust-biguint" | "rustcrypto-scalar" => Repr::Le,
         "be" | "dotnet-byte-array" => Repr::Be,
         "be-sign-byte" => Repr::BeSigned,
         "java-int-words" | "java-int-array" => Repr::JavaWords,
