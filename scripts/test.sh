@@ -34,6 +34,8 @@ need keytool || missing+=(default-jdk-headless)
 need node || missing+=(nodejs)
 # tests/real_ed25519.rs builds a Go holder (Debian 12: Go 1.19, standard library only).
 need go || missing+=(golang-go)
+# tests/real_ec.rs dumps an nginx worker serving TLS.
+[ -x /usr/sbin/nginx ] || need nginx || missing+=(nginx)
 [ -f /etc/ssl/certs/ca-certificates.crt ] || missing+=(ca-certificates)
 # tests/text_corpus.rs scans the machine's Python sources, Perl modules and /usr/share/doc.
 [ -d /usr/share/perl ] || missing+=(perl)

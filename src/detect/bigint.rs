@@ -24,6 +24,8 @@ use num_traits::ToPrimitive;
 use rayon::prelude::*;
 use std::collections::HashMap;
 
+mod point_forms;
+
 pub struct BigInt;
 
 /// Distinct integers collected per chunk, and in all.
@@ -84,6 +86,16 @@ impl Detector for BigInt {
         }
         let mut out = rsa_pairs(&values, cx, found);
         out.extend(ec_pairs(&values, cx, found));
+        // Scalars whose public point the dump keeps only in a library's internal form.
+        let have: std::collections::HashSet<(u64, Option<String>)> = out
+            .iter()
+            .map(|f| (f.offset, f.fingerprint.clone()))
+            .collect();
+        out.extend(
+            point_forms::pairs(&values, cx)
+                .into_iter()
+                .filter(|f| !have.contains(&(f.offset, f.fingerprint.clone()))),
+        );
         cap_copies(&mut out);
         sink.findings.extend(out);
     }

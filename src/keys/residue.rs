@@ -117,7 +117,11 @@ impl Secret {
                     s.complete_rsa(p);
                 }
             }
-            PrivateKey::Ec { d, .. } => s.add_value(d.clone()),
+            PrivateKey::Ec { curve, d, .. } => {
+                s.add_value(d.clone());
+                // RustCrypto p384/p521 keep the scalar as d·R mod n; OpenSSL signs with it.
+                s.add_value(super::ec_forms::scalar_montgomery_be(*curve, d));
+            }
             PrivateKey::Ed25519 { seed, .. } => s.add_value(seed.to_vec()),
             PrivateKey::X25519 { scalar, .. } => s.add_value(scalar.to_vec()),
             PrivateKey::Dsa(parts) => s.add_value(parts.x.to_bytes_be()),
@@ -261,9 +265,8 @@ pub fn rsa_private_values(n: &BigUint, e: &BigUint, p: &BigUint) -> Option<Vec<B
 /// How a raw-integer finding's bytes encode its value, by the finding's `encoding`.
 pub fn integer_repr(encoding: &str) -> Option<Repr> {
     Some(match encoding {
-        "le64-limbs" | "bignum-struct" | "go-slice" | "dotnet-uint-array" | "symcrypt-int" => {
-            Repr::Le
-        }
+        "le64-limbs" | "bignum-struct" | "go-slice" | "dotnet-uint-array" | "symcrypt-int"
+        | "rust-biguint" | "rustcrypto-scalar" => Repr::Le,
         "be" | "dotnet-byte-array" => Repr::Be,
         "be-sign-byte" => Repr::BeSigned,
         "java-int-words" | "java-int-array" => Repr::JavaWords,

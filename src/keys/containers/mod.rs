@@ -8,10 +8,13 @@
 //! | Java `int[]` (HotSpot, 64-bit) | mark word, klass, `int length` | `length` words, most significant first |
 //! | .NET `byte[]` / `uint[]` (CoreCLR, 64-bit) | MethodTable*, `int length`, padding | BE bytes / LE words |
 //! | SymCrypt `SYMCRYPT_INT` | `type` with 'I' in bits 16–23, `nDigits`, `cbSize` | LE 32-bit words at +32 |
+//! | Rust num-bigint-dig `BigUint`, RustCrypto ECDSA `SigningKey` | see [`rust`] | LE limbs |
 //!
 //! Pointer-based containers need the dump's virtual-address map (minidump, ELF core, raw
 //! image with a region index); the others are self-contained. Every header field is checked
 //! before use and every value is bounded ([`MAX_LIMBS`]).
+
+mod rust;
 
 use super::limbs::{self, Repr};
 use crate::input::AddressSpace;
@@ -31,6 +34,8 @@ pub enum Container {
     DotnetByteArray,
     DotnetUintArray,
     SymcryptInt,
+    RustBigUint,
+    RustCryptoScalar,
 }
 
 impl Container {
@@ -44,6 +49,8 @@ impl Container {
             Container::DotnetByteArray => "dotnet-byte-array",
             Container::DotnetUintArray => "dotnet-uint-array",
             Container::SymcryptInt => "symcrypt-int",
+            Container::RustBigUint => "rust-biguint",
+            Container::RustCryptoScalar => "rustcrypto-scalar",
         }
     }
 
@@ -57,6 +64,10 @@ impl Container {
             Container::DotnetByteArray => "a .NET byte[]",
             Container::DotnetUintArray => "a .NET uint[]",
             Container::SymcryptInt => "a SymCrypt integer",
+            Container::RustBigUint => "a Rust num-bigint-dig BigUint",
+            Container::RustCryptoScalar => {
+                "a RustCrypto ECDSA signing key (scalar beside its Montgomery-form point)"
+            }
         }
     }
 }
@@ -73,7 +84,7 @@ pub struct Candidate {
 }
 
 #[inline(always)]
-fn u64_at(d: &[u8], at: usize) -> Option<u64> {
+pub(super) fn u64_at(d: &[u8], at: usize) -> Option<u64> {
     Some(u64::from_le_bytes(
         d.get(at..at.checked_add(8)?)?.try_into().ok()?,
     ))
@@ -91,17 +102,17 @@ const SMALL_MAX: u64 = (4097 << 32) - 1;
 
 /// A user-space pointer as 64-bit processes have them: canonical lower half, aligned.
 #[inline(always)]
-fn plausible_pointer(p: u64) -> bool {
+pub(super) fn plausible_pointer(p: u64) -> bool {
     (0x10000..(1 << 47)).contains(&p) && p % 8 == 0
 }
 
 /// Key material looks random: at most one 64-bit limb with its top 16 bits clear (pointers,
 /// small integers, text and padding have many). Limb 0 of a short value is exempt.
-fn looks_random(v: &[u64]) -> bool {
+pub(super) fn looks_random(v: &[u64]) -> bool {
     v.len() >= 3 && v.iter().filter(|&&x| x >> 48 == 0).count() <= 1
 }
 
-fn push(out: &mut Vec<Candidate>, bytes: &[u8], offset: usize, c: Container, r: Repr) {
+pub(super) fn push(out: &mut Vec<Candidate>, bytes: &[u8], offset: usize, c: Container, r: Repr) {
     let Some(value) = limbs::decode(bytes, r) else {
         return;
     };
@@ -118,7 +129,7 @@ fn push(out: &mut Vec<Candidate>, bytes: &[u8], offset: usize, c: Container, r: 
 }
 
 /// Reads `len` bytes at virtual address `addr`, when the dump maps them contiguously.
-fn read_va<'a>(
+pub(super) fn read_va<'a>(
     data: &'a [u8],
     space: &AddressSpace,
     addr: u64,
@@ -152,6 +163,11 @@ pub fn scan(
         // pointer; text, random bytes and most code fail both, and only the SymCrypt check is
         // left for them.
         if w1 > SMALL_MAX && !plausible_pointer(w1) {
+            // A RustCrypto signing key is random words (so is its scalar's second limb, w1),
+            // then a zero `infinity` byte: tested here, as most offsets fail it.
+            if data.get(o + rust::SIGNING_KEY_INFINITY) == Some(&0) {
+                rust::signing_key(data, o, out);
+            }
             if (o as u64).wrapping_add(delta) % 32 == 0 {
                 symcrypt_int(data, o, out);
             }
@@ -168,6 +184,7 @@ pub fn scan(
             // Go slice: len in [3, 256], len ≤ cap ≤ 4096.
             if (3..=256).contains(&w1) {
                 go_slice(data, space, o, w1 as usize, out);
+                rust::biguint(data, space, o, w1 as usize, out);
             }
         }
         // Java int[] (compressed class pointers): length at +12, data at +16.
