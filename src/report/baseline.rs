@@ -19,7 +19,7 @@ pub const BASELINE_SCHEMA: &str = "dumpguard.baseline/v1";
 /// must not make dumpguard allocate without bound.
 const MAX_FILE: u64 = 256 << 20;
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BaselineEntry {
     pub fingerprint: String,
@@ -30,7 +30,7 @@ pub struct BaselineEntry {
     pub seen_in: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Baseline {
     pub schema: String,
@@ -38,7 +38,7 @@ pub struct Baseline {
 }
 
 /// Why a finding is not counted: shown in every output format.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, schemars::JsonSchema)]
 pub struct Suppression {
     /// `baseline FILE` (or the gate's policy allowlist).
     pub by: String,
@@ -158,6 +158,29 @@ impl Baseline {
         self.entries
             .iter()
             .find(|e| e.fingerprint.eq_ignore_ascii_case(fp))
+    }
+
+    /// Adds this baseline's keys to a gate policy's allowlist (each entry's reason names the
+    /// baseline) and folds the baseline into the policy's source and digest: a decision record
+    /// (or a sweep's state) then ties a verdict to the exact policy *and* baseline that made
+    /// it. `by` names the baseline (`baseline FILE`). Used by `gate --baseline` and
+    /// `sweep --baseline`, so both judge a baselined key the same way.
+    pub fn fold_into(&self, policy: &mut crate::gate::policy::Policy, by: &str) {
+        use sha2::{Digest, Sha256};
+        policy.allow.extend(
+            self.entries
+                .iter()
+                .map(|e| crate::gate::policy::AllowEntry {
+                    fingerprint: e.fingerprint.to_ascii_lowercase(),
+                    reason: format!("{by}: {}", e.reason),
+                    kind: None,
+                }),
+        );
+        policy.source = format!("{} + {by}", policy.source);
+        let mut h = Sha256::new();
+        h.update(policy.digest.as_bytes());
+        h.update(self.to_json().as_bytes());
+        policy.digest = format!("sha256:{}", hex::encode(h.finalize()));
     }
 
     /// Marks baselined findings of a report as suppressed (`by` names the baseline file);

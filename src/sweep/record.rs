@@ -4,6 +4,7 @@
 //! these lines alone, so `dumpguard sweep-merge` rebuilds them from shard outputs.
 
 use super::layout::Layout;
+use super::policy::DumpVerdict;
 use super::scanfile::placeholder;
 use super::state::{FileOut, Run, SecretRow};
 use crate::report::Severity;
@@ -30,6 +31,10 @@ pub struct SweepInfo {
     /// When this report was produced.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scanned_at: Option<String>,
+    /// The policy's verdict on this dump (`--policy`, `--baseline`): what `dumpguard gate`
+    /// would decide. Only on dumps (scanned or unchanged).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verdict: Option<DumpVerdict>,
     /// New/known state of each finding of the report, by finding id.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub findings: Vec<FindingState>,
@@ -118,6 +123,16 @@ pub struct FindingView {
     pub preview: String,
     #[serde(default)]
     pub known_key: Option<String>,
+    /// Set when a baseline or the policy's allowlist accepted the finding.
+    #[serde(default)]
+    pub suppressed: Option<SuppressedView>,
+}
+
+/// A finding's `suppressed` member.
+#[derive(Debug, Clone, Deserialize)]
+pub struct SuppressedView {
+    pub by: String,
+    pub reason: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -139,6 +154,19 @@ impl Record {
     /// Status of this line's dump: scanned now or reused.
     pub fn is_dump(&self) -> bool {
         matches!(self.sweep.status.as_str(), "scanned" | "unchanged")
+    }
+
+    /// The policy's verdict on this dump (`ALLOW`/`BLOCK`), if it was judged.
+    pub fn verdict(&self) -> Option<&str> {
+        self.sweep.verdict.as_ref().map(|v| v.verdict.as_str())
+    }
+
+    /// Whether the policy makes this finding block the dump.
+    pub fn blocks(&self, f: &FindingView) -> bool {
+        self.sweep
+            .verdict
+            .as_ref()
+            .is_some_and(|v| v.blocking.iter().any(|id| *id == f.id))
     }
 }
 
@@ -224,6 +252,7 @@ pub fn lines_of(out: &FileOut, run: &Run, scanner: &Scanner) -> Vec<(String, Rec
             member: None,
             folder: out.folder.clone(),
             scanned_at: None,
+            verdict: None,
             findings: vec![],
             resolved: resolved.iter().map(|s| resolved_of(s)).collect(),
             layout: None,
@@ -232,7 +261,7 @@ pub fn lines_of(out: &FileOut, run: &Run, scanner: &Scanner) -> Vec<(String, Rec
         return lines;
     }
     let units: Vec<&str> = out.units.iter().map(|u| u.0.as_str()).collect();
-    for (i, (unit, report, layout)) in out.units.iter().enumerate() {
+    for (i, (unit, report, layout, verdict)) in out.units.iter().enumerate() {
         let (report, view) = match serde_json::from_str::<ReportView>(report) {
             Ok(v) => (report.clone(), v),
             Err(_) => {
@@ -277,6 +306,9 @@ pub fn lines_of(out: &FileOut, run: &Run, scanner: &Scanner) -> Vec<(String, Rec
             member: member_of(unit),
             folder: out.folder.clone(),
             scanned_at: out.scanned_at.clone(),
+            verdict: verdict
+                .as_deref()
+                .and_then(|v| serde_json::from_str(v).ok()),
             findings,
             resolved: mine,
             layout: RawValue::from_string(layout.clone()).ok(),
