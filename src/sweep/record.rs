@@ -126,6 +126,13 @@ pub struct FindingView {
     /// Set when a baseline or the policy's allowlist accepted the finding.
     #[serde(default)]
     pub suppressed: Option<SuppressedView>,
+    /// Times the secret was seen in this dump (absent: once).
+    #[serde(default = "one")]
+    pub occurrences: u64,
+}
+
+fn one() -> u64 {
+    1
 }
 
 /// A finding's `suppressed` member.
