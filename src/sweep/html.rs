@@ -14,8 +14,10 @@ use std::fmt::Write;
 
 /// Entries listed in the "not scanned completely" section (the counts cover all of them).
 const MAX_PROBLEMS: usize = 500;
-/// Places listed per key in the per-key view (the count covers all of them).
-const MAX_SIGHTINGS: usize = 20;
+/// Dumps listed per key in the per-key view, and places listed per dump (the counts cover
+/// all of them).
+const MAX_KEY_DUMPS: usize = 20;
+const MAX_PLACES: usize = 6;
 /// Keys listed in the per-key view (the most severe and new first).
 const MAX_KEYS: usize = 2000;
 
@@ -45,9 +47,9 @@ struct KeyView {
     last_seen: String,
     /// Every sighting first seen after the previous sweep (and no dump held it then).
     all_new: bool,
-    dumps: BTreeSet<String>,
-    /// (dump, file offset, where), the first [`MAX_SIGHTINGS`].
-    sightings: Vec<(String, u64, String)>,
+    /// Every dump it was seen in, with (file offset, where) of its first [`MAX_PLACES`]
+    /// sightings there; only the first [`MAX_KEY_DUMPS`] dumps keep their places.
+    dumps: BTreeMap<String, Vec<(u64, String)>>,
     sightings_total: u64,
 }
 
@@ -143,8 +145,7 @@ impl Html {
                 first_seen: String::new(),
                 last_seen: String::new(),
                 all_new: true,
-                dumps: BTreeSet::new(),
-                sightings: Vec::new(),
+                dumps: BTreeMap::new(),
                 sightings_total: 0,
             });
             if f.severity > k.severity {
@@ -171,11 +172,11 @@ impl Html {
                     k.last_seen = st.last_seen.clone();
                 }
             }
-            k.dumps.insert(r.input.path.clone());
             k.sightings_total += f.occurrences.max(1);
-            if k.sightings.len() < MAX_SIGHTINGS {
-                k.sightings
-                    .push((r.input.path.clone(), f.offset, where_of(f)));
+            let listed = k.dumps.len() < MAX_KEY_DUMPS;
+            let places = k.dumps.entry(r.input.path.clone()).or_default();
+            if listed && places.len() < MAX_PLACES {
+                places.push((f.offset, where_of(f)));
             }
         }
     }
@@ -356,7 +357,7 @@ impl Html {
             "<p class=\"hint\">{} distinct fingerprints; a key is new when no dump held it at the previous sweep. First and last seen come from the sweep state (runs recorded in SQLite).</p>",
             keys.len()
         );
-        o.push_str("<table class=\"sortable\" id=\"key-table\"><thead><tr><th>fingerprint</th><th>kind</th><th data-sort=\"num\">severity</th><th>policy</th><th data-sort=\"num\">dumps</th><th data-sort=\"num\">sightings</th><th>where (dump @ file offset, region)</th><th>first seen</th><th>last seen</th></tr></thead><tbody>");
+        o.push_str("<table class=\"sortable\" id=\"key-table\"><thead><tr><th>fingerprint</th><th>kind</th><th data-sort=\"num\">severity</th><th>policy</th><th data-sort=\"num\">dumps</th><th data-sort=\"num\">sightings</th><th>where (dump: file offset and region)</th><th>first seen</th><th>last seen</th></tr></thead><tbody>");
         for (fp, k) in keys.iter().take(MAX_KEYS) {
             let new = is_new(fp, k);
             let policy = if k.blocking {
@@ -370,23 +371,32 @@ impl Html {
                 "below threshold".to_string()
             };
             let mut places = String::new();
-            for (d, off, w) in &k.sightings {
+            for (d, at) in k.dumps.iter().take(MAX_KEY_DUMPS) {
+                let at: Vec<String> = at
+                    .iter()
+                    .map(|(off, w)| {
+                        format!(
+                            "<code>{off:#x}</code>{}",
+                            if w.is_empty() {
+                                String::new()
+                            } else {
+                                format!(" {}", esc(w))
+                            }
+                        )
+                    })
+                    .collect();
                 let _ = write!(
                     places,
-                    "<li><span class=\"path\">{}</span> @ <code>{off:#x}</code>{}</li>",
+                    "<li><span class=\"path\">{}</span>: {}</li>",
                     esc(d),
-                    if w.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" · {}", esc(w))
-                    }
+                    at.join(", ")
                 );
             }
-            if k.sightings_total > k.sightings.len() as u64 {
+            if k.dumps.len() > MAX_KEY_DUMPS {
                 let _ = write!(
                     places,
-                    "<li>… {} more</li>",
-                    k.sightings_total - k.sightings.len() as u64
+                    "<li>… and {} more dumps</li>",
+                    k.dumps.len() - MAX_KEY_DUMPS
                 );
             }
             let _ = write!(
