@@ -26,7 +26,8 @@ with zipfile.ZipFile(sys.argv[1], "w", zipfile.ZIP_DEFLATED) as z:
 PY
 head -c 300000 sample-dumps/test-keys.dmp > "$S/qa/cut-short.dmp"
 "$BIN" sweep "$S" --state "$W/state.sqlite" --out "$W/night1.jsonl" -q >/dev/null || true
-# The next day: a new crash arrives, an old one is deleted.
+# The next day (a second later here): a new crash arrives, an old one is deleted.
+sleep 2
 xz -c sample-dumps/test-keys.dmp > "$S/support/ticket-981.dmp.xz"
 rm "$S/qa/old-session.core"
 "$BIN" sweep "$S" --state "$W/state.sqlite" --out "$W/night2.jsonl" --html "$W/report.html" || true
@@ -39,6 +40,6 @@ chromium --headless --no-sandbox --disable-gpu --disable-background-networking \
 sed 's|</style>|#summary,#table,header{display:none}</style>|' "$W/report.html" > "$W/keys.html"
 chromium --headless --no-sandbox --disable-gpu --disable-background-networking \
   --disable-component-update --disable-sync --no-first-run --hide-scrollbars \
-  --user-data-dir="$(mktemp -d)" --window-size=1280,560 \
+  --user-data-dir="$(mktemp -d)" --window-size=1280,640 \
   --screenshot="$PWD/docs/sweep-keys.png" "file://$W/keys.html" 2>/dev/null
 echo "report: $W/report.html; screenshots: docs/sweep-report.png, docs/sweep-keys.png"

@@ -39,15 +39,15 @@ fn fixture() -> &'static Fixture {
         let rsa = keys.pop().unwrap();
         let late = common::fresh_keys().pop().unwrap();
         let (rsa_core, rsa_dmp) = {
-            let h = Holder::spawn(&[rsa.pkcs8_pem.clone()]);
+            let h = Holder::spawn(std::slice::from_ref(&rsa.pkcs8_pem));
             (common::gcore(h.pid), common::minidump(h.pid))
         };
         let (ec_core, ec_dmp) = {
-            let h = Holder::spawn(&[ec.pkcs8_der.clone()]);
+            let h = Holder::spawn(std::slice::from_ref(&ec.pkcs8_der));
             (common::gcore(h.pid), common::minidump(h.pid))
         };
         let late_core = {
-            let h = Holder::spawn(&[late.trad_pem.clone()]);
+            let h = Holder::spawn(std::slice::from_ref(&late.trad_pem));
             common::gcore(h.pid)
         };
         Fixture {
@@ -315,7 +315,12 @@ fn sweep_baseline_round_trip() {
 
     // Rescan with the baseline: every finding of the RSA key is suppressed with the reason,
     // whatever its severity; the team-a dumps ALLOW, the EC dumps still BLOCK.
-    let (code, summary, lines) = sweep(&root, &work, &["--baseline", s(&baseline)]);
+    let sarif = dir.path().join("sweep.sarif");
+    let (code, summary, lines) = sweep(
+        &root,
+        &work,
+        &["--baseline", s(&baseline), "--sarif", s(&sarif)],
+    );
     assert_eq!(code, 1, "the EC key is not baselined");
     assert_eq!(summary["by_status"]["scanned"], 5, "a new baseline rescans");
     let by = format!("baseline {}", baseline.display());
@@ -342,6 +347,15 @@ fn sweep_baseline_round_trip() {
     }
     assert!(suppressed >= 3, "three dumps hold the RSA key");
     assert_eq!(summary["suppressed"], suppressed, "{summary}");
+    // The SARIF log carries them as accepted suppressions, as `scan --baseline` does.
+    let log: Value = serde_json::from_str(&std::fs::read_to_string(&sarif).unwrap()).unwrap();
+    let accepted = log["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["suppressions"][0]["status"] == "accepted")
+        .count();
+    assert_eq!(accepted, suppressed);
     assert_sweep_agrees_with_gate(&lines, &["--baseline", s(&baseline)]);
 
     // Both keys accepted: what still blocks is only what a baseline cannot name — findings

@@ -173,7 +173,7 @@ impl Record {
         self.sweep
             .verdict
             .as_ref()
-            .is_some_and(|v| v.blocking.iter().any(|id| *id == f.id))
+            .is_some_and(|v| v.blocking.contains(&f.id))
     }
 }
 
