@@ -797,6 +797,32 @@ mod tests {
     }
 
     #[test]
+    fn a_version_1_state_gains_the_verdict_column() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("old.sqlite");
+        {
+            let c = Connection::open(&p).unwrap();
+            c.execute_batch(
+                "CREATE TABLE units(file TEXT NOT NULL, seq INTEGER NOT NULL, unit TEXT NOT NULL,
+                    report TEXT NOT NULL, layout TEXT NOT NULL, PRIMARY KEY(file, seq));
+                 INSERT INTO units VALUES ('/s/a.dmp', 0, '/s/a.dmp', '{}', '{}');
+                 PRAGMA user_version = 1;",
+            )
+            .unwrap();
+        }
+        let st = State::open(&p).unwrap();
+        let (version, verdict): (i64, Option<String>) = st
+            .conn
+            .query_row(
+                "SELECT (SELECT user_version FROM pragma_user_version), verdict FROM units",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!((version, verdict), (2, None));
+    }
+
+    #[test]
     fn state_file_is_private() {
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
