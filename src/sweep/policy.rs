@@ -7,6 +7,10 @@
 //! beyond that, like `scan --baseline`, every finding of a baselined key is marked suppressed
 //! whatever its severity, with the baseline's reason.
 //!
+//! The policy's `[limits]`: a dump over `max_size_bytes` BLOCKs as in the gate (the sweep still
+//! scans it and reports its findings); the time limit is the sweep's own `--time-limit`, and a
+//! scan it cuts short is incomplete, which BLOCKs.
+//!
 //! The policy and baseline are applied when a dump is scanned, and their digest is part of
 //! every state row: changing either rescans the share on the next sweep, so every stored
 //! report and verdict was made under the policy in force.
@@ -107,13 +111,26 @@ impl Policy {
             }
         }
         let mut reasons = j.reasons;
+        let mut verdict = j.verdict;
+        // The gate does not even scan a dump over the policy's size limit; the sweep has
+        // scanned it (its findings are worth knowing) but judges it as the gate would.
+        if report.input.size > self.gate.max_size_bytes {
+            verdict = Verdict::Block;
+            reasons.insert(
+                0,
+                format!(
+                    "the dump is {} bytes, over the policy's size limit of {} bytes",
+                    report.input.size, self.gate.max_size_bytes
+                ),
+            );
+        }
         if reasons.len() > MAX_REASONS {
             let more = reasons.len() - MAX_REASONS;
             reasons.truncate(MAX_REASONS);
             reasons.push(format!("... and {more} more"));
         }
         DumpVerdict {
-            verdict: match j.verdict {
+            verdict: match verdict {
                 Verdict::Allow => "ALLOW",
                 _ => "BLOCK",
             }
@@ -126,5 +143,90 @@ impl Policy {
                 .filter(|f| f.suppressed.is_some())
                 .count() as u64,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::{Finding, Severity};
+
+    fn report(findings: Vec<Finding>) -> Report {
+        let mut r = crate::gate::decision::unscanned_report("/s/a.dmp", 4096, "r", "x");
+        r.input.complete = true;
+        r.input.scanned_bytes = 4096;
+        r.input.format = "minidump".into();
+        r.input.warnings.clear();
+        r.findings = findings;
+        r
+    }
+
+    fn key(id: &str, fp: &str, severity: Severity) -> Finding {
+        Finding {
+            material: None,
+            id: id.into(),
+            detector: "der".into(),
+            kind: "rsa-private-key".into(),
+            severity,
+            verified: true,
+            status: "verified".into(),
+            verification: "test".into(),
+            fingerprint: Some(fp.into()),
+            encoding: "der".into(),
+            offset: 16,
+            length: 1190,
+            location: None,
+            key: None,
+            preview: "[redacted]".into(),
+            known_key: None,
+            content_hash: None,
+            occurrences: 1,
+            locations: Vec::new(),
+            token: None,
+            suppressed: None,
+        }
+    }
+
+    #[test]
+    fn verdicts_follow_the_gate_policy() {
+        let a = format!("sha256:{}", "a".repeat(64));
+        let b = format!("sha256:{}", "b".repeat(64));
+        let builtin = Policy::builtin();
+        let mut r = report(vec![key("F1", &a, Severity::Critical)]);
+        let v = builtin.apply(&mut r);
+        assert_eq!((v.verdict.as_str(), v.blocking.len()), ("BLOCK", 1));
+        let mut clean = report(vec![]);
+        assert_eq!(builtin.apply(&mut clean).verdict, "ALLOW");
+
+        // Allowlisted: suppressed by the policy with its reason; the other key still blocks.
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("p.toml");
+        std::fs::write(
+            &p,
+            format!("version = 1\n[[allow]]\nfingerprint = \"{a}\"\nreason = \"lab key\"\n"),
+        )
+        .unwrap();
+        let pol = Policy::load(Some(&p), None).unwrap();
+        assert_ne!(pol.digest(), builtin.digest(), "a policy change rescans");
+        let mut r = report(vec![
+            key("F1", &a, Severity::Critical),
+            key("F2", &b, Severity::Critical),
+        ]);
+        let v = pol.apply(&mut r);
+        assert_eq!(v.blocking, vec!["F2".to_string()]);
+        assert_eq!(v.suppressed, 1);
+        let sup = r.findings[0].suppressed.as_ref().unwrap();
+        assert_eq!(
+            (sup.by.as_str(), sup.reason.as_str()),
+            (format!("policy {}", p.display()).as_str(), "lab key")
+        );
+
+        // Over the size limit: BLOCK, as the gate would, even with nothing found.
+        std::fs::write(&p, "version = 1\n[limits]\nmax_size_bytes = 100\n").unwrap();
+        let pol = Policy::load(Some(&p), None).unwrap();
+        let mut r = report(vec![]);
+        let v = pol.apply(&mut r);
+        assert_eq!(v.verdict, "BLOCK");
+        assert!(v.reasons[0].contains("size limit"), "{:?}", v.reasons);
     }
 }
