@@ -3,7 +3,8 @@
 //! python `jsonschema` (draft 2020-12): scans of the sample dumps (a gcore core and
 //! minidump-writer minidumps of a process holding fresh test keys, a clean one) and of the
 //! public sample minidumps, gate decision records (BLOCK, ALLOW, ALLOW_REDACTED with its
-//! attestation), and the summaries of a sweep and of a sweep-merge.
+//! attestation), the JSON Lines records and summaries of two sweeps (the second with a dump
+//! gone, so resolved secrets) and of a sweep-merge.
 
 mod common;
 
@@ -12,7 +13,13 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-const NAMES: &[&str] = &["report", "scan", "decision", "sweep-summary"];
+const NAMES: &[&str] = &[
+    "report",
+    "scan",
+    "decision",
+    "sweep-record",
+    "sweep-summary",
+];
 
 fn repo(p: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(p)
@@ -204,23 +211,71 @@ fn gate_decision_records_validate() {
 }
 
 #[test]
-fn sweep_and_merge_summaries_validate() {
-    let samples = repo("sample-dumps");
+fn sweep_records_and_summaries_validate() {
     let dir = tempfile::tempdir().unwrap();
+    let share = dir.path().join("share");
+    std::fs::create_dir_all(&share).unwrap();
+    for n in ["test-keys.core", "test-keys.dmp", "clean.dmp"] {
+        std::fs::copy(repo(&format!("sample-dumps/{n}")), share.join(n)).unwrap();
+    }
+    std::fs::write(share.join("notes.txt"), "not a dump\n").unwrap();
+    let state = dir.path().join("state.sqlite");
     let out = dir.path().join("out.jsonl");
-    let (code, summary) = json_of(&[
-        "sweep",
-        s(&samples),
+    let html = dir.path().join("report.html");
+    let sweep = |out: &Path| {
+        json_of(&[
+            "sweep",
+            s(&share),
+            "--state",
+            s(&state),
+            "--format",
+            "json",
+            "-q",
+            "--out",
+            s(out),
+            "--html",
+            s(&html),
+        ])
+    };
+    let (code, first) = sweep(&out);
+    assert_eq!(code, 1);
+    assert_eq!(first["schema"], "dumpguard.sweep-summary/v1");
+    // The two keyed dumps, and notes.txt: not a dump format, scanned raw, which the default
+    // policy does not allow (as the gate would decide).
+    assert_eq!(first["by_verdict"]["BLOCK"], 3, "{first}");
+    let mut records = read_lines(&out);
+    // The next night: a dump is gone, its secrets resolved.
+    std::fs::remove_file(share.join("test-keys.core")).unwrap();
+    let out2 = dir.path().join("out2.jsonl");
+    let (_, second) = sweep(&out2);
+    assert_eq!(second["by_status"]["gone"], 1, "{second}");
+    assert!(second["secrets"]["resolved"].as_u64().unwrap() > 0);
+    let lines2 = read_lines(&out2);
+    assert!(lines2.iter().any(|l| l["sweep"]["resolved"].is_array()));
+    assert!(lines2.iter().any(|l| l["sweep"]["verdict"].is_object()));
+    records.extend(lines2);
+    let merged_out = dir.path().join("merged.jsonl");
+    let (_, merged) = json_of(&[
+        "sweep-merge",
+        s(&out2),
         "--format",
         "json",
         "-q",
         "--out",
-        s(&out),
+        s(&merged_out),
     ]);
-    assert_eq!(code, 1);
-    assert_eq!(summary["schema"], "dumpguard.sweep-summary/v1");
-    assert_eq!(summary["by_verdict"]["BLOCK"], 2, "{summary}");
-    let (_, merged) = json_of(&["sweep-merge", s(&out), "--format", "json", "-q"]);
-    assert_eq!(merged["findings"], summary["findings"]);
-    assert_valid("sweep-summary", &[summary, merged]);
+    assert_eq!(merged["findings"], second["findings"]);
+    records.extend(read_lines(&merged_out));
+    assert_valid("sweep-record", &records);
+    assert_valid("sweep-summary", &[first, second, merged]);
+    // A sweep record is not a bare report (it has `sweep`), and the check says so.
+    assert!(!schema_errors("report", &records[..1]).is_empty());
+}
+
+fn read_lines(p: &Path) -> Vec<Value> {
+    std::fs::read_to_string(p)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
 }

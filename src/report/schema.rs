@@ -26,6 +26,11 @@ pub const NAMES: &[(&str, &str, &str)] = &[
         "the gate's decision record (`gate --format json`, `--report`): a report plus `decision`",
     ),
     (
+        "sweep-record",
+        super::SCHEMA,
+        "each line of the sweep's and sweep-merge's JSON Lines (`--out`): a report plus `sweep`",
+    ),
+    (
         "sweep-summary",
         crate::sweep::summary::SCHEMA,
         "the sweep's and sweep-merge's summary (`--format json`)",
@@ -47,6 +52,7 @@ pub fn generate(name: &str) -> Option<String> {
         "report" => root::<super::Report>(),
         "scan" => root::<super::collection::ScanCollection<'static>>(),
         "decision" => root::<crate::gate::decision::DecisionRecord>(),
+        "sweep-record" => root::<crate::sweep::record::Line>(),
         "sweep-summary" => root::<crate::sweep::summary::Summary>(),
         _ => return None,
     };

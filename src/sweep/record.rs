@@ -14,7 +14,7 @@ use serde_json::value::RawValue;
 use std::collections::HashMap;
 
 /// What the sweep adds to a report.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SweepInfo {
     /// `scanned` (in this run), `unchanged` (scanned earlier, report reused), `skipped`,
     /// `failed` (could not be read; retried next run), `gone` (no longer under the roots).
@@ -55,7 +55,7 @@ impl SweepInfo {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct FindingState {
     pub id: String,
     /// The finding's secret identity: its fingerprint, or where it was found when it has none.
@@ -66,7 +66,7 @@ pub struct FindingState {
     pub last_seen: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Resolved {
     pub dump: String,
     pub secret_id: String,
@@ -77,6 +77,17 @@ pub struct Resolved {
     pub first_seen: String,
     pub last_seen: String,
     pub resolved_at: String,
+}
+
+/// One line of the sweep's JSON Lines output, as written: a `dumpguard.report/v1` report with
+/// a `sweep` member. Only its JSON Schema is derived from this type (`dumpguard schema
+/// sweep-record`); lines are written by [`lines_of`] without re-encoding the stored report.
+#[derive(Serialize, schemars::JsonSchema)]
+#[schemars(title = "dumpguard sweep record")]
+pub struct Line {
+    #[serde(flatten)]
+    pub report: crate::report::Report,
+    pub sweep: SweepInfo,
 }
 
 /// The parts of a line the summary and the HTML report read.
