@@ -4,7 +4,7 @@ in a circle.
 
 The layers, from the bottom up (README "Layout"):
 
-    input, output -> encoding -> keys -> report -> rules -> detect -> scan -> sweep -> gate
+    input, output -> encoding -> keys -> report -> rules -> detect -> scan -> gate -> sweep -> schema
 
 A file of module M may name `crate::N` only when N sits in M's layer or below; the binary
 (src/main.rs, src/cli.rs, src/cli/) sits above them all and may use anything. Inside one module
@@ -32,8 +32,9 @@ LAYERS = [
     ["rules"],
     ["detect"],
     ["scan"],
-    ["sweep"],
     ["gate"],
+    ["sweep"],
+    ["schema"],
 ]
 LAYER = {m: i for i, names in enumerate(LAYERS) for m in names}
 BINARY = {"main", "cli"}

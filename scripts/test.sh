@@ -39,6 +39,11 @@ need go || missing+=(golang-go)
 [ -f /etc/ssl/certs/ca-certificates.crt ] || missing+=(ca-certificates)
 # tests/text_corpus.rs scans the machine's Python sources, Perl modules and /usr/share/doc.
 [ -d /usr/share/perl ] || missing+=(perl)
+# tests/deploy.rs starts a single-node Slurm cluster (controller, node daemon, munge) and
+# submits the shipped array job to it.
+for t in slurmctld slurmd sbatch munged mungekey; do
+  [ -x "/usr/sbin/$t" ] || need "$t" || { missing+=(slurm-wlm munge); break; }
+done
 if ((${#missing[@]})); then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq
@@ -57,5 +62,7 @@ python3 -c 'import jsonschema' 2>/dev/null || python3 -m pip install -q jsonsche
 python3 -c 'import nacl.signing' 2>/dev/null || python3 -m pip install -q pynacl
 # tests/encoded_keys.rs: the holder parses a Kubernetes Secret manifest with PyYAML.
 python3 -c 'import yaml' 2>/dev/null || python3 -m pip install -q pyyaml
+# tests/deploy.rs validates deploy/kubernetes against the Kubernetes OpenAPI schemas.
+need kubernetes-validate || python3 -m pip install -q kubernetes-validate
 
 cargo test --locked "$@"

@@ -242,6 +242,12 @@ pub enum Command {
         /// A command (e.g. `scan`, `gate`, `sweep`); the main page when absent.
         command: Option<String>,
     },
+    /// Print the JSON Schema (draft 2020-12) of an output document: report, scan, decision,
+    /// sweep-summary (the files in schemas/ are these); without NAME, list them.
+    Schema {
+        /// Which document.
+        name: Option<String>,
+    },
 }
 
 /// `dumpguard baseline`: accepted keys from report files.
@@ -480,6 +486,21 @@ pub fn run(cli: Cli) -> i32 {
                 clap_complete::generate(shell, &mut Cli::command(), "dumpguard", w);
                 Ok(())
             })
+        }
+        Command::Schema { name } => {
+            use dumpguard::schema;
+            match name.as_deref().map(|n| (n, schema::generate(n))) {
+                Some((_, Some(text))) => emit(|w| w.write_all(text.as_bytes())),
+                None => emit(|w| {
+                    schema::NAMES
+                        .iter()
+                        .try_for_each(|(n, tag, what)| writeln!(w, "{n}\t{tag}\t{what}"))
+                }),
+                Some((n, None)) => {
+                    eprintln!("dumpguard: error: no schema '{n}' (dumpguard schema lists them)");
+                    2
+                }
+            }
         }
         Command::Man { command } => match man_page(command.as_deref()) {
             Ok(man) => emit(|w| man.render(w)),

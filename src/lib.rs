@@ -20,6 +20,7 @@ pub mod output;
 pub mod report;
 pub mod rules;
 pub mod scan;
+pub mod schema;
 pub mod sweep;
 
 use input::Dump;
@@ -90,7 +91,7 @@ impl Scanner {
 
     /// Opens and scans one file: a dump is memory-mapped; an archive or compressed file
     /// (gzip, xz, zstd, bzip2, zip, tar, cab, nested) is opened the way `sweep` opens it,
-    /// within [`sweep::archive::Limits::default`] (see [`Scanner::scan_path_bounded`]).
+    /// within [`input::archive::Limits::default`] (see [`Scanner::scan_path_bounded`]).
     pub fn scan_path(&self, path: &Path, limits: &Limits) -> std::io::Result<Report> {
         self.scan_path_with_progress(path, limits, &|_| {})
     }
@@ -101,12 +102,12 @@ impl Scanner {
         limits: &Limits,
         progress: &(dyn Fn(u64) + Sync),
     ) -> std::io::Result<Report> {
-        self.scan_path_bounded(path, limits, &sweep::archive::Limits::default(), progress)
+        self.scan_path_bounded(path, limits, &input::archive::Limits::default(), progress)
     }
 
     /// What kind of archive or compressed file `path` is (by its magic bytes), if any. A
     /// non-regular file is refused before it is opened: opening a FIFO blocks.
-    pub fn archive_kind(path: &Path) -> std::io::Result<Option<sweep::archive::Kind>> {
+    pub fn archive_kind(path: &Path) -> std::io::Result<Option<input::archive::Kind>> {
         if !std::fs::metadata(path)?.is_file() {
             return Err(std::io::Error::new(
                 std::io::ErrorKind::InvalidInput,
@@ -114,7 +115,7 @@ impl Scanner {
             ));
         }
         let file = std::fs::File::open(path)?;
-        Ok(sweep::archive::sniff(&sweep::archive::head(&file)?))
+        Ok(input::archive::sniff(&input::archive::head(&file)?))
     }
 
     /// [`Scanner::scan_path`] with explicit expansion bounds for archives. An archive gives
@@ -127,7 +128,7 @@ impl Scanner {
         &self,
         path: &Path,
         limits: &Limits,
-        bounds: &sweep::archive::Limits,
+        bounds: &input::archive::Limits,
         progress: &(dyn Fn(u64) + Sync),
     ) -> std::io::Result<Report> {
         let name = path.display().to_string();
@@ -216,7 +217,7 @@ fn archive_report(
     scanner: &Scanner,
     name: &str,
     size: u64,
-    kind: sweep::archive::Kind,
+    kind: input::archive::Kind,
     scanned: sweep::scanfile::Scanned,
     started: Instant,
 ) -> Report {

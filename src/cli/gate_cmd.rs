@@ -85,23 +85,8 @@ fn build_gate(
 /// and folds the baseline into the policy's source and digest: a decision record then ties
 /// the verdict to the exact policy *and* baseline that made it.
 fn with_baseline(policy: &mut Policy, path: &Path) -> Result<(), String> {
-    use sha2::{Digest, Sha256};
     let b = dumpguard::report::baseline::Baseline::load(path).map_err(|e| e.to_string())?;
-    let by = format!("baseline {}", path.display());
-    policy.allow.extend(
-        b.entries
-            .iter()
-            .map(|e| dumpguard::gate::policy::AllowEntry {
-                fingerprint: e.fingerprint.to_ascii_lowercase(),
-                reason: format!("{by}: {}", e.reason),
-                kind: None,
-            }),
-    );
-    policy.source = format!("{} + {by}", policy.source);
-    let mut h = Sha256::new();
-    h.update(policy.digest.as_bytes());
-    h.update(b.to_json().as_bytes());
-    policy.digest = format!("sha256:{}", hex::encode(h.finalize()));
+    policy.fold_baseline(&b, &format!("baseline {}", path.display()));
     Ok(())
 }
 

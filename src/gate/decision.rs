@@ -22,7 +22,7 @@ pub const EXIT_ALLOW_REDACTED: i32 = 3;
 /// can hold a million copies of one key, and the record must stay readable and bounded.
 const MAX_REASONS: usize = 50;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub enum Verdict {
     #[serde(rename = "ALLOW")]
     Allow,
@@ -42,14 +42,14 @@ impl Verdict {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct PolicyRef {
     pub source: String,
     pub digest: String,
 }
 
 /// How much of the dump was looked at.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Coverage {
     pub size: u64,
     pub scanned_bytes: u64,
@@ -60,7 +60,7 @@ pub struct Coverage {
 }
 
 /// What the policy made of one finding.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct FindingDecision {
     pub id: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -76,7 +76,7 @@ pub struct FindingDecision {
     pub reason: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Decision {
     pub verdict: Verdict,
     pub exit_code: i32,
@@ -117,7 +117,7 @@ impl crate::report::sarif::GateVerdict for Decision {
 }
 
 /// The full record: the report fields at top level (schema v1) and `decision`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct DecisionRecord {
     #[serde(flatten)]
     pub report: Report,

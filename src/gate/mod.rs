@@ -229,13 +229,13 @@ impl Gate {
     fn evaluate_archive(
         &self,
         path: &Path,
-        kind: crate::sweep::archive::Kind,
+        kind: crate::input::archive::Kind,
         redact_to: Option<&Path>,
         limits: &Limits,
         started: Instant,
     ) -> Evaluation {
-        let defaults = crate::sweep::archive::Limits::default();
-        let bounds = crate::sweep::archive::Limits {
+        let defaults = crate::input::archive::Limits::default();
+        let bounds = crate::input::archive::Limits {
             max_member_bytes: defaults.max_member_bytes.min(self.policy.max_size_bytes),
             max_total: defaults.max_total.min(self.policy.max_size_bytes),
             ..defaults

@@ -4,6 +4,7 @@
 //! policy, and the digest of the exact file bytes goes into every decision record, so a
 //! decision can later be tied to the policy that made it.
 
+use crate::report::baseline::Baseline;
 use crate::report::{Finding, Severity};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -187,6 +188,26 @@ impl Policy {
     pub fn default_policy() -> Policy {
         Policy::parse(DEFAULT_POLICY.as_bytes(), "built-in default")
             .expect("the shipped policy parses (tested)")
+    }
+
+    /// Adds a baseline's keys to this policy's allowlist (each entry's reason names the
+    /// baseline) and folds the baseline into the policy's source and digest: a decision record
+    /// (or a sweep's state) then ties a verdict to the exact policy *and* baseline that made
+    /// it. `by` names the baseline (`baseline FILE`). Used by `gate --baseline` and
+    /// `sweep --baseline`, so both judge a baselined key the same way.
+    pub fn fold_baseline(&mut self, baseline: &Baseline, by: &str) {
+        use sha2::{Digest, Sha256};
+        self.allow
+            .extend(baseline.entries.iter().map(|e| AllowEntry {
+                fingerprint: e.fingerprint.to_ascii_lowercase(),
+                reason: format!("{by}: {}", e.reason),
+                kind: None,
+            }));
+        self.source = format!("{} + {by}", self.source);
+        let mut h = Sha256::new();
+        h.update(self.digest.as_bytes());
+        h.update(baseline.to_json().as_bytes());
+        self.digest = format!("sha256:{}", hex::encode(h.finalize()));
     }
 
     /// Reads a policy file.

@@ -48,7 +48,7 @@ const MIN_COPY_LEN: usize = 32;
 const MAX_COPY_PATTERN_BYTES: usize = 64 << 20;
 
 /// One range that was (or is to be) overwritten.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, schemars::JsonSchema)]
 pub struct Removed {
     pub offset: u64,
     pub length: u64,
@@ -64,7 +64,7 @@ pub struct Removed {
 }
 
 /// A file named in the attestation.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct FileRef {
     pub path: String,
     pub size: u64,
@@ -72,7 +72,7 @@ pub struct FileRef {
 }
 
 /// What the re-scan of the copy found.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Rescan {
     pub complete: bool,
     pub format: String,
@@ -88,7 +88,7 @@ pub struct Rescan {
 }
 
 /// The attestation: what was removed, from what, into what, and how it was checked.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Attestation {
     pub schema: String,
     pub original: FileRef,

@@ -59,7 +59,7 @@ struct Segment {
 const NO_REGION: u32 = u32::MAX;
 
 /// Where a file offset sits, in words a debug engineer reads.
-#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq, schemars::JsonSchema)]
 pub struct Location {
     /// Hex string ("0x7ffc6381c022"): 64-bit addresses do not survive JSON numbers in
     /// JavaScript-based consumers.
@@ -67,6 +67,7 @@ pub struct Location {
         skip_serializing_if = "Option::is_none",
         serialize_with = "hex_address"
     )]
+    #[schemars(with = "Option<String>")]
     pub address: Option<u64>,
     pub region: String,
     #[serde(skip_serializing_if = "Option::is_none")]

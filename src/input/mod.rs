@@ -6,6 +6,7 @@
 //! Every offset and count read from a dump is untrusted and checked against the file length.
 
 mod address_space;
+pub mod archive;
 mod bytes;
 pub mod config_file;
 pub mod elf_core;

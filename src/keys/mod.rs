@@ -62,7 +62,7 @@ impl Status {
 }
 
 /// Public facts about a key, safe to print.
-#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq, schemars::JsonSchema)]
 pub struct KeyInfo {
     pub algorithm: String,
     pub bits: u32,

@@ -19,7 +19,7 @@ pub const BASELINE_SCHEMA: &str = "dumpguard.baseline/v1";
 /// must not make dumpguard allocate without bound.
 const MAX_FILE: u64 = 256 << 20;
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BaselineEntry {
     pub fingerprint: String,
@@ -30,7 +30,7 @@ pub struct BaselineEntry {
     pub seen_in: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Baseline {
     pub schema: String,
@@ -38,7 +38,7 @@ pub struct Baseline {
 }
 
 /// Why a finding is not counted: shown in every output format.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, schemars::JsonSchema)]
 pub struct Suppression {
     /// `baseline FILE` (or the gate's policy allowlist).
     pub by: String,

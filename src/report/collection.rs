@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 pub const SCAN_SCHEMA: &str = "dumpguard.scan/v1";
 
 /// An input that could not be scanned at all (unreadable, vanished, over a size limit).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct InputError {
     pub path: String,
     pub error: String,
@@ -22,7 +22,7 @@ pub struct InputError {
 
 /// Totals over every input of one invocation: the human closing line and the `summary` of
 /// the collection document.
-#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq, schemars::JsonSchema)]
 pub struct Totals {
     /// Inputs attempted: scanned (complete or not) plus failed.
     pub inputs: usize,
@@ -88,7 +88,7 @@ impl Totals {
 }
 
 /// Several reports as one JSON document.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ScanCollection<'a> {
     pub schema: &'static str,
     pub tool: Tool,

@@ -9,7 +9,17 @@ use std::collections::BTreeMap;
 pub const MAX_LOCATIONS: usize = 100;
 
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    serde::Deserialize,
+    schemars::JsonSchema,
 )]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
@@ -53,7 +63,7 @@ impl Severity {
 
 /// One thing found in a dump. Holds no secret bytes: only fingerprints, sizes, locations and
 /// a preview built from non-secret structure.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Finding {
     pub id: String,
     pub detector: String,
@@ -126,7 +136,7 @@ fn keep_first_locations(v: &mut Vec<Occurrence>) {
 }
 
 /// One place a repeated secret was seen.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Occurrence {
     pub offset: u64,
     pub length: u64,
@@ -137,7 +147,7 @@ pub struct Occurrence {
 
 /// What a token rule established: never the secret, only structure (`alg`, `iss`, `exp`,
 /// `account_id`, user and host names ...).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct TokenInfo {
     /// Rule id (`jwt`, `github-token` ...).
     pub rule: String,

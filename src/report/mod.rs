@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 
 pub const SCHEMA: &str = "dumpguard.report/v1";
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Tool {
     pub name: String,
     pub version: String,
@@ -31,7 +31,7 @@ impl Tool {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct InputInfo {
     pub path: String,
     pub size: u64,
@@ -46,7 +46,7 @@ pub struct InputInfo {
     pub warnings: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Summary {
     pub by_severity: BTreeMap<String, u64>,
     /// Distinct keys by fingerprint: one key is often found many times.
@@ -57,7 +57,7 @@ pub struct Summary {
     pub bytes_per_second: u64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Report {
     pub schema: String,
     pub tool: Tool,

@@ -9,10 +9,17 @@ use super::layout::Layout;
 use super::record::{FindingView, Record, Resolved};
 use super::summary::{human_bytes, Summary};
 use crate::report::Severity;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 
 /// Entries listed in the "not scanned completely" section (the counts cover all of them).
 const MAX_PROBLEMS: usize = 500;
+/// Dumps listed per key in the per-key view, and places listed per dump (the counts cover
+/// all of them).
+const MAX_KEY_DUMPS: usize = 20;
+const MAX_PLACES: usize = 6;
+/// Keys listed in the per-key view (the most severe and new first).
+const MAX_KEYS: usize = 2000;
 
 /// Collects what the report shows while the lines stream by.
 #[derive(Default)]
@@ -21,6 +28,29 @@ pub struct Html {
     resolved: Vec<Resolved>,
     problems: Vec<(String, String, String)>,
     problems_total: usize,
+    /// The per-key view: every fingerprint seen in this sweep.
+    keys: BTreeMap<String, KeyView>,
+}
+
+/// One key (by fingerprint) over the whole sweep: where it was seen, since when, and whether
+/// it is new since the previous sweep.
+struct KeyView {
+    kind: String,
+    severity: Severity,
+    verified: bool,
+    known_key: Option<String>,
+    /// Why it is suppressed (baseline or allowlist), when every sighting is.
+    suppressed: Option<String>,
+    all_suppressed: bool,
+    blocking: bool,
+    first_seen: String,
+    last_seen: String,
+    /// Every sighting first seen after the previous sweep (and no dump held it then).
+    all_new: bool,
+    /// Every dump it was seen in, with (file offset, where) of its first [`MAX_PLACES`]
+    /// sightings there; only the first [`MAX_KEY_DUMPS`] dumps keep their places.
+    dumps: BTreeMap<String, Vec<(u64, String)>>,
+    sightings_total: u64,
 }
 
 /// Escapes text for HTML element content and quoted attribute values.
@@ -95,7 +125,59 @@ impl Html {
             }
         }
         if r.is_dump() && !r.findings.is_empty() {
+            self.add_keys(r);
             self.dumps.push(r.clone());
+        }
+    }
+
+    fn add_keys(&mut self, r: &Record) {
+        for f in &r.findings {
+            let Some(fp) = &f.fingerprint else { continue };
+            let st = r.sweep.findings.iter().find(|s| s.id == f.id);
+            let k = self.keys.entry(fp.clone()).or_insert_with(|| KeyView {
+                kind: f.kind.clone(),
+                severity: f.severity,
+                verified: f.verified,
+                known_key: f.known_key.clone(),
+                suppressed: None,
+                all_suppressed: true,
+                blocking: false,
+                first_seen: String::new(),
+                last_seen: String::new(),
+                all_new: true,
+                dumps: BTreeMap::new(),
+                sightings_total: 0,
+            });
+            if f.severity > k.severity {
+                k.severity = f.severity;
+                k.kind = f.kind.clone();
+            }
+            k.verified |= f.verified;
+            match &f.suppressed {
+                Some(sup) => {
+                    k.suppressed
+                        .get_or_insert_with(|| format!("{}: {}", sup.by, sup.reason));
+                }
+                None => k.all_suppressed = false,
+            }
+            k.blocking |= r.blocks(f);
+            if let Some(st) = st {
+                k.all_new &= st.new;
+                if !st.first_seen.is_empty()
+                    && (k.first_seen.is_empty() || st.first_seen < k.first_seen)
+                {
+                    k.first_seen = st.first_seen.clone();
+                }
+                if st.last_seen > k.last_seen {
+                    k.last_seen = st.last_seen.clone();
+                }
+            }
+            k.sightings_total += f.occurrences.max(1);
+            let listed = k.dumps.len() < MAX_KEY_DUMPS;
+            let places = k.dumps.entry(r.input.path.clone()).or_default();
+            if listed && places.len() < MAX_PLACES {
+                places.push((f.offset, where_of(f)));
+            }
         }
     }
 
@@ -122,6 +204,7 @@ impl Html {
         o.push_str("</style></head><body>\n");
         self.render_summary(&mut o, s, generated_at);
         render_table(&mut o, &dumps);
+        self.render_keys(&mut o);
         o.push_str("<section id=\"dumps\"><h2>Where the findings sit</h2>\n");
         o.push_str(LEGEND);
         for (i, r) in dumps.iter().enumerate() {
@@ -170,9 +253,17 @@ impl Html {
         let sv = |k: &str| s.by_severity.get(k).copied().unwrap_or(0);
         card(
             o,
-            s.secrets.new,
+            s.keys.new,
             "new keys/secrets since last sweep",
-            if s.secrets.new > 0 { "new" } else { "" },
+            if s.keys.new > 0 { "new" } else { "" },
+        );
+        card(o, s.keys.distinct, "distinct keys/secrets", "");
+        let blocked = s.by_verdict.get("BLOCK").copied().unwrap_or(0);
+        card(
+            o,
+            blocked,
+            "dumps the policy BLOCKs",
+            if blocked > 0 { "crit" } else { "" },
         );
         card(
             o,
@@ -241,6 +332,102 @@ impl Html {
             );
         }
         o.push_str("</tbody></table></section>\n");
+    }
+
+    /// The per-key view: one row per fingerprint, where it was seen, first and last seen, and
+    /// whether it is new since the previous sweep (a key some dump held then is not).
+    fn render_keys(&self, o: &mut String) {
+        o.push_str("<section id=\"keys\"><h2>Keys and secrets, by fingerprint</h2>");
+        if self.keys.is_empty() {
+            o.push_str("<p>No key or secret with a fingerprint.</p></section>\n");
+            return;
+        }
+        let resolved: BTreeSet<&str> = self.resolved.iter().map(|r| r.secret_id.as_str()).collect();
+        let is_new = |fp: &str, k: &KeyView| k.all_new && !resolved.contains(fp);
+        let mut keys: Vec<(&String, &KeyView)> = self.keys.iter().collect();
+        keys.sort_by_key(|(fp, k)| {
+            (
+                std::cmp::Reverse(is_new(fp, k)),
+                std::cmp::Reverse(sev_rank(k.severity)),
+                std::cmp::Reverse(k.dumps.len()),
+            )
+        });
+        let _ = write!(
+            o,
+            "<p class=\"hint\">{} distinct fingerprints; a key is new when no dump held it at the previous sweep. First and last seen come from the sweep state (runs recorded in SQLite).</p>",
+            keys.len()
+        );
+        o.push_str("<table class=\"sortable\" id=\"key-table\"><thead><tr><th>fingerprint</th><th>kind</th><th data-sort=\"num\">severity</th><th>policy</th><th data-sort=\"num\">dumps</th><th data-sort=\"num\">sightings</th><th>where (dump: file offset and region)</th><th>first seen</th><th>last seen</th></tr></thead><tbody>");
+        for (fp, k) in keys.iter().take(MAX_KEYS) {
+            let new = is_new(fp, k);
+            let policy = if k.blocking {
+                "<span class=\"verdict block\">blocks</span>".to_string()
+            } else if k.all_suppressed {
+                format!(
+                    "<span class=\"supp\" title=\"{}\">suppressed</span>",
+                    esc(k.suppressed.as_deref().unwrap_or(""))
+                )
+            } else {
+                "below threshold".to_string()
+            };
+            let mut places = String::new();
+            for (d, at) in k.dumps.iter().take(MAX_KEY_DUMPS) {
+                let at: Vec<String> = at
+                    .iter()
+                    .map(|(off, w)| {
+                        format!(
+                            "<code>{off:#x}</code>{}",
+                            if w.is_empty() {
+                                String::new()
+                            } else {
+                                format!(" {}", esc(w))
+                            }
+                        )
+                    })
+                    .collect();
+                let _ = write!(
+                    places,
+                    "<li><span class=\"path\">{}</span>: {}</li>",
+                    esc(d),
+                    at.join(", ")
+                );
+            }
+            if k.dumps.len() > MAX_KEY_DUMPS {
+                let _ = write!(
+                    places,
+                    "<li>… and {} more dumps</li>",
+                    k.dumps.len() - MAX_KEY_DUMPS
+                );
+            }
+            let _ = write!(
+                o,
+                "<tr class=\"{}\"><td><code>{}</code>{}{}</td><td>{}{}</td><td data-v=\"{}\"><span class=\"sev {}\">{}</span></td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td><ul class=\"where\">{}</ul></td><td>{}</td><td>{}</td></tr>",
+                if new { "new" } else { "" },
+                esc(fp),
+                if new { " <span class=\"badge\">NEW</span>" } else { "" },
+                if k.verified { " <span class=\"ok\">verified</span>" } else { "" },
+                esc(&k.kind),
+                k.known_key.as_deref().map(|x| format!(" <i>(known: {})</i>", esc(x))).unwrap_or_default(),
+                sev_rank(k.severity),
+                k.severity.as_str(),
+                k.severity.as_str(),
+                policy,
+                k.dumps.len(),
+                k.sightings_total,
+                places,
+                esc(&k.first_seen),
+                esc(&k.last_seen),
+            );
+        }
+        o.push_str("</tbody></table>");
+        if keys.len() > MAX_KEYS {
+            let _ = write!(
+                o,
+                "<p>… and {} more keys (see the JSON Lines output).</p>",
+                keys.len() - MAX_KEYS
+            );
+        }
+        o.push_str("</section>\n");
     }
 
     fn render_resolved(&self, o: &mut String) {
@@ -342,7 +529,7 @@ fn render_table(o: &mut String, dumps: &[&Record]) {
         return;
     }
     o.push_str("<p class=\"hint\">Click a column to sort. Rows with findings new since the last sweep are highlighted.</p>");
-    o.push_str("<table class=\"sortable\" id=\"dump-table\"><thead><tr><th>dump</th><th data-sort=\"num\">max severity</th><th data-sort=\"num\">findings</th><th data-sort=\"num\">critical</th><th data-sort=\"num\">high</th><th data-sort=\"num\">new secrets</th><th>kinds</th><th>format</th><th data-sort=\"num\">size</th><th>first seen</th></tr></thead><tbody>");
+    o.push_str("<table class=\"sortable\" id=\"dump-table\"><thead><tr><th>dump</th><th data-sort=\"num\">max severity</th><th data-sort=\"num\">findings</th><th data-sort=\"num\">critical</th><th data-sort=\"num\">high</th><th data-sort=\"num\">new secrets</th><th>policy verdict</th><th>kinds</th><th>format</th><th data-sort=\"num\">size</th><th>first seen</th></tr></thead><tbody>");
     for (i, r) in dumps.iter().enumerate() {
         let count = |s: Severity| r.findings.iter().filter(|f| f.severity == s).count();
         let mut kinds: Vec<&str> = r.findings.iter().map(|f| f.kind.as_str()).collect();
@@ -360,7 +547,7 @@ fn render_table(o: &mut String, dumps: &[&Record]) {
             .unwrap_or("");
         let _ = write!(
             o,
-            "<tr class=\"{}\"><td class=\"path\"><a href=\"#d{i}\">{}</a>{}</td><td data-v=\"{}\"><span class=\"sev {}\">{}</span></td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\" data-v=\"{new}\">{}</td><td>{}</td><td>{}</td><td class=\"n\" data-v=\"{}\">{}</td><td>{}</td></tr>",
+            "<tr class=\"{}\"><td class=\"path\"><a href=\"#d{i}\">{}</a>{}</td><td data-v=\"{}\"><span class=\"sev {}\">{}</span></td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\" data-v=\"{new}\">{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"n\" data-v=\"{}\">{}</td><td>{}</td></tr>",
             if new > 0 { "new" } else { "" },
             esc(&r.input.path),
             if r.input.complete {
@@ -375,6 +562,7 @@ fn render_table(o: &mut String, dumps: &[&Record]) {
             count(Severity::Critical),
             count(Severity::High),
             if new > 0 { format!("<span class=\"badge\">NEW</span> {new}") } else { "0".into() },
+            verdict_badge(r),
             esc(&kinds.join(", ")),
             esc(&r.input.format),
             r.input.size,
@@ -385,15 +573,67 @@ fn render_table(o: &mut String, dumps: &[&Record]) {
     o.push_str("</tbody></table></section>\n");
 }
 
+/// Where a finding sits: its region, with the module when the region does not name it.
+fn where_of(f: &FindingView) -> String {
+    f.location
+        .as_ref()
+        .map(|l| {
+            let mut w = l.region.clone();
+            if let Some(m) = &l.module {
+                if !w.contains(m.as_str()) {
+                    w.push_str(&format!(" ({m})"));
+                }
+            }
+            if let Some(m) = &l.member {
+                w.push_str(&format!(" [in {m}]"));
+            }
+            w
+        })
+        .unwrap_or_default()
+}
+
+/// The policy's verdict on a dump, as a badge (its reasons in the tooltip).
+fn verdict_badge(r: &Record) -> String {
+    match &r.sweep.verdict {
+        Some(v) => format!(
+            "<span class=\"verdict {}\" title=\"{}\">{}</span>",
+            if v.verdict == "ALLOW" {
+                "allow"
+            } else {
+                "block"
+            },
+            esc(&v.reasons.join("\n")),
+            esc(&v.verdict)
+        ),
+        None => "<span class=\"meta\">not judged</span>".into(),
+    }
+}
+
+/// What the policy makes of one finding.
+fn disposition(r: &Record, f: &FindingView) -> String {
+    if let Some(s) = &f.suppressed {
+        format!(
+            "<span class=\"supp\">suppressed</span> by {}: {}",
+            esc(&s.by),
+            esc(&s.reason)
+        )
+    } else if r.blocks(f) {
+        "<span class=\"verdict block\">blocks</span>".into()
+    } else {
+        "below threshold".into()
+    }
+}
+
 fn render_dump(o: &mut String, i: usize, r: &Record) {
     let new = new_count(r) > 0;
     let layout = r.sweep.layout();
     let _ = write!(
         o,
-        "<div class=\"dump{}\" id=\"d{i}\"><h3>{}{}</h3><p class=\"meta\">{} · {} · {} region(s) pictured{}</p>",
+        "<div class=\"dump{}\" id=\"d{i}\"><h3>{}{} {}</h3><p class=\"meta\">{} · {} · {} region(s) pictured{}</p>",
         if new { " new" } else { "" },
         if new { "<span class=\"badge\">NEW</span> " } else { "" },
         esc(&r.input.path),
+        verdict_badge(r),
         esc(&r.input.format),
         human_bytes(r.input.size),
         layout.as_ref().map_or(0, |l| l.spans.len()),
@@ -401,23 +641,13 @@ fn render_dump(o: &mut String, i: usize, r: &Record) {
     );
     file_strip(o, r, layout.as_ref());
     address_strip(o, r, layout.as_ref());
-    o.push_str("<table class=\"findings\"><thead><tr><th>id</th><th>severity</th><th>kind</th><th>status</th><th>encoding</th><th>file offset</th><th>address</th><th>where</th><th>fingerprint</th><th>first seen</th></tr></thead><tbody>");
+    o.push_str("<table class=\"findings\"><thead><tr><th>id</th><th>severity</th><th>kind</th><th>status</th><th>encoding</th><th>file offset</th><th>address</th><th>where</th><th>fingerprint</th><th>policy</th><th>first seen</th></tr></thead><tbody>");
     for f in &r.findings {
         let loc = f.location.as_ref();
-        let where_ = loc
-            .map(|l| {
-                let mut w = l.region.clone();
-                if let Some(m) = &l.module {
-                    if !w.contains(m.as_str()) {
-                        w.push_str(&format!(" ({m})"));
-                    }
-                }
-                w
-            })
-            .unwrap_or_default();
+        let where_ = where_of(f);
         let _ = write!(
             o,
-            "<tr class=\"{}\"><td>{}{}</td><td><span class=\"sev {}\">{}</span></td><td>{}{}</td><td>{}</td><td>{}</td><td><code>{:#x}</code></td><td><code>{}</code></td><td>{}</td><td><code>{}</code></td><td>{}</td></tr>",
+            "<tr class=\"{}\"><td>{}{}</td><td><span class=\"sev {}\">{}</span></td><td>{}{}</td><td>{}</td><td>{}</td><td><code>{:#x}</code></td><td><code>{}</code></td><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
             if is_new(r, f) { "new" } else { "" },
             esc(&f.id),
             if is_new(r, f) { " <span class=\"badge\">NEW</span>" } else { "" },
@@ -431,6 +661,7 @@ fn render_dump(o: &mut String, i: usize, r: &Record) {
             esc(loc.and_then(|l| l.address.as_deref()).unwrap_or("")),
             esc(&where_),
             esc(f.fingerprint.as_deref().unwrap_or("")),
+            disposition(r, f),
             esc(first_seen(r, f))
         );
     }
@@ -582,6 +813,9 @@ td.path{word-break:break-all;max-width:520px;font-family:ui-monospace,Menlo,Cons
 .strip{margin:6px 0}.strip svg{width:100%;height:40px;display:block}.axis{font-size:11px;color:#666}
 .legend span{display:inline-block;width:12px;height:12px;vertical-align:middle;margin:0 3px 0 10px}
 code{font-size:12px;word-break:break-all}table.findings td{font-size:12px}
+.verdict{display:inline-block;border-radius:3px;padding:0 6px;font-size:12px;font-weight:700;border:1px solid}.verdict.block{color:#b71c1c;border-color:#b71c1c;background:#ffebee}.verdict.allow{color:#1b5e20;border-color:#1b5e20;background:#e8f5e9}
+.supp{color:#555;border:1px dashed #888;border-radius:3px;padding:0 4px;font-size:11px}.ok{color:#1b5e20;font-size:11px}
+ul.where{margin:0;padding-left:16px;font-size:12px}ul.where .path{font-family:ui-monospace,Menlo,Consolas,monospace;word-break:break-all}#key-table code{font-size:11px}
 "#;
 
 const JS: &str = r#"

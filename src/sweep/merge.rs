@@ -7,7 +7,7 @@
 use super::html::Html;
 use super::out::AtomicFile;
 use super::record::Record;
-use super::{emit_summary, exit_code, now, parse_severity, summary, write_doc, SweepFormat};
+use super::{emit_summary, exit_code, now, summary, write_doc, SweepFormat};
 use crate::report::Severity;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Write};
@@ -29,7 +29,7 @@ pub struct MergeArgs {
     #[arg(long, value_enum, default_value = "human")]
     pub format: SweepFormat,
     /// Lowest severity that makes the exit code 1.
-    #[arg(long, default_value = "high", value_parser = parse_severity)]
+    #[arg(long, default_value = "high", value_parser = <crate::report::Severity as std::str::FromStr>::from_str)]
     pub fail_on: Severity,
     /// Exit 0 whenever the merge succeeds, whatever the sweep found.
     #[arg(long)]

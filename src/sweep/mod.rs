@@ -10,7 +10,8 @@
 //! Everything the outputs say comes from the state, which is why a killed and restarted sweep
 //! writes the same results as an uninterrupted one.
 
-pub mod archive;
+/// Archives are read by the input layer; the sweep walks their members.
+pub use crate::input::archive;
 pub mod html;
 pub mod layout;
 mod merge;
@@ -49,11 +50,6 @@ pub enum SweepFormat {
     Json,
     /// The per-dump records (JSON Lines) on standard output; the summary goes to stderr.
     Jsonl,
-}
-
-fn parse_severity(s: &str) -> Result<Severity, String> {
-    Severity::parse(s)
-        .ok_or_else(|| format!("unknown severity '{s}' (low, medium, high, critical)"))
 }
 
 /// `dumpguard sweep` options.
@@ -111,8 +107,18 @@ pub struct SweepArgs {
     /// Give up on a file after this many seconds (its scan is then incomplete).
     #[arg(long, value_name = "SECONDS", value_parser = parse_time_limit)]
     pub time_limit: Option<u64>,
-    /// Lowest severity that makes the exit code 1.
-    #[arg(long, default_value = "high", value_parser = parse_severity)]
+    /// The gate's policy file (TOML, `dumpguard gate --policy`): which findings block and
+    /// which keys are allowlisted; each dump gets the verdict the gate would give it. The
+    /// built-in default (rules/policy.toml) when absent. A change rescans on the next sweep.
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+    /// Accepted keys (`dumpguard baseline`): their findings are reported as suppressed, with
+    /// the reason, and neither block nor count towards the exit code (matched by
+    /// fingerprint). A change rescans on the next sweep.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Lowest severity that makes the exit code 1 (suppressed findings do not count).
+    #[arg(long, default_value = "high", value_parser = <Severity as std::str::FromStr>::from_str)]
     pub fail_on: Severity,
     /// Exit 0 whenever the sweep ran to the end, whatever it found (findings and incomplete
     /// dumps are in the reports); non-zero only when the sweep itself failed. For schedulers
@@ -202,7 +208,14 @@ fn check_outputs(a: &SweepArgs, state: Option<&Path>) -> Result<(), String> {
         outputs.push(("--html", p, &[b"<!DOCTYPE html>"]));
     }
     let named: Vec<(&str, &Path)> = outputs.iter().map(|(w, p, _)| (*w, *p)).collect();
-    crate::output::check_distinct(&[], &named)?;
+    let mut inputs: Vec<(&str, &Path)> = Vec::new();
+    if let Some(p) = &a.policy {
+        inputs.push(("--policy", p));
+    }
+    if let Some(p) = &a.baseline {
+        inputs.push(("--baseline", p));
+    }
+    crate::output::check_distinct(&inputs, &named)?;
     for (what, p, magics) in outputs {
         let Ok(meta) = std::fs::symlink_metadata(p) else {
             continue; // created by this sweep
@@ -239,6 +252,8 @@ fn sweep(a: &SweepArgs) -> Result<i32, String> {
     let started_at = now();
     let roots = canonical_roots(a)?;
     check_outputs(a, a.state.as_deref())?;
+    let policy = policy::Policy::load(a.policy.as_deref(), a.baseline.as_deref())
+        .map_err(|e| e.to_string())?;
     let shard = a.shard.unwrap_or(Shard::ALL);
     let tmpdir = a.tmpdir.clone().unwrap_or_else(std::env::temp_dir);
     let jobs = a.jobs.unwrap_or_else(|| {
@@ -312,7 +327,6 @@ fn sweep(a: &SweepArgs) -> Result<i32, String> {
     let scanner = building
         .join()
         .map_err(|_| "building the detectors failed".to_string())?;
-    let policy = policy::Policy::builtin();
     let digests = Digests {
         tool_version: env!("CARGO_PKG_VERSION").into(),
         rules: scanner.engine().digest().into(),
@@ -476,13 +490,13 @@ fn sweep(a: &SweepArgs) -> Result<i32, String> {
                         let changed = walk::stat(&e.path) != Some((size, mtime_ns));
                         let mut findings = 0;
                         for u in &mut scanned.units {
-                            policy.apply(&mut u.report);
                             if changed {
                                 scanfile::incomplete(
                                 &mut u.report,
                                 "the file changed while it was being scanned; it is scanned again by the next sweep".into(),
                             );
                             }
+                            u.verdict = Some(policy.apply(&mut u.report));
                             bytes_scanned += u.report.input.scanned_bytes;
                             findings += u.report.findings.len();
                         }

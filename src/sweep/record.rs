@@ -4,6 +4,7 @@
 //! these lines alone, so `dumpguard sweep-merge` rebuilds them from shard outputs.
 
 use super::layout::Layout;
+use super::policy::DumpVerdict;
 use super::scanfile::placeholder;
 use super::state::{FileOut, Run, SecretRow};
 use crate::report::Severity;
@@ -13,7 +14,7 @@ use serde_json::value::RawValue;
 use std::collections::HashMap;
 
 /// What the sweep adds to a report.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SweepInfo {
     /// `scanned` (in this run), `unchanged` (scanned earlier, report reused), `skipped`,
     /// `failed` (could not be read; retried next run), `gone` (no longer under the roots).
@@ -30,6 +31,10 @@ pub struct SweepInfo {
     /// When this report was produced.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scanned_at: Option<String>,
+    /// The policy's verdict on this dump (`--policy`, `--baseline`): what `dumpguard gate`
+    /// would decide. Only on dumps (scanned or unchanged).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verdict: Option<DumpVerdict>,
     /// New/known state of each finding of the report, by finding id.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub findings: Vec<FindingState>,
@@ -50,7 +55,7 @@ impl SweepInfo {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct FindingState {
     pub id: String,
     /// The finding's secret identity: its fingerprint, or where it was found when it has none.
@@ -61,7 +66,7 @@ pub struct FindingState {
     pub last_seen: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Resolved {
     pub dump: String,
     pub secret_id: String,
@@ -72,6 +77,17 @@ pub struct Resolved {
     pub first_seen: String,
     pub last_seen: String,
     pub resolved_at: String,
+}
+
+/// One line of the sweep's JSON Lines output, as written: a `dumpguard.report/v1` report with
+/// a `sweep` member. Only its JSON Schema is derived from this type (`dumpguard schema
+/// sweep-record`); lines are written by [`lines_of`] without re-encoding the stored report.
+#[derive(Serialize, schemars::JsonSchema)]
+#[schemars(title = "dumpguard sweep record")]
+pub struct Line {
+    #[serde(flatten)]
+    pub report: crate::report::Report,
+    pub sweep: SweepInfo,
 }
 
 /// The parts of a line the summary and the HTML report read.
@@ -118,6 +134,23 @@ pub struct FindingView {
     pub preview: String,
     #[serde(default)]
     pub known_key: Option<String>,
+    /// Set when a baseline or the policy's allowlist accepted the finding.
+    #[serde(default)]
+    pub suppressed: Option<SuppressedView>,
+    /// Times the secret was seen in this dump (absent: once).
+    #[serde(default = "one")]
+    pub occurrences: u64,
+}
+
+fn one() -> u64 {
+    1
+}
+
+/// A finding's `suppressed` member.
+#[derive(Debug, Clone, Deserialize)]
+pub struct SuppressedView {
+    pub by: String,
+    pub reason: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -139,6 +172,19 @@ impl Record {
     /// Status of this line's dump: scanned now or reused.
     pub fn is_dump(&self) -> bool {
         matches!(self.sweep.status.as_str(), "scanned" | "unchanged")
+    }
+
+    /// The policy's verdict on this dump (`ALLOW`/`BLOCK`), if it was judged.
+    pub fn verdict(&self) -> Option<&str> {
+        self.sweep.verdict.as_ref().map(|v| v.verdict.as_str())
+    }
+
+    /// Whether the policy makes this finding block the dump.
+    pub fn blocks(&self, f: &FindingView) -> bool {
+        self.sweep
+            .verdict
+            .as_ref()
+            .is_some_and(|v| v.blocking.contains(&f.id))
     }
 }
 
@@ -224,6 +270,7 @@ pub fn lines_of(out: &FileOut, run: &Run, scanner: &Scanner) -> Vec<(String, Rec
             member: None,
             folder: out.folder.clone(),
             scanned_at: None,
+            verdict: None,
             findings: vec![],
             resolved: resolved.iter().map(|s| resolved_of(s)).collect(),
             layout: None,
@@ -232,7 +279,7 @@ pub fn lines_of(out: &FileOut, run: &Run, scanner: &Scanner) -> Vec<(String, Rec
         return lines;
     }
     let units: Vec<&str> = out.units.iter().map(|u| u.0.as_str()).collect();
-    for (i, (unit, report, layout)) in out.units.iter().enumerate() {
+    for (i, (unit, report, layout, verdict)) in out.units.iter().enumerate() {
         let (report, view) = match serde_json::from_str::<ReportView>(report) {
             Ok(v) => (report.clone(), v),
             Err(_) => {
@@ -277,6 +324,9 @@ pub fn lines_of(out: &FileOut, run: &Run, scanner: &Scanner) -> Vec<(String, Rec
             member: member_of(unit),
             folder: out.folder.clone(),
             scanned_at: out.scanned_at.clone(),
+            verdict: verdict
+                .as_deref()
+                .and_then(|v| serde_json::from_str(v).ok()),
             findings,
             resolved: mine,
             layout: RawValue::from_string(layout.clone()).ok(),

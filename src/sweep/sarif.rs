@@ -67,6 +67,13 @@ fn finding_of(f: &FindingView) -> Finding {
         token: None,
         known_key: f.known_key.clone(),
         content_hash: None,
-        suppressed: None,
+        // Baselined or allowlisted: an accepted suppression in the log, as from `scan`.
+        suppressed: f
+            .suppressed
+            .as_ref()
+            .map(|x| crate::report::baseline::Suppression {
+                by: x.by.clone(),
+                reason: x.reason.clone(),
+            }),
     }
 }

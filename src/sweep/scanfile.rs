@@ -22,6 +22,8 @@ pub struct Unit {
     pub member: Option<String>,
     pub report: Report,
     pub layout: Layout,
+    /// The policy's verdict ([`super::policy::Policy::apply`]), set before it is stored.
+    pub verdict: Option<super::policy::DumpVerdict>,
 }
 
 /// Everything a swept file produced.
@@ -92,6 +94,7 @@ impl Ctx<'_> {
                         member: None,
                         report,
                         layout,
+                        verdict: None,
                     }],
                 })
             }
@@ -280,6 +283,7 @@ impl Unit {
             member: None,
             report,
             layout,
+            verdict: None,
         }
     }
 }

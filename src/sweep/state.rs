@@ -6,8 +6,9 @@
 //!   size, mtime and digests match is not scanned again — and its row is not even written:
 //!   a sweep of an unchanged share only reads the state (which entries a run saw comes from
 //!   its walk, not from the database).
-//! - `units`: the schema-v1 report (and layout picture) of every dump a file holds — the file
-//!   itself, or each archive member — so unchanged files are reported without a rescan.
+//! - `units`: the schema-v1 report (and layout picture, and the policy's verdict) of every dump
+//!   a file holds — the file itself, or each archive member — so unchanged files are reported
+//!   without a rescan.
 //! - `secrets`: each distinct secret per dump (by fingerprint), with first-seen, last-seen and
 //!   resolved times: what makes a finding *new* or *resolved*.
 //! - `runs`: one row per sweep. A run killed before it finished is *resumed* by the next sweep
@@ -27,7 +28,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
 /// Bumped when the schema changes incompatibly.
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 
 /// What a scan result depends on besides the file: a change in any of these rescans.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -86,8 +87,8 @@ pub struct FileOut {
     pub size: u64,
     pub scanned_run: Option<i64>,
     pub scanned_at: Option<String>,
-    /// (unit name, report JSON, layout JSON), in order.
-    pub units: Vec<(String, String, String)>,
+    /// (unit name, report JSON, layout JSON, verdict JSON), in order.
+    pub units: Vec<(String, String, String, Option<String>)>,
     pub secrets: Vec<SecretRow>,
 }
 
@@ -159,6 +160,16 @@ impl State {
                 path.display()
             ));
         }
+        if version == 1 {
+            // Version 2 adds the policy's per-dump verdict. Rows of version 1 have none; their
+            // policy digest (the old built-in placeholder) differs from any real policy's, so
+            // the next sweep rescans them and fills it in.
+            conn.execute_batch(
+                "BEGIN; ALTER TABLE units ADD COLUMN verdict TEXT; PRAGMA user_version = 2; COMMIT;",
+            )
+            .map_err(|e| busy_or(e, path))?;
+            return Ok(State { conn });
+        }
         if version == SCHEMA_VERSION {
             // Up to date: only take the write lock now (kept, in exclusive mode), so a second
             // sweep on this file fails here rather than midway.
@@ -179,7 +190,8 @@ impl State {
                 scanned_run INTEGER, scanned_at TEXT, seen_run INTEGER NOT NULL);
             CREATE TABLE IF NOT EXISTS units(
                 file TEXT NOT NULL, seq INTEGER NOT NULL, unit TEXT NOT NULL,
-                report TEXT NOT NULL, layout TEXT NOT NULL, PRIMARY KEY(file, seq));
+                report TEXT NOT NULL, layout TEXT NOT NULL, verdict TEXT,
+                PRIMARY KEY(file, seq));
             CREATE TABLE IF NOT EXISTS secrets(
                 unit TEXT NOT NULL, secret TEXT NOT NULL, file TEXT NOT NULL,
                 kind TEXT NOT NULL, severity TEXT NOT NULL, fingerprint TEXT,
@@ -187,7 +199,7 @@ impl State {
                 last_run INTEGER NOT NULL, last_seen TEXT NOT NULL,
                 resolved_run INTEGER, resolved_at TEXT, PRIMARY KEY(unit, secret));
             CREATE INDEX IF NOT EXISTS secrets_file ON secrets(file);
-            PRAGMA user_version = 1;
+            PRAGMA user_version = 2;
             COMMIT;",
         )
         .map_err(|e| busy_or(e, path))?;
@@ -333,7 +345,8 @@ impl State {
         let mut now_held: HashSet<(String, String)> = HashSet::new();
         {
             let mut ins = db(tx.prepare(
-                "INSERT INTO units(file, seq, unit, report, layout) VALUES (?1, ?2, ?3, ?4, ?5)",
+                "INSERT INTO units(file, seq, unit, report, layout, verdict)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             ))?;
             let mut up = db(tx.prepare(
                 "INSERT INTO secrets(unit, secret, file, kind, severity, fingerprint,
@@ -347,7 +360,13 @@ impl State {
             for (seq, u) in file.units.iter().enumerate() {
                 let report = u.report.to_json(false);
                 let layout = serde_json::to_string(&u.layout).expect("layout serialises");
-                db(ins.execute(params![file.path, seq as i64, u.name, report, layout]))?;
+                let verdict = u
+                    .verdict
+                    .as_ref()
+                    .map(|v| serde_json::to_string(v).expect("verdict serialises"));
+                db(ins.execute(params![
+                    file.path, seq as i64, u.name, report, layout, verdict
+                ]))?;
                 for (secret, (kind, severity, fp)) in secrets_of(&u.report.findings) {
                     db(up.execute(params![
                         u.name, secret, file.path, kind, severity, fp, run.id, now
@@ -461,7 +480,7 @@ impl State {
         ))?;
         let mut units = db(self
             .conn
-            .prepare("SELECT unit, report, layout, file FROM units ORDER BY file, seq"))?;
+            .prepare("SELECT unit, report, layout, verdict, file FROM units ORDER BY file, seq"))?;
         let mut secrets = db(self.conn.prepare(
             "SELECT unit, secret, kind, severity, fingerprint, first_run, first_seen, last_seen,
                 resolved_run, resolved_at, file FROM secrets ORDER BY file, unit, secret",
@@ -480,7 +499,10 @@ impl State {
             ))
         }))?);
         let mut units = Joined::new(db(units.query_map([], |u| {
-            Ok((u.get::<_, String>(3)?, (u.get(0)?, u.get(1)?, u.get(2)?)))
+            Ok((
+                u.get::<_, String>(4)?,
+                (u.get(0)?, u.get(1)?, u.get(2)?, u.get(3)?),
+            ))
         }))?);
         let mut secrets = Joined::new(db(
             secrets.query_map([], |r| Ok((r.get::<_, String>(10)?, secret_row(r)?)))
@@ -686,6 +708,7 @@ mod tests {
             member: None,
             report,
             layout: Layout::default(),
+            verdict: None,
         }
     }
 
@@ -771,6 +794,32 @@ mod tests {
         let _first = State::open(&p).unwrap();
         let err = State::open(&p).err().expect("second open must fail");
         assert!(err.contains("in use by another sweep"), "{err}");
+    }
+
+    #[test]
+    fn a_version_1_state_gains_the_verdict_column() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("old.sqlite");
+        {
+            let c = Connection::open(&p).unwrap();
+            c.execute_batch(
+                "CREATE TABLE units(file TEXT NOT NULL, seq INTEGER NOT NULL, unit TEXT NOT NULL,
+                    report TEXT NOT NULL, layout TEXT NOT NULL, PRIMARY KEY(file, seq));
+                 INSERT INTO units VALUES ('/s/a.dmp', 0, '/s/a.dmp', '{}', '{}');
+                 PRAGMA user_version = 1;",
+            )
+            .unwrap();
+        }
+        let st = State::open(&p).unwrap();
+        let (version, verdict): (i64, Option<String>) = st
+            .conn
+            .query_row(
+                "SELECT (SELECT user_version FROM pragma_user_version), verdict FROM units",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!((version, verdict), (2, None));
     }
 
     #[test]

@@ -4,22 +4,25 @@
 
 use super::record::Record;
 use crate::report::Severity;
+use schemars::JsonSchema;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 
 pub const SCHEMA: &str = "dumpguard.sweep-summary/v1";
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, JsonSchema)]
 pub struct FolderCounts {
     pub dumps: u64,
     pub dumps_with_findings: u64,
+    /// Dumps the policy BLOCKs (what `dumpguard gate` would decide).
+    pub blocked: u64,
     pub findings: u64,
     pub new_secrets: u64,
     pub by_severity: BTreeMap<String, u64>,
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, JsonSchema)]
 pub struct SecretCounts {
     /// Distinct secrets per dump (one key found five times in a dump is one).
     pub open: u64,
@@ -28,8 +31,18 @@ pub struct SecretCounts {
     pub resolved: u64,
 }
 
+/// Distinct keys and secrets over the whole sweep, by identity (fingerprint): a key found in
+/// five dumps is one key.
+#[derive(Debug, Clone, Default, Serialize, JsonSchema)]
+pub struct KeyCounts {
+    pub distinct: u64,
+    /// Keys no dump held at the last finished sweep: every sighting is new.
+    pub new: u64,
+    pub known: u64,
+}
+
 /// How this summary came about: one sweep (run details) or a merge.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, JsonSchema)]
 pub struct RunMeta {
     pub roots: Vec<String>,
     pub shard: String,
@@ -45,7 +58,8 @@ pub struct RunMeta {
     pub phases_ms: BTreeMap<String, u64>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(title = "dumpguard.sweep-summary/v1")]
 pub struct Summary {
     pub schema: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -71,8 +85,18 @@ pub struct Summary {
     pub by_kind: BTreeMap<String, u64>,
     pub by_folder: BTreeMap<String, FolderCounts>,
     pub secrets: SecretCounts,
+    /// Distinct keys/secrets over the whole sweep, and how many are new since the last sweep.
+    pub keys: KeyCounts,
     /// Distinct fingerprints over the whole sweep (one key in ten dumps is one).
     pub distinct_fingerprints: u64,
+    /// Dumps by the policy's verdict (`ALLOW`, `BLOCK`).
+    pub by_verdict: BTreeMap<String, u64>,
+    /// Findings a baseline or the policy's allowlist suppressed (reported, never counted
+    /// towards the exit code).
+    pub suppressed: u64,
+    /// The highest severity of a finding that is not suppressed.
+    #[serde(skip)]
+    pub max_open: Option<Severity>,
 }
 
 fn severities() -> BTreeMap<String, u64> {
@@ -99,6 +123,10 @@ pub fn reason_class(reason: &str) -> String {
 pub struct Builder {
     s: Summary,
     fingerprints: BTreeSet<String>,
+    /// Every open secret id: whether all its sightings so far are new.
+    keys: BTreeMap<String, bool>,
+    /// Secret ids some dump held at the last sweep and holds no more.
+    resolved: BTreeSet<String>,
     last_file: Option<String>,
 }
 
@@ -124,9 +152,15 @@ impl Default for Builder {
                 by_kind: BTreeMap::new(),
                 by_folder: BTreeMap::new(),
                 secrets: SecretCounts::default(),
+                keys: KeyCounts::default(),
                 distinct_fingerprints: 0,
+                by_verdict: [("ALLOW".to_string(), 0), ("BLOCK".to_string(), 0)].into(),
+                suppressed: 0,
+                max_open: None,
             },
             fingerprints: BTreeSet::new(),
+            keys: BTreeMap::new(),
+            resolved: BTreeSet::new(),
             last_file: None,
         }
     }
@@ -148,6 +182,8 @@ impl Builder {
             }
         }
         s.secrets.resolved += r.sweep.resolved.len() as u64;
+        self.resolved
+            .extend(r.sweep.resolved.iter().map(|x| x.secret_id.clone()));
         if !r.is_dump() {
             return;
         }
@@ -164,6 +200,12 @@ impl Builder {
                 ..Default::default()
             });
         folder.dumps += 1;
+        if let Some(v) = r.verdict() {
+            *s.by_verdict.entry(v.to_string()).or_default() += 1;
+            if v == "BLOCK" {
+                folder.blocked += 1;
+            }
+        }
         if !r.findings.is_empty() {
             s.dumps_with_findings += 1;
             folder.dumps_with_findings += 1;
@@ -180,9 +222,18 @@ impl Builder {
             if let Some(fp) = &f.fingerprint {
                 self.fingerprints.insert(fp.clone());
             }
+            if f.suppressed.is_some() {
+                s.suppressed += 1;
+            } else {
+                s.max_open = s.max_open.max(Some(f.severity));
+            }
         }
         let mut seen = BTreeSet::new();
         for st in &r.sweep.findings {
+            self.keys
+                .entry(st.secret_id.clone())
+                .and_modify(|n| *n &= st.new)
+                .or_insert(st.new);
             if seen.insert(st.secret_id.as_str()) {
                 s.secrets.open += 1;
                 if st.new {
@@ -197,6 +248,17 @@ impl Builder {
 
     pub fn finish(mut self, run: Option<RunMeta>, merged_from: Vec<String>) -> Summary {
         self.s.distinct_fingerprints = self.fingerprints.len() as u64;
+        // A key some dump held at the last sweep is not new, even if it now sits elsewhere.
+        let new = self
+            .keys
+            .iter()
+            .filter(|(id, all_new)| **all_new && !self.resolved.contains(*id))
+            .count() as u64;
+        self.s.keys = KeyCounts {
+            distinct: self.keys.len() as u64,
+            new,
+            known: self.keys.len() as u64 - new,
+        };
         self.s.run = run;
         self.s.merged_from = merged_from;
         self.s
@@ -204,12 +266,9 @@ impl Builder {
 }
 
 impl Summary {
-    /// The highest severity reported.
+    /// The highest severity reported and not suppressed (by a baseline or the allowlist).
     pub fn max_severity(&self) -> Option<Severity> {
-        ["critical", "high", "medium", "low"]
-            .iter()
-            .find(|s| self.by_severity.get(**s).copied().unwrap_or(0) > 0)
-            .and_then(|s| Severity::parse(s))
+        self.max_open
     }
 
     /// Whether anything could not be scanned completely (exit code 2, as for `scan`).
@@ -290,8 +349,20 @@ impl Summary {
         );
         let _ = writeln!(
             o,
-            "  secrets per dump: {} new since the last sweep, {} already known, {} resolved",
-            self.secrets.new, self.secrets.known, self.secrets.resolved
+            "  keys/secrets: {} distinct, {} new since the last sweep, {} already known; per dump: {} new, {} known, {} resolved",
+            self.keys.distinct,
+            self.keys.new,
+            self.keys.known,
+            self.secrets.new,
+            self.secrets.known,
+            self.secrets.resolved
+        );
+        let _ = writeln!(
+            o,
+            "  policy verdicts: {} dumps BLOCK, {} ALLOW; {} findings suppressed (baseline or allowlist)",
+            self.by_verdict.get("BLOCK").copied().unwrap_or(0),
+            self.by_verdict.get("ALLOW").copied().unwrap_or(0),
+            self.suppressed
         );
         if !self.by_kind.is_empty() {
             let kinds: Vec<String> = self
