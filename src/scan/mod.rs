@@ -30,6 +30,11 @@ use std::time::Instant;
 /// Bytes per parallel work item (defined with the detectors, whose per-chunk budgets depend on it).
 pub use crate::detect::CHUNK_SIZE;
 
+/// Bytes one worker scans with every pass before moving on (see `Engine::scan_chunk`): a
+/// quarter of a typical L2 cache, so a block, its overlap and what detectors read around it
+/// stay cached.
+const CACHE_BLOCK: usize = 256 << 10;
+
 /// The compiled set of detectors and their anchors.
 pub struct Engine {
     detectors: Vec<Box<dyn Detector>>,
@@ -268,17 +273,25 @@ impl Engine {
         r
     }
 
+    /// Scans `[start, end)` one cache-sized block at a time: the anchor search and every
+    /// detector's own pass read a block while it is still in the core's L2 cache, instead of
+    /// each streaming the whole chunk from memory again (on the 1.5 GB python core, six passes
+    /// over 4 MiB chunks had made the AES pass wait on memory most of its time).
     fn scan_chunk(&self, cx: &ScanContext<'_>, start: usize, end: usize, sink: &mut Sink) {
-        let window = &cx.data[start..(end + self.overlap).min(cx.data.len())];
-        // Hits starting at or after `end` belong to the next chunk.
-        self.anchors
-            .get_or_init(|| AnchorSet::new(&self.patterns))
-            .for_each_hit(window, end - start, |at, anchor| {
+        let anchors = self.anchors.get_or_init(|| AnchorSet::new(&self.patterns));
+        let mut from = start;
+        while from < end {
+            let to = (from + CACHE_BLOCK).min(end);
+            let window = &cx.data[from..(to + self.overlap).min(cx.data.len())];
+            // Hits starting at or after `to` belong to the next block.
+            anchors.for_each_hit(window, to - from, |at, anchor| {
                 let (d, tag) = self.targets[anchor];
-                self.detectors[d].on_anchor(cx, start + at, tag, sink);
+                self.detectors[d].on_anchor(cx, from + at, tag, sink);
             });
-        for d in &self.detectors {
-            d.scan_chunk(cx, start, end, sink);
+            for d in &self.detectors {
+                d.scan_chunk(cx, from, to, sink);
+            }
+            from = to;
         }
     }
 }
