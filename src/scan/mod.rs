@@ -12,6 +12,7 @@
 
 mod anchors;
 mod dedup;
+mod ephemeral_keys;
 mod keygen_candidates;
 mod pacing;
 pub mod rules_check;
@@ -230,6 +231,7 @@ impl Engine {
             }
         }
         keygen_candidates::label(&mut findings, &found.public_keys, inventory);
+        ephemeral_keys::label(&mut findings, &found.public_keys, inventory);
         Outcome {
             findings,
             public_keys,
