@@ -157,7 +157,7 @@ fn open_before(d: &[u8], word: usize, wlen: usize) -> Option<(usize, Syntax)> {
     while i > 0 && word - i < 16 && d[i - 1].is_ascii_whitespace() {
         i -= 1;
     }
-    (i > 0 && d[i - 1] == b'(').then_some((i - 1, Syntax::Advanced))
+    (i > 0 && d[i - 1] == b'(').then(|| (i - 1, Syntax::Advanced))
 }
 
 /// Whether the algorithm list at `pos` is the second element of a `…private-key` list (the
@@ -575,6 +575,16 @@ fn elgamal(p: BigUint, g: BigUint, y: BigUint, x: BigUint, key: KeyInfo) -> Verd
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_word_at_the_start_of_the_data_has_no_opening_before_it() {
+        // Found by the fuzz target: the look-behind for a list's `(` underflowed when the
+        // algorithm word was the very first byte (`private-key(` followed by a word).
+        assert_eq!(open_before(b"rsa(1:n", 0, 3), None);
+        assert_eq!(open_before(b" rsa", 1, 3), None);
+        let r = crate::Scanner::new().scan_bytes("fuzz", b"private-key(`");
+        assert!(r.input.complete);
+    }
     use crate::keys::testkeys;
 
     fn hex(b: &[u8]) -> String {
