@@ -331,35 +331,12 @@ fn ec_pairs(values: &[Value], cx: &ScanContext<'_>, found: &Sink) -> Vec<Finding
             .collect();
         for (v, x) in hits {
             let (point, label) = &points[&(curve as u8, x)];
-            let d = be_bytes(&v.limbs);
-            let mut verdict = keys::verify(&PrivateKey::Ec {
-                curve,
-                d,
-                public: Some(point.clone()),
-            });
-            if verdict.status != keys::Status::Verified {
-                continue;
-            }
-            for &(offset, len, c) in &v.at {
-                verdict.verification = format!(
-                    "EC private scalar d in {}: d·G = Q on {} of {label}",
-                    c.describe(),
+            push_ec_scalar(&mut findings, curve, v, point.clone(), |where_| {
+                format!(
+                    "EC private scalar d in {where_}: d·G = Q on {} of {label}",
                     curve.name()
-                );
-                let preview = format!(
-                    "[{} EC private scalar, {}, {len} bytes, redacted]",
-                    curve.name(),
-                    c.encoding()
-                );
-                findings.push(Finding::key(
-                    NAME,
-                    c.encoding(),
-                    offset as u64,
-                    len as u64,
-                    &verdict,
-                    preview,
-                ));
-            }
+                )
+            });
         }
     }
     findings
@@ -370,6 +347,42 @@ fn be_bytes(limbs: &[u64]) -> Vec<u8> {
     let lead = b.iter().position(|&x| x != 0).unwrap_or(b.len());
     b.drain(..lead);
     b
+}
+
+/// Proves the collected scalar `v` against the public point `public` on `curve` and reports it
+/// once per place it was collected; `says(where)` words the verification for each place.
+/// Shared by the pairing with public keys seen in the dump and by the point-form search.
+fn push_ec_scalar(
+    findings: &mut Vec<Finding>,
+    curve: Curve,
+    v: &Value,
+    public: Vec<u8>,
+    says: impl Fn(&str) -> String,
+) {
+    let mut verdict = keys::verify(&PrivateKey::Ec {
+        curve,
+        d: be_bytes(&v.limbs),
+        public: Some(public),
+    });
+    if verdict.status != keys::Status::Verified {
+        return;
+    }
+    for &(offset, len, c) in &v.at {
+        verdict.verification = says(c.describe());
+        let preview = format!(
+            "[{} EC private scalar, {}, {len} bytes, redacted]",
+            curve.name(),
+            c.encoding()
+        );
+        findings.push(Finding::key(
+            NAME,
+            c.encoding(),
+            offset as u64,
+            len as u64,
+            &verdict,
+            preview,
+        ));
+    }
 }
 
 #[cfg(test)]

@@ -17,10 +17,10 @@
 //! A 32-byte (48, 66) coordinate equal to the one d·G gives cannot occur by chance, so a hit
 //! proves the key as an encoded public key would.
 
-use super::{be_bytes, looks_random, Value, NAME};
+use super::{be_bytes, looks_random, Value};
 use crate::detect::ScanContext;
 use crate::keys::ec_forms::{self, Form};
-use crate::keys::{self, limbs, pubkey, Curve, PrivateKey};
+use crate::keys::{limbs, pubkey, Curve};
 use crate::report::Finding;
 use rayon::prelude::*;
 use std::collections::HashMap;
@@ -67,37 +67,14 @@ pub(super) fn pairs(values: &[Value], cx: &ScanContext<'_>) -> Vec<Finding> {
             })
             .collect();
         for (v, q, ev) in hits {
-            let d = be_bytes(&v.limbs);
-            let mut verdict = keys::verify(&PrivateKey::Ec {
-                curve,
-                d,
-                public: Some(q),
-            });
-            if verdict.status != keys::Status::Verified {
-                continue;
-            }
-            for &(offset, len, c) in &v.at {
-                verdict.verification = format!(
-                    "EC private scalar d in {}: d·G = Q on {}, Q's x coordinate found {} {}",
-                    c.describe(),
+            super::push_ec_scalar(&mut findings, curve, v, q, |where_| {
+                format!(
+                    "EC private scalar d in {where_}: d·G = Q on {}, Q's x coordinate found {} {}",
                     curve.name(),
                     ev.form.describe(),
                     ev.place
-                );
-                let preview = format!(
-                    "[{} EC private scalar, {}, {len} bytes, redacted]",
-                    curve.name(),
-                    c.encoding()
-                );
-                findings.push(Finding::key(
-                    NAME,
-                    c.encoding(),
-                    offset as u64,
-                    len as u64,
-                    &verdict,
-                    preview,
-                ));
-            }
+                )
+            });
         }
     }
     findings
