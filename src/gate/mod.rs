@@ -342,7 +342,9 @@ impl Gate {
             let again = self
                 .scanner
                 .scan_dump(&copy, &out.display().to_string(), limits, &|_| {});
-            let residue = plan.residue.find(copy.data());
+            let residue = plan
+                .residue
+                .find_paged(copy.data(), |a, b| copy.bytes.release(a, b));
             let blocking = !residue.is_empty()
                 || again
                     .findings

@@ -208,8 +208,11 @@ pub fn plan(
     }
     let secrets = recover_secrets(data, report, &removed, inventory, prior);
     let residue = Residue::build(secrets).map_err(|e| format!("residue check impossible: {e}"))?;
-    removed.extend(exact_copies(data, &removed));
-    removed.extend(residue.find(data).into_iter().map(|h| {
+    // Both whole-dump passes hand the mapped pages back slice by slice (a 150 MB dump kept
+    // 150 MB resident per pass otherwise).
+    let release = |a: usize, b: usize| dump.bytes.release(a, b);
+    removed.extend(exact_copies(data, &removed, release));
+    removed.extend(residue.find_paged(data, release).into_iter().map(|h| {
         let why = match by_fp.get(h.fingerprint.as_str()) {
             Some(id) => format!("private material of the key of {id} ({})", h.form),
             None => format!("private material of key {} ({})", h.fingerprint, h.form),
@@ -426,7 +429,7 @@ fn is_writable(r: &Region) -> bool {
 
 /// Other occurrences of the exact bytes of the ranges to remove (a key copied to a buffer the
 /// detectors did not report separately, e.g. because dedup folded it into another finding).
-fn exact_copies(data: &[u8], targets: &[Removed]) -> Vec<Removed> {
+fn exact_copies(data: &[u8], targets: &[Removed], done: impl Fn(usize, usize)) -> Vec<Removed> {
     let mut seen = BTreeSet::new();
     let mut patterns: Vec<&[u8]> = Vec::new();
     let mut owners: Vec<&Removed> = Vec::new();
@@ -450,12 +453,28 @@ fn exact_copies(data: &[u8], targets: &[Removed]) -> Vec<Removed> {
     };
     let known: HashSet<(u64, u64)> = targets.iter().map(|t| (t.offset, t.length)).collect();
     let mut out = Vec::new();
-    for m in ac.find_overlapping_iter(data) {
-        let (off, len) = (m.start() as u64, (m.end() - m.start()) as u64);
+    // In slices that overlap by the longest pattern, each match owned by the slice it starts
+    // in; `done` hands each slice's pages back.
+    let overlap = ac.max_pattern_len();
+    let mut matches = Vec::new();
+    let mut slice = 0;
+    while slice < data.len() {
+        let slice_end = (slice + residue::SLICE).min(data.len());
+        let stop = (slice_end + overlap).min(data.len());
+        for m in ac.find_overlapping_iter(&data[slice..stop]) {
+            if slice + m.start() < slice_end {
+                matches.push((slice + m.start(), slice + m.end(), m.pattern()));
+            }
+        }
+        done(slice, slice_end);
+        slice = slice_end;
+    }
+    for (start, end, pattern) in matches {
+        let (off, len) = (start as u64, (end - start) as u64);
         if known.contains(&(off, len)) {
             continue;
         }
-        let owner = owners[m.pattern().as_usize()];
+        let owner = owners[pattern.as_usize()];
         out.push(Removed {
             offset: off,
             length: len,
@@ -713,7 +732,7 @@ mod tests {
             finding: Some("F1".into()),
             why: "blocking finding".into(),
         };
-        let c = exact_copies(&data, &[t]);
+        let c = exact_copies(&data, &[t], |_, _| {});
         assert_eq!(c.len(), 1);
         assert_eq!((c[0].offset, c[0].length), (200, 40));
         assert_eq!(c[0].why, "exact copy of the bytes of F1");

@@ -555,6 +555,9 @@ impl std::fmt::Debug for Residue {
     }
 }
 
+/// How much of a copy [`Residue::find_paged`] searches before handing its pages back.
+pub const SLICE: usize = 64 << 20;
+
 /// One occurrence of a residue form.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Hit {
@@ -641,34 +644,55 @@ impl Residue {
     /// Every residue in `data`: each block hit grown over the stretch of its form that
     /// surrounds it; one range per stretch, sorted by offset.
     pub fn find(&self, data: &[u8]) -> Vec<Hit> {
+        self.find_paged(data, |_, _| {})
+    }
+
+    /// [`Residue::find`] in slices of [`SLICE`] bytes, calling `done(start, end)` after each
+    /// so the caller can hand a mapped file's pages back: the check of a redacted copy then
+    /// keeps a slice resident, not the whole copy. The hits are the same as one pass's (a
+    /// block hit belongs to the slice it starts in; slices overlap by the longest block).
+    pub fn find_paged(&self, data: &[u8], done: impl Fn(usize, usize)) -> Vec<Hit> {
         let Some(ac) = &self.ac else {
             return Vec::new();
         };
+        let overlap = ac.max_pattern_len();
         let mut ranges: Vec<(u64, u64, usize)> = Vec::new();
         // The stretch last grown per form: later blocks of the same stretch are skipped, so a
         // dump full of copies costs one grow per copy, not one per block.
         let mut last: HashMap<usize, (usize, usize)> = HashMap::new();
-        for m in ac.find_overlapping_iter(data) {
-            let (fi, pos) = self.owners[m.pattern().as_usize()];
-            if last
-                .get(&fi)
-                .is_some_and(|&(a, b)| a <= m.start() && m.end() <= b)
-            {
-                continue;
+        let mut slice = 0;
+        while slice < data.len() {
+            let slice_end = (slice + SLICE).min(data.len());
+            let stop = (slice_end + overlap).min(data.len());
+            for hit in ac.find_overlapping_iter(&data[slice..stop]) {
+                if slice + hit.start() >= slice_end {
+                    continue; // the next slice's
+                }
+                let m =
+                    aho_corasick::Match::new(hit.pattern(), slice + hit.start()..slice + hit.end());
+                let (fi, pos) = self.owners[m.pattern().as_usize()];
+                if last
+                    .get(&fi)
+                    .is_some_and(|&(a, b)| a <= m.start() && m.end() <= b)
+                {
+                    continue;
+                }
+                let f = &self.forms[fi].1;
+                let (mut s, mut p) = (m.start(), pos);
+                while s > 0 && p > 0 && f.secret[p - 1] && data[s - 1] == f.bytes[p - 1] {
+                    s -= 1;
+                    p -= 1;
+                }
+                let (mut e, mut q) = (m.end(), pos + (m.end() - m.start()));
+                while e < data.len() && q < f.bytes.len() && f.secret[q] && data[e] == f.bytes[q] {
+                    e += 1;
+                    q += 1;
+                }
+                last.insert(fi, (s, e));
+                ranges.push((s as u64, e as u64, fi));
             }
-            let f = &self.forms[fi].1;
-            let (mut s, mut p) = (m.start(), pos);
-            while s > 0 && p > 0 && f.secret[p - 1] && data[s - 1] == f.bytes[p - 1] {
-                s -= 1;
-                p -= 1;
-            }
-            let (mut e, mut q) = (m.end(), pos + (m.end() - m.start()));
-            while e < data.len() && q < f.bytes.len() && f.secret[q] && data[e] == f.bytes[q] {
-                e += 1;
-                q += 1;
-            }
-            last.insert(fi, (s, e));
-            ranges.push((s as u64, e as u64, fi));
+            done(slice, slice_end);
+            slice = slice_end;
         }
         ranges.sort_unstable();
         ranges.dedup_by(|b, a| {
@@ -714,6 +738,23 @@ mod tests {
                 (x >> 24) as u8
             })
             .collect()
+    }
+
+    #[test]
+    fn a_copy_across_a_slice_boundary_is_found_whole_and_every_slice_is_released() {
+        let v = random(128, 11);
+        let r = Residue::build(vec![secret_of(std::slice::from_ref(&v))]).unwrap();
+        let mut data = vec![0u8; SLICE + 4096];
+        let at = SLICE - 50; // straddles the first slice's end
+        data[at..at + v.len()].copy_from_slice(&v);
+        let released = std::cell::RefCell::new(Vec::new());
+        let hits = r.find_paged(&data, |a, b| released.borrow_mut().push((a, b)));
+        assert_eq!(hits.len(), 1, "{hits:?}");
+        assert_eq!(
+            (hits[0].offset, hits[0].length),
+            (at as u64, v.len() as u64)
+        );
+        assert_eq!(*released.borrow(), vec![(0, SLICE), (SLICE, SLICE + 4096)]);
     }
 
     #[test]
