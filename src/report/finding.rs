@@ -167,6 +167,39 @@ pub fn key_severity(status: Status) -> Severity {
 }
 
 impl Finding {
+    /// A verified RSA key finding with fixed placement, for unit tests of what consumes
+    /// findings (the sweep's state, its policy): one fixture instead of one per module.
+    #[cfg(test)]
+    pub(crate) fn verified_rsa_for_test(
+        id: &str,
+        fingerprint: &str,
+        severity: Severity,
+    ) -> Finding {
+        Finding {
+            material: None,
+            id: id.into(),
+            detector: "der".into(),
+            kind: "rsa-private-key".into(),
+            severity,
+            verified: true,
+            status: "verified".into(),
+            verification: "test".into(),
+            fingerprint: Some(fingerprint.into()),
+            encoding: "der".into(),
+            offset: 16,
+            length: 1190,
+            location: None,
+            key: None,
+            preview: "[redacted]".into(),
+            known_key: None,
+            content_hash: None,
+            occurrences: 1,
+            locations: Vec::new(),
+            token: None,
+            suppressed: None,
+        }
+    }
+
     /// A finding for a private key, from its verification verdict.
     pub fn key(
         detector: &str,

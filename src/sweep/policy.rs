@@ -173,29 +173,7 @@ mod tests {
     }
 
     fn key(id: &str, fp: &str, severity: Severity) -> Finding {
-        Finding {
-            material: None,
-            id: id.into(),
-            detector: "der".into(),
-            kind: "rsa-private-key".into(),
-            severity,
-            verified: true,
-            status: "verified".into(),
-            verification: "test".into(),
-            fingerprint: Some(fp.into()),
-            encoding: "der".into(),
-            offset: 16,
-            length: 1190,
-            location: None,
-            key: None,
-            preview: "[redacted]".into(),
-            known_key: None,
-            content_hash: None,
-            occurrences: 1,
-            locations: Vec::new(),
-            token: None,
-            suppressed: None,
-        }
+        Finding::verified_rsa_for_test(id, fp, severity)
     }
 
     #[test]

@@ -675,29 +675,7 @@ mod tests {
     use crate::Scanner;
 
     fn finding(fp: &str) -> Finding {
-        Finding {
-            material: None,
-            id: "F1".into(),
-            detector: "der".into(),
-            kind: "rsa-private-key".into(),
-            severity: Severity::Critical,
-            verified: true,
-            status: "verified".into(),
-            verification: "test".into(),
-            fingerprint: Some(fp.into()),
-            encoding: "der".into(),
-            offset: 16,
-            length: 1190,
-            location: None,
-            key: None,
-            preview: "[redacted]".into(),
-            known_key: None,
-            content_hash: None,
-            occurrences: 1,
-            locations: Vec::new(),
-            token: None,
-            suppressed: None,
-        }
+        Finding::verified_rsa_for_test("F1", fp, Severity::Critical)
     }
 
     fn unit(scanner: &Scanner, fps: &[&str]) -> Unit {
