@@ -50,7 +50,7 @@ fn fresh_rsa(tag: &str) -> Key {
     std::fs::remove_file(&key).unwrap();
     let fingerprint = common::openssl_fingerprint(&pem);
     let script = "import sys\nfrom cryptography.hazmat.primitives import serialization as s\nk=s.load_pem_private_key(sys.stdin.buffer.read(),None).private_numbers()\nfor v in (k.d,k.p,k.q): print('%x'%v)";
-    let out = pipe("python3", &["-c", script], &pem);
+    let out = common::pipe("python3", &["-c", script], &pem);
     let secrets = String::from_utf8(out)
         .unwrap()
         .lines()
@@ -69,21 +69,6 @@ fn fresh_rsa(tag: &str) -> Key {
         fingerprint,
         secrets,
     }
-}
-
-fn pipe(cmd: &str, args: &[&str], input: &[u8]) -> Vec<u8> {
-    use std::io::Write;
-    use std::process::Stdio;
-    let mut c = Command::new(cmd)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    c.stdin.take().unwrap().write_all(input).unwrap();
-    let o = c.wait_with_output().unwrap();
-    assert!(o.status.success(), "{cmd} failed");
-    o.stdout
 }
 
 /// Writes the PEM to a private temp file for a holder process (which deletes it).

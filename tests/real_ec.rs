@@ -43,7 +43,7 @@ fn key_from_pem(name: &'static str, pem: Vec<u8>) -> Key {
     let fingerprint = common::openssl_fingerprint(&pem);
     // The private integers, printed by a separate python process (never by the holders).
     let script = "import sys\nfrom cryptography.hazmat.primitives import serialization as s\nk=s.load_pem_private_key(sys.stdin.buffer.read(),None).private_numbers()\nvals=[k.private_value] if hasattr(k,'private_value') else [k.d,k.p,k.q,k.dmp1,k.dmq1,k.iqmp]\nfor v in vals: print('%x'%v)";
-    let secrets = String::from_utf8(pipe("python3", &["-c", script], &pem))
+    let secrets = String::from_utf8(common::pipe("python3", &["-c", script], &pem))
         .unwrap()
         .lines()
         .map(|l| hex::decode(format!("{}{l}", "0".repeat(l.len() % 2))).unwrap())
@@ -54,20 +54,6 @@ fn key_from_pem(name: &'static str, pem: Vec<u8>) -> Key {
         fingerprint,
         secrets,
     }
-}
-
-fn pipe(cmd: &str, args: &[&str], input: &[u8]) -> Vec<u8> {
-    use std::io::Write;
-    let mut c = Command::new(cmd)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("{cmd}: {e}"));
-    c.stdin.take().unwrap().write_all(input).unwrap();
-    let o = c.wait_with_output().unwrap();
-    assert!(o.status.success(), "{cmd} failed");
-    o.stdout
 }
 
 fn write_private(name: &str, bytes: &[u8]) -> PathBuf {
@@ -213,7 +199,7 @@ fn rustcrypto_holder() -> &'static Path {
 }
 
 fn der_to_pem(der: &[u8]) -> Vec<u8> {
-    pipe("openssl", &["pkey", "-inform", "DER"], der)
+    common::pipe("openssl", &["pkey", "-inform", "DER"], der)
 }
 
 #[test]

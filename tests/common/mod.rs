@@ -698,3 +698,19 @@ pub fn utf16le(s: &[u8]) -> Vec<u8> {
         .flat_map(|u| u.to_le_bytes())
         .collect()
 }
+
+/// Runs `cmd args` with `input` on its standard input and returns its standard output; the
+/// command must succeed (key conversions through openssl in the real-process tests).
+pub fn pipe(cmd: &str, args: &[&str], input: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut c = std::process::Command::new(cmd)
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{cmd}: {e}"));
+    c.stdin.take().unwrap().write_all(input).unwrap();
+    let o = c.wait_with_output().unwrap();
+    assert!(o.status.success(), "{cmd} failed");
+    o.stdout
+}
