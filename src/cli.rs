@@ -1,4 +1,4 @@
-//! Command-line interface: argument parsing and mapping results to exit codes (DESIGN.md):
+//! Command-line interface: argument parsing and mapping results to exit codes (docs/design.md):
 //! 0 nothing at or above the threshold · 1 findings at or above it · 2 usage/input error or
 //! incomplete scan (outranks 1, as in ripgrep).
 

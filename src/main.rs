@@ -1,6 +1,6 @@
 //! The dumpguard binary: parse the command line, run it, exit with its code.
 //!
-//! No panic reaches the user as exit 101 (DESIGN.md lists 0–3 only): a panic hook prints one
+//! No panic reaches the user as exit 101 (docs/design.md lists 0–3 only): a panic hook prints one
 //! line naming the bug, and `catch_unwind` turns it into exit 2, which every caller already
 //! treats as "error, not allowed". A closed standard output (broken pipe) is not a bug: it ends
 //! quietly, as in ripgrep.
@@ -27,7 +27,7 @@ fn main() {
             payload_text(info.payload()).unwrap_or("panic")
         );
     }));
-    // Usage errors exit 2 (clap's default), matching DESIGN.md.
+    // Usage errors exit 2 (clap's default), matching docs/design.md.
     let code = match panic::catch_unwind(|| cli::run(cli::Cli::parse())) {
         Ok(code) => code,
         Err(payload) if is_broken_pipe(payload_text(payload.as_ref())) => cli::EXIT_BROKEN_PIPE,

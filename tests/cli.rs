@@ -1,4 +1,4 @@
-//! The command line contract: exit codes (DESIGN.md), output formats, report files written
+//! The command line contract: exit codes (docs/design.md), output formats, report files written
 //! 0600, directory recursion, and the progress bar only on a terminal.
 
 mod common;

@@ -1,4 +1,4 @@
-//! The same input gives the same report byte for byte, timings aside (DESIGN.md principle 7),
+//! The same input gives the same report byte for byte, timings aside (docs/design.md principle 7),
 //! whatever the number of worker threads, including keys that cross chunk boundaries.
 
 use base64::Engine as _;

@@ -1,4 +1,4 @@
-//! Hostile and broken input (DESIGN.md principles 1 and 6): malformed public samples,
+//! Hostile and broken input (docs/design.md principles 1 and 6): malformed public samples,
 //! truncated dumps, hand-built hostile containers and odd files. Each must finish with
 //! bounded structure, say what it lost, scan every byte it has, and still find and verify the
 //! test keys planted in the bytes that survive.

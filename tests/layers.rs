@@ -126,3 +126,59 @@ fn the_readme_table_has_a_row_for_every_registered_detector() {
         "README \"What it finds\" has no row for {missing:?}"
     );
 }
+
+/// Comments in the code name only what ships with it: the design notes they rely on live in
+/// `docs/`, so a reader of the repository alone can follow every reference. Returns one line
+/// per comment that names a path outside the repository (`../shared`, the research notes, a
+/// bare `DESIGN.md`) or a `docs/` file that does not exist.
+fn outside_references(root: &Path, repo: &Path) -> Vec<String> {
+    let outside = regex::Regex::new(
+        r"\.\./shared|\bshared/|\bresearch/|(^|[^/\w])(DESIGN\.md|key-formats\.md|dump-formats\.md|secret-scanners\.md)",
+    )
+    .unwrap();
+    let docs = regex::Regex::new(r"\bdocs/[\w./-]+\.md").unwrap();
+    let mut found = Vec::new();
+    for entry in walkdir::WalkDir::new(root).sort_by_file_name() {
+        let entry = entry.unwrap();
+        let path = entry.path();
+        if path.extension() != Some("rs".as_ref()) {
+            continue;
+        }
+        let text = std::fs::read_to_string(path).unwrap();
+        for (n, line) in text.lines().enumerate() {
+            // Line comments, doc comments and the comment part of a code line.
+            let Some(at) = line.find("//") else { continue };
+            let comment = &line[at..];
+            let mut bad = outside.is_match(comment);
+            for m in docs.find_iter(comment) {
+                let name = m.as_str().trim_end_matches('.');
+                bad |= !repo.join(name).is_file();
+            }
+            if bad {
+                found.push(format!("{}:{}: {}", path.display(), n + 1, line.trim()));
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn comments_point_only_inside_the_repository() {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for dir in ["src", "benches", "examples"] {
+        let found = outside_references(&repo.join(dir), repo);
+        assert!(found.is_empty(), "{}", found.join("\n"));
+    }
+
+    // The check catches each kind of reference it is meant to.
+    let dir = tempfile::tempdir().unwrap();
+    copy_tree(&repo.join("src"), dir.path());
+    append(
+        &dir.path().join("keys/known.rs"),
+        "\n// See DESIGN.md.\n/// research/key-formats.md §2\nconst _X: u8 = 0; // ../shared/x\n\
+         //! docs/no-such-note.md\n// docs/design.md and docs/key-formats.md §8 are fine\n",
+    );
+    let found = outside_references(dir.path(), repo);
+    assert_eq!(found.len(), 4, "{}", found.join("\n"));
+    assert!(found.iter().all(|l| l.contains("known.rs")), "{found:?}");
+}

@@ -1,4 +1,4 @@
-//! Peak memory of a scan does not follow the dump size (DESIGN.md principle 6): scanning a
+//! Peak memory of a scan does not follow the dump size (docs/design.md principle 6): scanning a
 //! 768 MiB file stays far below it. (Before paced page release, the hash alone kept every
 //! page of the map resident and peak RSS was the size of the dump.)
 //!

@@ -410,7 +410,7 @@ fn profiles(
     Ok(out)
 }
 
-/// The report with its timing fields removed (DESIGN.md: same input, same report).
+/// The report with its timing fields removed (docs/design.md: same input, same report).
 fn without_timings(report: &[u8]) -> Option<Value> {
     let mut v: Value = serde_json::from_slice(report).ok()?;
     let summary = v.get_mut("summary")?.as_object_mut()?;

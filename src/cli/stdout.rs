@@ -1,5 +1,5 @@
 //! Writing to the terminal without panicking: `print!` panics when standard output is closed
-//! or full, and a panic is exit 101, which DESIGN.md does not allow. Reports go through
+//! or full, and a panic is exit 101, which docs/design.md does not allow. Reports go through
 //! [`write`], which returns the error so the caller can give the exit code it documents;
 //! messages go through [`error`], which gives up silently when standard error is gone.
 

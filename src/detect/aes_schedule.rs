@@ -1,4 +1,4 @@
-//! AES keys as expanded key schedules (key-formats.md §9): AES-128/192/256, encryption and
+//! AES keys as expanded key schedules (docs/key-formats.md §9): AES-128/192/256, encryption and
 //! decryption ("equivalent inverse cipher": reversed round keys, InvMixColumns on the inner
 //! rounds) schedules, in FIPS byte order (OpenSSL AES-NI, SymCrypt, most C code) and with
 //! bytes reversed in each 32-bit word (OpenSSL's C `AES_KEY`), tolerating a few damaged bits.

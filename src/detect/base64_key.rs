@@ -1,6 +1,6 @@
 //! Private keys as bare base64 with no PEM armour (environment variables, config values,
 //! JSON fields), in ASCII and UTF-16LE. Anchors are the base64 images of the fixed DER
-//! prefixes (key-formats.md §3.5); each knows how many characters before it the DER starts.
+//! prefixes (docs/key-formats.md §3.5); each knows how many characters before it the DER starts.
 
 use super::text::{self, Encoding};
 use super::{der_key_finding, Anchor, Detector, Family, ScanContext, Sink};

@@ -1,5 +1,5 @@
 //! Keys that no encoding describes, recovered from the big integers runtimes keep in memory
-//! (key-formats.md §8, §12.3): OpenSSL/BoringSSL `BIGNUM`s followed through the dump's address
+//! (docs/key-formats.md §8, §12.3): OpenSSL/BoringSSL `BIGNUM`s followed through the dump's address
 //! map, Go limb slices, Java `int[]`, .NET arrays and SymCrypt integers ([`containers`]).
 //!
 //! The main pass collects those integers chunk by chunk; the whole-dump pass pairs them:

@@ -1,4 +1,4 @@
-//! Windows CryptoAPI key blobs (key-formats.md §5), as `CryptExportKey` writes them and as
+//! Windows CryptoAPI key blobs (docs/key-formats.md §5), as `CryptExportKey` writes them and as
 //! PFX import, PVK files and legacy providers leave them in memory:
 //!
 //! * `PRIVATEKEYBLOB`: `BLOBHEADER {bType 07, bVersion 02, reserved 0, aiKeyAlg

@@ -1,4 +1,4 @@
-//! Windows CNG key blobs (key-formats.md §4), as `BCryptExportKey` writes them and as they sit
+//! Windows CNG key blobs (docs/key-formats.md §4), as `BCryptExportKey` writes them and as they sit
 //! in the memory of any process that imports or exports keys:
 //!
 //! * `BCRYPT_RSAKEY_BLOB` — 'RSA1' public (a pairing record), 'RSA2' private (e, n, p, q),

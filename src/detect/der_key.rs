@@ -1,5 +1,5 @@
 //! DER private keys sitting directly in binary memory: PKCS#1, PKCS#8 (RSA, EC, Ed25519,
-//! X25519, DSA), SEC1, OpenSSL DSA and EncryptedPrivateKeyInfo (key-formats.md §2).
+//! X25519, DSA), SEC1, OpenSSL DSA and EncryptedPrivateKeyInfo (docs/key-formats.md §2).
 //!
 //! Anchors are the version INTEGER followed by what must come next in each structure, or the
 //! encryption-scheme OID; the enclosing SEQUENCE header is found by looking back a few bytes

@@ -1,4 +1,4 @@
-//! .NET `RSA.ToXmlString(true)` keys (key-formats.md §6): `<RSAKeyValue>` with `<Modulus>`,
+//! .NET `RSA.ToXmlString(true)` keys (docs/key-formats.md §6): `<RSAKeyValue>` with `<Modulus>`,
 //! `<Exponent>`, `<P>`, `<Q>`, `<DP>`, `<DQ>`, `<InverseQ>`, `<D>`, each the base64 of a
 //! big-endian number, in ASCII/UTF-8 (config files) and UTF-16LE (.NET strings on the heap).
 //! Element order and whitespace are not relied on. An element set without private members is

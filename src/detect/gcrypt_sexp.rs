@@ -547,7 +547,7 @@ fn x25519(d: &[u8], q: Option<&[u8]>) -> Option<Verdict> {
 }
 
 /// Elgamal: y = g^x mod p proves the private value; no SPKI exists for Elgamal keys, so the
-/// finding has no fingerprint (DESIGN.md: absent where no canonical form exists).
+/// finding has no fingerprint (docs/design.md: absent where no canonical form exists).
 fn elgamal(p: BigUint, g: BigUint, y: BigUint, x: BigUint, key: KeyInfo) -> Verdict {
     let one = BigUint::one();
     let bad = |why: &str| Verdict {

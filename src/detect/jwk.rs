@@ -1,4 +1,4 @@
-//! JSON Web Keys and key sets (RFC 7517, 7518 §6, 8037; key-formats.md §7) in ASCII/UTF-8 and
+//! JSON Web Keys and key sets (RFC 7517, 7518 §6, 8037; docs/key-formats.md §7) in ASCII/UTF-8 and
 //! UTF-16LE, also when JSON-escaped inside another JSON string (`{\"kty\":…}`).
 //!
 //! The anchor is the `"kty"` member name; the enclosing object is found by walking back to

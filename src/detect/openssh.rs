@@ -1,4 +1,4 @@
-//! OpenSSH private keys, `openssh-key-v1` (openssh-portable `PROTOCOL.key`; key-formats.md
+//! OpenSSH private keys, `openssh-key-v1` (openssh-portable `PROTOCOL.key`; docs/key-formats.md
 //! §3.2): as binary (a decoded key file in memory), as bare base64 (`b3BlbnNzaC1rZXktdjEA`,
 //! ASCII or UTF-16LE), and — through [`decode`], called by the PEM detector — inside
 //! `-----BEGIN OPENSSH PRIVATE KEY-----` armour. Unencrypted keys are verified (RSA p·q = n

@@ -6,7 +6,7 @@
 //! There is no binary structure to decode, so the parser rebuilds one from the components
 //! (PKCS#1 for RSA, SEC1 for EC, PKCS#8 for the Edwards/Montgomery curves) and hands it to
 //! the same DER decoder and verifier every other key goes through: the finding is proven
-//! (p·q = n, e·d ≡ 1; d·G = Q) and carries the DESIGN.md fingerprint like any other.
+//! (p·q = n, e·d ≡ 1; d·G = Q) and carries the docs/design.md fingerprint like any other.
 
 use super::text::{self, Encoding};
 use super::{der_key_finding, Anchor, Detector, Family, ScanContext, Sink};

@@ -1,4 +1,4 @@
-//! Partial RSA keys whose own structure holds no modulus (key-formats.md §12.3): a .NET
+//! Partial RSA keys whose own structure holds no modulus (docs/key-formats.md §12.3): a .NET
 //! `<RSAKeyValue>` fragment with `<P>` or `<D>` but no `<Modulus>`, a JWK with `d` but no `n`.
 //! On their own they prove nothing; with the modulus of a public key seen anywhere in the dump
 //! (a certificate, an SPKI, a public blob) or given in the inventory they are completed by

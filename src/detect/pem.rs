@@ -1,5 +1,5 @@
 //! PEM private keys, in ASCII and UTF-16LE, with lines broken by `\n`, `\r\n`, JSON-escaped
-//! `\n`, or not at all (key-formats.md §3.1). The payload is decoded and handed to the DER
+//! `\n`, or not at all (docs/key-formats.md §3.1). The payload is decoded and handed to the DER
 //! decoders, so a PEM key is verified and fingerprinted exactly like a binary one.
 
 use super::text::{self, Encoding};

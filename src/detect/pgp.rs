@@ -1,4 +1,4 @@
-//! OpenPGP secret keys (RFC 4880 §5.5.3, RFC 9580; key-formats.md §3.4): v4 Secret-Key and
+//! OpenPGP secret keys (RFC 4880 §5.5.3, RFC 9580; docs/key-formats.md §3.4): v4 Secret-Key and
 //! Secret-Subkey packets, binary (a decoded keyring in memory) and — through
 //! [`decode_transferable`], called by the PEM detector — inside `PGP PRIVATE KEY BLOCK` armour.
 //!

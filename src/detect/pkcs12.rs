@@ -1,4 +1,4 @@
-//! PKCS#12 / PFX files (RFC 7292; key-formats.md §2.7) in memory: certificate exports, IIS and
+//! PKCS#12 / PFX files (RFC 7292; docs/key-formats.md §2.7) in memory: certificate exports, IIS and
 //! Azure key vault downloads, Java keystores. A PFX is reported whenever it holds a private
 //! key; dumpguard then tries the two passwords a careless export uses — the empty password and
 //! no password at all — and says whether it opened:

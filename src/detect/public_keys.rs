@@ -1,7 +1,7 @@
 //! Public keys seen in the dump: X.509 certificates (DER, and PEM in ASCII or UTF-16LE),
 //! SubjectPublicKeyInfo and PKCS#1 RSAPublicKey. They are never findings; they feed the
 //! public-key index: an RSA modulus lets a lone prime factor in raw memory prove a private key
-//! (key-formats.md §13), an EC point lets a bare scalar be checked (§12.4), and a certificate
+//! (docs/key-formats.md §13), an EC point lets a bare scalar be checked (§12.4), and a certificate
 //! subject names the key a finding belongs to.
 
 use super::text::{self, Encoding};

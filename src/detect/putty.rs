@@ -1,4 +1,4 @@
-//! PuTTY private key files, PPK v2 and v3 (PuTTY manual appendix C; key-formats.md §3.3), in
+//! PuTTY private key files, PPK v2 and v3 (PuTTY manual appendix C; docs/key-formats.md §3.3), in
 //! ASCII and UTF-16LE:
 //!
 //! ```text

@@ -15,7 +15,7 @@
 //!
 //! A candidate is reported only when the public key derived from its private bytes equals
 //! the stored one (Ed25519: SHA-512 of the seed, clamped, times the base point; X25519:
-//! X25519(k, 9)), so every finding is verified and carries the DESIGN.md fingerprint of
+//! X25519(k, 9)), so every finding is verified and carries the docs/design.md fingerprint of
 //! that public key. The headers are checked field by field before anything is derived, and
 //! derivations are capped per chunk ([`MAX_DERIVE_PER_CHUNK`]): on a 1.5 GB python core the
 //! structure filters leave a handful of candidates (see the README).

@@ -1,5 +1,5 @@
 //! RSA private keys with no wrapper at all, proven by a prime factor of a known modulus
-//! (key-formats.md §13). Live processes rarely keep a key as DER or PEM: OpenSSL keeps p and
+//! (docs/key-formats.md §13). Live processes rarely keep a key as DER or PEM: OpenSSL keeps p and
 //! q as little-endian limb arrays, Java as `int[]` words, Go as limbs. Given n — from the
 //! user's inventory (`--known-keys`) or from any public key in the dump — a window of memory
 //! that divides n *is* the private key: q = n / p, d = e⁻¹ mod λ(n).

@@ -1,4 +1,4 @@
-//! SymCrypt in-memory RSA keys (key-formats.md §8.4): what Windows CNG (bcrypt.dll, the
+//! SymCrypt in-memory RSA keys (docs/key-formats.md §8.4): what Windows CNG (bcrypt.dll, the
 //! key-isolation service in lsass) and SymCrypt-based Linux providers keep for a live key.
 //! The layouts follow microsoft/SymCrypt `inc/symcrypt_internal.h` and `lib/rsakey.c`:
 //!

@@ -1,7 +1,7 @@
 //! Findings for raw symmetric keys (CNG `KDBM` blobs, CryptoAPI `PLAINTEXTKEYBLOB`, JWK `oct`).
-//! Nothing in a raw key proves it is one (key-formats.md §12.6): the blob structure is the
+//! Nothing in a raw key proves it is one (docs/key-formats.md §12.6): the blob structure is the
 //! only evidence, so such findings are `unverifiable` and high, never critical. The
-//! fingerprint is SHA-256 of the raw key (DESIGN.md), so the same key matches across encodings.
+//! fingerprint is SHA-256 of the raw key (docs/design.md), so the same key matches across encodings.
 
 use crate::keys::{fingerprint::sha256_fingerprint, KeyInfo, Status, Verdict};
 use crate::report::Finding;

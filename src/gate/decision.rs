@@ -11,7 +11,7 @@ use super::redact::Attestation;
 use crate::report::{InputInfo, Report, Severity, Tool};
 use serde::Serialize;
 
-/// Exit codes (DESIGN.md): 0 ALLOW · 1 BLOCK · 2 error or incomplete scan (a BLOCK) ·
+/// Exit codes (docs/design.md): 0 ALLOW · 1 BLOCK · 2 error or incomplete scan (a BLOCK) ·
 /// 3 ALLOW only the redacted copy that was written.
 pub const EXIT_ALLOW: i32 = 0;
 pub const EXIT_BLOCK: i32 = 1;

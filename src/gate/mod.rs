@@ -3,7 +3,7 @@
 //! ALLOW only when the dump was read and scanned completely, its container was recognised (or
 //! the policy accepts raw images) and nothing blocks under the policy; ALLOW_REDACTED when a
 //! scrubbed copy was written and re-scanned clean; BLOCK otherwise — including every error,
-//! time-out and output failure (DESIGN.md principle 2). Every decision leaves a record
+//! time-out and output failure (docs/design.md principle 2). Every decision leaves a record
 //! ([`decision::DecisionRecord`]) and, when asked, an audit-log entry ([`audit`]).
 //!
 //! [`Gate::evaluate`] scans and judges (and redacts); [`finalize`] writes the outputs and

@@ -4,7 +4,7 @@
 //! range runs past the end of the file (exactly what a truncated full-memory dump looks like)
 //! and a whole module list when one CodeView record is out of bounds. Here every stream,
 //! range and record is checked and clamped on its own, and what was lost is reported.
-//! Layouts: MS Learn minidumpapiset.h; research/dump-formats.md §1.
+//! Layouts: MS Learn minidumpapiset.h; docs/dump-formats.md §1.
 
 use super::le::{slice, u16_at, u32_at, u64_at};
 use super::raw::mapping_label;

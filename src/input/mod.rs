@@ -2,7 +2,7 @@
 //! address-space index used for attribution.
 //!
 //! Parsing only ever *adds* information. The scanner always walks every byte of the file
-//! (DESIGN.md principle 1), so a parser that gives up early costs attribution, never coverage.
+//! (docs/design.md principle 1), so a parser that gives up early costs attribution, never coverage.
 //! Every offset and count read from a dump is untrusted and checked against the file length.
 
 mod address_space;
@@ -45,7 +45,7 @@ impl Format {
     }
 }
 
-/// Upper bounds on what a parser keeps from a dump (DESIGN.md principle 6: memory is bounded
+/// Upper bounds on what a parser keeps from a dump (docs/design.md principle 6: memory is bounded
 /// and independent of dump size). Past a bound the parser stops *describing* the dump; the
 /// bytes are still scanned, and the layout is marked incomplete.
 pub mod caps {

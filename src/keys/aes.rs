@@ -1,7 +1,7 @@
 //! AES key-schedule mathematics (FIPS-197 §5.2 and §5.3.5): expansion, the constraint check
 //! that tells a schedule from any other bytes, conversion of decryption ("equivalent inverse
 //! cipher") schedules back to encryption form, and recovery of the key from a schedule with a
-//! few damaged bits (key-formats.md §9).
+//! few damaged bits (docs/key-formats.md §9).
 //!
 //! Words are `u32` loaded little-endian from FIPS byte order, so byte 0 of a word is its low
 //! byte: RotWord is a rotate right by 8 and Rcon XORs the low byte.

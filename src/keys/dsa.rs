@@ -1,4 +1,4 @@
-//! DSA verification (key-formats.md §12.5): y = g^x mod p, 1 < x < q, q | p − 1.
+//! DSA verification (docs/key-formats.md §12.5): y = g^x mod p, 1 < x < q, q | p − 1.
 
 use super::{fingerprint, KeyInfo, Status, Verdict};
 use num_bigint_dig::BigUint;

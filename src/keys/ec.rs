@@ -1,4 +1,4 @@
-//! Elliptic-curve verification (key-formats.md §12.4): d must lie in [1, n−1]; d·G is
+//! Elliptic-curve verification (docs/key-formats.md §12.4): d must lie in [1, n−1]; d·G is
 //! computed and compared with the stored public point when there is one.
 
 use super::{KeyInfo, Status, Verdict};

@@ -3,7 +3,7 @@
 //! point Q = d·G beside it, in whatever form the library keeps Q.
 //!
 //! Libraries rarely keep Q in an encoding (SEC1, SPKI): they keep the coordinates they compute
-//! with (key-formats.md §8, §12.4):
+//! with (docs/key-formats.md §8, §12.4):
 //!
 //! | library | representation of Q |
 //! |---|---|

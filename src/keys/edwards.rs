@@ -1,4 +1,4 @@
-//! Ed25519 and X25519 (key-formats.md §12.4): the public key is a function of the private
+//! Ed25519 and X25519 (docs/key-formats.md §12.4): the public key is a function of the private
 //! one, so a stored public key confirms the pair; without one the public key is derived.
 
 use super::{fingerprint, KeyInfo, Status, Verdict};

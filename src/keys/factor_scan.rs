@@ -1,4 +1,4 @@
-//! Searching raw memory for a prime factor of a known RSA modulus (key-formats.md §13.2), in
+//! Searching raw memory for a prime factor of a known RSA modulus (docs/key-formats.md §13.2), in
 //! every representation runtimes keep big integers in (§8.1): little-endian limbs, big-endian
 //! bytes (with or without a sign byte), Java `int[]` word order and Go 1.20's 63-bit limbs.
 //!

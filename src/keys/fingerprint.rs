@@ -1,4 +1,4 @@
-//! Fingerprints (DESIGN.md contract) and SubjectPublicKeyInfo builders.
+//! Fingerprints (docs/design.md contract) and SubjectPublicKeyInfo builders.
 
 use der::asn1::{AnyRef, BitStringRef, ObjectIdentifier, UintRef};
 use der::Encode;

@@ -1,5 +1,5 @@
 //! Big integers as little-endian 64-bit limbs, the in-memory representations runtimes use for
-//! them (key-formats.md §8.1), and a fast exact test for "does this window divide n".
+//! them (docs/key-formats.md §8.1), and a fast exact test for "does this window divide n".
 //!
 //! The raw factor search tests millions of windows per second against a known modulus, so
 //! the divisibility test must not allocate or divide: [`divides`] runs a 2-adic (Hensel)

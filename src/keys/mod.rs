@@ -1,6 +1,6 @@
 //! The key model shared by every key detector: what a key is, how sure we are of it, and its
 //! fingerprint. Detectors decode bytes into a [`PrivateKey`]; [`verify`] proves (or fails to
-//! prove) it; the verdict carries the DESIGN.md fingerprint.
+//! prove) it; the verdict carries the docs/design.md fingerprint.
 
 pub mod aes;
 pub mod containers;
@@ -32,7 +32,7 @@ pub(crate) use rsa::MAX_INT_BYTES;
 
 use serde::Serialize;
 
-/// How far a key was proven (key-formats.md §12.1).
+/// How far a key was proven (docs/key-formats.md §12.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Status {

@@ -55,7 +55,7 @@ use super::rsa_recover::COMMON_E;
 /// The private material of one proven key.
 #[derive(Clone, Default)]
 pub struct Secret {
-    /// DESIGN.md fingerprint of the key.
+    /// docs/design.md fingerprint of the key.
     pub fingerprint: String,
     /// Private integers and seeds, minimal big-endian.
     values: Vec<Vec<u8>>,

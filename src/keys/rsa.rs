@@ -1,4 +1,4 @@
-//! RSA verification (key-formats.md §12.2): p·q = n decides; then primality, e·d ≡ 1 mod
+//! RSA verification (docs/key-formats.md §12.2): p·q = n decides; then primality, e·d ≡ 1 mod
 //! λ(n) (accepting d mod φ as CNG exports it), and the CRT values, tolerating swapped p/q.
 
 use super::{fingerprint, KeyInfo, Status, Verdict};

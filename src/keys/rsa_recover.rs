@@ -1,4 +1,4 @@
-//! Partial RSA keys (key-formats.md §12.3): structures that hold the modulus but only part of
+//! Partial RSA keys (docs/key-formats.md §12.3): structures that hold the modulus but only part of
 //! the private numbers (d without the primes, one prime, a CRT exponent) are completed into a
 //! full key *by computation* before verification, so a partial key is proven, not guessed.
 //! Recovery only ever produces factors that multiply to the stored modulus, and the normal

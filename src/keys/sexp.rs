@@ -1,5 +1,5 @@
 //! libgcrypt S-expressions (Rivest's SPKI S-expressions as libgcrypt implements them,
-//! key-formats.md; libgcrypt `src/sexp.c`), the key format of GnuPG's agent and of its
+//! docs/key-formats.md; libgcrypt `src/sexp.c`), the key format of GnuPG's agent and of its
 //! `private-keys-v1.d/*.key` files, in the three syntaxes keys are found in:
 //!
 //! - **canonical** `(11:private-key(3:rsa(1:n257:…)…))`: length-prefixed atoms, no spaces

@@ -2,7 +2,7 @@
 //! `scan`, `gate` and `sweep` report them as suppressed, with the reason, instead of failing
 //! on them every time.
 //!
-//! A baseline lists fingerprints (DESIGN.md: the public-key hash for a private key), never
+//! A baseline lists fingerprints (docs/design.md: the public-key hash for a private key), never
 //! anything secret, so it can be reviewed and committed. Matching is by fingerprint alone:
 //! the same key found in a new dump, at another offset or in another encoding, is still the
 //! accepted key. Findings without a fingerprint cannot be baselined: nothing identifies them

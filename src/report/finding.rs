@@ -1,4 +1,4 @@
-//! The finding model (DESIGN.md, report schema v1).
+//! The finding model (docs/design.md, report schema v1).
 
 use crate::input::Location;
 use crate::keys::{KeyInfo, Status, Verdict};

@@ -1,4 +1,4 @@
-//! Reports: the `dumpguard.report/v1` document (DESIGN.md) and its renderings.
+//! Reports: the `dumpguard.report/v1` document (docs/design.md) and its renderings.
 
 pub mod baseline;
 pub mod collection;

@@ -2,7 +2,7 @@
 //!
 //! Used only as a rule feature on text a pattern already selected (a token, a password),
 //! never over raw memory: compressed or encrypted pages are high-entropy everywhere and would
-//! drown real findings (secret-scanners.md §7.13).
+//! drown real findings (docs/key-formats.md §10).
 
 /// Bits per byte of `s` (0.0 for empty input; at most 8.0).
 pub fn shannon(s: &[u8]) -> f64 {

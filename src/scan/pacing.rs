@@ -1,5 +1,5 @@
 //! Pacing the input hash and the scan over one memory map, so that every page of the dump
-//! is faulted in about once, released once, and never piles up (DESIGN.md principle 6).
+//! is faulted in about once, released once, and never piles up (docs/design.md principle 6).
 //!
 //! Both passes read every chunk. The SHA-256 is one sequential stream (≈ 1.2 GB/s per core
 //! with SHA-NI) and is the critical path of a whole scan on two cores; the chunk scan is

@@ -142,7 +142,7 @@ pub fn now() -> String {
     humantime::format_rfc3339_seconds(SystemTime::now()).to_string()
 }
 
-/// Runs a sweep; returns the exit code (DESIGN.md): 2 if an entry failed or a dump could not
+/// Runs a sweep; returns the exit code (docs/design.md): 2 if an entry failed or a dump could not
 /// be scanned completely (or the sweep itself failed), else 1 if a finding reaches
 /// `--fail-on`, else 0.
 pub fn run(args: SweepArgs) -> i32 {

@@ -1,4 +1,4 @@
-//! Outputs written atomically and privately, like `scan --output` (DESIGN.md principle 5):
+//! Outputs written atomically and privately, like `scan --output` (docs/design.md principle 5):
 //! streamed into a temporary file beside the target (mode 0600: reports say where keys are),
 //! fsynced, then renamed over it. A sweep killed mid-write leaves the previous report intact.
 

@@ -112,7 +112,7 @@ fn db<T>(r: rusqlite::Result<T>) -> Result<T> {
 }
 
 /// Creates the database file mode 0600, or narrows an existing one to 0600, before SQLite opens
-/// it: it holds full reports (DESIGN.md principle 3), and SQLite creates its `-wal` and `-shm`
+/// it: it holds full reports (docs/design.md principle 3), and SQLite creates its `-wal` and `-shm`
 /// files with the database file's mode. It was created 0644 (issue #12, part 7).
 fn private_file(path: &Path) -> Result<()> {
     use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};

@@ -609,7 +609,7 @@ pub fn assert_no_secret(hay: &[u8], secret: &[u8]) {
     }
 }
 
-/// The DESIGN.md fingerprint of a private key, computed independently by the OpenSSL CLI:
+/// The docs/design.md fingerprint of a private key, computed independently by the OpenSSL CLI:
 /// `openssl pkey -pubout -outform DER | sha256sum`.
 pub fn openssl_fingerprint(private_pem: &[u8]) -> String {
     let mut child = Command::new("openssl")

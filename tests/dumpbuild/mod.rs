@@ -42,7 +42,7 @@ pub fn public_samples() -> Vec<(String, Vec<u8>)> {
 
 // ------------------------------------------------------------------------- test keys
 
-/// A freshly generated TEST key: its encoded private key and the DESIGN.md fingerprint that
+/// A freshly generated TEST key: its encoded private key and the docs/design.md fingerprint that
 /// `openssl pkey -pubout -outform DER | sha256sum` prints for it.
 pub struct TestKey {
     pub bytes: Vec<u8>,

@@ -1,4 +1,4 @@
-//! Big integers in the containers runtimes keep them in (key-formats.md §8.2–8.5), found by
+//! Big integers in the containers runtimes keep them in (docs/key-formats.md §8.2–8.5), found by
 //! their headers rather than by their (random-looking) contents:
 //!
 //! | container | header | value |

@@ -1,7 +1,7 @@
 //! Azure credentials: storage account keys in connection strings, Microsoft "identifiable"
 //! keys (a provider signature and a Marvin32 checksum inside the key), SAS tokens, shared
 //! access keys of Service Bus / Event Hubs / IoT connection strings, and Entra ID (AAD)
-//! client secrets (key-formats.md §10; microsoft/security-utilities).
+//! client secrets (docs/key-formats.md §10; microsoft/security-utilities).
 
 use super::{base64_any, clean, marvin, rfc3339, Assessment, Candidate};
 use crate::report::Severity;

@@ -1,6 +1,6 @@
 //! GitHub (`ghp_`, `gho_`, `ghu_`, `ghs_`, `ghr_`) and npm (`npm_`) tokens: prefix, 30
 //! random base62 characters, then the CRC32 of those 30 characters in base62 (6 digits).
-//! A matching checksum makes a false positive about one in four billion (key-formats.md
+//! A matching checksum makes a false positive about one in four billion (docs/key-formats.md
 //! §10; github.blog 2021-04-05).
 
 use super::base62;
