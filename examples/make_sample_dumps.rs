@@ -27,7 +27,7 @@ fn genkey(args: &[&str]) -> Vec<u8> {
 }
 
 fn holder(dir: &Path) -> PathBuf {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/common/holder.c");
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/common/holder.c");
     let bin = dir.join("holder");
     run(Command::new("cc").args(["-O0", "-o"]).arg(&bin).arg(src));
     bin

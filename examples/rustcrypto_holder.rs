@@ -1,4 +1,4 @@
-//! Test helper for tests/real_ec.rs, not a user tool: a Rust process holding keys the way a
+//! Test helper for tests/it/real_ec.rs, not a user tool: a Rust process holding keys the way a
 //! service built on RustCrypto does — an `rsa` 0.9 `RsaPrivateKey` (n, d, primes and CRT
 //! values as num-bigint-dig `BigUint`s) and a `p256` 0.13 ECDSA `SigningKey` (the scalar as
 //! four little-endian limbs next to its verifying key's Montgomery-form point) — each used

@@ -6,7 +6,7 @@
 #
 # scripts/bench-sweep.sh --tree DIR times a first and a no-op sweep of any existing tree
 # instead, e.g. the tests' mixed tree (200+ entries of every format):
-#   DUMPGUARD_SWEEP_TREE_OUT=/tmp/mixed cargo test --release --test sweep -- --ignored write_mixed_tree
+#   DUMPGUARD_SWEEP_TREE_OUT=/tmp/mixed cargo test --release --test it -- --ignored sweep::write_mixed_tree
 #   scripts/bench-sweep.sh --tree /tmp/mixed
 set -euo pipefail
 cd "$(dirname "$0")/.."

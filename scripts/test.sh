@@ -17,7 +17,7 @@ need gzip || missing+=(gzip)
 need puttygen || missing+=(putty-tools)
 need gpg || missing+=(gnupg)
 need ssh-keygen || missing+=(openssh-client)
-# tests/real_agents.rs: a real gpg-agent and ssh-agent holding fresh keys.
+# tests/it/real_agents.rs: a real gpg-agent and ssh-agent holding fresh keys.
 need gpg-agent || missing+=(gpg-agent)
 need gpgconf || missing+=(gpgconf)
 need gpg-connect-agent || missing+=(gpgconf)
@@ -25,21 +25,21 @@ need ssh-agent || missing+=(openssh-client)
 need ssh-add || missing+=(openssh-client)
 need chromium || missing+=(chromium)
 need script || missing+=(bsdutils)
-# tests/raw_keys.rs: AES schedules are compared with aeskeyfind's; the Java and node holder
+# tests/it/raw_keys.rs: AES schedules are compared with aeskeyfind's; the Java and node holder
 # processes need a JDK and Node.js (on the CI image already, installed here if not).
 need aeskeyfind || missing+=(aeskeyfind)
 need javac || missing+=(default-jdk-headless)
-# tests/real_keystores.rs: keytool (the JDK's) makes a PKCS#12 keystore with `changeit`.
+# tests/it/real_keystores.rs: keytool (the JDK's) makes a PKCS#12 keystore with `changeit`.
 need keytool || missing+=(default-jdk-headless)
 need node || missing+=(nodejs)
-# tests/real_ed25519.rs builds a Go holder (Debian 12: Go 1.19, standard library only).
+# tests/it/real_ed25519.rs builds a Go holder (Debian 12: Go 1.19, standard library only).
 need go || missing+=(golang-go)
-# tests/real_ec.rs dumps an nginx worker serving TLS.
+# tests/it/real_ec.rs dumps an nginx worker serving TLS.
 [ -x /usr/sbin/nginx ] || need nginx || missing+=(nginx)
 [ -f /etc/ssl/certs/ca-certificates.crt ] || missing+=(ca-certificates)
-# tests/text_corpus.rs scans the machine's Python sources, Perl modules and /usr/share/doc.
+# tests/it/text_corpus.rs scans the machine's Python sources, Perl modules and /usr/share/doc.
 [ -d /usr/share/perl ] || missing+=(perl)
-# tests/deploy.rs starts a single-node Slurm cluster (controller, node daemon, munge) and
+# tests/it/deploy.rs starts a single-node Slurm cluster (controller, node daemon, munge) and
 # submits the shipped array job to it.
 for t in slurmctld slurmd sbatch munged mungekey; do
   [ -x "/usr/sbin/$t" ] || need "$t" || { missing+=(slurm-wlm munge); break; }
@@ -54,15 +54,15 @@ if ((${#missing[@]})); then
   fi
 fi
 python3 -c 'import cryptography' 2>/dev/null || python3 -m pip install -q cryptography
-# tests/gate_verdicts.rs: a clean python process with ssl + certifi's root store.
+# tests/it/gate_verdicts.rs: a clean python process with ssl + certifi's root store.
 python3 -c 'import certifi' 2>/dev/null || python3 -m pip install -q certifi
-# tests/sarif.rs validates SARIF output against the OASIS schema with python jsonschema.
+# tests/it/sarif.rs validates SARIF output against the OASIS schema with python jsonschema.
 python3 -c 'import jsonschema' 2>/dev/null || python3 -m pip install -q jsonschema
-# tests/real_ed25519.rs: a PyNaCl (libsodium) signing key in a python process.
+# tests/it/real_ed25519.rs: a PyNaCl (libsodium) signing key in a python process.
 python3 -c 'import nacl.signing' 2>/dev/null || python3 -m pip install -q pynacl
-# tests/encoded_keys.rs: the holder parses a Kubernetes Secret manifest with PyYAML.
+# tests/it/encoded_keys.rs: the holder parses a Kubernetes Secret manifest with PyYAML.
 python3 -c 'import yaml' 2>/dev/null || python3 -m pip install -q pyyaml
-# tests/deploy.rs validates deploy/kubernetes against the Kubernetes OpenAPI schemas.
+# tests/it/deploy.rs validates deploy/kubernetes against the Kubernetes OpenAPI schemas.
 need kubernetes-validate || python3 -m pip install -q kubernetes-validate
 
 cargo test --locked "$@"

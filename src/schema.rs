@@ -1,7 +1,7 @@
 //! JSON Schemas (draft 2020-12) of the documents dumpguard prints, derived with `schemars`
 //! from the very types that serialise them, so a schema cannot drift from the output: the
 //! copies shipped in `schemas/` are checked against these by a test, and real outputs are
-//! validated against the shipped copies (`tests/schemas.rs`). `dumpguard schema NAME`
+//! validated against the shipped copies (`tests/it/schemas.rs`). `dumpguard schema NAME`
 //! prints one.
 
 use schemars::generate::SchemaSettings;

@@ -5,7 +5,7 @@
 //!   `SmallVec<[u64; 4]>`. Integers of more than four limbs live on the heap, and the
 //!   `SmallVec` holds `[tag = 1 (spilled)][len][ptr][16 unused inline bytes][capacity]` — the
 //!   layout rustc gives the crate's `enum SmallVecData { Inline, Heap { ptr, len } }`
-//!   (observed on x86-64 in tests/real_ec.rs; docs/key-formats.md §8). Four-limb values are
+//!   (observed on x86-64 in tests/it/real_ec.rs; docs/key-formats.md §8). Four-limb values are
 //!   inline and carry no header: no RSA integer is that short.
 //! * RustCrypto ECDSA `SigningKey` (`ecdsa` 0.16 with `p256`/`p384` 0.13): the secret scalar
 //!   followed by its verifying key's `primeorder` `AffinePoint { x, y, infinity: u8 }`, the
