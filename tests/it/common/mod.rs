@@ -9,13 +9,10 @@ use std::sync::mpsc;
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
-/// `../shared` beside the checkout (public sample dumps, research).
-pub fn shared_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared")
-}
-
+/// The public sample minidumps (`../shared/sample-dumps/public`, see
+/// [`crate::dumpbuild::samples_dir`]), sorted by name.
 pub fn public_samples() -> Vec<PathBuf> {
-    let dir = shared_dir().join("sample-dumps/public");
+    let dir = crate::dumpbuild::samples_dir();
     let mut v: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .map(|e| e.unwrap().path())
