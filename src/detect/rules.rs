@@ -7,7 +7,8 @@
 //! and the first locations.
 
 use super::{Anchor, Detector, Family, ScanContext, Sink};
-use crate::report::{Finding, TokenInfo};
+use crate::keys::Status;
+use crate::report::{Finding, Kind, TokenInfo};
 use crate::rules::matcher::{self, Hit, View};
 use crate::rules::{CompiledRule, RuleSet};
 use std::collections::BTreeMap;
@@ -106,13 +107,13 @@ fn finding(rule: &CompiledRule, h: Hit) -> Finding {
         material: None,
         id: String::new(),
         detector: format!("rules/{}", rule.spec.id),
-        kind: rule.spec.kind.clone(),
+        kind: Kind::token(rule.spec.kind.as_str()),
         severity: a.severity.unwrap_or(rule.spec.severity),
         verified: a.verified,
         status: if a.verified {
-            "verified".into()
+            Status::Verified
         } else {
-            "unverifiable".into()
+            Status::Unverifiable
         },
         verification: a.verification,
         fingerprint: Some(h.fingerprint),

@@ -6,9 +6,9 @@
 //! one place: a dump is ALLOWed only when its scan was complete, its format was recognised
 //! (or the policy accepts raw images) and no finding blocks.
 
-use super::policy::{Disposition, Policy};
+use super::policy::{Disposition, FindingDisposition, Policy};
 use super::redact::Attestation;
-use crate::report::{InputInfo, Report, Severity, Tool};
+use crate::report::{InputInfo, Kind, Report, Severity, Tool};
 use serde::Serialize;
 
 /// Exit codes (DESIGN.md): 0 ALLOW · 1 BLOCK · 2 error or incomplete scan (a BLOCK) ·
@@ -65,12 +65,12 @@ pub struct FindingDecision {
     pub id: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fingerprint: Option<String>,
-    pub kind: String,
+    pub kind: Kind,
     pub severity: Severity,
     pub offset: u64,
     pub length: u64,
     /// `blocking`, `suppressed` (allowlisted) or `below-threshold`.
-    pub disposition: String,
+    pub disposition: FindingDisposition,
     /// For suppressed findings: the allowlist entry's reason.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
@@ -202,7 +202,7 @@ pub fn judge(report: &Report, policy: &Policy) -> Judgement {
             severity: f.severity,
             offset: f.offset,
             length: f.length,
-            disposition: d.as_str().into(),
+            disposition: d.tag(),
             reason: match d {
                 Disposition::Suppressed(r) => Some(r),
                 _ => None,

@@ -24,7 +24,7 @@ use decision::{
     judge, now_rfc3339, unscanned_report, Coverage, Decision, DecisionRecord, PolicyRef, Verdict,
     EXIT_ALLOW_REDACTED,
 };
-use policy::{Disposition, Policy};
+use policy::{Disposition, FindingDisposition, Policy};
 use redact::{Attestation, FileRef, Rescan};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -527,7 +527,11 @@ pub fn render(record: &DecisionRecord, format: RecordFormat) -> String {
             for r in &d.reasons {
                 line(format!("  - {r}"));
             }
-            for f in d.findings.iter().filter(|f| f.disposition == "suppressed") {
+            for f in d
+                .findings
+                .iter()
+                .filter(|f| f.disposition == FindingDisposition::Suppressed)
+            {
                 line(format!(
                     "  suppressed {} {}: {}",
                     f.id,
@@ -607,18 +611,22 @@ pub fn audit_event<'a>(
     extra: Option<&'a serde_json::Value>,
 ) -> AuditEvent<'a> {
     let d = &record.decision;
-    let count = |s: &str| d.findings.iter().filter(|f| f.disposition == s).count();
+    let count = |s: FindingDisposition| d.findings.iter().filter(|f| f.disposition == s).count();
     let mut blocking: Vec<&str> = d
         .findings
         .iter()
-        .filter(|f| f.disposition == "blocking")
+        .filter(|f| f.disposition == FindingDisposition::Blocking)
         .filter_map(|f| f.fingerprint.as_deref())
         .collect();
     blocking.sort_unstable();
     blocking.dedup();
     blocking.truncate(AUDIT_LIST_CAP);
     let mut suppressed: Vec<AuditSuppressed<'_>> = Vec::new();
-    for f in d.findings.iter().filter(|f| f.disposition == "suppressed") {
+    for f in d
+        .findings
+        .iter()
+        .filter(|f| f.disposition == FindingDisposition::Suppressed)
+    {
         let fp = f.fingerprint.as_deref();
         if suppressed.len() < AUDIT_LIST_CAP && !suppressed.iter().any(|s| s.fingerprint == fp) {
             suppressed.push(AuditSuppressed {
@@ -644,9 +652,9 @@ pub fn audit_event<'a>(
         rules_digest: &record.report.tool.rules_digest,
         findings: AuditCounts {
             total: d.findings.len(),
-            blocking: count("blocking"),
-            suppressed: count("suppressed"),
-            below_threshold: count("below-threshold"),
+            blocking: count(FindingDisposition::Blocking),
+            suppressed: count(FindingDisposition::Suppressed),
+            below_threshold: count(FindingDisposition::BelowThreshold),
         },
         blocking_fingerprints: blocking,
         suppressed,

@@ -5,7 +5,7 @@
 //! decision can later be tied to the policy that made it.
 
 use crate::report::baseline::Baseline;
-use crate::report::{Finding, Severity};
+use crate::report::{Finding, Kind, Severity};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::path::Path;
@@ -60,7 +60,7 @@ pub struct AllowEntry {
     pub reason: String,
     /// Restricts the entry to findings of this kind.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub kind: Option<String>,
+    pub kind: Option<Kind>,
 }
 
 #[derive(Deserialize)]
@@ -121,7 +121,7 @@ pub struct Policy {
     /// `sha256:` + hex SHA-256 of the policy file bytes.
     pub digest: String,
     pub block_severities: Vec<Severity>,
-    pub block_kinds: Vec<String>,
+    pub block_kinds: Vec<Kind>,
     pub allow: Vec<AllowEntry>,
     pub max_size_bytes: u64,
     pub time_limit: Duration,
@@ -141,12 +141,64 @@ pub enum Disposition {
 }
 
 impl Disposition {
+    /// The word the decision record and SARIF use for it (the allowlist reason goes apart).
     pub fn as_str(&self) -> &'static str {
+        self.tag().as_str()
+    }
+
+    /// This disposition as the decision record stores it.
+    pub fn tag(&self) -> FindingDisposition {
         match self {
-            Disposition::Blocking => "blocking",
-            Disposition::Suppressed(_) => "suppressed",
-            Disposition::Allowed => "below-threshold",
+            Disposition::Blocking => FindingDisposition::Blocking,
+            Disposition::Suppressed(_) => FindingDisposition::Suppressed,
+            Disposition::Allowed => FindingDisposition::BelowThreshold,
         }
+    }
+}
+
+/// A finding's `disposition` in the decision record and the sweep's verdicts: [`Disposition`]
+/// without the allowlist entry's reason, which the record keeps in its own `reason` member.
+/// Serialises as `blocking`, `suppressed` or `below-threshold`, the words the record always had.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FindingDisposition {
+    /// The finding makes the dump BLOCK (or be redacted).
+    Blocking,
+    /// An allowlist entry or baseline lets it pass.
+    Suppressed,
+    /// Below the policy's threshold: reported, does not block.
+    BelowThreshold,
+}
+
+impl FindingDisposition {
+    /// The record's word for it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FindingDisposition::Blocking => "blocking",
+            FindingDisposition::Suppressed => "suppressed",
+            FindingDisposition::BelowThreshold => "below-threshold",
+        }
+    }
+}
+
+impl std::fmt::Display for FindingDisposition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// In the published schemas a disposition is a string, as it was before it was typed.
+impl schemars::JsonSchema for FindingDisposition {
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "FindingDisposition".into()
+    }
+
+    fn json_schema(g: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        String::json_schema(g)
     }
 }
 
@@ -255,7 +307,7 @@ impl Policy {
         for (i, a) in file.allow.iter().enumerate() {
             let entry = format!("allow entry {}", i + 1);
             if let Some(k) = &a.kind {
-                check_kind(k).map_err(|e| invalid(format!("{entry}: kind"), e))?;
+                check_kind(k.as_str()).map_err(|e| invalid(format!("{entry}: kind"), e))?;
             }
             if a.reason.trim().is_empty() {
                 return Err(invalid(
@@ -277,7 +329,7 @@ impl Policy {
             source: source.into(),
             digest: format!("sha256:{}", hex::encode(Sha256::digest(bytes))),
             block_severities,
-            block_kinds: file.block.kinds,
+            block_kinds: file.block.kinds.iter().map(|k| Kind::parse(k)).collect(),
             allow: file
                 .allow
                 .into_iter()
@@ -295,8 +347,8 @@ impl Policy {
 
     /// Whether this finding blocks, is allowlisted, or is below the threshold.
     pub fn classify(&self, f: &Finding) -> Disposition {
-        let blocks = self.block_severities.contains(&f.severity)
-            || self.block_kinds.iter().any(|k| k == &f.kind);
+        let blocks =
+            self.block_severities.contains(&f.severity) || self.block_kinds.contains(&f.kind);
         if !blocks {
             return Disposition::Allowed;
         }

@@ -30,10 +30,14 @@ pub use public_record::PublicKeyRecord;
 pub use rsa::RsaParts;
 pub(crate) use rsa::MAX_INT_BYTES;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// How far a key was proven (key-formats.md §12.1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+///
+/// A finding's `status` member is this type: it serialises to the lowercase word the report
+/// schema lists (`verified`, `derived` ...) and reads back from it. Token findings use
+/// `Verified` (a validator proved the token well-formed and consistent) or `Unverifiable`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Status {
     /// Internal consistency proves a real key (RSA p·q = n ..., EC d·G = Q, Ed25519 seed → pk).
@@ -50,6 +54,16 @@ pub enum Status {
 }
 
 impl Status {
+    /// Every status, for parsers and tests that must cover them all.
+    pub const ALL: [Status; 5] = [
+        Status::Verified,
+        Status::Derived,
+        Status::Encrypted,
+        Status::Unverifiable,
+        Status::Corrupted,
+    ];
+
+    /// The report's word for this status.
     pub fn as_str(self) -> &'static str {
         match self {
             Status::Verified => "verified",
@@ -58,6 +72,56 @@ impl Status {
             Status::Unverifiable => "unverifiable",
             Status::Corrupted => "corrupted",
         }
+    }
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Reads the report's word (`verified` ...), as stored reports and the sweep's database hold it.
+impl std::str::FromStr for Status {
+    type Err = UnknownStatus;
+
+    fn from_str(s: &str) -> Result<Status, UnknownStatus> {
+        Status::ALL
+            .into_iter()
+            .find(|x| x.as_str() == s)
+            .ok_or_else(|| UnknownStatus(s.to_string()))
+    }
+}
+
+/// A status word that is none of [`Status::ALL`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown status '{0}' (verified, derived, encrypted, unverifiable, corrupted)")]
+pub struct UnknownStatus(pub String);
+
+impl PartialEq<&str> for Status {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl PartialEq<String> for Status {
+    fn eq(&self, other: &String) -> bool {
+        self.as_str() == other
+    }
+}
+
+/// In the published schemas a status is a string, as it was before it was typed.
+impl schemars::JsonSchema for Status {
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Status".into()
+    }
+
+    fn json_schema(g: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        String::json_schema(g)
     }
 }
 
@@ -153,17 +217,6 @@ impl Verdict {
     /// `sha256:<hex>` of the SPKI, as `openssl pkey -pubout -outform DER | sha256sum` prints.
     pub fn fingerprint(&self) -> Option<String> {
         self.spki.as_deref().map(fingerprint::sha256_fingerprint)
-    }
-
-    /// The kind string used in reports: `rsa-private-key`, `ec-private-key` ...
-    pub fn kind(&self) -> String {
-        let a = &self.key.algorithm;
-        let slug_ok = !a.is_empty() && a.chars().all(|c| c.is_ascii_alphanumeric());
-        if slug_ok {
-            format!("{}-private-key", a.to_ascii_lowercase())
-        } else {
-            "private-key".into()
-        }
     }
 }
 

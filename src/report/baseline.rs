@@ -24,7 +24,7 @@ const MAX_FILE: u64 = 256 << 20;
 pub struct BaselineEntry {
     pub fingerprint: String,
     /// The finding's kind when accepted (informational: matching is by fingerprint).
-    pub kind: String,
+    pub kind: super::Kind,
     pub reason: String,
     /// The input it was accepted from.
     pub seen_in: String,
@@ -160,7 +160,7 @@ impl Baseline {
                         .entry(fp.to_ascii_lowercase())
                         .or_insert_with(|| BaselineEntry {
                             fingerprint: fp.to_ascii_lowercase(),
-                            kind: f["kind"].as_str().unwrap_or_default().into(),
+                            kind: super::Kind::parse(f["kind"].as_str().unwrap_or_default()),
                             reason: reason.into(),
                             seen_in: seen_in.into(),
                         });

@@ -1,5 +1,6 @@
 //! The finding model (DESIGN.md, report schema v1).
 
+use super::kind::Kind;
 use crate::input::Location;
 use crate::keys::{KeyInfo, Status, Verdict};
 use serde::Serialize;
@@ -67,10 +68,10 @@ impl Severity {
 pub struct Finding {
     pub id: String,
     pub detector: String,
-    pub kind: String,
+    pub kind: Kind,
     pub severity: Severity,
     pub verified: bool,
-    pub status: String,
+    pub status: Status,
     pub verification: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fingerprint: Option<String>,
@@ -179,10 +180,10 @@ impl Finding {
             material: None,
             id: id.into(),
             detector: "der".into(),
-            kind: "rsa-private-key".into(),
+            kind: Kind::private_key("RSA"),
             severity,
             verified: true,
-            status: "verified".into(),
+            status: Status::Verified,
             verification: "test".into(),
             fingerprint: Some(fingerprint.into()),
             encoding: "der".into(),
@@ -212,10 +213,10 @@ impl Finding {
         Finding {
             id: String::new(),
             detector: detector.into(),
-            kind: v.kind(),
+            kind: Kind::private_key(&v.key.algorithm),
             severity: key_severity(v.status),
             verified: v.status == Status::Verified,
-            status: v.status.as_str().into(),
+            status: v.status,
             verification: v.verification.clone(),
             fingerprint: v.fingerprint(),
             encoding: encoding.into(),

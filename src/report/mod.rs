@@ -5,9 +5,11 @@ pub mod collection;
 pub mod escape;
 mod finding;
 pub mod human;
+mod kind;
 pub mod sarif;
 
 pub use finding::{key_severity, Finding, Occurrence, Severity, TokenInfo, MAX_LOCATIONS};
+pub use kind::{Kind, PrivateKeyKind, TokenKind};
 
 use serde::Serialize;
 use std::collections::BTreeMap;

@@ -171,7 +171,7 @@ fn security_severity(s: Severity) -> &'static str {
 fn precision(f: &Finding, all_verified: bool) -> &'static str {
     if all_verified {
         "very-high"
-    } else if f.kind.ends_with("private-key") || f.key.is_some() {
+    } else if f.kind.as_str().ends_with("private-key") || f.key.is_some() {
         "high"
     } else {
         "medium"
@@ -181,7 +181,7 @@ fn precision(f: &Finding, all_verified: bool) -> &'static str {
 /// What a finding of this kind means and what to do: the rule's `fullDescription` and `help`,
 /// read in the dashboard by someone who never saw the dump.
 fn rule_texts(f: &Finding) -> (String, String, String) {
-    let secret = if f.key.is_some() || f.kind.contains("key") {
+    let secret = if f.key.is_some() || f.kind.as_str().contains("key") {
         "key material"
     } else {
         "a credential"

@@ -41,10 +41,13 @@ fn finding_of(f: &FindingView) -> Finding {
         material: None,
         id: f.id.clone(),
         detector: f.detector.clone(),
-        kind: f.kind.clone(),
+        kind: crate::report::Kind::parse(&f.kind),
         severity: f.severity,
         verified: f.verified,
-        status: f.status.clone(),
+        status: f
+            .status
+            .parse()
+            .unwrap_or(crate::keys::Status::Unverifiable),
         verification: f.verification.clone(),
         fingerprint: f.fingerprint.clone(),
         encoding: f.encoding.clone(),
