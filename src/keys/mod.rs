@@ -126,16 +126,16 @@ impl schemars::JsonSchema for Status {
 }
 
 /// Public facts about a key, safe to print.
-#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
 pub struct KeyInfo {
     pub algorithm: String,
     pub bits: u32,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub curve: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub public_exponent: Option<u64>,
     /// The container the key was wrapped in (PKCS#1, PKCS#8, SEC1 ...).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub format: Option<String>,
 }
 

@@ -38,7 +38,7 @@ pub struct Baseline {
 }
 
 /// Why a finding is not counted: shown in every output format.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
 pub struct Suppression {
     /// `baseline FILE` (or the gate's policy allowlist).
     pub by: String,

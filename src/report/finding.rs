@@ -3,7 +3,7 @@
 use super::kind::Kind;
 use crate::input::Location;
 use crate::keys::{KeyInfo, Status, Verdict};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Most locations listed for one merged token finding; `occurrences` keeps counting.
@@ -64,7 +64,7 @@ impl Severity {
 
 /// One thing found in a dump. Holds no secret bytes: only fingerprints, sizes, locations and
 /// a preview built from non-secret structure.
-#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Finding {
     pub id: String,
     pub detector: String,
@@ -73,28 +73,28 @@ pub struct Finding {
     pub verified: bool,
     pub status: Status,
     pub verification: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fingerprint: Option<String>,
     pub encoding: String,
     pub offset: u64,
     pub length: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub location: Option<Location>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key: Option<KeyInfo>,
     pub preview: String,
     /// How many times this secret was seen (token findings merge repeats by fingerprint).
     /// Serialised only when more than one.
-    #[serde(skip_serializing_if = "is_one")]
+    #[serde(default = "one", skip_serializing_if = "is_one")]
     pub occurrences: u64,
     /// Where it was seen, in file order (at most [`MAX_LOCATIONS`]); only when more than one.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub locations: Vec<Occurrence>,
     /// For tokens and passwords: the rule and what its validator established.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token: Option<TokenInfo>,
     /// Set when the key is a well-known published test key (or an inventory entry): what it is.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub known_key: Option<String>,
     /// SHA-256 of the private key's exact encoded bytes: matches published test keys that
     /// have no SPKI fingerprint. Internal; never serialised.
@@ -102,7 +102,7 @@ pub struct Finding {
     pub content_hash: Option<String>,
     /// Set when a baseline accepted this finding: it is reported, but does not count towards
     /// the exit code.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suppressed: Option<super::baseline::Suppression>,
     /// The proven private key, in process memory only, for the gate's redaction and residue
     /// check (see [`crate::keys::Material`]). Never serialised, never printed.
@@ -112,6 +112,11 @@ pub struct Finding {
 
 fn is_one(n: &u64) -> bool {
     *n == 1
+}
+
+/// A stored finding without `occurrences` was seen once.
+fn one() -> u64 {
+    1
 }
 
 /// Truncates sorted locations to [`MAX_LOCATIONS`], keeping the first location of every
@@ -137,24 +142,24 @@ fn keep_first_locations(v: &mut Vec<Occurrence>) {
 }
 
 /// One place a repeated secret was seen.
-#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Occurrence {
     pub offset: u64,
     pub length: u64,
     pub encoding: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub location: Option<Location>,
 }
 
 /// What a token rule established: never the secret, only structure (`alg`, `iss`, `exp`,
 /// `account_id`, user and host names ...).
-#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TokenInfo {
     /// Rule id (`jwt`, `github-token` ...).
     pub rule: String,
     /// Rule name.
     pub name: String,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub attributes: BTreeMap<String, String>,
 }
 

@@ -11,12 +11,12 @@ pub mod sarif;
 pub use finding::{key_severity, Finding, Occurrence, Severity, TokenInfo, MAX_LOCATIONS};
 pub use kind::{Kind, PrivateKeyKind, TokenKind};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 pub const SCHEMA: &str = "dumpguard.report/v1";
 
-#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Tool {
     pub name: String,
     pub version: String,
@@ -33,13 +33,13 @@ impl Tool {
     }
 }
 
-#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct InputInfo {
     pub path: String,
     pub size: u64,
     pub sha256: String,
     pub format: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// Number of regions the parser described.
     pub regions: usize,
@@ -48,7 +48,7 @@ pub struct InputInfo {
     pub warnings: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Summary {
     pub by_severity: BTreeMap<String, u64>,
     /// Distinct keys by fingerprint: one key is often found many times.
@@ -59,7 +59,7 @@ pub struct Summary {
     pub bytes_per_second: u64,
 }
 
-#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Report {
     pub schema: String,
     pub tool: Tool,
