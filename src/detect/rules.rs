@@ -88,10 +88,6 @@ impl Rules {
                 .clone(),
         )
     }
-
-    pub fn rule_set(&self) -> &RuleSet {
-        &self.set
-    }
 }
 
 fn now() -> i64 {

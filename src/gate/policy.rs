@@ -56,7 +56,9 @@ fn default_severities() -> Vec<String> {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct AllowEntry {
+    /// `sha256:` (or `der-sha256:`) fingerprint of the finding to let pass.
     pub fingerprint: String,
+    /// Why it may pass (a published test key, an accepted risk): printed with every decision.
     pub reason: String,
     /// Restricts the entry to findings of this kind.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -120,12 +122,19 @@ pub struct Policy {
     pub source: String,
     /// `sha256:` + hex SHA-256 of the policy file bytes.
     pub digest: String,
+    /// Severities that block.
     pub block_severities: Vec<Severity>,
+    /// Kinds that block whatever their severity.
     pub block_kinds: Vec<Kind>,
+    /// Findings that may pass, by fingerprint, each with its reason.
     pub allow: Vec<AllowEntry>,
+    /// Larger dumps are refused unscanned (BLOCK): the gate's time and memory stay bounded.
     pub max_size_bytes: u64,
+    /// A scan running longer is cut short, which makes it incomplete (BLOCK).
     pub time_limit: Duration,
+    /// Whether a file in no recognised format (scanned as raw bytes) may be ALLOWed.
     pub allow_raw: bool,
+    /// Whether blocking findings may be redacted into an allowed copy.
     pub redaction: bool,
 }
 
@@ -209,28 +218,43 @@ pub enum PolicyError {
     /// The file could not be read (missing, not a regular file, over the size cap).
     #[error("policy {path}: {error}")]
     Read {
+        /// The policy file.
         path: String,
         #[source]
+        /// Why it could not be read.
         error: std::io::Error,
     },
     /// The bytes are not UTF-8.
     #[error("policy {policy}: not UTF-8 text")]
-    NotText { policy: String },
+    NotText {
+        /// The policy file.
+        policy: String,
+    },
     /// Not TOML, or a field of the wrong type or unknown name.
     #[error("policy {policy}: {error}")]
     Syntax {
+        /// The policy file.
         policy: String,
         #[source]
+        /// The parser's error, with line and column.
         error: Box<toml::de::Error>,
     },
     /// A policy version this dumpguard does not read.
     #[error("policy {policy}: unsupported version {version} (this dumpguard reads version 1)")]
-    Version { policy: String, version: u32 },
+    Version {
+        /// The policy file.
+        policy: String,
+        /// The version it declares.
+        version: u32,
+    },
     /// A field holds a value outside what it accepts.
     #[error("policy {policy}: {field}: {problem}")]
     Invalid {
+        /// The policy file.
         policy: String,
+        /// The field, as the file names it (`[block].kinds`).
         field: String,
+        /// What is wrong with its value.
         problem: String,
     },
 }

@@ -143,29 +143,42 @@ pub struct KeyInfo {
 /// never printed (no Debug).
 #[derive(Clone)]
 pub enum PrivateKey {
+    /// An RSA key (any subset of its integers; verification says which sufficed).
     Rsa(RsaParts),
+    /// An elliptic-curve key on a named curve.
     Ec {
+        /// The curve.
         curve: Curve,
+        /// The private scalar, big-endian.
         d: Vec<u8>,
         /// SEC1-encoded public point, when the encoding carries one.
         public: Option<Vec<u8>>,
     },
+    /// An Ed25519 key (RFC 8032).
     Ed25519 {
+        /// The 32-byte seed the signing key is derived from.
         seed: [u8; 32],
+        /// The stored public key, when the encoding carries one: what proves the seed.
         public: Option<Vec<u8>>,
     },
+    /// An X25519 key (RFC 7748).
     X25519 {
+        /// The 32-byte private scalar.
         scalar: [u8; 32],
+        /// The stored public key, when the encoding carries one.
         public: Option<Vec<u8>>,
     },
+    /// A DSA key.
     Dsa(dsa::DsaParts),
     /// An encrypted container; `scheme` says how it is protected.
     Encrypted {
+        /// The encryption scheme (`PBES2`, `aes256-ctr/bcrypt` ...), for the report.
         scheme: String,
     },
     /// A well-formed private key of an algorithm or curve dumpguard cannot check (GOST,
     /// Ed448, P-224 ...): reported, unverified.
     Unsupported {
+        /// The algorithm's name or OID, for the report.
         algorithm: String,
     },
 }

@@ -10,24 +10,31 @@ use std::collections::BTreeMap;
 pub const MAX_LOCATIONS: usize = 100;
 
 #[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    Serialize,
-    serde::Deserialize,
-    schemars::JsonSchema,
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
 )]
 #[serde(rename_all = "lowercase")]
+/// How bad a finding is, by what it lets an attacker do (README "What blocks").
 pub enum Severity {
+    /// Context worth knowing, not a secret by itself.
     Low,
+    /// A weak or expired secret, or a likely false positive.
     Medium,
+    /// A secret that is usable but not proven (a well-formed key that could not be checked).
     High,
+    /// A proven private key or a validated live credential.
     Critical,
+}
+
+/// In the published schemas a severity is one of its four words, as it was before its
+/// variants were documented (documented variants would turn the schema's `enum` into `oneOf`).
+impl schemars::JsonSchema for Severity {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Severity".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({ "type": "string", "enum": ["low", "medium", "high", "critical"] })
+    }
 }
 
 /// `--fail-on high`, a policy's `block_at`: one parser for every place a severity is read, with
@@ -42,6 +49,7 @@ impl std::str::FromStr for Severity {
 }
 
 impl Severity {
+    /// The severity as reports spell it (`critical` ...).
     pub fn as_str(self) -> &'static str {
         match self {
             Severity::Low => "low",
@@ -51,6 +59,7 @@ impl Severity {
         }
     }
 
+    /// Reads a severity, case-insensitively; `None` for anything else.
     pub fn parse(s: &str) -> Option<Severity> {
         Some(match s.to_ascii_lowercase().as_str() {
             "low" => Severity::Low,
@@ -66,22 +75,37 @@ impl Severity {
 /// a preview built from non-secret structure.
 #[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Finding {
+    /// `F1`, `F2` ... in file order, unique within the report.
     pub id: String,
+    /// The detector that found it (`der`, `cng`, `rules/jwt` ...).
     pub detector: String,
+    /// What it is (`rsa-private-key`, `aes-key`, `jwt` ...).
     pub kind: Kind,
+    /// How bad it is; the exit code and the gate's default policy go by it.
     pub severity: Severity,
+    /// Whether the secret was proven (`status` is `verified`).
     pub verified: bool,
+    /// How far it was proven.
     pub status: Status,
+    /// What was proven, in words (`p·q = n and e·d ≡ 1 mod λ(n)`).
     pub verification: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `sha256:` of the public key's DER SPKI (keys) or of the secret (symmetric keys,
+    /// tokens); absent where no canonical form exists.
     pub fingerprint: Option<String>,
+    /// How the secret was encoded where it was found (`der`, `pem-utf16le`, `cng-rsafullprivate` ...).
     pub encoding: String,
+    /// File offset of the first byte.
     pub offset: u64,
+    /// Length in bytes.
     pub length: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Where the offset sits in the process: address, region, module, thread.
     pub location: Option<Location>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Public facts about the key (algorithm, bits, curve, container).
     pub key: Option<KeyInfo>,
+    /// A redacted description built from non-secret structure.
     pub preview: String,
     /// How many times this secret was seen (token findings merge repeats by fingerprint).
     /// Serialised only when more than one.
@@ -144,10 +168,14 @@ fn keep_first_locations(v: &mut Vec<Occurrence>) {
 /// One place a repeated secret was seen.
 #[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Occurrence {
+    /// File offset.
     pub offset: u64,
+    /// Length in bytes.
     pub length: u64,
+    /// The encoding there.
     pub encoding: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Where the offset sits in the process.
     pub location: Option<Location>,
 }
 
@@ -160,6 +188,7 @@ pub struct TokenInfo {
     /// Rule name.
     pub name: String,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    /// What the validator read from the token's structure (`alg`, `iss`, `exp` ...).
     pub attributes: BTreeMap<String, String>,
 }
 
@@ -304,6 +333,7 @@ impl Finding {
         };
     }
 
+    /// File offset one past the finding's last byte.
     pub fn end(&self) -> u64 {
         self.offset.saturating_add(self.length)
     }

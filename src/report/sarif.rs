@@ -13,6 +13,7 @@ use super::{Finding, Report, Severity};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 
+/// The SARIF 2.1.0 schema URL every log names.
 pub const SARIF_SCHEMA: &str =
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json";
 
@@ -63,6 +64,7 @@ pub fn render(reports: &[&Report], decisions: Option<&[&dyn GateVerdict]>) -> St
     serde_json::to_string_pretty(&sarif(reports, decisions)).expect("SARIF serialises") + "\n"
 }
 
+/// The SARIF log of `reports` (and of the gate's decisions, when given), as a JSON value.
 pub fn sarif(reports: &[&Report], decisions: Option<&[&dyn GateVerdict]>) -> Value {
     // Rules: distinct detector/kind, sorted, each with the highest severity seen.
     let mut rules: BTreeMap<String, &Finding> = BTreeMap::new();
