@@ -11,7 +11,7 @@ pub use stdout::EXIT_BROKEN_PIPE;
 use clap::{Parser, Subcommand, ValueEnum};
 use dumpguard::report::baseline::Baseline;
 use dumpguard::report::{human, Report, Severity};
-use dumpguard::scan::Limits;
+use dumpguard::Limits;
 use dumpguard::Scanner;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
@@ -108,7 +108,7 @@ pub enum Command {
             value_delimiter = ',',
             value_name = "FAMILIES",
             help = "Run only these detector families (comma-separated): keys, wrappers, raw, tokens. Default: all",
-            long_help = dumpguard::detect::families_help()
+            long_help = dumpguard::families_help()
         )]
         detectors: Vec<String>,
         /// Known public keys (repeatable; a file or a directory): PEM/DER certificates and
@@ -390,7 +390,7 @@ pub fn run(cli: Cli) -> i32 {
                     return 2;
                 }
             };
-            let inventory = match dumpguard::keys::inventory::load(&known_keys) {
+            let inventory = match dumpguard::load_known_keys(&known_keys) {
                 Ok(i) => i,
                 Err(e) => {
                     eprintln!("dumpguard: error: --known-keys {e}");

@@ -1,31 +1,104 @@
 //! dumpguard: finds secrets in crash dumps and memory images, and proves what it finds.
 //!
-//! The library scans a path or a byte slice and returns a [`report::Report`]
-//! (schema `dumpguard.report/v1`). The binary is a thin CLI over it.
+//! The library scans a path or a byte slice and returns a [`Report`] (schema
+//! `dumpguard.report/v1`): every private key, token and password it found, each with how far
+//! it was proven ([`Status`]), what it is ([`Kind`]) and its fingerprint, never the secret
+//! itself. The `dumpguard` binary is a thin command line over this API and uses nothing else.
 //!
-//! ```no_run
-//! let scanner = dumpguard::Scanner::new();
-//! let report = scanner.scan_path(std::path::Path::new("core.1234"), &Default::default()).unwrap();
-//! for f in &report.findings {
-//!     println!("{} {} {:?}", f.kind, f.status, f.fingerprint);
-//! }
+//! # Embedding
+//!
+//! Scan bytes already in memory (here a freshly generated RSA key, as a PKCS#8 DER blob
+//! surrounded by other bytes) and read the findings:
+//!
 //! ```
+//! use dumpguard::{Kind, Scanner, Status};
+//! use rsa::pkcs8::{EncodePrivateKey, EncodePublicKey};
+//! use sha2::{Digest, Sha256};
+//!
+//! let key = rsa::RsaPrivateKey::new(&mut rand::thread_rng(), 2048).unwrap();
+//! let der = key.to_pkcs8_der().unwrap();
+//! let mut memory = vec![0u8; 4096];
+//! memory.extend_from_slice(der.as_bytes());
+//! memory.extend_from_slice(&[0u8; 4096]);
+//!
+//! let report = Scanner::new().scan_bytes("heap.bin", &memory);
+//! let f = &report.findings[0];
+//! assert_eq!(f.kind, Kind::private_key("RSA"));
+//! assert_eq!(f.status, Status::Verified); // p·q = n and e·d ≡ 1 were checked
+//! assert_eq!(f.offset, 4096);
+//!
+//! // The fingerprint is sha256 of the DER SubjectPublicKeyInfo, as
+//! // `openssl pkey -pubout -outform DER | sha256sum` prints it.
+//! let spki = key.to_public_key().to_public_key_der().unwrap();
+//! let fp = format!("sha256:{}", hex::encode(Sha256::digest(spki.as_bytes())));
+//! assert_eq!(f.fingerprint.as_deref(), Some(fp.as_str()));
+//!
+//! // The report never holds the key: not in JSON, not in any encoding of it.
+//! assert!(!report.to_json(false).contains(&hex::encode(der.as_bytes())[..64]));
+//! ```
+//!
+//! Files are scanned with [`Scanner::scan_path`] (memory-mapped; archives and compressed
+//! files are expanded within bounds). The gate ([`gate`]) turns a report into an ALLOW /
+//! BLOCK / ALLOW_REDACTED decision under a [`Policy`]; the sweep ([`sweep`]) scans whole
+//! trees incrementally.
+//!
+//! # What is public, and why
+//!
+//! The layers (input → encodings → keys → report → rules → detect → scan → gate / sweep) are
+//! private modules: their types change as detectors are added, and an embedder should not
+//! depend on them. What an embedder needs is re-exported here: the scanner and its options,
+//! the report model, dump opening, known-key loading, rule packs, and the extension points a
+//! custom detector plugs into. [`report`], [`gate`], [`sweep`], [`schema`] and [`output`] are
+//! public modules because they *are* documents and entry points others consume.
 
-pub mod detect;
-pub mod encoding;
+#![deny(missing_docs)]
+
+mod detect;
+mod encoding;
 pub mod gate;
-pub mod input;
-pub mod keys;
+mod input;
+mod keys;
 pub mod output;
 pub mod report;
-pub mod rules;
-pub mod scan;
+mod rules;
+mod scan;
 pub mod schema;
 pub mod sweep;
 
-use input::Dump;
-use report::{InputInfo, Report, Tool};
-use scan::{Engine, Limits};
+pub use detect::{
+    families, families_help, registry, Anchor, Detector, Family, ScanContext, Sink, UnknownFamily,
+};
+pub use gate::decision::{Decision, Verdict};
+pub use gate::policy::Policy;
+pub use gate::Gate;
+pub use input::archive::{Kind as ArchiveKind, Limits as ArchiveLimits};
+pub use input::{Dump, Format};
+pub use keys::inventory::{
+    load as load_known_keys, load_file as load_known_keys_file, parse as parse_known_keys,
+};
+pub use keys::{PublicKeyRecord, Status};
+pub use report::{Finding, Kind, Report, Severity};
+pub use rules::builtin::specs as builtin_rule_specs;
+pub use rules::spec::RuleSpec;
+pub use rules::RuleSet;
+pub use scan::rules_check::{check as check_rules, RuleCheck};
+pub use scan::{check_time_limit, Engine, Limits, CHUNK_SIZE};
+
+/// Single parsers and proofs, for the fuzz targets (`fuzz/fuzz_targets`) and the
+/// hostile-input tests that feed them crafted bytes directly. Not part of the API: what is here
+/// follows the internals and changes without notice. It exists because a fuzz target reaching
+/// one parser finds in minutes what a whole-scan target needs hours for.
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use crate::detect::{der_key_finding, text};
+    pub use crate::gate::redact::plan as redaction_plan;
+    pub use crate::input::{caps, locate};
+    pub use crate::keys::{decode, sexp, verify, PrivateKey, RsaParts};
+    pub use crate::rules::compile::compile_rule;
+    pub use crate::rules::load::parse as parse_rules;
+}
+
+use report::{InputInfo, Tool};
 use std::path::Path;
 use std::time::Instant;
 
@@ -38,6 +111,8 @@ pub struct Scanner {
 }
 
 impl Scanner {
+    /// A scanner with every built-in detector and rule pack, no known keys: what
+    /// `dumpguard scan` runs without options.
     pub fn new() -> Scanner {
         Scanner::default()
     }
@@ -85,6 +160,7 @@ impl Scanner {
         &self.inventory
     }
 
+    /// The detectors this scanner runs; their digest names the rule set in every report.
     pub fn engine(&self) -> &Engine {
         &self.engine
     }
@@ -96,6 +172,8 @@ impl Scanner {
         self.scan_path_with_progress(path, limits, &|_| {})
     }
 
+    /// [`Scanner::scan_path`] reporting bytes scanned to `progress` (the CLI's progress bar,
+    /// the sweep's throughput), called from the scanning threads.
     pub fn scan_path_with_progress(
         &self,
         path: &Path,

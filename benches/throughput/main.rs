@@ -143,7 +143,7 @@ fn run(args: &Args, size: u64, runs: usize, per_kind: u64, bin: &Path) -> std::i
     };
     let path = tmp.path().join(format!("bench-{}.{ext}", args.seed));
     let t = Instant::now();
-    let chunk = dumpguard::scan::CHUNK_SIZE as u64;
+    let chunk = dumpguard::CHUNK_SIZE as u64;
     let spec = generate::Spec {
         memory: size,
         seed: args.seed,

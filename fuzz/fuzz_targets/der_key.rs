@@ -1,6 +1,6 @@
 //! The DER private-key decoders and the key math, on arbitrary bytes.
 #![no_main]
-use dumpguard::keys::{self, Status};
+use dumpguard::{fuzzing as keys, Status};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -11,7 +11,7 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     // The detector path: exactly one TLV cut from the front, decoded, verified, reported.
-    let _ = dumpguard::detect::der_key_finding("der", "der", 0, data.len() as u64, data, |f| {
+    let _ = dumpguard::fuzzing::der_key_finding("der", "der", 0, data.len() as u64, data, |f| {
         format!("[{f}, redacted]")
     });
 });

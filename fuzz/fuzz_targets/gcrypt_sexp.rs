@@ -2,7 +2,7 @@
 //! arbitrary bytes: the parser stays within its bounds, and every reported finding lies
 //! inside the input.
 #![no_main]
-use dumpguard::keys::sexp::{self, Sexp, Syntax, MAX_DEPTH, MAX_NODES, MAX_SPAN};
+use dumpguard::fuzzing::sexp::{self, Sexp, Syntax, MAX_DEPTH, MAX_NODES, MAX_SPAN};
 use libfuzzer_sys::fuzz_target;
 
 fn shape(s: &Sexp, depth: usize, nodes: &mut usize) {

@@ -1,6 +1,6 @@
 //! The minidump parser on arbitrary bytes (whatever the magic says).
 #![no_main]
-use dumpguard::input::{Dump, Format};
+use dumpguard::{Dump, Format};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

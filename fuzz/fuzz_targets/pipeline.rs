@@ -1,7 +1,7 @@
 //! The whole pipeline: sniff the container, parse it, scan every byte with every detector,
 //! attribute findings, render the report.
 #![no_main]
-use dumpguard::input::Dump;
+use dumpguard::Dump;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -1,7 +1,7 @@
 //! A raw image with a sidecar region index. Input layout: u16 LE length n, then n bytes of
 //! index JSON, then the image.
 #![no_main]
-use dumpguard::input::Dump;
+use dumpguard::Dump;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -7,10 +7,10 @@ fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    let Ok(loaded) = dumpguard::rules::load::parse(text, "fuzz") else {
+    let Ok(loaded) = dumpguard::fuzzing::parse_rules(text, "fuzz") else {
         return;
     };
     for spec in loaded.rules {
-        let _ = dumpguard::rules::compile::compile_rule(spec, true);
+        let _ = dumpguard::fuzzing::compile_rule(spec, true);
     }
 });

@@ -7,7 +7,6 @@ use dumpguard::gate::decision::{EXIT_BLOCK, EXIT_ERROR};
 use dumpguard::gate::policy::Policy;
 use dumpguard::gate::watch::{WatchConfig, Watcher};
 use dumpguard::gate::{audit, finalize, Gate, Outputs, RecordFormat};
-use dumpguard::keys::inventory;
 use dumpguard::Scanner;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -77,7 +76,7 @@ fn build_gate(
     if let Some(b) = baseline {
         with_baseline(&mut policy, b)?;
     }
-    let inventory = inventory::load(known).map_err(|e| format!("--known-keys {e}"))?;
+    let inventory = dumpguard::load_known_keys(known).map_err(|e| format!("--known-keys {e}"))?;
     Ok(Gate::new(Scanner::new().with_inventory(inventory), policy))
 }
 

@@ -27,8 +27,8 @@ pub fn run(action: RulesAction) -> i32 {
 }
 
 /// The built-in pack plus rule files; a bad file is a usage error (exit 2).
-pub fn load(files: &[PathBuf], include_noisy: bool) -> Result<dumpguard::rules::RuleSet, i32> {
-    match dumpguard::rules::RuleSet::with_files(files, include_noisy) {
+pub fn load(files: &[PathBuf], include_noisy: bool) -> Result<dumpguard::RuleSet, i32> {
+    match dumpguard::RuleSet::with_files(files, include_noisy) {
         Ok(set) => {
             for w in &set.warnings {
                 eprintln!("dumpguard: warning: {w}");
@@ -87,7 +87,7 @@ fn check(files: &[PathBuf]) -> i32 {
         Ok(s) => s,
         Err(code) => return code,
     };
-    let results = dumpguard::scan::rules_check::check(&set);
+    let results = dumpguard::check_rules(&set);
     let mut failed = 0;
     for r in &results {
         let verdict = if r.passed() { "ok  " } else { "FAIL" };

@@ -27,5 +27,5 @@ pub fn parse_time_limit(s: &str) -> Result<u64, String> {
     let n: u64 = s
         .parse()
         .map_err(|e| format!("'{s}' is not a number of seconds: {e}"))?;
-    dumpguard::scan::check_time_limit(n)
+    dumpguard::check_time_limit(n)
 }

@@ -26,7 +26,7 @@
 use super::{Anchor, Detector, Family, ScanContext, Sink};
 use crate::keys::aes::{self, KeySize};
 use crate::keys::{KeyInfo, Status, Verdict};
-use crate::report::{Finding, Severity};
+use crate::report::{Finding, Kind, Severity};
 use std::sync::OnceLock;
 
 pub struct AesSchedule;
@@ -539,7 +539,7 @@ fn finding(o: usize, shape: &Shape, swapped: bool, key: &[u8], flipped: u32) -> 
         &verdict,
         preview,
     );
-    f.kind = "aes-key".into();
+    f.kind = Kind::AesKey;
     f.fingerprint = Some(crate::keys::fingerprint::sha256_fingerprint(key));
     f.severity = if known.is_some() {
         Severity::Low

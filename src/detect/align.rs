@@ -64,6 +64,7 @@ pub fn first_aligned(at: usize, delta: u64, m: u64) -> usize {
     at + ((m - mis) % m) as usize
 }
 
+#[cfg(test)] // the unit tests state the alignment rule directly
 /// Whether file offset `o` sits at an address that is a multiple of `m` (a power of two).
 pub fn is_aligned(o: usize, delta: u64, m: u64) -> bool {
     (o as u64).wrapping_add(delta) % m == 0

@@ -43,6 +43,7 @@ use crate::report::Finding;
 /// A literal byte pattern a detector wants to be called for.
 #[derive(Debug, Clone)]
 pub struct Anchor {
+    /// The anchor's bytes, as searched for.
     pub bytes: Vec<u8>,
     /// Detector-private tag passed back on a hit.
     pub tag: u32,
@@ -51,8 +52,11 @@ pub struct Anchor {
 /// Everything a detector may read: the whole dump, its attribution data, and the known-key
 /// inventory supplied by the user.
 pub struct ScanContext<'a> {
+    /// The whole dump, as one byte slice (file offsets index it).
     pub data: &'a [u8],
+    /// The regions the input parser described, to place findings (stack, heap, module).
     pub regions: &'a [Region],
+    /// File offset → virtual address, module and thread, for each finding's location.
     pub space: &'a AddressSpace,
     /// Public keys the user told us about (`--known-keys`); empty when none.
     pub inventory: &'a [PublicKeyRecord],
@@ -82,7 +86,9 @@ pub use crate::keys::PublicKeyRecord;
 /// Where detectors put what they find. One sink per chunk.
 #[derive(Default)]
 pub struct Sink {
+    /// Findings pushed so far; the engine numbers, merges and sorts them.
     pub findings: Vec<Finding>,
+    /// Public keys and certificates seen: context for pairing and the factor search, not findings.
     pub public_keys: Vec<PublicKeyRecord>,
     /// Per-chunk working state of detectors, by detector name: the token rules remember how
     /// far each anchor's window reached, so a chunk dense with anchors costs linear time.
@@ -95,6 +101,7 @@ pub struct Sink {
 }
 
 impl Sink {
+    /// Adds a finding; detectors call this instead of touching `findings` so the sink can bound it.
     pub fn push(&mut self, f: Finding) {
         self.findings.push(f);
     }
@@ -108,6 +115,10 @@ impl Sink {
     }
 }
 
+/// One way of recognising secrets. The engine runs every detector over the same pages: each
+/// names its anchors (literal bytes that must occur), and is called at each anchor hit or,
+/// for anchorless detectors, once per chunk. Public so that an embedder can add its own
+/// detector to an [`crate::Engine`] (`Engine::with_detectors`).
 pub trait Detector: Send + Sync {
     /// Stable detector family name, e.g. `pem`, `der`.
     fn name(&self) -> &'static str;

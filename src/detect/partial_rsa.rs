@@ -42,7 +42,7 @@ pub fn needs_modulus(parts: &RsaParts) -> bool {
 /// Reports a partial key without modulus as unverifiable (with the reason) and keeps its
 /// numbers for [`PartialRsa::finish`].
 pub fn defer(sink: &mut Sink, mut finding: Finding, parts: RsaParts) {
-    finding.status = Status::Unverifiable.as_str().into();
+    finding.status = Status::Unverifiable;
     finding.verified = false;
     finding.verification = "partial RSA key without a modulus: verified only if the dump or \
                             the inventory holds its public key"

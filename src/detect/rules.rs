@@ -7,7 +7,8 @@
 //! and the first locations.
 
 use super::{Anchor, Detector, Family, ScanContext, Sink};
-use crate::report::{Finding, TokenInfo};
+use crate::keys::Status;
+use crate::report::{Finding, Kind, TokenInfo};
 use crate::rules::matcher::{self, Hit, View};
 use crate::rules::{CompiledRule, RuleSet};
 use std::collections::BTreeMap;
@@ -87,10 +88,6 @@ impl Rules {
                 .clone(),
         )
     }
-
-    pub fn rule_set(&self) -> &RuleSet {
-        &self.set
-    }
 }
 
 fn now() -> i64 {
@@ -106,13 +103,13 @@ fn finding(rule: &CompiledRule, h: Hit) -> Finding {
         material: None,
         id: String::new(),
         detector: format!("rules/{}", rule.spec.id),
-        kind: rule.spec.kind.clone(),
+        kind: Kind::token(rule.spec.kind.as_str()),
         severity: a.severity.unwrap_or(rule.spec.severity),
         verified: a.verified,
         status: if a.verified {
-            "verified".into()
+            Status::Verified
         } else {
-            "unverifiable".into()
+            Status::Unverifiable
         },
         verification: a.verification,
         fingerprint: Some(h.fingerprint),

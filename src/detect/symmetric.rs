@@ -4,7 +4,7 @@
 //! fingerprint is SHA-256 of the raw key (docs/design.md), so the same key matches across encodings.
 
 use crate::keys::{fingerprint::sha256_fingerprint, KeyInfo, Status, Verdict};
-use crate::report::Finding;
+use crate::report::{Finding, Kind};
 
 pub struct SymmetricKey<'a> {
     /// `AES-256`, `3DES`, or `symmetric` when the container does not say.
@@ -45,7 +45,7 @@ pub fn finding(
         &v,
         format!("[{} {}-byte key, redacted]", k.format, k.key.len()),
     );
-    f.kind = "symmetric-key".into();
+    f.kind = Kind::SymmetricKey;
     f.fingerprint = Some(sha256_fingerprint(k.key));
     f
 }

@@ -6,7 +6,9 @@ use std::borrow::Cow;
 /// How text is encoded in the dump.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Encoding {
+    /// One byte per character.
     Ascii,
+    /// Windows wide strings: two bytes per character, low byte first.
     Utf16Le,
 }
 
@@ -19,6 +21,7 @@ impl Encoding {
         }
     }
 
+    /// The suffix an encoding name takes in reports (`pem` + `-utf16le`).
     pub fn suffix(self) -> &'static str {
         match self {
             Encoding::Ascii => "",
@@ -34,6 +37,7 @@ impl Encoding {
         }
     }
 
+    /// Both encodings, in the order detectors try them.
     pub const ALL: [Encoding; 2] = [Encoding::Ascii, Encoding::Utf16Le];
 }
 
@@ -77,6 +81,7 @@ pub fn walk_back(
     p
 }
 
+/// Whether `c` may appear in a base64 body (standard alphabet, padding, URL-safe letters).
 pub fn is_base64(c: u8) -> bool {
     c.is_ascii_alphanumeric() || c == b'+' || c == b'/'
 }

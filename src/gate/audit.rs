@@ -27,6 +27,8 @@ use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::os::unix::io::AsRawFd;
 use std::path::Path;
 
+/// The `prev` hash of the first record of a log: a chain must start here, so a log cut at its
+/// beginning is detected.
 pub const GENESIS: &str = "sha256:0000000000000000000000000000000000000000000000000000000000000000";
 
 /// A record is at most this long; the tail search stops there (a longer "line" means the file
@@ -44,7 +46,9 @@ struct Body<'a, E: Serialize> {
 /// What an append wrote.
 #[derive(Debug, Clone)]
 pub struct Appended {
+    /// Position in the log, 1-based, so a removed record leaves a gap.
     pub seq: u64,
+    /// SHA-256 of the previous line (or [`GENESIS`]): the chain that makes edits detectable.
     pub hash: String,
     /// SHA-256 of the whole line: the next record's `prev`, and the head `verify` reports.
     pub line_hash: String,
@@ -214,6 +218,7 @@ fn last_line(file: &File) -> io::Result<Option<Vec<u8>>> {
 /// The result of checking a log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verified {
+    /// How many records the chain holds.
     pub records: u64,
     /// SHA-256 of the last line (GENESIS for an empty log).
     pub head: String,
@@ -222,7 +227,9 @@ pub struct Verified {
 /// A broken chain: which record (1-based line number) and what is wrong with it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Broken {
+    /// The 1-based line number of the first record that does not chain.
     pub line: u64,
+    /// What is wrong with it, in words.
     pub problem: String,
 }
 

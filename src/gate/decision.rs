@@ -6,33 +6,53 @@
 //! one place: a dump is ALLOWed only when its scan was complete, its format was recognised
 //! (or the policy accepts raw images) and no finding blocks.
 
-use super::policy::{Disposition, Policy};
+use super::policy::{Disposition, FindingDisposition, Policy};
 use super::redact::Attestation;
-use crate::report::{InputInfo, Report, Severity, Tool};
+use crate::report::{InputInfo, Kind, Report, Severity, Tool};
 use serde::Serialize;
 
 /// Exit codes (docs/design.md): 0 ALLOW · 1 BLOCK · 2 error or incomplete scan (a BLOCK) ·
 /// 3 ALLOW only the redacted copy that was written.
 pub const EXIT_ALLOW: i32 = 0;
+/// Exit code of a BLOCK: something the policy blocks was found.
 pub const EXIT_BLOCK: i32 = 1;
+/// Exit code of an error or incomplete scan; the gate treats it as BLOCK (fail closed).
 pub const EXIT_ERROR: i32 = 2;
+/// Exit code when only the redacted copy that was written may pass.
 pub const EXIT_ALLOW_REDACTED: i32 = 3;
 
 /// At most this many per-finding reasons are spelled out; the rest are counted. A hostile dump
 /// can hold a million copies of one key, and the record must stay readable and bounded.
 const MAX_REASONS: usize = 50;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+/// What the gate decided about a dump.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum Verdict {
     #[serde(rename = "ALLOW")]
+    /// The dump may leave as it is.
     Allow,
     #[serde(rename = "BLOCK")]
+    /// The dump must not leave.
     Block,
     #[serde(rename = "ALLOW_REDACTED")]
+    /// Only the redacted copy may leave; its attestation says what was removed.
     AllowRedacted,
 }
 
+/// In the published schema a verdict is one of its three words, as it was before its variants
+/// were documented (documented variants would turn the schema's `enum` into `oneOf`).
+impl schemars::JsonSchema for Verdict {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Verdict".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({ "type": "string", "enum": ["ALLOW", "BLOCK", "ALLOW_REDACTED"] })
+    }
+}
+
 impl Verdict {
+    /// The verdict as records and audit events spell it (`ALLOW` ...).
     pub fn as_str(self) -> &'static str {
         match self {
             Verdict::Allow => "ALLOW",
@@ -43,17 +63,24 @@ impl Verdict {
 }
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+/// Which policy decided, so a record can be checked against the policy file.
 pub struct PolicyRef {
+    /// The policy file's path, or `built-in default`.
     pub source: String,
+    /// `sha256:` of the policy file's bytes.
     pub digest: String,
 }
 
 /// How much of the dump was looked at.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Coverage {
+    /// The dump's size in bytes.
     pub size: u64,
+    /// How many bytes the detectors looked at.
     pub scanned_bytes: u64,
+    /// Whether every byte was scanned; an incomplete scan never ALLOWs.
     pub complete: bool,
+    /// The container format (`minidump`, `elf-core`, `raw` ...).
     pub format: String,
     /// False when no container format was recognised and the file was scanned as raw bytes.
     pub format_recognised: bool,
@@ -62,33 +89,47 @@ pub struct Coverage {
 /// What the policy made of one finding.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct FindingDecision {
+    /// The finding's id in the report (`F1` ...).
     pub id: String,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// The finding's fingerprint, when it has one.
     pub fingerprint: Option<String>,
-    pub kind: String,
+    /// What the finding is.
+    pub kind: Kind,
+    /// The finding's severity.
     pub severity: Severity,
+    /// File offset of the finding.
     pub offset: u64,
+    /// Length of the finding, in bytes.
     pub length: u64,
     /// `blocking`, `suppressed` (allowlisted) or `below-threshold`.
-    pub disposition: String,
+    pub disposition: FindingDisposition,
     /// For suppressed findings: the allowlist entry's reason.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+/// The `decision` member of a decision record.
 pub struct Decision {
+    /// ALLOW, BLOCK or ALLOW_REDACTED.
     pub verdict: Verdict,
+    /// The exit code `dumpguard gate` ends with for this decision.
     pub exit_code: i32,
+    /// Why, in words: each blocking finding, an incomplete scan, an unrecognised format.
     pub reasons: Vec<String>,
+    /// The policy that decided.
     pub policy: PolicyRef,
+    /// How much of the dump was looked at.
     pub coverage: Coverage,
+    /// What the policy made of every finding.
     pub findings: Vec<FindingDecision>,
     /// Set when a redacted copy was attempted.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub redaction: Option<Attestation>,
     /// RFC 3339, UTC.
     pub decided_at: String,
+    /// How long the decision took, scan included.
     pub elapsed_ms: u64,
 }
 
@@ -120,11 +161,14 @@ impl crate::report::sarif::GateVerdict for Decision {
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct DecisionRecord {
     #[serde(flatten)]
+    /// The scan report, at the top level of the record (schema v1).
     pub report: Report,
+    /// The decision.
     pub decision: Decision,
 }
 
 impl DecisionRecord {
+    /// The record as JSON, compact or pretty.
     pub fn to_json(&self, pretty: bool) -> String {
         if pretty {
             serde_json::to_string_pretty(self).expect("record serialises")
@@ -145,9 +189,13 @@ impl DecisionRecord {
 /// The policy's verdict on a scan report, before any redaction.
 #[derive(Debug, Clone)]
 pub struct Judgement {
+    /// The verdict before redaction.
     pub verdict: Verdict,
+    /// The exit code for that verdict.
     pub exit_code: i32,
+    /// Why, in words.
     pub reasons: Vec<String>,
+    /// What the policy made of every finding.
     pub findings: Vec<FindingDecision>,
     /// True when findings are the *only* reason to block: a redacted copy could be allowed.
     pub redactable: bool,
@@ -202,7 +250,7 @@ pub fn judge(report: &Report, policy: &Policy) -> Judgement {
             severity: f.severity,
             offset: f.offset,
             length: f.length,
-            disposition: d.as_str().into(),
+            disposition: d.tag(),
             reason: match d {
                 Disposition::Suppressed(r) => Some(r),
                 _ => None,

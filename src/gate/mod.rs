@@ -13,7 +13,7 @@
 pub mod audit;
 pub mod decision;
 pub mod policy;
-pub mod redact;
+pub(crate) mod redact;
 pub mod watch;
 
 use crate::input::Dump;
@@ -24,7 +24,7 @@ use decision::{
     judge, now_rfc3339, unscanned_report, Coverage, Decision, DecisionRecord, PolicyRef, Verdict,
     EXIT_ALLOW_REDACTED,
 };
-use policy::{Disposition, Policy};
+use policy::{Disposition, FindingDisposition, Policy};
 use redact::{Attestation, FileRef, Rescan};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -41,6 +41,7 @@ const MAX_REDACTION_ROUNDS: usize = 4;
 
 /// A decision and the redacted copy it produced, if any.
 pub struct Evaluation {
+    /// The decision record: the report plus the decision.
     pub record: DecisionRecord,
     /// The committed redacted copy and its attestation file.
     pub redacted: Option<(PathBuf, PathBuf)>,
@@ -63,14 +64,17 @@ pub fn same_file(a: &Path, b: &Path) -> bool {
 }
 
 impl Gate {
+    /// A gate that scans with `scanner` and decides under `policy`.
     pub fn new(scanner: Scanner, policy: Policy) -> Gate {
         Gate { scanner, policy }
     }
 
+    /// The policy decisions are made under (its digest is in every record).
     pub fn policy(&self) -> &Policy {
         &self.policy
     }
 
+    /// The scanner the gate runs; the watch mode reuses it for every file.
     pub fn scanner(&self) -> &Scanner {
         &self.scanner
     }
@@ -497,11 +501,15 @@ impl Gate {
 /// Output rendering of the decision record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RecordFormat {
+    /// The decision record as JSON (`dumpguard.report/v1` plus `decision`).
     Json,
+    /// The record as a SARIF 2.1.0 log, each finding with its disposition.
     Sarif,
+    /// A short text summary for a terminal.
     Human,
 }
 
+/// The record in `format`, as `dumpguard gate` prints and writes it.
 pub fn render(record: &DecisionRecord, format: RecordFormat) -> String {
     match format {
         RecordFormat::Json => record.to_json(true) + "\n",
@@ -527,7 +535,11 @@ pub fn render(record: &DecisionRecord, format: RecordFormat) -> String {
             for r in &d.reasons {
                 line(format!("  - {r}"));
             }
-            for f in d.findings.iter().filter(|f| f.disposition == "suppressed") {
+            for f in d
+                .findings
+                .iter()
+                .filter(|f| f.disposition == FindingDisposition::Suppressed)
+            {
                 line(format!(
                     "  suppressed {} {}: {}",
                     f.id,
@@ -542,8 +554,11 @@ pub fn render(record: &DecisionRecord, format: RecordFormat) -> String {
 
 /// Where the outputs of one decision go.
 pub struct Outputs<'a> {
+    /// Where to write the full decision record (`--report`), if anywhere.
     pub report: Option<&'a Path>,
+    /// The hash-chained audit log to append the decision to (`--audit-log`).
     pub audit_log: Option<&'a Path>,
+    /// The format of the printed record.
     pub format: RecordFormat,
     /// Print the record on standard output.
     pub print: bool,
@@ -554,7 +569,7 @@ pub struct Outputs<'a> {
 /// The audit-log event for a decision: enough to prove what happened, bounded in size, no
 /// secret bytes.
 #[derive(Serialize)]
-pub struct AuditEvent<'a> {
+pub(crate) struct AuditEvent<'a> {
     pub kind: &'static str,
     pub dump: AuditDump<'a>,
     pub verdict: Verdict,
@@ -578,7 +593,7 @@ pub struct AuditEvent<'a> {
 }
 
 #[derive(Serialize)]
-pub struct AuditDump<'a> {
+pub(crate) struct AuditDump<'a> {
     pub path: &'a str,
     pub size: u64,
     pub sha256: &'a str,
@@ -586,7 +601,7 @@ pub struct AuditDump<'a> {
 }
 
 #[derive(Serialize)]
-pub struct AuditCounts {
+pub(crate) struct AuditCounts {
     pub total: usize,
     pub blocking: usize,
     pub suppressed: usize,
@@ -594,31 +609,35 @@ pub struct AuditCounts {
 }
 
 #[derive(Serialize)]
-pub struct AuditSuppressed<'a> {
+pub(crate) struct AuditSuppressed<'a> {
     pub fingerprint: Option<&'a str>,
     pub reason: &'a str,
 }
 
 const AUDIT_LIST_CAP: usize = 100;
 
-pub fn audit_event<'a>(
+pub(crate) fn audit_event<'a>(
     record: &'a DecisionRecord,
     report_file: Option<&Path>,
     extra: Option<&'a serde_json::Value>,
 ) -> AuditEvent<'a> {
     let d = &record.decision;
-    let count = |s: &str| d.findings.iter().filter(|f| f.disposition == s).count();
+    let count = |s: FindingDisposition| d.findings.iter().filter(|f| f.disposition == s).count();
     let mut blocking: Vec<&str> = d
         .findings
         .iter()
-        .filter(|f| f.disposition == "blocking")
+        .filter(|f| f.disposition == FindingDisposition::Blocking)
         .filter_map(|f| f.fingerprint.as_deref())
         .collect();
     blocking.sort_unstable();
     blocking.dedup();
     blocking.truncate(AUDIT_LIST_CAP);
     let mut suppressed: Vec<AuditSuppressed<'_>> = Vec::new();
-    for f in d.findings.iter().filter(|f| f.disposition == "suppressed") {
+    for f in d
+        .findings
+        .iter()
+        .filter(|f| f.disposition == FindingDisposition::Suppressed)
+    {
         let fp = f.fingerprint.as_deref();
         if suppressed.len() < AUDIT_LIST_CAP && !suppressed.iter().any(|s| s.fingerprint == fp) {
             suppressed.push(AuditSuppressed {
@@ -644,9 +663,9 @@ pub fn audit_event<'a>(
         rules_digest: &record.report.tool.rules_digest,
         findings: AuditCounts {
             total: d.findings.len(),
-            blocking: count("blocking"),
-            suppressed: count("suppressed"),
-            below_threshold: count("below-threshold"),
+            blocking: count(FindingDisposition::Blocking),
+            suppressed: count(FindingDisposition::Suppressed),
+            below_threshold: count(FindingDisposition::BelowThreshold),
         },
         blocking_fingerprints: blocking,
         suppressed,

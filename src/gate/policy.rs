@@ -5,7 +5,7 @@
 //! decision can later be tied to the policy that made it.
 
 use crate::report::baseline::Baseline;
-use crate::report::{Finding, Severity};
+use crate::report::{Finding, Kind, Severity};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::path::Path;
@@ -56,11 +56,13 @@ fn default_severities() -> Vec<String> {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct AllowEntry {
+    /// `sha256:` (or `der-sha256:`) fingerprint of the finding to let pass.
     pub fingerprint: String,
+    /// Why it may pass (a published test key, an accepted risk): printed with every decision.
     pub reason: String,
     /// Restricts the entry to findings of this kind.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub kind: Option<String>,
+    pub kind: Option<Kind>,
 }
 
 #[derive(Deserialize)]
@@ -120,12 +122,19 @@ pub struct Policy {
     pub source: String,
     /// `sha256:` + hex SHA-256 of the policy file bytes.
     pub digest: String,
+    /// Severities that block.
     pub block_severities: Vec<Severity>,
-    pub block_kinds: Vec<String>,
+    /// Kinds that block whatever their severity.
+    pub block_kinds: Vec<Kind>,
+    /// Findings that may pass, by fingerprint, each with its reason.
     pub allow: Vec<AllowEntry>,
+    /// Larger dumps are refused unscanned (BLOCK): the gate's time and memory stay bounded.
     pub max_size_bytes: u64,
+    /// A scan running longer is cut short, which makes it incomplete (BLOCK).
     pub time_limit: Duration,
+    /// Whether a file in no recognised format (scanned as raw bytes) may be ALLOWed.
     pub allow_raw: bool,
+    /// Whether blocking findings may be redacted into an allowed copy.
     pub redaction: bool,
 }
 
@@ -141,12 +150,64 @@ pub enum Disposition {
 }
 
 impl Disposition {
+    /// The word the decision record and SARIF use for it (the allowlist reason goes apart).
     pub fn as_str(&self) -> &'static str {
+        self.tag().as_str()
+    }
+
+    /// This disposition as the decision record stores it.
+    pub fn tag(&self) -> FindingDisposition {
         match self {
-            Disposition::Blocking => "blocking",
-            Disposition::Suppressed(_) => "suppressed",
-            Disposition::Allowed => "below-threshold",
+            Disposition::Blocking => FindingDisposition::Blocking,
+            Disposition::Suppressed(_) => FindingDisposition::Suppressed,
+            Disposition::Allowed => FindingDisposition::BelowThreshold,
         }
+    }
+}
+
+/// A finding's `disposition` in the decision record and the sweep's verdicts: [`Disposition`]
+/// without the allowlist entry's reason, which the record keeps in its own `reason` member.
+/// Serialises as `blocking`, `suppressed` or `below-threshold`, the words the record always had.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FindingDisposition {
+    /// The finding makes the dump BLOCK (or be redacted).
+    Blocking,
+    /// An allowlist entry or baseline lets it pass.
+    Suppressed,
+    /// Below the policy's threshold: reported, does not block.
+    BelowThreshold,
+}
+
+impl FindingDisposition {
+    /// The record's word for it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FindingDisposition::Blocking => "blocking",
+            FindingDisposition::Suppressed => "suppressed",
+            FindingDisposition::BelowThreshold => "below-threshold",
+        }
+    }
+}
+
+impl std::fmt::Display for FindingDisposition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// In the published schemas a disposition is a string, as it was before it was typed.
+impl schemars::JsonSchema for FindingDisposition {
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "FindingDisposition".into()
+    }
+
+    fn json_schema(g: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        String::json_schema(g)
     }
 }
 
@@ -157,28 +218,43 @@ pub enum PolicyError {
     /// The file could not be read (missing, not a regular file, over the size cap).
     #[error("policy {path}: {error}")]
     Read {
+        /// The policy file.
         path: String,
         #[source]
+        /// Why it could not be read.
         error: std::io::Error,
     },
     /// The bytes are not UTF-8.
     #[error("policy {policy}: not UTF-8 text")]
-    NotText { policy: String },
+    NotText {
+        /// The policy file.
+        policy: String,
+    },
     /// Not TOML, or a field of the wrong type or unknown name.
     #[error("policy {policy}: {error}")]
     Syntax {
+        /// The policy file.
         policy: String,
         #[source]
+        /// The parser's error, with line and column.
         error: Box<toml::de::Error>,
     },
     /// A policy version this dumpguard does not read.
     #[error("policy {policy}: unsupported version {version} (this dumpguard reads version 1)")]
-    Version { policy: String, version: u32 },
+    Version {
+        /// The policy file.
+        policy: String,
+        /// The version it declares.
+        version: u32,
+    },
     /// A field holds a value outside what it accepts.
     #[error("policy {policy}: {field}: {problem}")]
     Invalid {
+        /// The policy file.
         policy: String,
+        /// The field, as the file names it (`[block].kinds`).
         field: String,
+        /// What is wrong with its value.
         problem: String,
     },
 }
@@ -255,7 +331,7 @@ impl Policy {
         for (i, a) in file.allow.iter().enumerate() {
             let entry = format!("allow entry {}", i + 1);
             if let Some(k) = &a.kind {
-                check_kind(k).map_err(|e| invalid(format!("{entry}: kind"), e))?;
+                check_kind(k.as_str()).map_err(|e| invalid(format!("{entry}: kind"), e))?;
             }
             if a.reason.trim().is_empty() {
                 return Err(invalid(
@@ -277,7 +353,7 @@ impl Policy {
             source: source.into(),
             digest: format!("sha256:{}", hex::encode(Sha256::digest(bytes))),
             block_severities,
-            block_kinds: file.block.kinds,
+            block_kinds: file.block.kinds.iter().map(|k| Kind::parse(k)).collect(),
             allow: file
                 .allow
                 .into_iter()
@@ -295,8 +371,8 @@ impl Policy {
 
     /// Whether this finding blocks, is allowlisted, or is below the threshold.
     pub fn classify(&self, f: &Finding) -> Disposition {
-        let blocks = self.block_severities.contains(&f.severity)
-            || self.block_kinds.iter().any(|k| k == &f.kind);
+        let blocks =
+            self.block_severities.contains(&f.severity) || self.block_kinds.contains(&f.kind);
         if !blocks {
             return Disposition::Allowed;
         }

@@ -18,7 +18,7 @@ use super::policy::{Disposition, Policy};
 use crate::detect::PublicKeyRecord;
 use crate::input::{Dump, Region, RegionKind};
 use crate::keys::residue::{self, Residue, Secret};
-use crate::report::Report;
+use crate::report::{Kind, Report};
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use num_bigint_dig::BigUint;
 use serde::Serialize;
@@ -54,7 +54,7 @@ pub struct Removed {
     pub length: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fingerprint: Option<String>,
-    pub kind: String,
+    pub kind: Kind,
     pub encoding: String,
     /// The finding id in the original's report, when the range is a finding.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -221,7 +221,7 @@ pub fn plan(
             offset: h.offset,
             length: h.length,
             fingerprint: Some(h.fingerprint),
-            kind: "private-key-material".into(),
+            kind: Kind::PrivateKeyMaterial,
             encoding: h.form.into(),
             finding: None,
             why,
@@ -727,7 +727,7 @@ mod tests {
             offset: 10,
             length: 40,
             fingerprint: Some("sha256:x".into()),
-            kind: "k".into(),
+            kind: Kind::token("k"),
             encoding: "der".into(),
             finding: Some("F1".into()),
             why: "blocking finding".into(),

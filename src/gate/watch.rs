@@ -55,11 +55,15 @@ use std::time::{Duration, Instant, SystemTime};
 /// Configuration of one watcher.
 #[derive(Debug, Clone)]
 pub struct WatchConfig {
+    /// Where dumps arrive; each one is decided once it stops changing.
     pub inbox: PathBuf,
+    /// Where allowed dumps (or their redacted copies) are moved.
     pub outbox: PathBuf,
+    /// Where blocked dumps are moved, never deleted.
     pub quarantine: PathBuf,
     /// Work directory (same filesystem as the others); default `INBOX/.dumpguard-work`.
     pub work: PathBuf,
+    /// The hash-chained audit log every decision is appended to.
     pub audit_log: PathBuf,
     /// How long size and mtime must stay unchanged before a file is taken.
     pub settle: Duration,
@@ -238,8 +242,10 @@ pub enum WatchError {
     /// A file-system operation on the watcher's own directories failed (`context` says which).
     #[error("{context}: {error}")]
     Io {
+        /// What was being done, and to which path.
         context: String,
         #[source]
+        /// The operating system's error.
         error: io::Error,
     },
     /// The directories are unfit: not directories, not distinct, nested, or on different

@@ -59,25 +59,42 @@ struct Segment {
 const NO_REGION: u32 = u32::MAX;
 
 /// Where a file offset sits, in words a debug engineer reads.
-#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq, schemars::JsonSchema)]
+#[derive(
+    Debug, Clone, Default, Serialize, serde::Deserialize, PartialEq, Eq, schemars::JsonSchema,
+)]
 pub struct Location {
     /// Hex string ("0x7ffc6381c022"): 64-bit addresses do not survive JSON numbers in
     /// JavaScript-based consumers.
     #[serde(
+        default,
         skip_serializing_if = "Option::is_none",
-        serialize_with = "hex_address"
+        serialize_with = "hex_address",
+        deserialize_with = "parse_hex_address"
     )]
     #[schemars(with = "Option<String>")]
     pub address: Option<u64>,
     pub region: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub module: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub thread: Option<u32>,
     /// For a dump inside an archive or compressed file: the member it was found in
     /// (`dir/core.1234`, nested members joined by `!`); offsets are in that member.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub member: Option<String>,
+}
+
+/// Reads back what [`hex_address`] wrote (`0x7ffc6381c022`): stored reports are read by the
+/// sweep with the same types that wrote them.
+fn parse_hex_address<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    use serde::Deserialize;
+    let Some(s) = Option::<std::borrow::Cow<'de, str>>::deserialize(d)? else {
+        return Ok(None);
+    };
+    let hex = s.strip_prefix("0x").unwrap_or(&s);
+    u64::from_str_radix(hex, 16)
+        .map(Some)
+        .map_err(|_| serde::de::Error::custom(format!("address '{s}' is not 0x<hex>")))
 }
 
 fn hex_address<S: serde::Serializer>(a: &Option<u64>, s: S) -> Result<S::Ok, S::Error> {

@@ -18,17 +18,26 @@ use std::os::unix::fs::FileExt;
 use std::path::Path;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The archive or compression formats an input may be in, recognised by magic bytes.
 pub enum Kind {
+    /// A zip archive.
     Zip,
+    /// A gzip stream.
     Gzip,
+    /// A zstd stream.
     Zstd,
+    /// An xz stream.
     Xz,
+    /// A bzip2 stream.
     Bzip2,
+    /// A Microsoft cabinet (how Windows Error Reporting ships dumps).
     Cab,
+    /// A tar archive.
     Tar,
 }
 
 impl Kind {
+    /// The format's name in reports (`zip`, `gzip` ...).
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::Zip => "zip",
@@ -105,7 +114,9 @@ pub struct Limits {
     /// Expansion budget per top-level file: `ratio × its size`, at least `min_budget`, at most
     /// `max_total`.
     pub max_ratio: u64,
+    /// Smallest expansion budget, so that a tiny archive of a real dump is still expanded.
     pub min_budget: u64,
+    /// Largest expansion budget, whatever the ratio gives: the disk spent on one file.
     pub max_total: u64,
     /// Members listed per archive (a directory of millions of entries is itself a bomb).
     pub max_members: usize,

@@ -19,7 +19,6 @@ mod region;
 
 pub use address_space::{locate, AddressSpace, Location, MappedRange, StackRange};
 pub use bytes::{DumpBytes, FileStamp, STREAM_CAP};
-pub use raw::RawIndexEntry;
 pub use region::{Region, RegionKind};
 
 use std::path::Path;
@@ -28,13 +27,18 @@ use std::path::Path;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Format {
+    /// A Windows, Breakpad or Crashpad minidump.
     Minidump,
+    /// An ELF core file (gcore, the kernel's core dumps).
     ElfCore,
+    /// A LiME physical-memory image.
     Lime,
+    /// No container recognised: scanned as raw memory.
     Raw,
 }
 
 impl Format {
+    /// The format's name in reports (`minidump`, `elf-core`, `lime`, `raw`).
     pub fn as_str(self) -> &'static str {
         match self {
             Format::Minidump => "minidump",
@@ -56,6 +60,7 @@ pub mod caps {
     pub const MAPPINGS: usize = 1 << 18;
     /// Modules and thread stacks.
     pub const MODULES: usize = 1 << 16;
+    /// Most thread stacks described per dump: more is a hostile directory, not a process.
     pub const STACKS: usize = 1 << 16;
     /// Ordinary warnings kept verbatim; the rest are counted. Warnings about a cap being
     /// reached are always kept (there are at most a handful), so a flood of per-record
@@ -205,8 +210,11 @@ fn short_label(s: &str) -> String {
 
 /// An opened dump: its bytes (memory-mapped when read from a file) and what the parser found.
 pub struct Dump<'a> {
+    /// The bytes: a memory map of the file or a borrowed slice.
     pub bytes: DumpBytes<'a>,
+    /// The container format it was parsed as.
     pub format: Format,
+    /// What the parser found: regions, description, warnings, whether it is complete.
     pub layout: Layout,
 }
 
@@ -281,6 +289,7 @@ impl<'a> Dump<'a> {
         }
     }
 
+    /// The dump's bytes; file offsets in findings index this slice.
     pub fn data(&self) -> &[u8] {
         &self.bytes
     }

@@ -14,7 +14,9 @@ use spki::AlgorithmIdentifierRef;
 
 /// The container format a key was found in, for the report.
 pub struct Decoded {
+    /// The decoded key, not yet verified.
     pub key: PrivateKey,
+    /// The container it was in (`PKCS#1`, `PKCS#8`, `SEC1` ...), for the report.
     pub format: &'static str,
 }
 

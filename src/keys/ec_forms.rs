@@ -108,6 +108,7 @@ pub fn forms(curve: Curve, c: &[u8]) -> Vec<(Form, Vec<u8>)> {
     out
 }
 
+#[cfg(test)] // the tests build Montgomery-form points; detectors only read them
 /// R mod p for R = 2^(64·limbs): the Z of a Jacobian point in Montgomery form whose Z is one
 /// (what OpenSSL's `EC_POINT_set_affine_coordinates` leaves), little-endian.
 pub fn one_montgomery(curve: Curve) -> Vec<u8> {
@@ -125,6 +126,7 @@ pub fn scalar_montgomery_be(curve: Curve, d: &[u8]) -> Vec<u8> {
     m.to_bytes_be()
 }
 
+#[cfg(test)] // the tests build Montgomery-form points; detectors only read them
 /// The plain scalar of a Montgomery-form one (little-endian `d·R mod n` bytes), big-endian.
 pub fn scalar_from_montgomery(curve: Curve, le: &[u8]) -> Option<Vec<u8>> {
     use num_bigint_dig::ModInverse;

@@ -9,8 +9,6 @@
 
 use num_bigint_dig::BigUint;
 
-/// Largest factor handled, in limbs: a prime of RSA-16384 (8192 bits).
-pub const MAX_FACTOR_LIMBS: usize = 128;
 /// Largest modulus handled, in limbs (RSA-16384).
 pub const MAX_MODULUS_LIMBS: usize = 256;
 

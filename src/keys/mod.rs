@@ -30,10 +30,14 @@ pub use public_record::PublicKeyRecord;
 pub use rsa::RsaParts;
 pub(crate) use rsa::MAX_INT_BYTES;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// How far a key was proven (docs/key-formats.md §12.1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+///
+/// A finding's `status` member is this type: it serialises to the lowercase word the report
+/// schema lists (`verified`, `derived` ...) and reads back from it. Token findings use
+/// `Verified` (a validator proved the token well-formed and consistent) or `Unverifiable`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Status {
     /// Internal consistency proves a real key (RSA p·q = n ..., EC d·G = Q, Ed25519 seed → pk).
@@ -50,6 +54,16 @@ pub enum Status {
 }
 
 impl Status {
+    /// Every status, for parsers and tests that must cover them all.
+    pub const ALL: [Status; 5] = [
+        Status::Verified,
+        Status::Derived,
+        Status::Encrypted,
+        Status::Unverifiable,
+        Status::Corrupted,
+    ];
+
+    /// The report's word for this status.
     pub fn as_str(self) -> &'static str {
         match self {
             Status::Verified => "verified",
@@ -61,17 +75,67 @@ impl Status {
     }
 }
 
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Reads the report's word (`verified` ...), as stored reports and the sweep's database hold it.
+impl std::str::FromStr for Status {
+    type Err = UnknownStatus;
+
+    fn from_str(s: &str) -> Result<Status, UnknownStatus> {
+        Status::ALL
+            .into_iter()
+            .find(|x| x.as_str() == s)
+            .ok_or_else(|| UnknownStatus(s.to_string()))
+    }
+}
+
+/// A status word that is none of [`Status::ALL`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown status '{0}' (verified, derived, encrypted, unverifiable, corrupted)")]
+pub struct UnknownStatus(pub String);
+
+impl PartialEq<&str> for Status {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl PartialEq<String> for Status {
+    fn eq(&self, other: &String) -> bool {
+        self.as_str() == other
+    }
+}
+
+/// In the published schemas a status is a string, as it was before it was typed.
+impl schemars::JsonSchema for Status {
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Status".into()
+    }
+
+    fn json_schema(g: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        String::json_schema(g)
+    }
+}
+
 /// Public facts about a key, safe to print.
-#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
 pub struct KeyInfo {
     pub algorithm: String,
     pub bits: u32,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub curve: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub public_exponent: Option<u64>,
     /// The container the key was wrapped in (PKCS#1, PKCS#8, SEC1 ...).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub format: Option<String>,
 }
 
@@ -79,29 +143,42 @@ pub struct KeyInfo {
 /// never printed (no Debug).
 #[derive(Clone)]
 pub enum PrivateKey {
+    /// An RSA key (any subset of its integers; verification says which sufficed).
     Rsa(RsaParts),
+    /// An elliptic-curve key on a named curve.
     Ec {
+        /// The curve.
         curve: Curve,
+        /// The private scalar, big-endian.
         d: Vec<u8>,
         /// SEC1-encoded public point, when the encoding carries one.
         public: Option<Vec<u8>>,
     },
+    /// An Ed25519 key (RFC 8032).
     Ed25519 {
+        /// The 32-byte seed the signing key is derived from.
         seed: [u8; 32],
+        /// The stored public key, when the encoding carries one: what proves the seed.
         public: Option<Vec<u8>>,
     },
+    /// An X25519 key (RFC 7748).
     X25519 {
+        /// The 32-byte private scalar.
         scalar: [u8; 32],
+        /// The stored public key, when the encoding carries one.
         public: Option<Vec<u8>>,
     },
+    /// A DSA key.
     Dsa(dsa::DsaParts),
     /// An encrypted container; `scheme` says how it is protected.
     Encrypted {
+        /// The encryption scheme (`PBES2`, `aes256-ctr/bcrypt` ...), for the report.
         scheme: String,
     },
     /// A well-formed private key of an algorithm or curve dumpguard cannot check (GOST,
     /// Ed448, P-224 ...): reported, unverified.
     Unsupported {
+        /// The algorithm's name or OID, for the report.
         algorithm: String,
     },
 }
@@ -153,17 +230,6 @@ impl Verdict {
     /// `sha256:<hex>` of the SPKI, as `openssl pkey -pubout -outform DER | sha256sum` prints.
     pub fn fingerprint(&self) -> Option<String> {
         self.spki.as_deref().map(fingerprint::sha256_fingerprint)
-    }
-
-    /// The kind string used in reports: `rsa-private-key`, `ec-private-key` ...
-    pub fn kind(&self) -> String {
-        let a = &self.key.algorithm;
-        let slug_ok = !a.is_empty() && a.chars().all(|c| c.is_ascii_alphanumeric());
-        if slug_ok {
-            format!("{}-private-key", a.to_ascii_lowercase())
-        } else {
-            "private-key".into()
-        }
     }
 }
 

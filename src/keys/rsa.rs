@@ -10,13 +10,21 @@ use num_traits::{One, ToPrimitive, Zero};
 /// The numbers of an RSA private key. Any of them may be missing in a partial structure.
 #[derive(Default, Clone)]
 pub struct RsaParts {
+    /// The modulus.
     pub n: Option<BigUint>,
+    /// The public exponent.
     pub e: Option<BigUint>,
+    /// The private exponent.
     pub d: Option<BigUint>,
+    /// The first prime.
     pub p: Option<BigUint>,
+    /// The second prime.
     pub q: Option<BigUint>,
+    /// d mod (p − 1) (CRT).
     pub dp: Option<BigUint>,
+    /// d mod (q − 1) (CRT).
     pub dq: Option<BigUint>,
+    /// q⁻¹ mod p (CRT).
     pub qinv: Option<BigUint>,
     /// Container name for the report (PKCS#1, PKCS#8 ...).
     pub format: String,

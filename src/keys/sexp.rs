@@ -32,7 +32,9 @@ pub const MAX_SPAN: usize = 64 * 1024;
 /// A parsed S-expression. Atoms hold decoded bytes (hex and base64 undone).
 #[derive(Clone, PartialEq, Eq)]
 pub enum Sexp {
+    /// A byte string.
     Atom(Vec<u8>),
+    /// A parenthesised list.
     List(Vec<Sexp>),
 }
 
@@ -47,6 +49,7 @@ impl std::fmt::Debug for Sexp {
 }
 
 impl Sexp {
+    /// The bytes of an atom; `None` for a list.
     pub fn atom(&self) -> Option<&[u8]> {
         match self {
             Sexp::Atom(a) => Some(a),
@@ -54,6 +57,7 @@ impl Sexp {
         }
     }
 
+    /// The items of a list; `None` for an atom.
     pub fn list(&self) -> Option<&[Sexp]> {
         match self {
             Sexp::List(l) => Some(l),
@@ -99,12 +103,16 @@ pub fn parse_internal_headless_atom(data: &[u8]) -> Option<(Sexp, usize)> {
 /// Which syntax an expression was written in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Syntax {
+    /// `(3:abc)`: length-prefixed, the form libgcrypt keeps in memory.
     Canonical,
+    /// `(abc "d e" #0102#)`: the human-readable form.
     Advanced,
+    /// libgcrypt's internal binary form (length bytes instead of digits).
     Internal,
 }
 
 impl Syntax {
+    /// The syntax's name in finding encodings.
     pub fn as_str(self) -> &'static str {
         match self {
             Syntax::Canonical => "canonical",

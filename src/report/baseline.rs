@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
 
+/// The `schema` of a baseline file.
 pub const BASELINE_SCHEMA: &str = "dumpguard.baseline/v1";
 
 /// Most bytes read from a baseline or report file: a baseline is small, and a hostile file
@@ -21,10 +22,13 @@ const MAX_FILE: u64 = 256 << 20;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
+/// One accepted secret: findings with this fingerprint are reported but do not count.
 pub struct BaselineEntry {
+    /// The accepted fingerprint.
     pub fingerprint: String,
     /// The finding's kind when accepted (informational: matching is by fingerprint).
-    pub kind: String,
+    pub kind: super::Kind,
+    /// Why it was accepted.
     pub reason: String,
     /// The input it was accepted from.
     pub seen_in: String,
@@ -32,16 +36,20 @@ pub struct BaselineEntry {
 
 #[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
+/// Secrets accepted as known (`scan --baseline`), so only new ones fail a build.
 pub struct Baseline {
+    /// Always [`BASELINE_SCHEMA`].
     pub schema: String,
+    /// The accepted secrets, by fingerprint.
     pub entries: Vec<BaselineEntry>,
 }
 
 /// Why a finding is not counted: shown in every output format.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
 pub struct Suppression {
     /// `baseline FILE` (or the gate's policy allowlist).
     pub by: String,
+    /// The baseline entry's reason.
     pub reason: String,
 }
 
@@ -52,13 +60,20 @@ pub enum BaselineError {
     /// at once, never read), over the size cap, or not UTF-8.
     #[error("baseline {path}: {error}")]
     Read {
+        /// The baseline or report file.
         path: String,
         #[source]
+        /// Why it could not be read.
         error: std::io::Error,
     },
     /// The file was read but is not what it must be (a baseline, or reports to build one from).
     #[error("baseline {path}: {problem}")]
-    Invalid { path: String, problem: String },
+    Invalid {
+        /// The baseline or report file.
+        path: String,
+        /// What is wrong with it.
+        problem: String,
+    },
     /// `dumpguard baseline` without a reason: every accepted key must say why.
     #[error("a baseline entry needs a reason (--reason)")]
     NoReason,
@@ -160,7 +175,7 @@ impl Baseline {
                         .entry(fp.to_ascii_lowercase())
                         .or_insert_with(|| BaselineEntry {
                             fingerprint: fp.to_ascii_lowercase(),
-                            kind: f["kind"].as_str().unwrap_or_default().into(),
+                            kind: super::Kind::parse(f["kind"].as_str().unwrap_or_default()),
                             reason: reason.into(),
                             seen_in: seen_in.into(),
                         });
@@ -173,6 +188,7 @@ impl Baseline {
         })
     }
 
+    /// The baseline as pretty JSON, as `scan --write-baseline` writes it.
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).expect("baseline serialises") + "\n"
     }

@@ -11,12 +11,15 @@ use super::{Report, Severity, Tool};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
+/// The `schema` of a `scan --format json` document over several inputs.
 pub const SCAN_SCHEMA: &str = "dumpguard.scan/v1";
 
 /// An input that could not be scanned at all (unreadable, vanished, over a size limit).
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct InputError {
+    /// The input as named on the command line.
     pub path: String,
+    /// Why it could not be scanned.
     pub error: String,
 }
 
@@ -26,7 +29,9 @@ pub struct InputError {
 pub struct Totals {
     /// Inputs attempted: scanned (complete or not) plus failed.
     pub inputs: usize,
+    /// Reports whose scan was complete.
     pub complete: usize,
+    /// Reports whose scan was not complete (truncated input, time-out ...).
     pub incomplete: usize,
     /// Inputs that could not be scanned at all (see `errors`).
     pub failed: usize,
@@ -37,6 +42,7 @@ pub struct Totals {
 }
 
 impl Totals {
+    /// The totals over `reports`, with `failed` inputs that gave no report.
     pub fn of(reports: &[Report], failed: usize) -> Totals {
         let mut by_severity: BTreeMap<String, u64> = [
             Severity::Critical,
@@ -90,10 +96,15 @@ impl Totals {
 /// Several reports as one JSON document.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ScanCollection<'a> {
+    /// Always [`SCAN_SCHEMA`].
     pub schema: &'static str,
+    /// The tool that wrote the document.
     pub tool: Tool,
+    /// One report per input scanned.
     pub reports: &'a [Report],
+    /// Inputs that could not be scanned.
     pub errors: &'a [InputError],
+    /// Totals over all inputs.
     pub summary: Totals,
 }
 
@@ -109,6 +120,7 @@ impl<'a> ScanCollection<'a> {
         }
     }
 
+    /// The document as pretty JSON.
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).expect("collection serialises")
     }

@@ -1,32 +1,40 @@
 //! The finding model (docs/design.md, report schema v1).
 
+use super::kind::Kind;
 use crate::input::Location;
 use crate::keys::{KeyInfo, Status, Verdict};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Most locations listed for one merged token finding; `occurrences` keeps counting.
 pub const MAX_LOCATIONS: usize = 100;
 
 #[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    Serialize,
-    serde::Deserialize,
-    schemars::JsonSchema,
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
 )]
 #[serde(rename_all = "lowercase")]
+/// How bad a finding is, by what it lets an attacker do (README "What blocks").
 pub enum Severity {
+    /// Context worth knowing, not a secret by itself.
     Low,
+    /// A weak or expired secret, or a likely false positive.
     Medium,
+    /// A secret that is usable but not proven (a well-formed key that could not be checked).
     High,
+    /// A proven private key or a validated live credential.
     Critical,
+}
+
+/// In the published schemas a severity is one of its four words, as it was before its
+/// variants were documented (documented variants would turn the schema's `enum` into `oneOf`).
+impl schemars::JsonSchema for Severity {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Severity".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({ "type": "string", "enum": ["low", "medium", "high", "critical"] })
+    }
 }
 
 /// `--fail-on high`, a policy's `block_at`: one parser for every place a severity is read, with
@@ -41,6 +49,7 @@ impl std::str::FromStr for Severity {
 }
 
 impl Severity {
+    /// The severity as reports spell it (`critical` ...).
     pub fn as_str(self) -> &'static str {
         match self {
             Severity::Low => "low",
@@ -50,6 +59,7 @@ impl Severity {
         }
     }
 
+    /// Reads a severity, case-insensitively; `None` for anything else.
     pub fn parse(s: &str) -> Option<Severity> {
         Some(match s.to_ascii_lowercase().as_str() {
             "low" => Severity::Low,
@@ -63,37 +73,52 @@ impl Severity {
 
 /// One thing found in a dump. Holds no secret bytes: only fingerprints, sizes, locations and
 /// a preview built from non-secret structure.
-#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Finding {
+    /// `F1`, `F2` ... in file order, unique within the report.
     pub id: String,
+    /// The detector that found it (`der`, `cng`, `rules/jwt` ...).
     pub detector: String,
-    pub kind: String,
+    /// What it is (`rsa-private-key`, `aes-key`, `jwt` ...).
+    pub kind: Kind,
+    /// How bad it is; the exit code and the gate's default policy go by it.
     pub severity: Severity,
+    /// Whether the secret was proven (`status` is `verified`).
     pub verified: bool,
-    pub status: String,
+    /// How far it was proven.
+    pub status: Status,
+    /// What was proven, in words (`p·q = n and e·d ≡ 1 mod λ(n)`).
     pub verification: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `sha256:` of the public key's DER SPKI (keys) or of the secret (symmetric keys,
+    /// tokens); absent where no canonical form exists.
     pub fingerprint: Option<String>,
+    /// How the secret was encoded where it was found (`der`, `pem-utf16le`, `cng-rsafullprivate` ...).
     pub encoding: String,
+    /// File offset of the first byte.
     pub offset: u64,
+    /// Length in bytes.
     pub length: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Where the offset sits in the process: address, region, module, thread.
     pub location: Option<Location>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Public facts about the key (algorithm, bits, curve, container).
     pub key: Option<KeyInfo>,
+    /// A redacted description built from non-secret structure.
     pub preview: String,
     /// How many times this secret was seen (token findings merge repeats by fingerprint).
     /// Serialised only when more than one.
-    #[serde(skip_serializing_if = "is_one")]
+    #[serde(default = "one", skip_serializing_if = "is_one")]
     pub occurrences: u64,
     /// Where it was seen, in file order (at most [`MAX_LOCATIONS`]); only when more than one.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub locations: Vec<Occurrence>,
     /// For tokens and passwords: the rule and what its validator established.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token: Option<TokenInfo>,
     /// Set when the key is a well-known published test key (or an inventory entry): what it is.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub known_key: Option<String>,
     /// SHA-256 of the private key's exact encoded bytes: matches published test keys that
     /// have no SPKI fingerprint. Internal; never serialised.
@@ -101,7 +126,7 @@ pub struct Finding {
     pub content_hash: Option<String>,
     /// Set when a baseline accepted this finding: it is reported, but does not count towards
     /// the exit code.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suppressed: Option<super::baseline::Suppression>,
     /// The proven private key, in process memory only, for the gate's redaction and residue
     /// check (see [`crate::keys::Material`]). Never serialised, never printed.
@@ -111,6 +136,11 @@ pub struct Finding {
 
 fn is_one(n: &u64) -> bool {
     *n == 1
+}
+
+/// A stored finding without `occurrences` was seen once.
+fn one() -> u64 {
+    1
 }
 
 /// Truncates sorted locations to [`MAX_LOCATIONS`], keeping the first location of every
@@ -136,24 +166,29 @@ fn keep_first_locations(v: &mut Vec<Occurrence>) {
 }
 
 /// One place a repeated secret was seen.
-#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Occurrence {
+    /// File offset.
     pub offset: u64,
+    /// Length in bytes.
     pub length: u64,
+    /// The encoding there.
     pub encoding: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Where the offset sits in the process.
     pub location: Option<Location>,
 }
 
 /// What a token rule established: never the secret, only structure (`alg`, `iss`, `exp`,
 /// `account_id`, user and host names ...).
-#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TokenInfo {
     /// Rule id (`jwt`, `github-token` ...).
     pub rule: String,
     /// Rule name.
     pub name: String,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    /// What the validator read from the token's structure (`alg`, `iss`, `exp` ...).
     pub attributes: BTreeMap<String, String>,
 }
 
@@ -179,10 +214,10 @@ impl Finding {
             material: None,
             id: id.into(),
             detector: "der".into(),
-            kind: "rsa-private-key".into(),
+            kind: Kind::private_key("RSA"),
             severity,
             verified: true,
-            status: "verified".into(),
+            status: Status::Verified,
             verification: "test".into(),
             fingerprint: Some(fingerprint.into()),
             encoding: "der".into(),
@@ -212,10 +247,10 @@ impl Finding {
         Finding {
             id: String::new(),
             detector: detector.into(),
-            kind: v.kind(),
+            kind: Kind::private_key(&v.key.algorithm),
             severity: key_severity(v.status),
             verified: v.status == Status::Verified,
-            status: v.status.as_str().into(),
+            status: v.status,
             verification: v.verification.clone(),
             fingerprint: v.fingerprint(),
             encoding: encoding.into(),
@@ -298,6 +333,7 @@ impl Finding {
         };
     }
 
+    /// File offset one past the finding's last byte.
     pub fn end(&self) -> u64 {
         self.offset.saturating_add(self.length)
     }

@@ -47,6 +47,7 @@ fn what(f: &Finding) -> String {
             }
             let noun = f
                 .kind
+                .as_str()
                 .rsplit_once('-')
                 .map(|(a, b)| (a.rsplit('-').next().unwrap_or(a), b));
             match noun {
@@ -59,7 +60,7 @@ fn what(f: &Finding) -> String {
             }
             s
         }
-        None => f.kind.replace('-', " "),
+        None => f.kind.as_str().replace('-', " "),
     }
 }
 
@@ -108,7 +109,11 @@ pub fn render_styled(r: &Report, color: bool) -> String {
         emit!(out, "  no findings");
     }
     for f in &r.findings {
-        let proof = if f.verified { "VERIFIED" } else { &f.status };
+        let proof = if f.verified {
+            "VERIFIED"
+        } else {
+            f.status.as_str()
+        };
         // The severity label may carry our own colour codes, so it is joined after escaping.
         let _ = writeln!(
             out,

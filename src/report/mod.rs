@@ -5,23 +5,31 @@ pub mod collection;
 pub mod escape;
 mod finding;
 pub mod human;
+mod kind;
 pub mod sarif;
 
 pub use finding::{key_severity, Finding, Occurrence, Severity, TokenInfo, MAX_LOCATIONS};
+pub use kind::{Kind, PrivateKeyKind, TokenKind};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+/// The `schema` of one dump's report.
 pub const SCHEMA: &str = "dumpguard.report/v1";
 
-#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
+/// Which dumpguard wrote a report, and with which rules: two reports compare only when these agree.
 pub struct Tool {
+    /// Always `dumpguard`.
     pub name: String,
+    /// The crate version.
     pub version: String,
+    /// Digest of the detector set and rule packs the scan ran.
     pub rules_digest: String,
 }
 
 impl Tool {
+    /// This build of dumpguard, with the given rules digest.
     pub fn new(rules_digest: &str) -> Tool {
         Tool {
             name: "dumpguard".into(),
@@ -31,42 +39,64 @@ impl Tool {
     }
 }
 
-#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
+/// The input a report describes.
 pub struct InputInfo {
+    /// The path as given (or the name passed to `scan_bytes`).
     pub path: String,
+    /// Size in bytes.
     pub size: u64,
+    /// SHA-256 of the exact bytes scanned, so a decision names what it judged.
     pub sha256: String,
+    /// The container format (`minidump`, `elf-core`, `lime`, `raw`, an archive's).
     pub format: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// What the parser read from the headers (OS, architecture, streams).
     pub description: Option<String>,
     /// Number of regions the parser described.
     pub regions: usize,
+    /// Bytes the detectors looked at.
     pub scanned_bytes: u64,
+    /// Whether every byte was scanned; an incomplete scan exits 2 and never ALLOWs.
     pub complete: bool,
+    /// What the parser or the scan could not do (truncated streams, a time-out ...).
     pub warnings: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
+/// Totals of a report.
 pub struct Summary {
+    /// Findings per severity (all four always present).
     pub by_severity: BTreeMap<String, u64>,
     /// Distinct keys by fingerprint: one key is often found many times.
     pub distinct_fingerprints: usize,
     /// Public keys and certificates seen (context for pairing, not findings).
     pub public_keys_seen: usize,
+    /// Wall time of the scan.
     pub elapsed_ms: u64,
+    /// Scan throughput.
     pub bytes_per_second: u64,
 }
 
-#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
+/// One dump's report (schema `dumpguard.report/v1`): what was scanned and what was found.
+/// Serialises to the documented JSON and reads back from it byte for byte, so stored reports
+/// (the sweep's state, baselines) are read with this same type.
 pub struct Report {
+    /// Always [`SCHEMA`].
     pub schema: String,
+    /// Which dumpguard wrote it.
     pub tool: Tool,
+    /// The input scanned.
     pub input: InputInfo,
+    /// What was found, in file order.
     pub findings: Vec<Finding>,
+    /// Totals.
     pub summary: Summary,
 }
 
 impl Report {
+    /// The summary of `findings` over `bytes` scanned in `elapsed_ms`.
     pub fn summarize(findings: &[Finding], elapsed_ms: u64, bytes: u64) -> Summary {
         let mut by_severity = BTreeMap::new();
         for s in ["critical", "high", "medium", "low"] {
@@ -102,6 +132,7 @@ impl Report {
             .max()
     }
 
+    /// The report as JSON, compact (JSON Lines) or pretty.
     pub fn to_json(&self, pretty: bool) -> String {
         if pretty {
             serde_json::to_string_pretty(self).expect("report serialises")

@@ -13,6 +13,7 @@ use super::{Finding, Report, Severity};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 
+/// The SARIF 2.1.0 schema URL every log names.
 pub const SARIF_SCHEMA: &str =
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json";
 
@@ -63,6 +64,7 @@ pub fn render(reports: &[&Report], decisions: Option<&[&dyn GateVerdict]>) -> St
     serde_json::to_string_pretty(&sarif(reports, decisions)).expect("SARIF serialises") + "\n"
 }
 
+/// The SARIF log of `reports` (and of the gate's decisions, when given), as a JSON value.
 pub fn sarif(reports: &[&Report], decisions: Option<&[&dyn GateVerdict]>) -> Value {
     // Rules: distinct detector/kind, sorted, each with the highest severity seen.
     let mut rules: BTreeMap<String, &Finding> = BTreeMap::new();
@@ -171,7 +173,7 @@ fn security_severity(s: Severity) -> &'static str {
 fn precision(f: &Finding, all_verified: bool) -> &'static str {
     if all_verified {
         "very-high"
-    } else if f.kind.ends_with("private-key") || f.key.is_some() {
+    } else if f.kind.as_str().ends_with("private-key") || f.key.is_some() {
         "high"
     } else {
         "medium"
@@ -181,7 +183,7 @@ fn precision(f: &Finding, all_verified: bool) -> &'static str {
 /// What a finding of this kind means and what to do: the rule's `fullDescription` and `help`,
 /// read in the dashboard by someone who never saw the dump.
 fn rule_texts(f: &Finding) -> (String, String, String) {
-    let secret = if f.key.is_some() || f.kind.contains("key") {
+    let secret = if f.key.is_some() || f.kind.as_str().contains("key") {
         "key material"
     } else {
         "a credential"

@@ -126,6 +126,7 @@ pub struct CompiledRule {
 
 /// A compiled rule pack.
 pub struct RuleSet {
+    /// The compiled rules, in file order (noisy ones only when asked for).
     pub rules: Vec<CompiledRule>,
     /// Notes from loading (skipped gitleaks features ...).
     pub warnings: Vec<String>,
@@ -332,6 +333,7 @@ impl RuleSet {
         &self.digest
     }
 
+    /// The rule with this id, if the set holds it.
     pub fn get(&self, id: &str) -> Option<&CompiledRule> {
         self.rules.iter().find(|r| r.spec.id == id)
     }

@@ -55,7 +55,8 @@ pub struct Window<'a> {
     file_start: usize,
     /// For UTF-16LE: the file offset of each text byte's code unit, plus one past the end.
     units: Option<Vec<usize>>,
-    /// Index of the anchor in `text`.
+    /// Index of the anchor in `text` (kept for debugging a window; nothing reads it).
+    #[allow(dead_code)]
     pub anchor: usize,
     /// Where matches may lie: `text[search.start..search.end]`. Outside it on each side is at
     /// most one character of margin, then (after it) validator context.
@@ -171,6 +172,9 @@ pub struct Hit {
     pub assessment: Assessment,
     /// Redacted description (the validator's, or a default built from the rule).
     pub preview: String,
+    /// Shannon entropy of the secret (bits per character); the preview already states it
+    /// when the rule has a minimum.
+    #[allow(dead_code)]
     pub entropy: f64,
 }
 

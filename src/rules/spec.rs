@@ -20,6 +20,7 @@ pub struct RuleSpec {
     /// Severity of a match; a validator may lower or raise it (an expired JWT is medium).
     pub severity: Severity,
     #[serde(default)]
+    /// What the rule finds and why it matters, for `dumpguard rules list`.
     pub description: String,
     /// `regex::bytes` syntax. The secret is the capture group named `secret`, else group 1,
     /// else the whole match (or `secret_group`).

@@ -103,6 +103,7 @@ impl Engine {
         Engine::with_detectors(detect::registry())
     }
 
+    /// An engine running exactly these detectors (a narrower set, or an embedder's own).
     pub fn with_detectors(detectors: Vec<Box<dyn Detector>>) -> Engine {
         let mut patterns = Vec::new();
         let mut targets = Vec::new();

@@ -17,15 +17,22 @@ use std::sync::Arc;
 /// The outcome for one rule.
 #[derive(Debug, Default)]
 pub struct RuleCheck {
+    /// The rule's id.
     pub id: String,
+    /// The file the rule came from.
     pub source: String,
+    /// Positive examples that matched, as they must.
     pub positives: usize,
+    /// Negative examples that did not match, as they must not.
     pub negatives: usize,
+    /// What makes the rule unfit (an example that fails, a secret outside its anchors).
     pub failures: Vec<String>,
+    /// What is doubtful but not fatal.
     pub warnings: Vec<String>,
 }
 
 impl RuleCheck {
+    /// Whether the rule may be used: no failures.
     pub fn passed(&self) -> bool {
         self.failures.is_empty()
     }

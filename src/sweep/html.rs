@@ -6,8 +6,9 @@
 //! dump (paths, member names, module names) is escaped.
 
 use super::layout::Layout;
-use super::record::{FindingView, Record, Resolved};
+use super::record::{Record, Resolved};
 use super::summary::{human_bytes, Summary};
+use crate::report::Finding;
 use crate::report::Severity;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
@@ -35,7 +36,7 @@ pub struct Html {
 /// One key (by fingerprint) over the whole sweep: where it was seen, since when, and whether
 /// it is new since the previous sweep.
 struct KeyView {
-    kind: String,
+    kind: crate::report::Kind,
     severity: Severity,
     verified: bool,
     known_key: Option<String>,
@@ -406,7 +407,7 @@ impl Html {
                 esc(fp),
                 if new { " <span class=\"badge\">NEW</span>" } else { "" },
                 if k.verified { " <span class=\"ok\">verified</span>" } else { "" },
-                esc(&k.kind),
+                esc(k.kind.as_str()),
                 k.known_key.as_deref().map(|x| format!(" <i>(known: {})</i>", esc(x))).unwrap_or_default(),
                 sev_rank(k.severity),
                 k.severity.as_str(),
@@ -440,7 +441,7 @@ impl Html {
                 o,
                 "<tr><td class=\"path\">{}</td><td>{}</td><td data-v=\"{}\"><span class=\"sev {}\">{}</span></td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td></tr>",
                 esc(&r.dump),
-                esc(&r.kind),
+                esc(r.kind.as_str()),
                 sev_rank(r.severity),
                 r.severity.as_str(),
                 r.severity.as_str(),
@@ -509,11 +510,11 @@ fn max_sev(r: &Record) -> Option<Severity> {
     r.findings.iter().map(|f| f.severity).max()
 }
 
-fn is_new(r: &Record, f: &FindingView) -> bool {
+fn is_new(r: &Record, f: &Finding) -> bool {
     r.sweep.findings.iter().any(|s| s.id == f.id && s.new)
 }
 
-fn first_seen<'a>(r: &'a Record, f: &FindingView) -> &'a str {
+fn first_seen<'a>(r: &'a Record, f: &Finding) -> &'a str {
     r.sweep
         .findings
         .iter()
@@ -574,7 +575,7 @@ fn render_table(o: &mut String, dumps: &[&Record]) {
 }
 
 /// Where a finding sits: its region, with the module when the region does not name it.
-fn where_of(f: &FindingView) -> String {
+fn where_of(f: &Finding) -> String {
     f.location
         .as_ref()
         .map(|l| {
@@ -610,7 +611,7 @@ fn verdict_badge(r: &Record) -> String {
 }
 
 /// What the policy makes of one finding.
-fn disposition(r: &Record, f: &FindingView) -> String {
+fn disposition(r: &Record, f: &Finding) -> String {
     if let Some(s) = &f.suppressed {
         format!(
             "<span class=\"supp\">suppressed</span> by {}: {}",
@@ -653,12 +654,12 @@ fn render_dump(o: &mut String, i: usize, r: &Record) {
             if is_new(r, f) { " <span class=\"badge\">NEW</span>" } else { "" },
             f.severity.as_str(),
             f.severity.as_str(),
-            esc(&f.kind),
+            esc(f.kind.as_str()),
             f.known_key.as_deref().map(|k| format!(" <i>(known: {})</i>", esc(k))).unwrap_or_default(),
-            esc(&f.status),
+            esc(f.status.as_str()),
             esc(&f.encoding),
             f.offset,
-            esc(loc.and_then(|l| l.address.as_deref()).unwrap_or("")),
+            esc(&loc.and_then(|l| l.address).map(|a| format!("{a:#x}")).unwrap_or_default()),
             esc(&where_),
             esc(f.fingerprint.as_deref().unwrap_or("")),
             disposition(r, f),
@@ -670,7 +671,7 @@ fn render_dump(o: &mut String, i: usize, r: &Record) {
 
 const W: f64 = 1000.0;
 
-fn marker(o: &mut String, x: f64, w: f64, f: &FindingView, new: bool, title: &str) {
+fn marker(o: &mut String, x: f64, w: f64, f: &Finding, new: bool, title: &str) {
     let w = w.max(3.0);
     let x = x.clamp(0.0, W - w);
     let _ = write!(
@@ -685,7 +686,7 @@ fn marker(o: &mut String, x: f64, w: f64, f: &FindingView, new: bool, title: &st
     );
 }
 
-fn finding_title(f: &FindingView) -> String {
+fn finding_title(f: &Finding) -> String {
     let loc = f.location.as_ref();
     format!(
         "{} {} {} ({}) at file offset {:#x}{}{}",
@@ -694,8 +695,8 @@ fn finding_title(f: &FindingView) -> String {
         f.kind,
         f.status,
         f.offset,
-        loc.and_then(|l| l.address.as_deref())
-            .map(|a| format!(", address {a}"))
+        loc.and_then(|l| l.address)
+            .map(|a| format!(", address {a:#x}"))
             .unwrap_or_default(),
         loc.map(|l| format!(", {}", l.region)).unwrap_or_default()
     )
@@ -771,12 +772,7 @@ fn address_strip(o: &mut String, r: &Record, layout: Option<&Layout>) {
         );
     }
     for f in &r.findings {
-        let Some(a) = f
-            .location
-            .as_ref()
-            .and_then(|l| l.address.as_deref())
-            .and_then(parse_hex)
-        else {
+        let Some(a) = f.location.as_ref().and_then(|l| l.address) else {
             continue;
         };
         let idx = mem.partition_point(|m| m.0 <= a);

@@ -35,6 +35,7 @@ pub struct MergeArgs {
     #[arg(long)]
     pub exit_zero: bool,
     #[arg(long, short)]
+    /// No progress or summary on standard error.
     pub quiet: bool,
 }
 
@@ -72,6 +73,8 @@ impl Input {
     }
 }
 
+/// Runs `dumpguard sweep-merge`: one summary, JSON Lines and HTML report from shard outputs.
+/// Returns the process exit code.
 pub fn merge(a: MergeArgs) -> i32 {
     match run(&a) {
         Ok(c) => c,

@@ -11,20 +11,20 @@
 //! writes the same results as an uninterrupted one.
 
 /// Archives are read by the input layer; the sweep walks their members.
-pub use crate::input::archive;
-pub mod html;
-pub mod layout;
+use crate::input::archive;
+mod html;
+mod layout;
 mod merge;
-pub mod out;
-pub mod policy;
-pub mod progress;
-pub mod record;
-pub mod sarif;
-pub mod scanfile;
-pub mod shard;
-pub mod state;
-pub mod summary;
-pub mod walk;
+mod out;
+mod policy;
+mod progress;
+pub(crate) mod record;
+mod sarif;
+pub(crate) mod scanfile;
+mod shard;
+mod state;
+pub(crate) mod summary;
+mod walk;
 
 pub use merge::{merge, MergeArgs};
 
@@ -43,6 +43,7 @@ use std::time::{Duration, Instant, SystemTime};
 use walk::{Entry, EntryKind, Filter, WalkOptions};
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+/// What `dumpguard sweep` prints on standard output.
 pub enum SweepFormat {
     /// The summary as text.
     Human,

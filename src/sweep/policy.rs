@@ -96,11 +96,6 @@ impl Policy {
         self.gate.digest.clone()
     }
 
-    /// Where the policy came from (`built-in default`, a path, `+ baseline FILE`).
-    pub fn source(&self) -> &str {
-        &self.gate.source
-    }
-
     /// Marks suppressed findings (baseline, allowlist) and judges the dump.
     pub fn apply(&self, report: &mut Report) -> DumpVerdict {
         if let Some((by, b)) = &self.baseline {

@@ -7,7 +7,7 @@ use super::layout::Layout;
 use super::policy::DumpVerdict;
 use super::scanfile::placeholder;
 use super::state::{FileOut, Run, SecretRow};
-use crate::report::Severity;
+use crate::report::{Finding, InputInfo, Kind, Report, Severity};
 use crate::Scanner;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -70,7 +70,7 @@ pub struct FindingState {
 pub struct Resolved {
     pub dump: String,
     pub secret_id: String,
-    pub kind: String,
+    pub kind: Kind,
     pub severity: Severity,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fingerprint: Option<String>,
@@ -90,82 +90,17 @@ pub struct Line {
     pub sweep: SweepInfo,
 }
 
-/// The parts of a line the summary and the HTML report read.
+/// The parts of a line the summary and the HTML report read: the report's own input and
+/// findings, read with the types that wrote them ([`crate::report`]), and the sweep's member.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Record {
-    pub input: InputView,
+    /// The scanned input, as the report describes it.
+    pub input: InputInfo,
+    /// The report's findings.
     #[serde(default)]
-    pub findings: Vec<FindingView>,
+    pub findings: Vec<Finding>,
+    /// What the sweep did with the dump.
     pub sweep: SweepInfo,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct InputView {
-    pub path: String,
-    pub size: u64,
-    pub format: String,
-    #[serde(default)]
-    pub description: Option<String>,
-    #[serde(default)]
-    pub scanned_bytes: u64,
-    pub complete: bool,
-    #[serde(default)]
-    pub warnings: Vec<String>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct FindingView {
-    pub id: String,
-    pub detector: String,
-    pub kind: String,
-    pub severity: Severity,
-    pub verified: bool,
-    pub status: String,
-    #[serde(default)]
-    pub verification: String,
-    #[serde(default)]
-    pub fingerprint: Option<String>,
-    pub encoding: String,
-    pub offset: u64,
-    pub length: u64,
-    #[serde(default)]
-    pub location: Option<LocationView>,
-    #[serde(default)]
-    pub preview: String,
-    #[serde(default)]
-    pub known_key: Option<String>,
-    /// Set when a baseline or the policy's allowlist accepted the finding.
-    #[serde(default)]
-    pub suppressed: Option<SuppressedView>,
-    /// Times the secret was seen in this dump (absent: once).
-    #[serde(default = "one")]
-    pub occurrences: u64,
-}
-
-fn one() -> u64 {
-    1
-}
-
-/// A finding's `suppressed` member.
-#[derive(Debug, Clone, Deserialize)]
-pub struct SuppressedView {
-    pub by: String,
-    pub reason: String,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct LocationView {
-    #[serde(default)]
-    pub address: Option<String>,
-    #[serde(default)]
-    pub region: String,
-    #[serde(default)]
-    pub module: Option<String>,
-    #[serde(default)]
-    pub thread: Option<u32>,
-    /// The archive member the finding is in, when the dump was inside an archive.
-    #[serde(default)]
-    pub member: Option<String>,
 }
 
 impl Record {
@@ -180,7 +115,7 @@ impl Record {
     }
 
     /// Whether the policy makes this finding block the dump.
-    pub fn blocks(&self, f: &FindingView) -> bool {
+    pub fn blocks(&self, f: &Finding) -> bool {
         self.sweep
             .verdict
             .as_ref()
@@ -188,28 +123,11 @@ impl Record {
     }
 }
 
-/// The secret identity of a stored finding (same rule as [`super::state::secret_id`]).
-fn secret_id_of(f: &FindingView) -> String {
-    match &f.fingerprint {
-        Some(fp) => fp.clone(),
-        None => format!("{}:{}:{}@{:#x}", f.detector, f.kind, f.encoding, f.offset),
-    }
-}
-
-/// The parts of a stored report a line's record needs; read once per line (a no-op sweep
-/// spends most of its time reading stored reports back).
-#[derive(Deserialize)]
-struct ReportView {
-    input: InputView,
-    #[serde(default)]
-    findings: Vec<FindingView>,
-}
-
 fn resolved_of(s: &SecretRow) -> Resolved {
     Resolved {
         dump: s.unit.clone(),
         secret_id: s.secret.clone(),
-        kind: s.kind.clone(),
+        kind: Kind::parse(&s.kind),
         severity: Severity::parse(&s.severity).unwrap_or(Severity::High),
         fingerprint: s.fingerprint.clone(),
         first_seen: s.first_seen.clone(),
@@ -280,7 +198,9 @@ pub fn lines_of(out: &FileOut, run: &Run, scanner: &Scanner) -> Vec<(String, Rec
     }
     let units: Vec<&str> = out.units.iter().map(|u| u.0.as_str()).collect();
     for (i, (unit, report, layout, verdict)) in out.units.iter().enumerate() {
-        let (report, view) = match serde_json::from_str::<ReportView>(report) {
+        // Read once per line (a no-op sweep spends most of its time reading stored reports
+        // back), with the types that wrote it.
+        let (report, view) = match serde_json::from_str::<Report>(report) {
             Ok(v) => (report.clone(), v),
             Err(_) => {
                 let p = placeholder(
@@ -290,7 +210,7 @@ pub fn lines_of(out: &FileOut, run: &Run, scanner: &Scanner) -> Vec<(String, Rec
                     "stored report unreadable; it will be rescanned when the file changes",
                 );
                 let json = p.to_json(false);
-                let view = serde_json::from_str(&json).expect("a report reads as its view");
+                let view = serde_json::from_str(&json).expect("a report reads back");
                 (json, view)
             }
         };
@@ -298,7 +218,7 @@ pub fn lines_of(out: &FileOut, run: &Run, scanner: &Scanner) -> Vec<(String, Rec
             .findings
             .iter()
             .map(|f| {
-                let sid = secret_id_of(f);
+                let sid = super::state::secret_id(f);
                 let row = open.get(&(unit.as_str(), sid.as_str()));
                 FindingState {
                     id: f.id.clone(),
@@ -337,10 +257,10 @@ pub fn lines_of(out: &FileOut, run: &Run, scanner: &Scanner) -> Vec<(String, Rec
 }
 
 /// One output line and its record. `view` is the report already read, when it was.
-fn line(report_json: String, view: Option<ReportView>, sweep: SweepInfo) -> (String, Record) {
+fn line(report_json: String, view: Option<Report>, sweep: SweepInfo) -> (String, Record) {
     let text = with_sweep(&report_json, &sweep);
-    let view = view
-        .unwrap_or_else(|| serde_json::from_str(&report_json).expect("a report reads as its view"));
+    let view =
+        view.unwrap_or_else(|| serde_json::from_str(&report_json).expect("a report reads back"));
     let record = Record {
         input: view.input,
         findings: view.findings,

@@ -623,7 +623,7 @@ fn secrets_of(findings: &[Finding]) -> BTreeMap<String, (String, String, Option<
     for f in findings {
         let e = out
             .entry(secret_id(f))
-            .or_insert_with(|| (f.kind.clone(), f.severity, f.fingerprint.clone()));
+            .or_insert_with(|| (f.kind.to_string(), f.severity, f.fingerprint.clone()));
         e.1 = e.1.max(f.severity);
     }
     out.into_iter()

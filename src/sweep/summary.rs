@@ -218,7 +218,7 @@ impl Builder {
                 .by_severity
                 .entry(f.severity.as_str().into())
                 .or_default() += 1;
-            *s.by_kind.entry(f.kind.clone()).or_default() += 1;
+            *s.by_kind.entry(f.kind.to_string()).or_default() += 1;
             if let Some(fp) = &f.fingerprint {
                 self.fingerprints.insert(fp.clone());
             }

@@ -2,7 +2,7 @@
 //! whatever the number of worker threads, including keys that cross chunk boundaries.
 
 use base64::Engine as _;
-use dumpguard::scan::CHUNK_SIZE;
+use dumpguard::CHUNK_SIZE;
 use pkcs8::EncodePrivateKey;
 use rand::{RngCore, SeedableRng};
 use serde_json::Value;

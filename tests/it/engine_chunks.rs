@@ -2,9 +2,9 @@
 //! fall, for anchors that overlap or nest inside each other, over a caller's slice and over
 //! a memory-mapped file, with one worker thread or several. And it hashes what it scanned.
 
-use dumpguard::detect::{Anchor, Detector, Family, ScanContext, Sink};
-use dumpguard::input::Dump;
-use dumpguard::scan::{Engine, Limits, CHUNK_SIZE};
+use dumpguard::Dump;
+use dumpguard::{Anchor, Detector, Family, ScanContext, Sink};
+use dumpguard::{Engine, Limits, CHUNK_SIZE};
 use sha2::{Digest, Sha256};
 use std::io::Write;
 use std::sync::{Arc, Mutex};

@@ -5,12 +5,12 @@
 
 use crate::common;
 
-use dumpguard::detect::{Anchor, Detector, Family, ScanContext, Sink};
 use dumpguard::gate::decision::Verdict;
 use dumpguard::gate::policy::Policy;
 use dumpguard::gate::Gate;
-use dumpguard::scan::Engine;
+use dumpguard::Engine;
 use dumpguard::Scanner;
+use dumpguard::{Anchor, Detector, Family, ScanContext, Sink};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::os::unix::fs::PermissionsExt;
@@ -406,7 +406,7 @@ impl Detector for Panicker {
 
 #[test]
 fn detector_panic_blocks() {
-    let mut detectors = dumpguard::detect::registry();
+    let mut detectors = dumpguard::registry();
     detectors.push(Box::new(Panicker));
     let scanner = Scanner::new().with_engine(Engine::with_detectors(detectors));
     let gate = Gate::new(scanner, Policy::default_policy());

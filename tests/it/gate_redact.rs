@@ -306,14 +306,14 @@ fn a_copy_the_detectors_did_not_report_is_still_removed() {
         noise(4096, 7),
     ]
     .concat();
-    let dump = dumpguard::input::Dump::from_slice(&data);
+    let dump = dumpguard::Dump::from_slice(&data);
     let mut report = dumpguard::Scanner::new().scan_bytes("twice", &data);
     assert_eq!(report.findings.len(), 2, "{:?}", report.findings);
     report.findings.truncate(1);
     let policy =
         dumpguard::gate::policy::Policy::parse(b"version = 1\n[input]\nallow_raw = true\n", "test")
             .unwrap();
-    let plan = dumpguard::gate::redact::plan(&dump, &report, &policy, &[], None).unwrap();
+    let plan = dumpguard::fuzzing::redaction_plan(&dump, &report, &policy, &[], None).unwrap();
     let second = (4096 + key.trad_der.len() + 512) as u64;
     let copy = plan
         .removed

@@ -6,9 +6,10 @@
 use crate::dumpbuild;
 
 use dumpbuild::*;
-use dumpguard::input::{caps, locate, Dump, Format};
+use dumpguard::fuzzing::{caps, locate};
 use dumpguard::report::Report;
 use dumpguard::Scanner;
+use dumpguard::{Dump, Format};
 use std::path::Path;
 use std::process::Command;
 

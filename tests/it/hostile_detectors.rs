@@ -6,9 +6,9 @@
 use crate::dumpbuild;
 
 use dumpbuild::{der_key, pem_key};
-use dumpguard::detect::text::{self, Encoding};
-use dumpguard::keys::{self, Status};
+use dumpguard::fuzzing::text::{self, Encoding};
 use dumpguard::Scanner;
+use dumpguard::{fuzzing as keys, Status};
 
 fn scan(data: &[u8]) -> dumpguard::report::Report {
     Scanner::new().scan_bytes("test", data)

@@ -193,7 +193,7 @@ fn bomb_like_and_unreadable_containers_are_bounded_and_incomplete() {
     // 64 MiB of zeros gzip to ~64 KiB: far over a 10x budget with a 1 MiB floor.
     let bomb = dir.path().join("bomb.gz");
     std::fs::write(&bomb, gzip(&vec![0u8; 64 << 20])).unwrap();
-    let bounds = dumpguard::sweep::archive::Limits {
+    let bounds = dumpguard::ArchiveLimits {
         max_ratio: 10,
         min_budget: 1 << 20,
         ..Default::default()
@@ -491,7 +491,7 @@ fn a_file_truncated_while_mapped_makes_the_scan_incomplete_not_a_crash() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("t.raw");
     std::fs::write(&p, vec![0x41u8; 1 << 20]).unwrap();
-    let dump = dumpguard::input::Dump::open(&p).unwrap();
+    let dump = dumpguard::Dump::open(&p).unwrap();
     std::fs::OpenOptions::new()
         .write(true)
         .open(&p)

@@ -112,7 +112,7 @@ fn the_readme_table_has_a_row_for_every_registered_detector() {
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
     let mut missing = Vec::new();
-    for (family, names) in dumpguard::detect::families() {
+    for (family, names) in dumpguard::families() {
         assert!(help.contains(&format!("{}:", family.name())), "{help}");
         for n in names {
             if !table.contains(&format!("| `{n}`")) {

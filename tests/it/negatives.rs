@@ -12,7 +12,7 @@ use std::process::{Command, Stdio};
 fn key_findings(r: &Report) -> Vec<String> {
     r.findings
         .iter()
-        .filter(|f| f.kind.ends_with("-key"))
+        .filter(|f| f.kind.as_str().ends_with("-key"))
         .map(|f| {
             format!(
                 "{} {} at {:#x} ({})",

@@ -90,7 +90,7 @@ fn raw_findings<'a>(r: &'a Report, key: &Key) -> Vec<&'a Finding> {
 fn scan_with(path: &Path, known: Option<&Path>) -> Report {
     let mut s = dumpguard::Scanner::new();
     if let Some(k) = known {
-        s = s.with_inventory(dumpguard::keys::inventory::load(&[k.to_path_buf()]).unwrap());
+        s = s.with_inventory(dumpguard::load_known_keys(&[k.to_path_buf()]).unwrap());
     }
     s.scan_path(path, &Default::default()).unwrap()
 }
@@ -381,7 +381,7 @@ public class Hold {
             &pubs,
         ],
     );
-    let recs = dumpguard::keys::inventory::load_file(&public).unwrap();
+    let recs = dumpguard::load_known_keys_file(&public).unwrap();
     use sha2::Digest;
     let fingerprint = format!(
         "sha256:{}",

@@ -434,7 +434,7 @@ fn no_finding_without_a_key() {
         let bad: Vec<_> = r
             .findings
             .iter()
-            .filter(|f| f.detector == DETECTOR || f.kind.contains("25519"))
+            .filter(|f| f.detector == DETECTOR || f.kind.as_str().contains("25519"))
             .map(|f| (&f.detector, &f.encoding, f.offset))
             .collect();
         assert!(bad.is_empty(), "{what}: {bad:?}");

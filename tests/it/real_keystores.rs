@@ -302,7 +302,7 @@ fn jvm() -> &'static Jvm {
             ),
         ];
         drop(holder);
-        let recs = dumpguard::keys::inventory::load_file(&public).unwrap();
+        let recs = dumpguard::load_known_keys_file(&public).unwrap();
         use sha2::Digest;
         let generated = format!(
             "sha256:{}",
@@ -830,7 +830,7 @@ fn distinct_encrypted_keys_tried_per_dump_are_bounded() {
 #[test]
 #[ignore]
 fn measure_default_password_pass() {
-    use dumpguard::scan::Engine;
+    use dumpguard::Engine;
     let with = dumpguard::Scanner::new();
     let without =
         dumpguard::Scanner::new().with_engine(Engine::new().retain(|n| n != "default-passwords"));

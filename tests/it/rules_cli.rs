@@ -24,7 +24,7 @@ fn builtin_pack_passes_rules_check() {
     assert_eq!(o.status.code(), Some(0), "{out}");
     assert!(out.contains(" 0 failed"), "{out}");
     // Every built-in rule is listed as ok, with at least two examples each way.
-    let specs = dumpguard::rules::builtin::specs();
+    let specs = dumpguard::builtin_rule_specs();
     assert!(specs.len() >= 25);
     for s in &specs {
         assert!(
@@ -38,8 +38,8 @@ fn builtin_pack_passes_rules_check() {
 
 #[test]
 fn library_check_enforces_example_counts() {
-    let set = dumpguard::rules::RuleSet::builtin(true);
-    for r in dumpguard::scan::rules_check::check(&set) {
+    let set = dumpguard::RuleSet::builtin(true);
+    for r in dumpguard::check_rules(&set) {
         assert!(r.passed(), "{}: {:?}", r.id, r.failures);
         assert!(r.positives >= 2 && r.negatives >= 2, "{}", r.id);
     }

@@ -279,3 +279,58 @@ fn read_lines(p: &Path) -> Vec<Value> {
         .map(|l| serde_json::from_str(l).unwrap())
         .collect()
 }
+
+/// `Report` reads back what it wrote, byte for byte (issue #13: the sweep reads its stored
+/// reports with the report's own types): every JSON Lines report of the sample dumps (keys with
+/// locations, modules, threads and key info), of the public sample minidumps, and of a file
+/// holding one signed-looking JWT twice (a token finding with attributes, `occurrences` and
+/// `locations`), in compact and pretty form.
+#[test]
+fn reports_read_back_byte_for_byte() {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let dir = tempfile::tempdir().unwrap();
+    let jwt = format!(
+        "{}.{}.{}",
+        b64.encode(br#"{"alg":"HS256","typ":"JWT"}"#),
+        b64.encode(br#"{"sub":"svc-build","iss":"https://issuer.example","exp":4102444800}"#),
+        b64.encode(rand::random::<[u8; 32]>())
+    );
+    let tokens = dir.path().join("tokens.bin");
+    let mut bytes = vec![0u8; 4096];
+    bytes.extend_from_slice(format!("Authorization: Bearer {jwt}\n").as_bytes());
+    bytes.extend(vec![0u8; 4096]);
+    bytes.extend_from_slice(format!("token={jwt}\n").as_bytes());
+    std::fs::write(&tokens, bytes).unwrap();
+
+    let samples = repo("sample-dumps");
+    let mut files: Vec<PathBuf> = ["test-keys.core", "test-keys.dmp", "clean.dmp"]
+        .iter()
+        .map(|n| samples.join(n))
+        .collect();
+    files.extend(common::public_samples());
+    files.push(tokens);
+    let mut args = vec!["scan", "--format", "jsonl"];
+    args.extend(files.iter().map(|f| s(f)));
+    let o = common::cli(&args);
+    let lines: Vec<&str> = std::str::from_utf8(&o.stdout).unwrap().lines().collect();
+    assert_eq!(lines.len(), files.len());
+    let mut seen = (0, false);
+    for line in lines {
+        let r: dumpguard::report::Report = serde_json::from_str(line).expect("a report reads");
+        assert_eq!(r.to_json(false), line);
+        let pretty = r.to_json(true);
+        let again: dumpguard::report::Report = serde_json::from_str(&pretty).unwrap();
+        assert_eq!(again.to_json(true), pretty);
+        seen.0 += r.findings.len();
+        seen.1 |= r
+            .findings
+            .iter()
+            .any(|f| f.token.is_some() && f.occurrences == 2 && f.locations.len() == 2);
+    }
+    assert!(seen.0 >= 8, "findings of the keyed dumps were read back");
+    assert!(
+        seen.1,
+        "the repeated JWT was read back as one finding with two locations"
+    );
+}

@@ -44,7 +44,7 @@ fn pseudo_random(n: usize, mut seed: u64) -> Vec<u8> {
 /// full of (test) tokens.
 fn example_text() -> Vec<u8> {
     let mut v = Vec::new();
-    for r in dumpguard::rules::builtin::specs() {
+    for r in dumpguard::builtin_rule_specs() {
         for e in &r.examples {
             v.extend_from_slice(e.as_bytes());
             v.extend_from_slice(&[0; 8]);
@@ -70,7 +70,7 @@ fn random_bytes_give_no_token_findings() {
 fn anchors_followed_by_random_bytes_give_nothing() {
     // Every anchor of the pack, in ASCII and UTF-16LE, followed (and preceded) by random
     // bytes; and the same with random base64-alphabet text, which the token patterns accept.
-    let set = dumpguard::rules::RuleSet::builtin(true);
+    let set = dumpguard::RuleSet::builtin(true);
     let mut data = Vec::new();
     let mut seed = 1u64;
     for r in &set.rules {
@@ -105,7 +105,7 @@ fn anchors_followed_by_random_bytes_give_nothing() {
 #[test]
 fn one_bit_corrupted_checksummed_tokens_are_rejected() {
     // The intact examples are found; each with one bit flipped in its secret is not.
-    let set = dumpguard::rules::RuleSet::builtin(false);
+    let set = dumpguard::RuleSet::builtin(false);
     let mut checked = 0;
     for id in [
         "github-token",

@@ -103,7 +103,7 @@ pub fn find<'a>(r: &'a Report, s: &Sample) -> Option<&'a Finding> {
             && f.status == s.status
             && f.verified == (s.status == "verified")
             && f.fingerprint == s.fingerprint
-            && s.kind.as_ref().map_or(true, |k| *k == f.kind)
+            && s.kind.as_ref().map_or(true, |k| f.kind == *k)
     })
 }
 

@@ -100,7 +100,7 @@ fn partial_rsa_keys_are_completed_with_a_modulus_from_elsewhere_in_the_dump() {
             partial.name
         );
         // With the public key given as the inventory instead.
-        let inv = dumpguard::keys::inventory::parse(&public.data, "inventory.pem");
+        let inv = dumpguard::parse_known_keys(&public.data, "inventory.pem");
         let r = dumpguard::Scanner::new()
             .with_inventory(inv)
             .scan_bytes("planted", &plant(&partial.data));
