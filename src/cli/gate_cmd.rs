@@ -117,7 +117,7 @@ fn check_gate_outputs(a: &GateArgs) -> Result<(), String> {
     if let Some(p) = &attestation {
         outputs.push(("the attestation of --redact-to", p));
     }
-    dumpguard::output::check_distinct(&inputs, &outputs)
+    dumpguard::output::check_distinct(&inputs, &outputs).map_err(|e| e.to_string())
 }
 
 /// True when the audit log is none of the other files of the run (so a refused run can still

@@ -19,7 +19,7 @@ const MAX_PEM_BODY: usize = 64 * 1024;
 /// Loads every public key from the given files and directories (recursed, sorted). A named
 /// file that holds no usable public key is an error; inside a directory such files are
 /// skipped, but a directory that yields nothing at all is an error too.
-pub fn load(paths: &[PathBuf]) -> Result<Vec<PublicKeyRecord>, String> {
+pub fn load(paths: &[PathBuf]) -> Result<Vec<PublicKeyRecord>, InventoryError> {
     let mut out = Vec::new();
     for p in paths {
         if p.is_dir() {
@@ -38,10 +38,7 @@ pub fn load(paths: &[PathBuf]) -> Result<Vec<PublicKeyRecord>, String> {
                 }
             }
             if out.len() == before {
-                return Err(format!(
-                    "{}: no public keys found in directory",
-                    p.display()
-                ));
+                return Err(InventoryError::EmptyDirectory { path: p.clone() });
             }
         } else {
             out.append(&mut load_file(p)?);
@@ -51,17 +48,42 @@ pub fn load(paths: &[PathBuf]) -> Result<Vec<PublicKeyRecord>, String> {
 }
 
 /// Public keys in one file, each labelled with the file name.
-pub fn load_file(path: &Path) -> Result<Vec<PublicKeyRecord>, String> {
-    let bytes = crate::input::config_file::read_bounded(path, MAX_FILE)
-        .map_err(|e| format!("{}: {e}", path.display()))?;
-    let file = path.display().to_string();
-    let recs = parse(&bytes, &file);
+pub fn load_file(path: &Path) -> Result<Vec<PublicKeyRecord>, InventoryError> {
+    let bytes = crate::input::config_file::read_bounded(path, MAX_FILE).map_err(|error| {
+        InventoryError::Read {
+            path: path.to_path_buf(),
+            error,
+        }
+    })?;
+    let recs = parse(&bytes, &path.display().to_string());
     if recs.is_empty() {
-        return Err(format!(
-            "{file}: no public key found (expected PEM/DER certificates or public keys, JWKS/JWK JSON, or OpenSSH public keys)"
-        ));
+        return Err(InventoryError::NoKey {
+            path: path.to_path_buf(),
+        });
     }
     Ok(recs)
+}
+
+/// Why a known-key inventory was refused: a scan must not run with fewer known keys than the
+/// user named, since unlabelled findings and a skipped factor search would go unnoticed.
+#[derive(Debug, thiserror::Error)]
+pub enum InventoryError {
+    /// A file could not be read (missing, unreadable, over the size cap).
+    #[error("{}: {error}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        error: std::io::Error,
+    },
+    /// A named file holds no public key this reader understands.
+    #[error(
+        "{}: no public key found (expected PEM/DER certificates or public keys, JWKS/JWK JSON, or OpenSSH public keys)",
+        path.display()
+    )]
+    NoKey { path: PathBuf },
+    /// A named directory yields no public key from any of its files.
+    #[error("{}: no public keys found in directory", path.display())]
+    EmptyDirectory { path: PathBuf },
 }
 
 /// Public keys in a file's bytes.

@@ -7,7 +7,9 @@ mod finding;
 pub mod human;
 pub mod sarif;
 
-pub use finding::{key_severity, Finding, Occurrence, Severity, TokenInfo, MAX_LOCATIONS};
+pub use finding::{
+    key_severity, Finding, Occurrence, Severity, TokenInfo, UnknownSeverity, MAX_LOCATIONS,
+};
 
 use serde::Serialize;
 use std::collections::BTreeMap;

@@ -38,7 +38,7 @@ pub struct LazyRegex {
 }
 
 impl LazyRegex {
-    fn eager(pattern: &str) -> Result<LazyRegex, String> {
+    fn eager(pattern: &str) -> Result<LazyRegex, PatternError> {
         let r = LazyRegex::lazy(pattern)?;
         let built = build_regex(pattern)?;
         let _ = r.compiled.set(built);
@@ -46,7 +46,7 @@ impl LazyRegex {
     }
 
     /// Checks the syntax now (cheap) and leaves the build for the first match.
-    fn lazy(pattern: &str) -> Result<LazyRegex, String> {
+    fn lazy(pattern: &str) -> Result<LazyRegex, PatternError> {
         syntax(pattern)?;
         Ok(LazyRegex::checked(pattern))
     }
@@ -70,11 +70,11 @@ impl LazyRegex {
 /// names by index). Only the syntax tree: translating it (Unicode classes into tables) costs
 /// as much as the rest of loading the built-in pack, and `regex` itself does it when the
 /// pattern is built (file rules at load, built-in ones on first use, all of them in the tests).
-fn syntax(p: &str) -> Result<(usize, Vec<Option<String>>), String> {
+fn syntax(p: &str) -> Result<(usize, Vec<Option<String>>), PatternError> {
     use regex_syntax::ast::{Ast, GroupKind};
     let ast = regex_syntax::ast::parse::Parser::new()
         .parse(p)
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| PatternError::Syntax(Box::new(e)))?;
     // The parser's nest limit bounds this recursion.
     fn walk(a: &Ast, names: &mut Vec<Option<String>>) {
         match a {
@@ -145,12 +145,22 @@ pub enum RuleError {
     },
 }
 
-fn build_regex(p: &str) -> Result<Regex, String> {
-    RegexBuilder::new(p)
+/// Why a rule's pattern was refused: its syntax, or its build (over the size limits, say).
+#[derive(Debug, thiserror::Error)]
+pub enum PatternError {
+    /// Not a regular expression.
+    #[error("{0}")]
+    Syntax(Box<regex_syntax::ast::Error>),
+    /// A valid expression `regex` refused to build.
+    #[error("{0}")]
+    Build(#[from] regex::Error),
+}
+
+fn build_regex(p: &str) -> Result<Regex, PatternError> {
+    Ok(RegexBuilder::new(p)
         .size_limit(16 << 20)
         .dfa_size_limit(8 << 20)
-        .build()
-        .map_err(|e| e.to_string())
+        .build()?)
 }
 
 /// Compiles one spec.

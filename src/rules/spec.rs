@@ -102,8 +102,34 @@ pub enum LoadError {
         path: String,
         source: std::io::Error,
     },
-    #[error("{path}: not a dumpguard or gitleaks rule file: {message}")]
-    Syntax { path: String, message: String },
+    /// Not TOML, or TOML of neither shape.
+    #[error("{path}: not a dumpguard or gitleaks rule file: {error}")]
+    Syntax {
+        path: String,
+        #[source]
+        error: Box<toml::de::Error>,
+    },
+    /// A gitleaks pack whose structure is wrong.
+    #[error("{path}: not a dumpguard or gitleaks rule file: {error}")]
+    Gitleaks {
+        path: String,
+        #[source]
+        error: GitleaksError,
+    },
+}
+
+/// What is wrong with the structure of a gitleaks pack.
+#[derive(Debug, thiserror::Error)]
+pub enum GitleaksError {
+    /// `rules` is not an array.
+    #[error("`rules` must be an array of tables ([[rules]])")]
+    RulesNotArray,
+    /// One of `rules` is not a table.
+    #[error("rules[{0}] is not a table")]
+    RuleNotTable(usize),
+    /// A rule's severity is none of the four.
+    #[error("rule {rule}: bad severity {given}")]
+    Severity { rule: String, given: String },
 }
 
 /// What a rule file turned into: specs, plus notes on what was skipped (gitleaks features

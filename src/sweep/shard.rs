@@ -7,6 +7,7 @@
 //! Indexed Job, a Slurm array, cron on N hosts — each cover a disjoint slice and together cover
 //! the tree exactly once.
 
+use super::error::ShardError;
 use sha2::{Digest, Sha256};
 use std::fmt;
 
@@ -21,20 +22,14 @@ impl Shard {
     pub const ALL: Shard = Shard { k: 1, n: 1 };
 
     /// Parses `K/N` with `1 <= K <= N`.
-    pub fn parse(s: &str) -> Result<Shard, String> {
+    pub fn parse(s: &str) -> Result<Shard, ShardError> {
         let (k, n) = s
             .split_once('/')
-            .ok_or_else(|| format!("shard '{s}' is not K/N (e.g. 2/8)"))?;
-        let k: u64 = k
-            .trim()
-            .parse()
-            .map_err(|_| format!("shard index '{k}' is not a number"))?;
-        let n: u64 = n
-            .trim()
-            .parse()
-            .map_err(|_| format!("shard count '{n}' is not a number"))?;
+            .ok_or_else(|| ShardError::Form(s.into()))?;
+        let k: u64 = k.trim().parse().map_err(|_| ShardError::Index(k.into()))?;
+        let n: u64 = n.trim().parse().map_err(|_| ShardError::Count(n.into()))?;
         if n == 0 || k == 0 || k > n {
-            return Err(format!("shard {k}/{n}: need 1 <= K <= N"));
+            return Err(ShardError::Range { k, n });
         }
         Ok(Shard { k, n })
     }

@@ -1,0 +1,136 @@
+//! Why a sweep (or a merge of sweep outputs) stopped. A sweep that stops writes nothing
+//! half-done: its outputs are atomic and its state resumes, so each of these ends the run with
+//! exit 2 and the message below.
+
+use std::path::PathBuf;
+
+/// Why `sweep` or `sweep-merge` could not run to the end.
+#[derive(Debug, thiserror::Error)]
+pub enum SweepError {
+    /// A root cannot be resolved or listed.
+    #[error("root {}: {error}", path.display())]
+    Root {
+        path: PathBuf,
+        #[source]
+        error: std::io::Error,
+    },
+    /// A root is an empty directory: most likely an unmounted share, whose dumps would all be
+    /// marked gone.
+    #[error(
+        "root {} is empty (is the share mounted?); refusing to sweep it, which would mark every dump found there before as gone (--allow-empty-root to sweep it anyway)",
+        path.display()
+    )]
+    EmptyRoot { path: PathBuf },
+    /// `--jobs` outside 1 ..= 1024.
+    #[error("'{given}' is not a number of jobs from 1 to 1024")]
+    Jobs { given: String },
+    /// `--shard` is not `K/N` with 1 <= K <= N.
+    #[error(transparent)]
+    Shard(#[from] ShardError),
+    /// An `--include` or `--exclude` pattern does not parse.
+    #[error("bad pattern '{pattern}': {error}")]
+    Pattern {
+        pattern: String,
+        #[source]
+        error: globset::Error,
+    },
+    /// The patterns do not build into one matcher.
+    #[error(transparent)]
+    Patterns(globset::Error),
+    /// Two of the run's files are one.
+    #[error(transparent)]
+    Clash(#[from] crate::output::Clash),
+    /// An output exists and is not a regular file.
+    #[error("{what} {} exists and is not a regular file", path.display())]
+    NotRegularFile { what: &'static str, path: PathBuf },
+    /// An existing output cannot be read to check what it is.
+    #[error("{what} {}: {error}", path.display())]
+    Unreadable {
+        what: &'static str,
+        path: PathBuf,
+        #[source]
+        error: std::io::Error,
+    },
+    /// An existing output is not one the sweep wrote (it might be a dump).
+    #[error(
+        "{what} {} exists and is not a sweep output (it might be a dump); refusing to overwrite it",
+        path.display()
+    )]
+    NotSweepOutput { what: &'static str, path: PathBuf },
+    /// The policy or baseline was refused.
+    #[error(transparent)]
+    Policy(#[from] super::policy::PolicyError),
+    /// No temporary state database can be made.
+    #[error("temporary state in {}: {error}", dir.display())]
+    TempState {
+        dir: PathBuf,
+        #[source]
+        error: std::io::Error,
+    },
+    /// The state database failed.
+    #[error(transparent)]
+    State(#[from] super::state::StateError),
+    /// The thread building the detectors panicked.
+    #[error("building the detectors failed")]
+    Detectors,
+    /// The worker threads cannot be started.
+    #[error("thread pool: {0}")]
+    ThreadPool(#[from] rayon::ThreadPoolBuildError),
+    /// An output file cannot be created, written or committed.
+    #[error("{}: {error}", path.display())]
+    Output {
+        path: PathBuf,
+        #[source]
+        error: std::io::Error,
+    },
+    /// Standard output (or an output stream) refused a line of the report.
+    #[error("writing the report: {0}")]
+    WriteReport(#[source] std::io::Error),
+    /// A merge input cannot be opened or read.
+    #[error("{name}: {error}")]
+    MergeInput {
+        name: String,
+        #[source]
+        error: std::io::Error,
+    },
+    /// A merge input holds a line that is not a sweep record.
+    #[error(
+        "{name}:{line}: not a sweep record ({error}); merge the --out files of `dumpguard sweep`"
+    )]
+    NotARecord {
+        name: String,
+        line: usize,
+        #[source]
+        error: serde_json::Error,
+    },
+    /// One entry is in two merge inputs.
+    #[error("{file} is in both {first} and {second}: the shard outputs overlap (same shard twice, or different shard counts)")]
+    Overlap {
+        file: String,
+        first: String,
+        second: String,
+    },
+    /// A merge input is not sorted by path.
+    #[error("{name}: not in path order at {file} (was it edited?)")]
+    Order { name: String, file: String },
+    /// The merged report cannot be written.
+    #[error("writing the merged report: {0}")]
+    WriteMerged(#[source] std::io::Error),
+}
+
+/// `--shard` refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ShardError {
+    /// No `/`.
+    #[error("shard '{0}' is not K/N (e.g. 2/8)")]
+    Form(String),
+    /// K is not a number.
+    #[error("shard index '{0}' is not a number")]
+    Index(String),
+    /// N is not a number.
+    #[error("shard count '{0}' is not a number")]
+    Count(String),
+    /// K or N out of range.
+    #[error("shard {k}/{n}: need 1 <= K <= N")]
+    Range { k: u64, n: u64 },
+}
