@@ -216,10 +216,10 @@ impl Engine {
         let mut found = Sink::default();
         let mut errors = Vec::new();
         let mut scanned = 0;
-        for r in results {
+        for mut r in results {
             found.findings.extend(r.sink.findings);
             found.public_keys.extend(r.sink.public_keys);
-            found.state.extend(r.sink.state);
+            found.handoffs.append(&mut r.sink.handoffs);
             errors.extend(r.error);
             scanned += r.scanned;
         }
