@@ -2,7 +2,7 @@
 //! the library's [`dumpguard::gate`]. Kept apart from `cli.rs` so the shared file only wires
 //! subcommands.
 
-use clap::{Subcommand, ValueEnum};
+use clap::Subcommand;
 use dumpguard::gate::decision::{EXIT_BLOCK, EXIT_ERROR};
 use dumpguard::gate::policy::Policy;
 use dumpguard::gate::watch::{WatchConfig, Watcher};
@@ -12,12 +12,8 @@ use dumpguard::Scanner;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
-pub enum GateFormat {
-    Json,
-    Sarif,
-    Human,
-}
+/// `gate --format`: the library's record formats.
+pub use dumpguard::gate::RecordFormat as GateFormat;
 
 #[derive(Subcommand)]
 pub enum AuditCommand {
@@ -161,11 +157,7 @@ pub fn gate(a: GateArgs) -> i32 {
             return EXIT_ERROR;
         }
     };
-    let format = match a.format {
-        GateFormat::Json => RecordFormat::Json,
-        GateFormat::Sarif => RecordFormat::Sarif,
-        GateFormat::Human => RecordFormat::Human,
-    };
+    let format: RecordFormat = a.format;
     let mut eval = match &refused {
         // Not scanned, and no output written but the audit log when it is not one of the
         // colliding files: the BLOCK record is printed, the attempt is logged.

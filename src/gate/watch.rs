@@ -180,28 +180,23 @@ fn check_layout(cfg: &WatchConfig) -> Result<(), WatchError> {
             if hidden_work {
                 continue;
             }
-            return Err(WatchError::Layout(format!(
-                "the {a} {} and the {b} {} {}: inbox, outbox, quarantine and work directory must \
-                 be distinct and not nested",
-                pa.display(),
-                pb.display(),
-                if pa == pb {
-                    "are the same directory"
-                } else {
-                    "are nested"
-                }
-            )));
+            return Err(WatchError::Nested {
+                a,
+                a_path: pa.clone(),
+                b,
+                b_path: pb.clone(),
+            });
         }
     }
     let log = crate::output::parent_dir(&cfg.audit_log);
     let log = canon("audit log directory", log)?;
     for (what, d) in &dirs[..3] {
         if log.starts_with(d) && !log.starts_with(&dirs[3].1) {
-            return Err(WatchError::Layout(format!(
-                "the audit log {} is inside the {what} {}: it would be taken or delivered",
-                cfg.audit_log.display(),
-                d.display()
-            )));
+            return Err(WatchError::LogInside {
+                log: cfg.audit_log.clone(),
+                what,
+                dir: d.clone(),
+            });
         }
     }
     Ok(())
@@ -242,10 +237,40 @@ pub enum WatchError {
         #[source]
         error: io::Error,
     },
-    /// The directories are unfit: not directories, not distinct, nested, or on different
-    /// file systems (moves must be atomic renames).
-    #[error("{0}")]
-    Layout(String),
+    /// A directory to watch or deliver to is not a directory.
+    #[error("{what} {} is not a directory", path.display())]
+    NotADirectory { what: &'static str, path: PathBuf },
+    /// Two of the directories are one, or one lies inside the other.
+    #[error(
+        "the {a} {} and the {b} {} {}: inbox, outbox, quarantine and work directory must be distinct and not nested",
+        a_path.display(),
+        b_path.display(),
+        if a_path == b_path { "are the same directory" } else { "are nested" }
+    )]
+    Nested {
+        a: &'static str,
+        a_path: PathBuf,
+        b: &'static str,
+        b_path: PathBuf,
+    },
+    /// A directory is on another file system than the work directory (moves must be atomic
+    /// renames).
+    #[error(
+        "the {what} is on another filesystem than the work directory {}: moves must be atomic renames, so inbox, outbox, quarantine and work directory must share one filesystem",
+        work.display()
+    )]
+    OtherFilesystem { what: &'static str, work: PathBuf },
+    /// The audit log lies where the watcher takes or delivers files.
+    #[error(
+        "the audit log {} is inside the {what} {}: it would be taken or delivered",
+        log.display(),
+        dir.display()
+    )]
+    LogInside {
+        log: PathBuf,
+        what: &'static str,
+        dir: PathBuf,
+    },
     /// Another watcher holds the work directory's lock.
     #[error("another watcher is using {0}")]
     Busy(String),
@@ -379,10 +404,10 @@ impl<'g> Watcher<'g> {
         ] {
             let m = fs::metadata(d).map_err(|e| err(format!("{what} {}", d.display()), e))?;
             if !m.is_dir() {
-                return Err(WatchError::Layout(format!(
-                    "{what} {} is not a directory",
-                    d.display()
-                )));
+                return Err(WatchError::NotADirectory {
+                    what,
+                    path: d.clone(),
+                });
             }
             devs.push((what, m.dev()));
         }
@@ -395,12 +420,10 @@ impl<'g> Watcher<'g> {
             .map_err(|e| err(cfg.work.display(), e))?
             .dev();
         if let Some((what, _)) = devs.iter().find(|(_, d)| *d != work_dev) {
-            return Err(WatchError::Layout(format!(
-                "the {what} is on another filesystem than the work directory {}: moves must be \
-                 atomic renames, so inbox, outbox, quarantine and work directory must share one \
-                 filesystem",
-                cfg.work.display()
-            )));
+            return Err(WatchError::OtherFilesystem {
+                what,
+                work: cfg.work.clone(),
+            });
         }
         check_layout(&cfg)?;
         let lock = OpenOptions::new()

@@ -137,12 +137,59 @@ pub struct RuleSet {
 pub enum RuleError {
     #[error(transparent)]
     Load(#[from] LoadError),
-    #[error("{file}: rule {id}: {message}")]
+    #[error("{file}: rule {id}: {problem}")]
     Rule {
         file: String,
         id: String,
-        message: String,
+        problem: RuleProblem,
     },
+}
+
+/// What is wrong with one rule ([`RuleError::Rule`]).
+#[derive(Debug, thiserror::Error)]
+pub enum RuleProblem {
+    /// Findings and `rules check` name rules by id.
+    #[error("id must be non-empty printable ASCII")]
+    BadId,
+    /// Another rule has the same id.
+    #[error("duplicate rule id")]
+    DuplicateId,
+    /// The pattern is refused.
+    #[error("pattern: {0}")]
+    Pattern(PatternError),
+    /// An `allow` pattern is refused.
+    #[error("allow: {0}")]
+    Allow(PatternError),
+    /// An `allow_match` pattern is refused.
+    #[error("allow_match: {0}")]
+    AllowMatch(PatternError),
+    /// `secret_group` names a group index the pattern does not have.
+    #[error("secret_group {0} does not exist in the pattern")]
+    NoGroup(usize),
+    /// `secret_group` names a group name the pattern does not have.
+    #[error("secret_group `{0}` is not a group name")]
+    NoGroupName(String),
+    /// No validator of this name.
+    #[error("unknown validator `{0}`")]
+    UnknownValidator(String),
+    /// A keyword out of bounds.
+    #[error("keyword {0:?} must be 1..={MAX_KEYWORD} ASCII characters without NUL")]
+    Keyword(String),
+    /// A `keywords_hex` entry that is not hex.
+    #[error("keywords_hex {keyword}: {error}")]
+    KeywordHex {
+        keyword: String,
+        error: hex::FromHexError,
+    },
+    /// A `keywords_hex` entry of the wrong length.
+    #[error("keywords_hex {0}: 3..={MAX_KEYWORD} bytes, or the anchor pass drowns")]
+    KeywordHexLength(String),
+    /// No anchor at all.
+    #[error("no keywords: a rule needs a literal anchor for the single pass")]
+    NoKeywords,
+    /// An anchor too short to be selective.
+    #[error("keywords shorter than 3 characters would fire everywhere")]
+    ShortKeyword,
 }
 
 /// Why a rule's pattern was refused: its syntax, or its build (over the size limits, say).
@@ -165,15 +212,15 @@ fn build_regex(p: &str) -> Result<Regex, PatternError> {
 
 /// Compiles one spec.
 pub fn compile_rule(spec: RuleSpec, include_noisy: bool) -> Result<CompiledRule, RuleError> {
-    let err = |message: String| RuleError::Rule {
+    let err = |problem: RuleProblem| RuleError::Rule {
         file: spec.source.clone(),
         id: spec.id.clone(),
-        message,
+        problem,
     };
     if spec.id.is_empty() || !spec.id.bytes().all(|c| c.is_ascii_graphic()) {
-        return Err(err("id must be non-empty printable ASCII".into()));
+        return Err(err(RuleProblem::BadId));
     }
-    let (groups, names) = syntax(&spec.pattern).map_err(|e| err(format!("pattern: {e}")))?;
+    let (groups, names) = syntax(&spec.pattern).map_err(|e| err(RuleProblem::Pattern(e)))?;
     // Built-in rules build on first use; anything from a file is built now, so a bad
     // pattern is reported at load.
     let builtin = spec.source.starts_with("builtin:");
@@ -185,68 +232,61 @@ pub fn compile_rule(spec: RuleSpec, include_noisy: bool) -> Result<CompiledRule,
     let regex = if builtin {
         LazyRegex::checked(&spec.pattern)
     } else {
-        LazyRegex::eager(&spec.pattern).map_err(|e| err(format!("pattern: {e}")))?
+        LazyRegex::eager(&spec.pattern).map_err(|e| err(RuleProblem::Pattern(e)))?
     };
     let named = |g: &str| names.iter().position(|n| n.as_deref() == Some(g));
     let secret = match spec.secret_group.as_deref() {
         None => named("secret").map_or(SecretGroup::FirstNonEmpty, SecretGroup::Index),
         Some(g) => match g.parse::<usize>() {
             Ok(i) if i < groups => SecretGroup::Index(i),
-            Ok(i) => {
-                return Err(err(format!(
-                    "secret_group {i} does not exist in the pattern"
-                )))
+            Ok(i) => return Err(err(RuleProblem::NoGroup(i))),
+            Err(_) => {
+                SecretGroup::Index(named(g).ok_or_else(|| err(RuleProblem::NoGroupName(g.into())))?)
             }
-            Err(_) => SecretGroup::Index(
-                named(g).ok_or_else(|| err(format!("secret_group `{g}` is not a group name")))?,
-            ),
         },
     };
     let allow = spec
         .allow
         .iter()
-        .map(|p| make(p).map_err(|e| err(format!("allow: {e}"))))
+        .map(|p| make(p).map_err(|e| err(RuleProblem::Allow(e))))
         .collect::<Result<Vec<_>, _>>()?;
     let allow_match = spec
         .allow_match
         .iter()
-        .map(|p| make(p).map_err(|e| err(format!("allow_match: {e}"))))
+        .map(|p| make(p).map_err(|e| err(RuleProblem::AllowMatch(e))))
         .collect::<Result<Vec<_>, _>>()?;
     let validator = match &spec.validator {
         None => None,
-        Some(name) => {
-            Some(validate::lookup(name).ok_or_else(|| err(format!("unknown validator `{name}`")))?)
-        }
+        Some(name) => Some(
+            validate::lookup(name)
+                .ok_or_else(|| err(RuleProblem::UnknownValidator(name.clone())))?,
+        ),
     };
     let mut text_keywords = Vec::new();
     for k in &spec.keywords {
         if k.is_empty() || k.len() > MAX_KEYWORD || !k.is_ascii() || k.contains('\0') {
-            return Err(err(format!(
-                "keyword {k:?} must be 1..={MAX_KEYWORD} ASCII characters without NUL"
-            )));
+            return Err(err(RuleProblem::Keyword(k.clone())));
         }
         text_keywords.push(k.as_bytes().to_vec());
     }
     let mut raw_keywords = Vec::new();
     for k in &spec.keywords_hex {
-        let b =
-            hex::decode(k.replace(' ', "")).map_err(|e| err(format!("keywords_hex {k}: {e}")))?;
+        let b = hex::decode(k.replace(' ', "")).map_err(|error| {
+            err(RuleProblem::KeywordHex {
+                keyword: k.clone(),
+                error,
+            })
+        })?;
         if b.len() < 3 || b.len() > MAX_KEYWORD {
-            return Err(err(format!(
-                "keywords_hex {k}: 3..={MAX_KEYWORD} bytes, or the anchor pass drowns"
-            )));
+            return Err(err(RuleProblem::KeywordHexLength(k.clone())));
         }
         raw_keywords.push(b);
     }
     if text_keywords.is_empty() && raw_keywords.is_empty() {
-        return Err(err(
-            "no keywords: a rule needs a literal anchor for the single pass".into(),
-        ));
+        return Err(err(RuleProblem::NoKeywords));
     }
     if text_keywords.iter().any(|k| k.len() < 3) {
-        return Err(err(
-            "keywords shorter than 3 characters would fire everywhere".into(),
-        ));
+        return Err(err(RuleProblem::ShortKeyword));
     }
     let before = spec.window_before.unwrap_or(DEFAULT_BEFORE).min(MAX_WINDOW);
     let after = spec.window_after.unwrap_or(DEFAULT_AFTER).min(MAX_WINDOW);
@@ -282,7 +322,7 @@ impl RuleSet {
                 return Err(RuleError::Rule {
                     file: s.source.clone(),
                     id: s.id.clone(),
-                    message: "duplicate rule id".into(),
+                    problem: RuleProblem::DuplicateId,
                 });
             }
             rules.push(compile_rule(s, include_noisy)?);
@@ -407,6 +447,12 @@ mod lazy_tests {
         spec.id = "huge".into();
         spec.pattern = r"\w{1000}\w{1000}\w{1000}".into();
         spec.source = "file.toml".into();
-        assert!(compile_rule(spec, false).is_err());
+        assert!(matches!(
+            compile_rule(spec, false),
+            Err(RuleError::Rule {
+                problem: RuleProblem::Pattern(PatternError::Build(_)),
+                ..
+            })
+        ));
     }
 }

@@ -20,4 +20,4 @@ pub mod matcher;
 pub mod spec;
 pub mod validate;
 
-pub use compile::{CompiledRule, RuleError, RuleSet};
+pub use compile::{CompiledRule, PatternError, RuleError, RuleProblem, RuleSet};

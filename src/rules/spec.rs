@@ -143,6 +143,7 @@ pub struct Loaded {
 #[cfg(test)]
 mod tests {
     use super::super::load::parse;
+    use super::LoadError;
 
     const RULE: &str = r#"
 [[rule]]
@@ -160,10 +161,17 @@ keywords = ["tst_"]
         assert_eq!(loaded.rules.len(), 1);
         assert_eq!(loaded.rules[0].source, "t.toml");
         let typo = RULE.replace("keywords =", "keyword =");
-        let e = parse(&typo, "t.toml").unwrap_err().to_string();
-        assert!(e.contains("t.toml") && e.contains("keyword"), "{e}");
-        let e = parse("[[rule]\nid=", "t.toml").unwrap_err().to_string();
-        assert!(e.contains("t.toml"), "{e}");
+        let e = parse(&typo, "t.toml").unwrap_err();
+        assert!(
+            matches!(&e, LoadError::Syntax { path, .. } if path == "t.toml"),
+            "{e}"
+        );
+        assert!(e.to_string().contains("keyword"), "{e}");
+        let e = parse("[[rule]\nid=", "t.toml").unwrap_err();
+        assert!(
+            matches!(&e, LoadError::Syntax { path, .. } if path == "t.toml"),
+            "{e}"
+        );
     }
 
     #[test]

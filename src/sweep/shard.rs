@@ -60,8 +60,16 @@ mod tests {
     #[test]
     fn parses_and_rejects() {
         assert_eq!(Shard::parse("2/8").unwrap(), Shard { k: 2, n: 8 });
-        for bad in ["0/4", "5/4", "1/0", "x/4", "3", "1/y", ""] {
-            assert!(Shard::parse(bad).is_err(), "{bad}");
+        for bad in ["0/4", "5/4", "1/0"] {
+            assert!(
+                matches!(Shard::parse(bad), Err(ShardError::Range { .. })),
+                "{bad}"
+            );
+        }
+        assert_eq!(Shard::parse("x/4"), Err(ShardError::Index("x".into())));
+        assert_eq!(Shard::parse("1/y"), Err(ShardError::Count("y".into())));
+        for bad in ["3", ""] {
+            assert_eq!(Shard::parse(bad), Err(ShardError::Form(bad.into())));
         }
     }
 
