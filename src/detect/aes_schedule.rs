@@ -544,18 +544,7 @@ fn finding(o: usize, shape: &Shape, swapped: bool, key: &[u8], flipped: u32) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn noise(n: usize, seed: u64) -> Vec<u8> {
-        let mut s = seed | 1;
-        (0..n)
-            .map(|_| {
-                s ^= s << 13;
-                s ^= s >> 7;
-                s ^= s << 17;
-                (s >> 24) as u8
-            })
-            .collect()
-    }
+    use crate::keys::testkeys::noise;
 
     fn bytes(w: &[u32], swapped: bool) -> Vec<u8> {
         w.iter()

@@ -5,7 +5,7 @@
 use super::archive::{self, Budget, Kind, Spilled};
 use super::layout::Layout;
 use crate::input::Dump;
-use crate::report::{InputInfo, Report, Tool};
+use crate::report::Report;
 use crate::scan::Limits;
 use crate::Scanner;
 use sha2::{Digest, Sha256};
@@ -44,23 +44,7 @@ pub struct Ctx<'a> {
 
 /// A report for a dump that could not be scanned: no findings, incomplete, and why.
 pub fn placeholder(scanner: &Scanner, name: &str, size: u64, why: &str) -> Report {
-    Report {
-        schema: crate::report::SCHEMA.into(),
-        tool: Tool::new(scanner.engine().digest()),
-        input: InputInfo {
-            path: name.into(),
-            size,
-            sha256: String::new(),
-            format: "unscanned".into(),
-            description: None,
-            regions: 0,
-            scanned_bytes: 0,
-            complete: false,
-            warnings: vec![why.into()],
-        },
-        findings: Vec::new(),
-        summary: Report::summarize(&[], 0, 0),
-    }
+    Report::unscanned(name, size, "unscanned", scanner.engine().digest(), why)
 }
 
 /// Why a file could not be scanned at all: the sweep lists it as failed with this reason and
