@@ -597,7 +597,7 @@ fn scan(
             .map(|p| ("an input", p.as_path()))
             .collect();
         if let Err(e) = dumpguard::output::check_distinct(&named, &[("--output", o)]) {
-            stdout::error(&e);
+            stdout::error(&e.to_string());
             return 2;
         }
     }

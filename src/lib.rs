@@ -80,9 +80,9 @@ pub use keys::{PublicKeyRecord, Status};
 pub use report::{Finding, Kind, Report, Severity};
 pub use rules::builtin::specs as builtin_rule_specs;
 pub use rules::spec::RuleSpec;
-pub use rules::RuleSet;
+pub use rules::{GitleaksError, LoadError, PatternError, RuleError, RuleProblem, RuleSet};
 pub use scan::rules_check::{check as check_rules, RuleCheck};
-pub use scan::{check_time_limit, Engine, Limits, CHUNK_SIZE};
+pub use scan::{check_time_limit, parse_time_limit, Engine, Limits, TimeLimitError, CHUNK_SIZE};
 
 /// Single parsers and proofs, for the fuzz targets (`fuzz/fuzz_targets`) and the
 /// hostile-input tests that feed them crafted bytes directly. Not part of the API: what is here

@@ -2,37 +2,96 @@
 //! and written atomically (temp file, fsync, rename) so a crash never leaves half a report.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::Write;
+use std::io::{self, BufWriter, Write};
 use std::os::unix::fs::OpenOptionsExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Atomically replaces `path` with `bytes`, mode 0600.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = parent_dir(path);
-    let name = path
-        .file_name()
-        .ok_or_else(|| std::io::Error::other("output path has no file name"))?;
-    let tmp = dir.join(format!(
-        ".{}.{}.tmp",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    let result = (|| {
-        let mut f = OpenOptions::new()
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let mut f = AtomicFile::create(path)?;
+    f.write_all(bytes)?;
+    f.commit()
+}
+
+/// An output written atomically and privately (`scan --output`, the sweep's reports): streamed
+/// into a temporary file beside the target (mode 0600: reports say where keys are), fsynced,
+/// then renamed over it by [`AtomicFile::commit`]. Dropped uncommitted — an error, a run killed
+/// mid-write — it removes the temporary file and the previous output stays intact.
+pub struct AtomicFile {
+    target: PathBuf,
+    tmp: PathBuf,
+    w: Option<BufWriter<File>>,
+}
+
+impl AtomicFile {
+    /// Opens the temporary file beside `target`.
+    pub fn create(target: &Path) -> io::Result<AtomicFile> {
+        let dir = parent_dir(target);
+        let name = target
+            .file_name()
+            .ok_or_else(|| io::Error::other("output path has no file name"))?;
+        let tmp = dir.join(format!(
+            ".{}.{}.tmp",
+            name.to_string_lossy(),
+            std::process::id()
+        ));
+        // A leftover of an earlier process with the same id goes first; `create_new` then
+        // refuses a link planted at the predictable name instead of writing through it.
+        let _ = fs::remove_file(&tmp);
+        let f = OpenOptions::new()
             .write(true)
             .create_new(true)
             .mode(0o600)
             .open(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        drop(f);
-        fs::rename(&tmp, path)?;
-        File::open(dir)?.sync_all()
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
+        Ok(AtomicFile {
+            target: target.to_path_buf(),
+            tmp,
+            w: Some(BufWriter::with_capacity(1 << 16, f)),
+        })
     }
-    result
+
+    /// Flushes, fsyncs and renames the temporary file over the target, then makes the rename
+    /// durable (fsync of the directory).
+    pub fn commit(mut self) -> io::Result<()> {
+        let w = self.w.take().expect("not committed twice");
+        let result = (|| {
+            let f = w.into_inner().map_err(|e| e.into_error())?;
+            f.sync_all()?;
+            drop(f);
+            fs::rename(&self.tmp, &self.target)?;
+            sync_parent(&self.target)
+        })();
+        if result.is_err() {
+            let _ = fs::remove_file(&self.tmp);
+        }
+        result
+    }
+}
+
+impl Write for AtomicFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.w.as_mut().expect("open").write(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.w.as_mut().expect("open").flush()
+    }
+}
+
+impl Drop for AtomicFile {
+    fn drop(&mut self) {
+        if self.w.is_some() {
+            let _ = fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+/// The absolute form of a path that may not exist yet (its directory must): the directory
+/// resolved, the name kept.
+pub fn absolute(p: &Path) -> PathBuf {
+    match (fs::canonicalize(parent_dir(p)), p.file_name()) {
+        (Ok(d), Some(n)) => d.join(n),
+        _ => p.to_path_buf(),
+    }
 }
 
 /// The directory holding `path` (`.` for a bare file name).
@@ -53,7 +112,7 @@ pub fn sync_parent(path: &Path) -> std::io::Result<()> {
 /// for a file that does not exist yet.
 struct Identity {
     ids: Vec<(u64, u64)>,
-    name: std::path::PathBuf,
+    name: PathBuf,
 }
 
 fn identity(p: &Path) -> Identity {
@@ -63,12 +122,10 @@ fn identity(p: &Path) -> Identity {
         .flatten()
         .map(|m| (m.dev(), m.ino()))
         .collect();
-    let dir = parent_dir(p);
-    let name = match (fs::canonicalize(dir), p.file_name()) {
-        (Ok(d), Some(n)) => d.join(n),
-        _ => p.to_path_buf(),
-    };
-    Identity { ids, name }
+    Identity {
+        ids,
+        name: absolute(p),
+    }
 }
 
 fn same(a: &Identity, b: &Identity) -> bool {
@@ -80,26 +137,63 @@ fn same(a: &Identity, b: &Identity) -> bool {
 /// replaced the audit log). Paths are compared by device and inode — so a hard link or a
 /// symbolic link to an input counts as the input — and, for files not created yet, by absolute
 /// name. `inputs` and `outputs` are (option name, path) pairs; the error names both options.
-pub fn check_distinct(inputs: &[(&str, &Path)], outputs: &[(&str, &Path)]) -> Result<(), String> {
+pub fn check_distinct(inputs: &[(&str, &Path)], outputs: &[(&str, &Path)]) -> Result<(), Clash> {
     let ins: Vec<Identity> = inputs.iter().map(|(_, p)| identity(p)).collect();
     let outs: Vec<Identity> = outputs.iter().map(|(_, p)| identity(p)).collect();
     for (i, (what, p)) in outputs.iter().enumerate() {
         if let Some(j) = ins.iter().position(|x| same(x, &outs[i])) {
-            return Err(format!(
-                "{what} {} names {} itself ({}): an output never replaces an input",
-                p.display(),
-                inputs[j].0,
-                inputs[j].1.display()
-            ));
+            return Err(Clash::ReplacesInput {
+                option: what.to_string(),
+                path: p.to_path_buf(),
+                input_option: inputs[j].0.to_string(),
+                input: inputs[j].1.to_path_buf(),
+            });
         }
         if let Some(j) = (0..i).find(|&j| same(&outs[j], &outs[i])) {
-            return Err(format!(
-                "{what} {} is the same file as {} {}: each output needs its own file",
-                p.display(),
-                outputs[j].0,
-                outputs[j].1.display()
-            ));
+            return Err(Clash::SameOutput {
+                option: what.to_string(),
+                path: p.to_path_buf(),
+                other_option: outputs[j].0.to_string(),
+                other: outputs[j].1.to_path_buf(),
+            });
         }
     }
     Ok(())
+}
+
+/// An output that [`check_distinct`] refused: the options and paths of both files involved.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Clash {
+    /// The output is one of the inputs.
+    #[error(
+        "{option} {} names {input_option} itself ({}): an output never replaces an input",
+        path.display(),
+        input.display()
+    )]
+    ReplacesInput {
+        /// The option naming the output.
+        option: String,
+        /// The path concerned.
+        path: PathBuf,
+        /// The option naming the input.
+        input_option: String,
+        /// The input it would replace.
+        input: PathBuf,
+    },
+    /// Two outputs are one file.
+    #[error(
+        "{option} {} is the same file as {other_option} {}: each output needs its own file",
+        path.display(),
+        other.display()
+    )]
+    SameOutput {
+        /// The option naming the output.
+        option: String,
+        /// The path concerned.
+        path: PathBuf,
+        /// The option naming the other output.
+        other_option: String,
+        /// The other output.
+        other: PathBuf,
+    },
 }

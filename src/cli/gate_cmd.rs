@@ -2,7 +2,7 @@
 //! the library's [`dumpguard::gate`]. Kept apart from `cli.rs` so the shared file only wires
 //! subcommands.
 
-use clap::{Subcommand, ValueEnum};
+use clap::Subcommand;
 use dumpguard::gate::decision::{EXIT_BLOCK, EXIT_ERROR};
 use dumpguard::gate::policy::Policy;
 use dumpguard::gate::watch::{WatchConfig, Watcher};
@@ -11,12 +11,8 @@ use dumpguard::Scanner;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
-pub enum GateFormat {
-    Json,
-    Sarif,
-    Human,
-}
+/// `gate --format`: the library's record formats.
+pub use dumpguard::gate::RecordFormat as GateFormat;
 
 #[derive(Subcommand)]
 pub enum AuditCommand {
@@ -116,7 +112,7 @@ fn check_gate_outputs(a: &GateArgs) -> Result<(), String> {
     if let Some(p) = &attestation {
         outputs.push(("the attestation of --redact-to", p));
     }
-    dumpguard::output::check_distinct(&inputs, &outputs)
+    dumpguard::output::check_distinct(&inputs, &outputs).map_err(|e| e.to_string())
 }
 
 /// True when the audit log is none of the other files of the run (so a refused run can still
@@ -160,11 +156,7 @@ pub fn gate(a: GateArgs) -> i32 {
             return EXIT_ERROR;
         }
     };
-    let format = match a.format {
-        GateFormat::Json => RecordFormat::Json,
-        GateFormat::Sarif => RecordFormat::Sarif,
-        GateFormat::Human => RecordFormat::Human,
-    };
+    let format: RecordFormat = a.format;
     let mut eval = match &refused {
         // Not scanned, and no output written but the audit log when it is not one of the
         // colliding files: the BLOCK record is printed, the attempt is logged.

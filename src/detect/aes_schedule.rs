@@ -101,7 +101,7 @@ const BLOCK: usize = 32;
 
 impl Detector for AesSchedule {
     fn name(&self) -> &'static str {
-        "aes-schedule"
+        NAME
     }
 
     fn family(&self) -> Family {
@@ -124,47 +124,38 @@ impl Detector for AesSchedule {
     fn scan_chunk(&self, cx: &ScanContext<'_>, start: usize, end: usize, sink: &mut Sink) {
         let mut local = Sink::default();
         scan(cx.data, start, end, &mut local);
-        if !local.findings.is_empty() {
-            sink.state.push((
-                NAME,
-                Box::new(HeldBack(std::mem::take(&mut local.findings))),
-            ));
-        }
-        let drbg = drbg_keys(cx.data, start, end);
-        if !drbg.0.is_empty() {
-            sink.state.push((NAME, Box::new(drbg)));
-        }
+        sink.handoffs.aes_schedules.append(&mut local.findings);
+        sink.handoffs
+            .drbg_keys
+            .extend(drbg_keys(cx.data, start, end).0);
     }
 
     fn finish(&self, _: &ScanContext<'_>, found: &Sink, sink: &mut Sink) {
         let drbg: std::collections::HashMap<u64, u64> = found
-            .state_of::<DrbgKeys>(NAME)
-            .flat_map(|d| d.0.iter().map(|k| (k.id, k.offset)))
+            .handoffs
+            .drbg_keys
+            .iter()
+            .map(|k| (k.id, k.offset))
             .collect();
-        for held in found.state_of::<HeldBack>(NAME) {
-            for f in &held.0 {
-                let mut f = f.clone();
-                let id = f.fingerprint.as_deref().map(key_id);
-                if let Some(&at) = id.and_then(|id| drbg.get(&id)) {
-                    mark_drbg(&mut f, at);
-                }
-                sink.push(f);
+        for f in &found.handoffs.aes_schedules {
+            let mut f = f.clone();
+            let id = f.fingerprint.as_deref().map(key_id);
+            if let Some(&at) = id.and_then(|id| drbg.get(&id)) {
+                mark_drbg(&mut f, at);
             }
+            sink.push(f);
         }
     }
 }
 
 const NAME: &str = "aes-schedule";
 
-/// A chunk's schedule findings, waiting for [`Detector::finish`].
-struct HeldBack(Vec<Finding>);
-
 /// Keys found in OpenSSL CTR-DRBG state: a short id of the key (never the key) and where the
 /// structure was.
 #[derive(Default)]
 struct DrbgKeys(Vec<DrbgKey>);
 
-struct DrbgKey {
+pub(crate) struct DrbgKey {
     id: u64,
     offset: u64,
 }
@@ -553,18 +544,7 @@ fn finding(o: usize, shape: &Shape, swapped: bool, key: &[u8], flipped: u32) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn noise(n: usize, seed: u64) -> Vec<u8> {
-        let mut s = seed | 1;
-        (0..n)
-            .map(|_| {
-                s ^= s << 13;
-                s ^= s >> 7;
-                s ^= s << 17;
-                (s >> 24) as u8
-            })
-            .collect()
-    }
+    use crate::keys::testkeys::noise;
 
     fn bytes(w: &[u32], swapped: bool) -> Vec<u8> {
         w.iter()

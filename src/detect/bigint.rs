@@ -76,11 +76,11 @@ impl Detector for BigInt {
             *n <= MAX_LOCATIONS
         });
         found.truncate(MAX_PER_CHUNK);
-        sink.state.push((NAME, Box::new(found)));
+        sink.handoffs.bigint_candidates.push(found);
     }
 
     fn finish(&self, cx: &ScanContext<'_>, found: &Sink, sink: &mut Sink) {
-        let values = gather(found.state_of::<Vec<Candidate>>(NAME));
+        let values = gather(found.handoffs.bigint_candidates.iter());
         if values.is_empty() {
             return;
         }

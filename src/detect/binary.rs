@@ -3,24 +3,8 @@
 
 use num_bigint_dig::BigUint;
 
-/// Little-endian u32 at `off`.
-pub fn u32_le(d: &[u8], off: usize) -> Option<u32> {
-    Some(u32::from_le_bytes(
-        d.get(off..off.checked_add(4)?)?.try_into().ok()?,
-    ))
-}
-
-/// Little-endian u64 at `off`.
-pub fn u64_le(d: &[u8], off: usize) -> Option<u64> {
-    Some(u64::from_le_bytes(
-        d.get(off..off.checked_add(8)?)?.try_into().ok()?,
-    ))
-}
-
-/// `len` bytes at `off`, if they are all inside `d`.
-pub fn take(d: &[u8], off: usize, len: usize) -> Option<&[u8]> {
-    d.get(off..off.checked_add(len)?)
-}
+/// The crate's one little-endian reader.
+pub use crate::input::le::{take, u32_le, u64_le};
 
 /// A cursor over consecutive fixed-size fields.
 pub struct Fields<'a> {

@@ -126,14 +126,14 @@ impl Detector for Encoded {
     }
 
     fn on_anchor(&self, cx: &ScanContext<'_>, pos: usize, tag: u32, sink: &mut Sink) {
-        let done = sink
-            .scratch
-            .entry("encoded")
-            .or_insert_with(|| Box::new(Vec::<(usize, usize)>::new()));
-        let Some(done) = done.downcast_mut::<Vec<(usize, usize)>>() else {
-            return;
-        };
-        for f in unwrap_at(cx.data, cx.inventory, pos, tag, 0, done) {
+        for f in unwrap_at(
+            cx.data,
+            cx.inventory,
+            pos,
+            tag,
+            0,
+            &mut sink.scratch.encoded,
+        ) {
             sink.push(f);
         }
     }

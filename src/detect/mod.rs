@@ -90,14 +90,11 @@ pub struct Sink {
     pub findings: Vec<Finding>,
     /// Public keys and certificates seen: context for pairing and the factor search, not findings.
     pub public_keys: Vec<PublicKeyRecord>,
-    /// Per-chunk working state of detectors, by detector name: the token rules remember how
-    /// far each anchor's window reached, so a chunk dense with anchors costs linear time.
-    /// Dropped with the chunk.
-    pub scratch: std::collections::BTreeMap<&'static str, Box<dyn std::any::Any + Send>>,
-    /// Detector-private intermediate results, keyed by detector name: what a detector's
-    /// `scan_chunk` collects (candidate integers, say) and its `finish` consumes. Kept per
-    /// scan, so a scanner shared between threads never mixes two dumps.
-    pub state: Vec<(&'static str, Box<dyn std::any::Any + Send>)>,
+    /// Per-chunk working state of detectors. Dropped with the chunk.
+    pub(crate) scratch: Scratch,
+    /// What detectors hand to a later stage of a scan. Kept per scan, so a scanner shared
+    /// between threads never mixes two dumps.
+    pub(crate) handoffs: Handoffs,
 }
 
 impl Sink {
@@ -105,13 +102,42 @@ impl Sink {
     pub fn push(&mut self, f: Finding) {
         self.findings.push(f);
     }
+}
 
-    /// The intermediate results of type `T` that detector `name` left in `state`.
-    pub fn state_of<'a, T: 'static>(&'a self, name: &'a str) -> impl Iterator<Item = &'a T> + 'a {
-        self.state
-            .iter()
-            .filter(move |(n, _)| *n == name)
-            .filter_map(|(_, b)| b.downcast_ref::<T>())
+/// Per-chunk working state, one typed field per detector that keeps any: a detector reaches
+/// its own field directly (no lookup by name on the anchor path, no downcast that could miss).
+#[derive(Default)]
+pub(crate) struct Scratch {
+    /// The token rules: how far each anchor's window reached, so a chunk dense with anchors
+    /// costs linear time.
+    pub(crate) rules: Option<rules::ChunkState>,
+    /// The encoded-key unwrapper: the spans already decoded in this chunk.
+    pub(crate) encoded: Vec<(usize, usize)>,
+}
+
+/// Intermediate results a detector's `scan_chunk` or `on_anchor` collects and a `finish`
+/// consumes (its own, or another detector's: partial RSA keys wait for a modulus). Typed
+/// fields, so the compiler checks that producer and consumer agree on what is handed over.
+/// Chunks' hand-offs are appended in chunk order.
+#[derive(Default)]
+pub(crate) struct Handoffs {
+    /// RSA keys without a modulus (`partial-rsa`), completed once every public key is known.
+    pub(crate) partial_rsa: Vec<partial_rsa::Pending>,
+    /// AES schedule findings (`aes-schedule`), held back until every DRBG key is known.
+    pub(crate) aes_schedules: Vec<Finding>,
+    /// Keys found in OpenSSL CTR-DRBG state (`aes-schedule`).
+    pub(crate) drbg_keys: Vec<aes_schedule::DrbgKey>,
+    /// Each chunk's big-integer candidates (`bigint`), paired with public keys at the end.
+    pub(crate) bigint_candidates: Vec<Vec<crate::keys::containers::Candidate>>,
+}
+
+impl Handoffs {
+    /// Appends a later chunk's hand-offs.
+    pub(crate) fn append(&mut self, later: &mut Handoffs) {
+        self.partial_rsa.append(&mut later.partial_rsa);
+        self.aes_schedules.append(&mut later.aes_schedules);
+        self.drbg_keys.append(&mut later.drbg_keys);
+        self.bigint_candidates.append(&mut later.bigint_candidates);
     }
 }
 

@@ -25,7 +25,7 @@ const MAX_PENDING: usize = 64;
 const MAX_MODULI: usize = 512;
 
 /// A partial key waiting for a modulus: its finding as first reported and its numbers.
-struct Pending {
+pub(crate) struct Pending {
     finding: Finding,
     parts: RsaParts,
 }
@@ -48,8 +48,7 @@ pub fn defer(sink: &mut Sink, mut finding: Finding, parts: RsaParts) {
                             the inventory holds its public key"
         .into();
     sink.push(finding.clone());
-    sink.state
-        .push((NAME, Box::new(Pending { finding, parts })));
+    sink.handoffs.partial_rsa.push(Pending { finding, parts });
 }
 
 impl Detector for PartialRsa {
@@ -72,7 +71,12 @@ impl Detector for PartialRsa {
     fn on_anchor(&self, _: &ScanContext<'_>, _: usize, _: u32, _: &mut Sink) {}
 
     fn finish(&self, cx: &ScanContext<'_>, found: &Sink, sink: &mut Sink) {
-        let pending: Vec<&Pending> = found.state_of::<Pending>(NAME).take(MAX_PENDING).collect();
+        let pending: Vec<&Pending> = found
+            .handoffs
+            .partial_rsa
+            .iter()
+            .take(MAX_PENDING)
+            .collect();
         if pending.is_empty() {
             return;
         }

@@ -9,7 +9,7 @@ use crate::report::Finding;
 
 pub struct Pem;
 
-const BEGIN: &[u8] = b"-----BEGIN ";
+const BEGIN: &[u8] = text::PEM_BEGIN;
 /// Longest body we follow: PKCS#8 of RSA-16384 is about 12 KiB of base64.
 const MAX_BODY: usize = 64 * 1024;
 const MAX_LABEL: usize = 48;
@@ -68,9 +68,8 @@ impl Detector for Pem {
         // a short view first: a UTF-16LE view copies every character it covers, and a full
         // one per certificate made UTF-16 text scan at a third of the speed of ASCII.
         let head = text::view(cx.data, pos, BEGIN.len() + MAX_LABEL + 5, enc);
-        let after = &head[BEGIN.len().min(head.len())..];
-        match text::find(after, b"-----") {
-            Some(n) if classify(&after[..n]).is_some() => {}
+        match text::pem_begin(&head, MAX_LABEL) {
+            Some(b) if classify(b.label).is_some() => {}
             _ => return,
         }
         // Read as much text as the armour needs, no more (UTF-16 views are copies): most
@@ -92,14 +91,13 @@ impl Detector for Pem {
 /// True when a private-key armour at the start of `t` may continue past the end of `t` (its
 /// body or END line is not complete within it), so a longer view is needed to decide.
 fn runs_past_view(t: &[u8]) -> bool {
-    let after = &t[BEGIN.len()..];
-    let Some(label_len) = text::find(&after[..after.len().min(MAX_LABEL + 5)], b"-----") else {
+    let Some(begin) = text::pem_begin(t, MAX_LABEL) else {
         return false;
     };
-    let Some(payload) = classify(&after[..label_len]) else {
+    let Some(payload) = classify(begin.label) else {
         return false;
     };
-    let body_start = BEGIN.len() + label_len + 5;
+    let (label_len, body_start) = (begin.label.len(), begin.body_start);
     let rest = &t[body_start..];
     let (skip, _) = armour_headers(payload, rest);
     let body = text::base64_body(&rest[skip..], MAX_BODY);
@@ -108,12 +106,10 @@ fn runs_past_view(t: &[u8]) -> bool {
 }
 
 fn parse(t: &[u8], pos: usize, enc: Encoding) -> Option<Finding> {
-    let after = &t[BEGIN.len()..];
-    let label_len = text::find(&after[..after.len().min(MAX_LABEL + 5)], b"-----")?;
-    let label = &after[..label_len];
-    let payload = classify(label)?;
-    let label_str = String::from_utf8_lossy(label).into_owned();
-    let body_start = BEGIN.len() + label_len + 5;
+    let begin = text::pem_begin(t, MAX_LABEL)?;
+    let payload = classify(begin.label)?;
+    let label_str = String::from_utf8_lossy(begin.label).into_owned();
+    let body_start = begin.body_start;
     let rest = &t[body_start..];
 
     let (skip, dek_info) = armour_headers(payload, rest);

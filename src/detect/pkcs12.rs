@@ -233,7 +233,7 @@ pub(super) fn open(
             } else if bag.bag_id == SHROUDED_KEY_BAG {
                 match open_shrouded(value, &candidates, budget) {
                     Ok((v, how)) => found.push((v, how)),
-                    Err(why) => locked.push(why),
+                    Err(Locked { scheme }) => locked.push(scheme),
                 }
             }
         }
@@ -365,13 +365,19 @@ fn check_mac<'p>(
     }
 }
 
+/// A shrouded key bag none of the candidate passwords opened: reported as locked, named by its
+/// encryption scheme.
+struct Locked {
+    scheme: String,
+}
+
 /// Opens a pkcs8ShroudedKeyBag (EncryptedPrivateKeyInfo) with the candidate passwords and
 /// verifies the key inside. Err describes the bag when it stays locked.
 fn open_shrouded(
     epki: &[u8],
     candidates: &[&Password],
     budget: Option<&Budget>,
-) -> Result<(Verdict, String), String> {
+) -> Result<(Verdict, String), Locked> {
     let describe = || match private_key_der(epki) {
         Some(d) => match d.key {
             PrivateKey::Encrypted { scheme } => scheme,
@@ -379,9 +385,10 @@ fn open_shrouded(
         },
         None => "unrecognised scheme".into(),
     };
+    let locked = || Locked { scheme: describe() };
     // Parsed by shape: the pkcs8 crate's type only admits PBES1/PBES2, not the PKCS#12 PBEs.
     let Some((alg, data)) = epki_parts(epki) else {
-        return Err(describe());
+        return Err(locked());
     };
     for p in candidates {
         let Ok(plain) = pbe_decrypt(&alg, p, data.as_bytes(), budget) else {
@@ -396,7 +403,7 @@ fn open_shrouded(
             ));
         }
     }
-    Err(describe())
+    Err(locked())
 }
 
 /// EncryptedPrivateKeyInfo ::= SEQUENCE { AlgorithmIdentifier, OCTET STRING }.

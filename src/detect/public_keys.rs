@@ -228,12 +228,11 @@ fn rsa_public_key_ending_at(data: &[u8], pos: usize, sink: &mut Sink) {
 
 /// A PEM block of public material: decode the body and index what it holds.
 fn pem_at(data: &[u8], pos: usize, label: &str, enc: Encoding, sink: &mut Sink) {
-    let begin = format!("-----BEGIN {label}-----");
     let t = text::view(data, pos, MAX_PEM_BODY + 256, enc);
-    let Some(rest) = t.get(begin.len()..) else {
+    let Some(begin) = text::pem_begin(&t, label.len()) else {
         return;
     };
-    let body = text::base64_body(rest, MAX_PEM_BODY);
+    let body = text::base64_body(&t[begin.body_start..], MAX_PEM_BODY);
     let Some(der) = text::decode_base64(&body.chars) else {
         return;
     };

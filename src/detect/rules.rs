@@ -31,7 +31,7 @@ const CHUNK_BUDGET: usize = super::CHUNK_SIZE;
 const WINDOW_OVERHEAD: usize = 256;
 
 /// Per-chunk state: where each target's next anchor needs a window of its own.
-struct ChunkState {
+pub(crate) struct ChunkState {
     next: Vec<usize>,
     spent: usize,
 }
@@ -179,17 +179,10 @@ impl Detector for Rules {
             return;
         };
         let n = self.targets.len();
-        let st = sink
-            .scratch
-            .entry(self.name())
-            .or_insert_with(|| {
-                Box::new(ChunkState {
-                    next: vec![0; n],
-                    spent: 0,
-                })
-            })
-            .downcast_mut::<ChunkState>()
-            .expect("the rules detector's own state");
+        let st = sink.scratch.rules.get_or_insert_with(|| ChunkState {
+            next: vec![0; n],
+            spent: 0,
+        });
         // An earlier window of this anchor reached past here, and reported every match
         // inside it: a match around this anchor ending within half a window was seen.
         if pos < st.next[tag as usize] {

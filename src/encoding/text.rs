@@ -97,6 +97,31 @@ pub struct Base64Body {
 }
 
 /// Shortest line of a wrapped base64 body (PEM wraps at 64, MIME at 76, OpenSSH at 70).
+/// The opening of a PEM block.
+pub const PEM_BEGIN: &[u8] = b"-----BEGIN ";
+
+/// The BEGIN line of a PEM block: its label, and where the text after the line's closing
+/// dashes starts (headers or body), as an index into the text parsed.
+pub struct PemBegin<'a> {
+    /// The label between `BEGIN ` and the closing dashes.
+    pub label: &'a [u8],
+    /// Index in the parsed text where the headers or body start.
+    pub body_start: usize,
+}
+
+/// Parses `-----BEGIN <label>-----` at the start of `t`, the label at most `max_label` bytes
+/// (the closing dashes are looked for no further, so a stray BEGIN costs a bounded read). The
+/// one PEM framing of the crate: the private-key detector, the public-key index and the
+/// known-key inventory all read BEGIN lines through it.
+pub fn pem_begin(t: &[u8], max_label: usize) -> Option<PemBegin<'_>> {
+    let after = t.strip_prefix(PEM_BEGIN)?;
+    let label_len = find(&after[..after.len().min(max_label + 5)], b"-----")?;
+    Some(PemBegin {
+        label: &after[..label_len],
+        body_start: PEM_BEGIN.len() + label_len + 5,
+    })
+}
+
 /// A break after a shorter run ends the body: only the last line may be short. Without this
 /// rule, text like `MIIEpAIBAAKCAQEA MIIEpAIBAAKCAQEA ...` would make every anchor collect
 /// the same 32 KiB of "body" again (quadratic work on hostile input).

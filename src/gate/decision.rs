@@ -8,7 +8,7 @@
 
 use super::policy::{Disposition, FindingDisposition, Policy};
 use super::redact::Attestation;
-use crate::report::{InputInfo, Kind, Report, Severity, Tool};
+use crate::report::{Kind, Report, Severity};
 use serde::Serialize;
 
 /// Exit codes (docs/design.md): 0 ALLOW · 1 BLOCK · 2 error or incomplete scan (a BLOCK) ·
@@ -303,23 +303,7 @@ fn finding_reason(f: &crate::report::Finding) -> String {
 /// A report for an input that could not be scanned at all (unreadable, over the size limit):
 /// the decision record still names the input and says why.
 pub fn unscanned_report(path: &str, size: u64, rules_digest: &str, why: &str) -> Report {
-    Report {
-        schema: crate::report::SCHEMA.into(),
-        tool: Tool::new(rules_digest),
-        input: InputInfo {
-            path: path.into(),
-            size,
-            sha256: String::new(),
-            format: "unknown".into(),
-            description: None,
-            regions: 0,
-            scanned_bytes: 0,
-            complete: false,
-            warnings: vec![why.into()],
-        },
-        findings: Vec::new(),
-        summary: Report::summarize(&[], 0, 0),
-    }
+    Report::unscanned(path, size, "unknown", rules_digest, why)
 }
 
 /// Now, RFC 3339 UTC (`2024-05-01T12:00:00.123456Z`).

@@ -498,8 +498,9 @@ impl Gate {
     }
 }
 
-/// Output rendering of the decision record.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Output rendering of the decision record; also what `gate --format` takes (one enum for
+/// both, so the choices cannot drift from what renders).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum RecordFormat {
     /// The decision record as JSON (`dumpguard.report/v1` plus `decision`).
     Json,

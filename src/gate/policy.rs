@@ -255,8 +255,38 @@ pub enum PolicyError {
         /// The field, as the file names it (`[block].kinds`).
         field: String,
         /// What is wrong with its value.
-        problem: String,
+        problem: Problem,
     },
+}
+
+/// What is wrong with a policy field's value ([`PolicyError::Invalid`]).
+#[derive(Debug, thiserror::Error)]
+pub enum Problem {
+    /// A severity that is none of the four.
+    #[error(transparent)]
+    Severity(#[from] crate::report::UnknownSeverity),
+    /// A kind no finding can have.
+    #[error(transparent)]
+    Kind(#[from] UnknownKind),
+    /// A time limit out of range.
+    #[error(transparent)]
+    TimeLimit(#[from] crate::scan::TimeLimitError),
+    /// An allowlist entry without a reason: every exception must say why it was made.
+    #[error("has no reason")]
+    NoReason,
+    /// An allowlist entry whose fingerprint is not one.
+    #[error("'{0}' is not a fingerprint (sha256:<64 hex> or der-sha256:<64 hex>)")]
+    NotFingerprint(String),
+}
+
+/// A finding kind named in a policy that no finding can have (a typo would silently not block).
+#[derive(Debug, thiserror::Error)]
+#[error("unknown finding kind '{kind}' (known kinds: {})", known.join(", "))]
+pub struct UnknownKind {
+    /// The kind given.
+    pub kind: String,
+    /// Every kind a finding can have, sorted.
+    pub known: Vec<String>,
 }
 
 impl Policy {
@@ -298,7 +328,7 @@ impl Policy {
 
     /// Parses and validates policy bytes. `source` names them in errors and records.
     pub fn parse(bytes: &[u8], source: &str) -> Result<Policy, PolicyError> {
-        let invalid = |field: String, problem: String| PolicyError::Invalid {
+        let invalid = |field: String, problem: Problem| PolicyError::Invalid {
             policy: source.to_string(),
             field,
             problem,
@@ -320,32 +350,29 @@ impl Policy {
         for s in &file.block.severities {
             block_severities.push(
                 s.parse::<Severity>()
-                    .map_err(|e| invalid("[block].severities".into(), e))?,
+                    .map_err(|e| invalid("[block].severities".into(), e.into()))?,
             );
         }
         for k in &file.block.kinds {
-            check_kind(k).map_err(|e| invalid("[block].kinds".into(), e))?;
+            check_kind(k).map_err(|e| invalid("[block].kinds".into(), e.into()))?;
         }
         crate::scan::check_time_limit(file.limits.time_limit_seconds)
-            .map_err(|e| invalid("[limits].time_limit_seconds".into(), e))?;
+            .map_err(|e| invalid("[limits].time_limit_seconds".into(), e.into()))?;
         for (i, a) in file.allow.iter().enumerate() {
             let entry = format!("allow entry {}", i + 1);
             if let Some(k) = &a.kind {
-                check_kind(k.as_str()).map_err(|e| invalid(format!("{entry}: kind"), e))?;
+                check_kind(k.as_str()).map_err(|e| invalid(format!("{entry}: kind"), e.into()))?;
             }
             if a.reason.trim().is_empty() {
                 return Err(invalid(
                     format!("{entry} ({})", a.fingerprint),
-                    "has no reason".into(),
+                    Problem::NoReason,
                 ));
             }
             if !valid_fingerprint(&a.fingerprint) {
                 return Err(invalid(
                     entry,
-                    format!(
-                        "'{}' is not a fingerprint (sha256:<64 hex> or der-sha256:<64 hex>)",
-                        a.fingerprint
-                    ),
+                    Problem::NotFingerprint(a.fingerprint.clone()),
                 ));
             }
         }
@@ -411,7 +438,7 @@ const DETECTOR_KINDS: &[&str] = &[
 /// typo such as `rsa-privat-key`) would silently not block (issue #12, part 7). Accepted: the
 /// detector kinds, the kinds of the built-in token rules, and `<alphanumeric>-private-key`
 /// (keys of algorithms proven by name only).
-fn check_kind(k: &str) -> Result<(), String> {
+fn check_kind(k: &str) -> Result<(), UnknownKind> {
     if DETECTOR_KINDS.contains(&k) {
         return Ok(());
     }
@@ -428,14 +455,14 @@ fn check_kind(k: &str) -> Result<(), String> {
     if rules.rules.iter().any(|r| r.spec.kind == k) {
         return Ok(());
     }
-    let mut known: Vec<&str> = DETECTOR_KINDS.to_vec();
-    known.extend(rules.rules.iter().map(|r| r.spec.kind.as_str()));
+    let mut known: Vec<String> = DETECTOR_KINDS.iter().map(|k| k.to_string()).collect();
+    known.extend(rules.rules.iter().map(|r| r.spec.kind.clone()));
     known.sort_unstable();
     known.dedup();
-    Err(format!(
-        "unknown finding kind '{k}' (known kinds: {})",
-        known.join(", ")
-    ))
+    Err(UnknownKind {
+        kind: k.into(),
+        known,
+    })
 }
 
 fn valid_fingerprint(s: &str) -> bool {
@@ -484,8 +511,8 @@ mod tests {
         let e = Policy::parse(b"version = 1\n[block]\nkinds = [\"rsa-privat-key\"]\n", "t")
             .unwrap_err();
         assert!(
-            matches!(&e, PolicyError::Invalid { field, problem, .. }
-                if field == "[block].kinds" && problem.contains("'rsa-privat-key'")),
+            matches!(&e, PolicyError::Invalid { field, problem: Problem::Kind(k), .. }
+                if field == "[block].kinds" && k.kind == "rsa-privat-key"),
             "{e}"
         );
         for ok in ["jwt", "aes-key", "rsa-private-key", "github-token"] {
@@ -496,7 +523,8 @@ mod tests {
             let p = format!("version = 1\n[limits]\ntime_limit_seconds = {bad}\n");
             let e = Policy::parse(p.as_bytes(), "t").unwrap_err();
             assert!(
-                matches!(&e, PolicyError::Invalid { field, .. } if field == "[limits].time_limit_seconds"),
+                matches!(&e, PolicyError::Invalid { field, problem: Problem::TimeLimit(_), .. }
+                    if field == "[limits].time_limit_seconds"),
                 "{bad}: {e}"
             );
         }
@@ -508,12 +536,16 @@ mod tests {
         let no_reason = format!("version = 1\n[[allow]]\nfingerprint = \"{fp}\"\nreason = \" \"\n");
         assert!(matches!(
             Policy::parse(no_reason.as_bytes(), "t"),
-            Err(PolicyError::Invalid { problem, .. }) if problem == "has no reason"
+            Err(PolicyError::Invalid {
+                problem: Problem::NoReason,
+                ..
+            })
         ));
         let bad_fp = "version = 1\n[[allow]]\nfingerprint = \"abc\"\nreason = \"x\"\n";
         assert!(matches!(
             Policy::parse(bad_fp.as_bytes(), "t"),
-            Err(PolicyError::Invalid { field, .. }) if field == "allow entry 1"
+            Err(PolicyError::Invalid { field, problem: Problem::NotFingerprint(_), .. })
+                if field == "allow entry 1"
         ));
         let ok = format!("version = 1\n[[allow]]\nfingerprint = \"{fp}\"\nreason = \"test key\"\n");
         assert_eq!(Policy::parse(ok.as_bytes(), "t").unwrap().allow.len(), 1);

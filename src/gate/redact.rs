@@ -17,7 +17,7 @@
 use super::policy::{Disposition, Policy};
 use crate::detect::PublicKeyRecord;
 use crate::input::{Dump, Region, RegionKind};
-use crate::keys::residue::{self, Residue, Secret};
+use crate::keys::residue::{self, Residue, ResidueError, Secret};
 use crate::report::{Kind, Report};
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use num_bigint_dig::BigUint;
@@ -137,6 +137,28 @@ impl Plan {
     }
 }
 
+/// Why no redacted copy can be planned: the gate then refuses the copy (fails closed) and says
+/// why in the decision.
+#[derive(Debug, thiserror::Error)]
+pub enum RedactError {
+    /// The residue of the keys to remove cannot be searched.
+    #[error("residue check impossible: {0}")]
+    Residue(#[from] ResidueError),
+    /// A range to overwrite lies past the end of the file.
+    #[error("{what} lies outside the file")]
+    OutsideFile { what: String },
+    /// A range to overwrite overlaps the container's own structure.
+    #[error(
+        "{what} overlaps container structure ({region}); it cannot be redacted without damaging the dump"
+    )]
+    Structure { what: String, region: String },
+    /// A range to overwrite lies in bytes not attributed to memory.
+    #[error(
+        "{what} lies (partly) in bytes the container parser did not attribute to memory; it cannot be redacted safely"
+    )]
+    NotMemory { what: String },
+}
+
 /// Decides what to overwrite: every blocking finding, every other finding of the same key
 /// (fingerprint or identical encoded key), every exact copy of their bytes elsewhere in the
 /// dump, and every residue of the private material of the keys among them (see
@@ -150,7 +172,7 @@ pub fn plan(
     policy: &Policy,
     inventory: &[PublicKeyRecord],
     prior: Option<&Residue>,
-) -> Result<Plan, String> {
+) -> Result<Plan, RedactError> {
     let data = dump.data();
     let blocking: Vec<&crate::report::Finding> = report
         .findings
@@ -207,7 +229,7 @@ pub fn plan(
         }
     }
     let secrets = recover_secrets(data, report, &removed, inventory, prior);
-    let residue = Residue::build(secrets).map_err(|e| format!("residue check impossible: {e}"))?;
+    let residue = Residue::build(secrets)?;
     // Both whole-dump passes hand the mapped pages back slice by slice (a 150 MB dump kept
     // 150 MB resident per pass otherwise).
     let release = |a: usize, b: usize| dump.bytes.release(a, b);
@@ -249,22 +271,16 @@ pub fn plan(
             .offset
             .checked_add(r.length)
             .filter(|&e| e <= data.len() as u64)
-            .ok_or_else(|| format!("{} lies outside the file", describe(r)))?;
+            .ok_or_else(|| RedactError::OutsideFile { what: describe(r) })?;
         if let Some(region) = overlapping_structure(&dump.layout.regions, &structure, r.offset, end)
         {
-            return Err(format!(
-                "{} overlaps container structure ({}); it cannot be redacted without \
-                 damaging the dump",
-                describe(r),
-                region
-            ));
+            return Err(RedactError::Structure {
+                what: describe(r),
+                region,
+            });
         }
         if !covered(&writable, r.offset, end) {
-            return Err(format!(
-                "{} lies (partly) in bytes the container parser did not attribute to memory; \
-                 it cannot be redacted safely",
-                describe(r)
-            ));
+            return Err(RedactError::NotMemory { what: describe(r) });
         }
     }
     let intervals = merge(removed.iter().map(|r| (r.offset, r.offset + r.length)));

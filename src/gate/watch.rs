@@ -184,28 +184,23 @@ fn check_layout(cfg: &WatchConfig) -> Result<(), WatchError> {
             if hidden_work {
                 continue;
             }
-            return Err(WatchError::Layout(format!(
-                "the {a} {} and the {b} {} {}: inbox, outbox, quarantine and work directory must \
-                 be distinct and not nested",
-                pa.display(),
-                pb.display(),
-                if pa == pb {
-                    "are the same directory"
-                } else {
-                    "are nested"
-                }
-            )));
+            return Err(WatchError::Nested {
+                a,
+                a_path: pa.clone(),
+                b,
+                b_path: pb.clone(),
+            });
         }
     }
     let log = crate::output::parent_dir(&cfg.audit_log);
     let log = canon("audit log directory", log)?;
     for (what, d) in &dirs[..3] {
         if log.starts_with(d) && !log.starts_with(&dirs[3].1) {
-            return Err(WatchError::Layout(format!(
-                "the audit log {} is inside the {what} {}: it would be taken or delivered",
-                cfg.audit_log.display(),
-                d.display()
-            )));
+            return Err(WatchError::LogInside {
+                log: cfg.audit_log.clone(),
+                what,
+                dir: d.clone(),
+            });
         }
     }
     Ok(())
@@ -248,10 +243,57 @@ pub enum WatchError {
         /// The operating system's error.
         error: io::Error,
     },
-    /// The directories are unfit: not directories, not distinct, nested, or on different
-    /// file systems (moves must be atomic renames).
-    #[error("{0}")]
-    Layout(String),
+    /// A directory to watch or deliver to is not a directory.
+    #[error("{what} {} is not a directory", path.display())]
+    NotADirectory {
+        /// Which of the directories or outputs it is, as the options name it.
+        what: &'static str,
+        /// The path concerned.
+        path: PathBuf,
+    },
+    /// Two of the directories are one, or one lies inside the other.
+    #[error(
+        "the {a} {} and the {b} {} {}: inbox, outbox, quarantine and work directory must be distinct and not nested",
+        a_path.display(),
+        b_path.display(),
+        if a_path == b_path { "are the same directory" } else { "are nested" }
+    )]
+    Nested {
+        /// The first directory's role.
+        a: &'static str,
+        /// The first directory.
+        a_path: PathBuf,
+        /// The second directory's role.
+        b: &'static str,
+        /// The second directory.
+        b_path: PathBuf,
+    },
+    /// A directory is on another file system than the work directory (moves must be atomic
+    /// renames).
+    #[error(
+        "the {what} is on another filesystem than the work directory {}: moves must be atomic renames, so inbox, outbox, quarantine and work directory must share one filesystem",
+        work.display()
+    )]
+    OtherFilesystem {
+        /// Which of the directories or outputs it is, as the options name it.
+        what: &'static str,
+        /// The work directory.
+        work: PathBuf,
+    },
+    /// The audit log lies where the watcher takes or delivers files.
+    #[error(
+        "the audit log {} is inside the {what} {}: it would be taken or delivered",
+        log.display(),
+        dir.display()
+    )]
+    LogInside {
+        /// The audit log.
+        log: PathBuf,
+        /// Which of the directories or outputs it is, as the options name it.
+        what: &'static str,
+        /// The directory concerned.
+        dir: PathBuf,
+    },
     /// Another watcher holds the work directory's lock.
     #[error("another watcher is using {0}")]
     Busy(String),
@@ -385,10 +427,10 @@ impl<'g> Watcher<'g> {
         ] {
             let m = fs::metadata(d).map_err(|e| err(format!("{what} {}", d.display()), e))?;
             if !m.is_dir() {
-                return Err(WatchError::Layout(format!(
-                    "{what} {} is not a directory",
-                    d.display()
-                )));
+                return Err(WatchError::NotADirectory {
+                    what,
+                    path: d.clone(),
+                });
             }
             devs.push((what, m.dev()));
         }
@@ -401,12 +443,10 @@ impl<'g> Watcher<'g> {
             .map_err(|e| err(cfg.work.display(), e))?
             .dev();
         if let Some((what, _)) = devs.iter().find(|(_, d)| *d != work_dev) {
-            return Err(WatchError::Layout(format!(
-                "the {what} is on another filesystem than the work directory {}: moves must be \
-                 atomic renames, so inbox, outbox, quarantine and work directory must share one \
-                 filesystem",
-                cfg.work.display()
-            )));
+            return Err(WatchError::OtherFilesystem {
+                what,
+                work: cfg.work.clone(),
+            });
         }
         check_layout(&cfg)?;
         let lock = OpenOptions::new()

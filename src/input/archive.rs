@@ -218,10 +218,32 @@ pub fn spill(
     Ok(Spilled { file, len, cut })
 }
 
+/// Why an archive, or one of its members, could not be expanded. The archive is then scanned
+/// raw (every byte is still scanned), or the member reported unscanned with these words.
+#[derive(Debug, thiserror::Error)]
+pub enum ArchiveError {
+    /// Reading or spilling failed.
+    #[error("{0}")]
+    Io(#[from] io::Error),
+    /// The zip directory is unreadable.
+    #[error("{0}")]
+    Zip(#[from] zip::result::ZipError),
+    /// The xz decoder cannot start.
+    #[error("{0}")]
+    Xz(#[from] liblzma::stream::Error),
+    /// A compressed stream that yields no byte: not an archive of this kind (the words say
+    /// where the stream failed).
+    #[error("{0}")]
+    Empty(String),
+    /// One member cannot be read.
+    #[error("cannot read this member: {0}")]
+    Member(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
 /// One member of an archive: expanded, or the reason it could not be.
 pub struct Member {
     pub name: String,
-    pub result: Result<Spilled, String>,
+    pub result: Result<Spilled, ArchiveError>,
 }
 
 /// Makes an untrusted member name printable and bounded.
@@ -267,32 +289,29 @@ pub fn for_each_member(
     limits: &Limits,
     budget: &Budget,
     each: &mut dyn FnMut(Member),
-) -> Result<Vec<String>, String> {
+) -> Result<Vec<String>, ArchiveError> {
     let mut notes = Vec::new();
     if kind.single_stream() {
         let name = stream_member_name(container, kind);
         let reader = BufReader::with_capacity(1 << 16, file);
         let mut dec: Box<dyn Read> = match kind {
             Kind::Gzip => Box::new(flate2::read::MultiGzDecoder::new(reader)),
-            Kind::Zstd => Box::new(
-                zstd::stream::read::Decoder::with_buffer(reader).map_err(|e| e.to_string())?,
-            ),
+            Kind::Zstd => Box::new(zstd::stream::read::Decoder::with_buffer(reader)?),
             Kind::Bzip2 => Box::new(bzip2::read::MultiBzDecoder::new(reader)),
             _ => {
                 let stream = liblzma::stream::Stream::new_stream_decoder(
                     limits.xz_memlimit,
                     liblzma::stream::CONCATENATED,
-                )
-                .map_err(|e| e.to_string())?;
+                )?;
                 Box::new(liblzma::read::XzDecoder::new_stream(reader, stream))
             }
         };
-        let result = spill(&mut dec, tmpdir, limits, budget).map_err(|e| e.to_string());
+        let result = spill(&mut dec, tmpdir, limits, budget).map_err(ArchiveError::from);
         // A stream that fails before its first byte is not an archive of this kind at all.
         if let Ok(s) = &result {
             if s.len == 0 {
                 if let Some(cut) = &s.cut {
-                    return Err(cut.clone());
+                    return Err(ArchiveError::Empty(cut.clone()));
                 }
             }
         }
@@ -301,7 +320,7 @@ pub fn for_each_member(
     }
     match kind {
         Kind::Zip => {
-            let mut zip = zip::ZipArchive::new(file).map_err(|e| e.to_string())?;
+            let mut zip = zip::ZipArchive::new(file)?;
             let n = zip.len();
             if n > limits.max_members {
                 notes.push(format!(
@@ -320,9 +339,9 @@ pub fn for_each_member(
                         if m.is_dir() {
                             continue;
                         }
-                        spill(&mut m, tmpdir, limits, budget).map_err(|e| e.to_string())
+                        spill(&mut m, tmpdir, limits, budget).map_err(ArchiveError::from)
                     }
-                    Err(e) => Err(format!("cannot read this member: {e}")),
+                    Err(e) => Err(ArchiveError::Member(e.into())),
                 };
                 each(Member { name, result });
                 if budget.remaining() == 0 {
@@ -332,7 +351,7 @@ pub fn for_each_member(
             }
         }
         Kind::Cab => {
-            let mut cab = cab::Cabinet::new(file).map_err(|e| e.to_string())?;
+            let mut cab = cab::Cabinet::new(file)?;
             let names: Vec<String> = cab
                 .folder_entries()
                 .flat_map(|f| f.file_entries().map(|e| e.name().to_string()))
@@ -346,8 +365,8 @@ pub fn for_each_member(
             }
             for raw_name in names.iter().take(limits.max_members) {
                 let result = match cab.read_file(raw_name) {
-                    Ok(mut r) => spill(&mut r, tmpdir, limits, budget).map_err(|e| e.to_string()),
-                    Err(e) => Err(format!("cannot read this member: {e}")),
+                    Ok(mut r) => spill(&mut r, tmpdir, limits, budget).map_err(ArchiveError::from),
+                    Err(e) => Err(ArchiveError::Member(e.into())),
                 };
                 each(Member {
                     name: clean_name(raw_name),
@@ -361,7 +380,7 @@ pub fn for_each_member(
         }
         Kind::Tar => {
             let mut ar = tar::Archive::new(BufReader::with_capacity(1 << 16, file));
-            let entries = ar.entries().map_err(|e| e.to_string())?;
+            let entries = ar.entries()?;
             let mut count = 0usize;
             for entry in entries {
                 let mut entry = match entry {
@@ -389,7 +408,7 @@ pub fn for_each_member(
                         .map(|&b| b as char)
                         .collect::<String>(),
                 );
-                let result = spill(&mut entry, tmpdir, limits, budget).map_err(|e| e.to_string());
+                let result = spill(&mut entry, tmpdir, limits, budget).map_err(ArchiveError::from);
                 each(Member { name, result });
                 if budget.remaining() == 0 {
                     notes.push("expansion budget exhausted (zip-bomb guard); later members were not scanned".into());
@@ -408,7 +427,7 @@ mod tests {
     use std::io::Seek;
 
     /// A member as the tests see it: name, bytes (or why not), why expansion stopped.
-    type Collected = (String, Result<Vec<u8>, String>, Option<String>);
+    type Collected = (String, Result<Vec<u8>, ArchiveError>, Option<String>);
 
     fn tmp() -> std::path::PathBuf {
         std::env::temp_dir()
@@ -419,7 +438,7 @@ mod tests {
         bytes: &[u8],
         name: &str,
         limits: &Limits,
-    ) -> Result<(Vec<Collected>, Vec<String>), String> {
+    ) -> Result<(Vec<Collected>, Vec<String>), ArchiveError> {
         let mut f = tempfile::tempfile().unwrap();
         f.write_all(bytes).unwrap();
         f.rewind().unwrap();
@@ -516,16 +535,18 @@ mod tests {
         z.truncate(l / 2);
         match collect(Kind::Gzip, &z, "t.gz", &Limits::default()) {
             Ok((m, _)) => assert!(m[0].2.as_ref().unwrap().contains("decompression failed")),
-            Err(e) => assert!(!e.is_empty()),
+            Err(e) => assert!(!e.to_string().is_empty()),
         }
         // Not gzip at all after the magic: an error, not a panic.
-        assert!(collect(
-            Kind::Gzip,
-            b"\x1f\x8bgarbage-garbage",
-            "g.gz",
-            &Limits::default()
-        )
-        .is_err());
+        assert!(matches!(
+            collect(
+                Kind::Gzip,
+                b"\x1f\x8bgarbage-garbage",
+                "g.gz",
+                &Limits::default()
+            ),
+            Err(ArchiveError::Empty(_))
+        ));
     }
 
     #[test]
@@ -543,7 +564,10 @@ mod tests {
         assert_eq!(names, ["dir/a.dmp", "../../etc/evil?.dmp"]);
         assert_eq!(m[0].1.as_deref().unwrap(), b"AAAA");
         // A corrupt zip directory is an error for the caller to handle.
-        assert!(collect(Kind::Zip, b"PK\x03\x04broken", "b.zip", &Limits::default()).is_err());
+        assert!(matches!(
+            collect(Kind::Zip, b"PK\x03\x04broken", "b.zip", &Limits::default()),
+            Err(ArchiveError::Zip(_))
+        ));
     }
 
     #[test]

@@ -11,7 +11,7 @@ mod bytes;
 pub mod config_file;
 pub mod elf_core;
 mod guard;
-mod le;
+pub(crate) mod le;
 pub mod lime;
 pub mod minidump;
 mod raw;

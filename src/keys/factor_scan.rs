@@ -352,18 +352,7 @@ fn scan_go63(
 mod tests {
     use super::*;
     use crate::keys::limbs::tests::{rng, test_prime};
-
-    fn noise(n: usize, seed: u64) -> Vec<u8> {
-        let mut s = seed | 1;
-        (0..n)
-            .map(|_| {
-                s ^= s << 13;
-                s ^= s >> 7;
-                s ^= s << 17;
-                (s >> 24) as u8
-            })
-            .collect()
-    }
+    use crate::keys::testkeys::noise;
 
     fn run(data: &[u8], t: &Target) -> Vec<Hit> {
         let sieve = Sieve::default();

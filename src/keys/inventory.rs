@@ -13,13 +13,15 @@ use std::path::{Path, PathBuf};
 
 /// Largest inventory file read (a JWKS or certificate bundle is kilobytes).
 const MAX_FILE: u64 = 64 << 20;
+/// Longest PEM label read.
+const MAX_PEM_LABEL: usize = 59;
 /// Longest PEM body followed.
 const MAX_PEM_BODY: usize = 64 * 1024;
 
 /// Loads every public key from the given files and directories (recursed, sorted). A named
 /// file that holds no usable public key is an error; inside a directory such files are
 /// skipped, but a directory that yields nothing at all is an error too.
-pub fn load(paths: &[PathBuf]) -> Result<Vec<PublicKeyRecord>, String> {
+pub fn load(paths: &[PathBuf]) -> Result<Vec<PublicKeyRecord>, InventoryError> {
     let mut out = Vec::new();
     for p in paths {
         if p.is_dir() {
@@ -38,10 +40,7 @@ pub fn load(paths: &[PathBuf]) -> Result<Vec<PublicKeyRecord>, String> {
                 }
             }
             if out.len() == before {
-                return Err(format!(
-                    "{}: no public keys found in directory",
-                    p.display()
-                ));
+                return Err(InventoryError::EmptyDirectory { path: p.clone() });
             }
         } else {
             out.append(&mut load_file(p)?);
@@ -51,17 +50,42 @@ pub fn load(paths: &[PathBuf]) -> Result<Vec<PublicKeyRecord>, String> {
 }
 
 /// Public keys in one file, each labelled with the file name.
-pub fn load_file(path: &Path) -> Result<Vec<PublicKeyRecord>, String> {
-    let bytes = crate::input::config_file::read_bounded(path, MAX_FILE)
-        .map_err(|e| format!("{}: {e}", path.display()))?;
-    let file = path.display().to_string();
-    let recs = parse(&bytes, &file);
+pub fn load_file(path: &Path) -> Result<Vec<PublicKeyRecord>, InventoryError> {
+    let bytes = crate::input::config_file::read_bounded(path, MAX_FILE).map_err(|error| {
+        InventoryError::Read {
+            path: path.to_path_buf(),
+            error,
+        }
+    })?;
+    let recs = parse(&bytes, &path.display().to_string());
     if recs.is_empty() {
-        return Err(format!(
-            "{file}: no public key found (expected PEM/DER certificates or public keys, JWKS/JWK JSON, or OpenSSH public keys)"
-        ));
+        return Err(InventoryError::NoKey {
+            path: path.to_path_buf(),
+        });
     }
     Ok(recs)
+}
+
+/// Why a known-key inventory was refused: a scan must not run with fewer known keys than the
+/// user named, since unlabelled findings and a skipped factor search would go unnoticed.
+#[derive(Debug, thiserror::Error)]
+pub enum InventoryError {
+    /// A file could not be read (missing, unreadable, over the size cap).
+    #[error("{}: {error}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        error: std::io::Error,
+    },
+    /// A named file holds no public key this reader understands.
+    #[error(
+        "{}: no public key found (expected PEM/DER certificates or public keys, JWKS/JWK JSON, or OpenSSH public keys)",
+        path.display()
+    )]
+    NoKey { path: PathBuf },
+    /// A named directory yields no public key from any of its files.
+    #[error("{}: no public keys found in directory", path.display())]
+    EmptyDirectory { path: PathBuf },
 }
 
 /// Public keys in a file's bytes.
@@ -70,7 +94,7 @@ pub fn parse(bytes: &[u8], file: &str) -> Vec<PublicKeyRecord> {
     if trimmed.starts_with(b"{") || trimmed.starts_with(b"[") {
         return jwks(bytes, file);
     }
-    if text::find(bytes, b"-----BEGIN ").is_some() {
+    if text::find(bytes, text::PEM_BEGIN).is_some() {
         return pem_blocks(bytes, file);
     }
     if trimmed.starts_with(b"ssh-") || trimmed.starts_with(b"ecdsa-sha2-") {
@@ -99,15 +123,13 @@ fn der(der: &[u8], file: &str) -> Option<PublicKeyRecord> {
 fn pem_blocks(bytes: &[u8], file: &str) -> Vec<PublicKeyRecord> {
     let mut out = Vec::new();
     let mut at = 0;
-    while let Some(i) = text::find(&bytes[at..], b"-----BEGIN ") {
-        let start = at + i + b"-----BEGIN ".len();
-        let Some(label_len) = text::find(&bytes[start..bytes.len().min(start + 64)], b"-----")
-        else {
-            at = start;
+    while let Some(i) = text::find(&bytes[at..], text::PEM_BEGIN) {
+        let Some(begin) = text::pem_begin(&bytes[at + i..], MAX_PEM_LABEL) else {
+            at += i + text::PEM_BEGIN.len();
             continue;
         };
-        let label = &bytes[start..start + label_len];
-        let body_at = start + label_len + 5;
+        let label = begin.label;
+        let body_at = at + i + begin.body_start;
         at = body_at;
         let public = matches!(
             label,
@@ -368,7 +390,10 @@ mod tests {
         assert_eq!(ssh[0].algorithm, "Ed25519");
         assert!(ssh[0].source.contains("deploy@test"));
         // A private key file alone is not inventory material.
-        assert!(load_file(&p.join("k.pem")).is_err());
+        assert!(matches!(
+            load_file(&p.join("k.pem")),
+            Err(InventoryError::NoKey { .. })
+        ));
         // A directory: every usable file, the private keys skipped.
         let all = load(&[p.to_path_buf()]).unwrap();
         assert_eq!(
@@ -409,10 +434,16 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let f = d.path().join("x.bin");
         std::fs::write(&f, [0x30u8, 0x82, 0xff, 0xff, 1, 2, 3]).unwrap();
-        assert!(load_file(&f).is_err());
+        assert!(matches!(load_file(&f), Err(InventoryError::NoKey { .. })));
         std::fs::write(&f, b"{\"keys\": [{\"kty\": \"RSA\", \"n\": \"!!\"}]}").unwrap();
-        assert!(load_file(&f).is_err());
-        assert!(load(&[d.path().join("missing")]).is_err());
-        assert!(load(&[d.path().to_path_buf()]).is_err());
+        assert!(matches!(load_file(&f), Err(InventoryError::NoKey { .. })));
+        assert!(matches!(
+            load(&[d.path().join("missing")]),
+            Err(InventoryError::Read { .. })
+        ));
+        assert!(matches!(
+            load(&[d.path().to_path_buf()]),
+            Err(InventoryError::EmptyDirectory { .. })
+        ));
     }
 }

@@ -567,15 +567,31 @@ pub struct Hit {
     pub form: &'static str,
 }
 
+/// Why the residue of a set of keys cannot be searched: the caller must then fail closed (a
+/// redacted copy whose residue was not checked is never handed out).
+#[derive(Debug, thiserror::Error)]
+pub enum ResidueError {
+    /// More keys than [`MAX_SECRETS`].
+    #[error(
+        "{keys} distinct proven keys: more than the {MAX_SECRETS} whose residue can be searched"
+    )]
+    TooManyKeys { keys: usize },
+    /// Their patterns exceed `MAX_PATTERN_BYTES`.
+    #[error("the residue patterns of the proven keys exceed the search budget")]
+    OverBudget,
+    /// The multi-pattern searcher refused the patterns.
+    #[error("cannot build the residue searcher: {0}")]
+    Searcher(#[source] aho_corasick::BuildError),
+}
+
 impl Residue {
     /// Builds the searcher; an error when the keys are too many or their patterns too large
     /// to search (the caller must then fail closed).
-    pub fn build(secrets: Vec<Secret>) -> Result<Residue, String> {
+    pub fn build(secrets: Vec<Secret>) -> Result<Residue, ResidueError> {
         if secrets.len() > MAX_SECRETS {
-            return Err(format!(
-                "{} distinct proven keys: more than the {MAX_SECRETS} whose residue can be searched",
-                secrets.len()
-            ));
+            return Err(ResidueError::TooManyKeys {
+                keys: secrets.len(),
+            });
         }
         let mut forms: Vec<(usize, Form)> = Vec::new();
         for (si, s) in secrets.iter().enumerate() {
@@ -603,10 +619,7 @@ impl Residue {
                     if seen.insert(w) {
                         total += w.len();
                         if total > MAX_PATTERN_BYTES {
-                            return Err(
-                                "the residue patterns of the proven keys exceed the search budget"
-                                    .into(),
-                            );
+                            return Err(ResidueError::OverBudget);
                         }
                         patterns.push(w);
                         owners.push((fi, start));
@@ -622,7 +635,7 @@ impl Residue {
                 AhoCorasickBuilder::new()
                     .match_kind(MatchKind::Standard)
                     .build(&patterns)
-                    .map_err(|e| format!("cannot build the residue searcher: {e}"))?,
+                    .map_err(ResidueError::Searcher)?,
             )
         };
         Ok(Residue {
@@ -801,6 +814,9 @@ mod tests {
         let many: Vec<Secret> = (0..=MAX_SECRETS as u64)
             .map(|i| secret_of(&[random(32, i + 1)]))
             .collect();
-        assert!(Residue::build(many).is_err());
+        assert!(matches!(
+            Residue::build(many),
+            Err(ResidueError::TooManyKeys { .. })
+        ));
     }
 }

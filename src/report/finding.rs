@@ -40,12 +40,19 @@ impl schemars::JsonSchema for Severity {
 /// `--fail-on high`, a policy's `block_at`: one parser for every place a severity is read, with
 /// one error message naming the choices (clap uses it through `value_parser = Severity::from_str`).
 impl std::str::FromStr for Severity {
-    type Err = String;
+    type Err = UnknownSeverity;
 
-    fn from_str(s: &str) -> Result<Severity, String> {
-        Severity::parse(s)
-            .ok_or_else(|| format!("unknown severity '{s}' (low, medium, high, critical)"))
+    fn from_str(s: &str) -> Result<Severity, UnknownSeverity> {
+        Severity::parse(s).ok_or_else(|| UnknownSeverity { given: s.into() })
     }
+}
+
+/// A severity name that is none of the four: refused, never read as a default.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown severity '{given}' (low, medium, high, critical)")]
+pub struct UnknownSeverity {
+    /// The name given.
+    pub given: String,
 }
 
 impl Severity {

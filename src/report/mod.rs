@@ -8,7 +8,9 @@ pub mod human;
 mod kind;
 pub mod sarif;
 
-pub use finding::{key_severity, Finding, Occurrence, Severity, TokenInfo, MAX_LOCATIONS};
+pub use finding::{
+    key_severity, Finding, Occurrence, Severity, TokenInfo, UnknownSeverity, MAX_LOCATIONS,
+};
 pub use kind::{Kind, PrivateKeyKind, TokenKind};
 
 use serde::{Deserialize, Serialize};
@@ -96,6 +98,29 @@ pub struct Report {
 }
 
 impl Report {
+    /// A report for an input that could not be scanned at all: no findings, incomplete, and
+    /// `why` as its one warning. `format` says how far it got (`unknown`, `unscanned`). The
+    /// gate's decision record and the sweep's failed entries both name such inputs this way.
+    pub fn unscanned(path: &str, size: u64, format: &str, rules_digest: &str, why: &str) -> Report {
+        Report {
+            schema: SCHEMA.into(),
+            tool: Tool::new(rules_digest),
+            input: InputInfo {
+                path: path.into(),
+                size,
+                sha256: String::new(),
+                format: format.into(),
+                description: None,
+                regions: 0,
+                scanned_bytes: 0,
+                complete: false,
+                warnings: vec![why.into()],
+            },
+            findings: Vec::new(),
+            summary: Report::summarize(&[], 0, 0),
+        }
+    }
+
     /// The summary of `findings` over `bytes` scanned in `elapsed_ms`.
     pub fn summarize(findings: &[Finding], elapsed_ms: u64, bytes: u64) -> Summary {
         let mut by_severity = BTreeMap::new();

@@ -38,7 +38,7 @@ pub struct LazyRegex {
 }
 
 impl LazyRegex {
-    fn eager(pattern: &str) -> Result<LazyRegex, String> {
+    fn eager(pattern: &str) -> Result<LazyRegex, PatternError> {
         let r = LazyRegex::lazy(pattern)?;
         let built = build_regex(pattern)?;
         let _ = r.compiled.set(built);
@@ -46,7 +46,7 @@ impl LazyRegex {
     }
 
     /// Checks the syntax now (cheap) and leaves the build for the first match.
-    fn lazy(pattern: &str) -> Result<LazyRegex, String> {
+    fn lazy(pattern: &str) -> Result<LazyRegex, PatternError> {
         syntax(pattern)?;
         Ok(LazyRegex::checked(pattern))
     }
@@ -70,11 +70,11 @@ impl LazyRegex {
 /// names by index). Only the syntax tree: translating it (Unicode classes into tables) costs
 /// as much as the rest of loading the built-in pack, and `regex` itself does it when the
 /// pattern is built (file rules at load, built-in ones on first use, all of them in the tests).
-fn syntax(p: &str) -> Result<(usize, Vec<Option<String>>), String> {
+fn syntax(p: &str) -> Result<(usize, Vec<Option<String>>), PatternError> {
     use regex_syntax::ast::{Ast, GroupKind};
     let ast = regex_syntax::ast::parse::Parser::new()
         .parse(p)
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| PatternError::Syntax(Box::new(e)))?;
     // The parser's nest limit bounds this recursion.
     fn walk(a: &Ast, names: &mut Vec<Option<String>>) {
         match a {
@@ -136,35 +136,99 @@ pub struct RuleSet {
 /// Why a rule could not be compiled.
 #[derive(Debug, thiserror::Error)]
 pub enum RuleError {
+    /// The rule file itself could not be read or parsed.
     #[error(transparent)]
     Load(#[from] LoadError),
-    #[error("{file}: rule {id}: {message}")]
+    /// One rule of a file that parsed is refused.
+    #[error("{file}: rule {id}: {problem}")]
     Rule {
+        /// The rule file (or `built-in`).
         file: String,
+        /// The rule's id.
         id: String,
-        message: String,
+        /// What is wrong with it.
+        problem: RuleProblem,
     },
 }
 
-fn build_regex(p: &str) -> Result<Regex, String> {
-    RegexBuilder::new(p)
+/// What is wrong with one rule ([`RuleError::Rule`]).
+#[derive(Debug, thiserror::Error)]
+pub enum RuleProblem {
+    /// Findings and `rules check` name rules by id.
+    #[error("id must be non-empty printable ASCII")]
+    BadId,
+    /// Another rule has the same id.
+    #[error("duplicate rule id")]
+    DuplicateId,
+    /// The pattern is refused.
+    #[error("pattern: {0}")]
+    Pattern(PatternError),
+    /// An `allow` pattern is refused.
+    #[error("allow: {0}")]
+    Allow(PatternError),
+    /// An `allow_match` pattern is refused.
+    #[error("allow_match: {0}")]
+    AllowMatch(PatternError),
+    /// `secret_group` names a group index the pattern does not have.
+    #[error("secret_group {0} does not exist in the pattern")]
+    NoGroup(usize),
+    /// `secret_group` names a group name the pattern does not have.
+    #[error("secret_group `{0}` is not a group name")]
+    NoGroupName(String),
+    /// No validator of this name.
+    #[error("unknown validator `{0}`")]
+    UnknownValidator(String),
+    /// A keyword out of bounds.
+    #[error("keyword {0:?} must be 1..={MAX_KEYWORD} ASCII characters without NUL")]
+    Keyword(String),
+    /// A `keywords_hex` entry that is not hex.
+    #[error("keywords_hex {keyword}: {error}")]
+    KeywordHex {
+        /// The entry as written.
+        keyword: String,
+        /// Why it is not hex.
+        error: hex::FromHexError,
+    },
+    /// A `keywords_hex` entry of the wrong length.
+    #[error("keywords_hex {0}: 3..={MAX_KEYWORD} bytes, or the anchor pass drowns")]
+    KeywordHexLength(String),
+    /// No anchor at all.
+    #[error("no keywords: a rule needs a literal anchor for the single pass")]
+    NoKeywords,
+    /// An anchor too short to be selective.
+    #[error("keywords shorter than 3 characters would fire everywhere")]
+    ShortKeyword,
+}
+
+/// Why a rule's pattern was refused: its syntax, or its build (over the size limits, say).
+#[derive(Debug, thiserror::Error)]
+pub enum PatternError {
+    /// Not a regular expression.
+    #[error("{0}")]
+    Syntax(Box<regex_syntax::ast::Error>),
+    /// A valid expression `regex` refused to build.
+    #[error("{0}")]
+    Build(#[from] regex::Error),
+}
+
+fn build_regex(p: &str) -> Result<Regex, PatternError> {
+    Ok(RegexBuilder::new(p)
         .size_limit(16 << 20)
         .dfa_size_limit(8 << 20)
-        .build()
-        .map_err(|e| e.to_string())
+        .build()?)
 }
 
 /// Compiles one spec.
 pub fn compile_rule(spec: RuleSpec, include_noisy: bool) -> Result<CompiledRule, RuleError> {
-    let err = |message: String| RuleError::Rule {
+    let err = |problem: RuleProblem| RuleError::Rule {
         file: spec.source.clone(),
         id: spec.id.clone(),
-        message,
+        problem,
     };
     if spec.id.is_empty() || !spec.id.bytes().all(|c| c.is_ascii_graphic()) {
-        return Err(err("id must be non-empty printable ASCII".into()));
+        return Err(err(RuleProblem::BadId));
     }
-    let (groups, names) = syntax(&spec.pattern).map_err(|e| err(format!("pattern: {e}")))?;
+    let (groups, names) = syntax(&spec.pattern).map_err(|e| err(RuleProblem::Pattern(e)))?;
     // Built-in rules build on first use; anything from a file is built now, so a bad
     // pattern is reported at load.
     let builtin = spec.source.starts_with("builtin:");
@@ -176,68 +240,61 @@ pub fn compile_rule(spec: RuleSpec, include_noisy: bool) -> Result<CompiledRule,
     let regex = if builtin {
         LazyRegex::checked(&spec.pattern)
     } else {
-        LazyRegex::eager(&spec.pattern).map_err(|e| err(format!("pattern: {e}")))?
+        LazyRegex::eager(&spec.pattern).map_err(|e| err(RuleProblem::Pattern(e)))?
     };
     let named = |g: &str| names.iter().position(|n| n.as_deref() == Some(g));
     let secret = match spec.secret_group.as_deref() {
         None => named("secret").map_or(SecretGroup::FirstNonEmpty, SecretGroup::Index),
         Some(g) => match g.parse::<usize>() {
             Ok(i) if i < groups => SecretGroup::Index(i),
-            Ok(i) => {
-                return Err(err(format!(
-                    "secret_group {i} does not exist in the pattern"
-                )))
+            Ok(i) => return Err(err(RuleProblem::NoGroup(i))),
+            Err(_) => {
+                SecretGroup::Index(named(g).ok_or_else(|| err(RuleProblem::NoGroupName(g.into())))?)
             }
-            Err(_) => SecretGroup::Index(
-                named(g).ok_or_else(|| err(format!("secret_group `{g}` is not a group name")))?,
-            ),
         },
     };
     let allow = spec
         .allow
         .iter()
-        .map(|p| make(p).map_err(|e| err(format!("allow: {e}"))))
+        .map(|p| make(p).map_err(|e| err(RuleProblem::Allow(e))))
         .collect::<Result<Vec<_>, _>>()?;
     let allow_match = spec
         .allow_match
         .iter()
-        .map(|p| make(p).map_err(|e| err(format!("allow_match: {e}"))))
+        .map(|p| make(p).map_err(|e| err(RuleProblem::AllowMatch(e))))
         .collect::<Result<Vec<_>, _>>()?;
     let validator = match &spec.validator {
         None => None,
-        Some(name) => {
-            Some(validate::lookup(name).ok_or_else(|| err(format!("unknown validator `{name}`")))?)
-        }
+        Some(name) => Some(
+            validate::lookup(name)
+                .ok_or_else(|| err(RuleProblem::UnknownValidator(name.clone())))?,
+        ),
     };
     let mut text_keywords = Vec::new();
     for k in &spec.keywords {
         if k.is_empty() || k.len() > MAX_KEYWORD || !k.is_ascii() || k.contains('\0') {
-            return Err(err(format!(
-                "keyword {k:?} must be 1..={MAX_KEYWORD} ASCII characters without NUL"
-            )));
+            return Err(err(RuleProblem::Keyword(k.clone())));
         }
         text_keywords.push(k.as_bytes().to_vec());
     }
     let mut raw_keywords = Vec::new();
     for k in &spec.keywords_hex {
-        let b =
-            hex::decode(k.replace(' ', "")).map_err(|e| err(format!("keywords_hex {k}: {e}")))?;
+        let b = hex::decode(k.replace(' ', "")).map_err(|error| {
+            err(RuleProblem::KeywordHex {
+                keyword: k.clone(),
+                error,
+            })
+        })?;
         if b.len() < 3 || b.len() > MAX_KEYWORD {
-            return Err(err(format!(
-                "keywords_hex {k}: 3..={MAX_KEYWORD} bytes, or the anchor pass drowns"
-            )));
+            return Err(err(RuleProblem::KeywordHexLength(k.clone())));
         }
         raw_keywords.push(b);
     }
     if text_keywords.is_empty() && raw_keywords.is_empty() {
-        return Err(err(
-            "no keywords: a rule needs a literal anchor for the single pass".into(),
-        ));
+        return Err(err(RuleProblem::NoKeywords));
     }
     if text_keywords.iter().any(|k| k.len() < 3) {
-        return Err(err(
-            "keywords shorter than 3 characters would fire everywhere".into(),
-        ));
+        return Err(err(RuleProblem::ShortKeyword));
     }
     let before = spec.window_before.unwrap_or(DEFAULT_BEFORE).min(MAX_WINDOW);
     let after = spec.window_after.unwrap_or(DEFAULT_AFTER).min(MAX_WINDOW);
@@ -273,7 +330,7 @@ impl RuleSet {
                 return Err(RuleError::Rule {
                     file: s.source.clone(),
                     id: s.id.clone(),
-                    message: "duplicate rule id".into(),
+                    problem: RuleProblem::DuplicateId,
                 });
             }
             rules.push(compile_rule(s, include_noisy)?);
@@ -399,6 +456,12 @@ mod lazy_tests {
         spec.id = "huge".into();
         spec.pattern = r"\w{1000}\w{1000}\w{1000}".into();
         spec.source = "file.toml".into();
-        assert!(compile_rule(spec, false).is_err());
+        assert!(matches!(
+            compile_rule(spec, false),
+            Err(RuleError::Rule {
+                problem: RuleProblem::Pattern(PatternError::Build(_)),
+                ..
+            })
+        ));
     }
 }

@@ -13,7 +13,7 @@
 //! - rules without keywords cannot join the anchor pass and are skipped;
 //! - `severity` (a dumpguard extension) is honoured; otherwise imported rules are `high`.
 
-use super::spec::{Loaded, RuleSpec};
+use super::spec::{GitleaksError, Loaded, RuleSpec};
 use crate::report::Severity;
 use toml::{Table, Value};
 
@@ -85,13 +85,12 @@ fn is_repetition(s: &str) -> bool {
 }
 
 /// Translates a regex, or says why it cannot be used.
-fn translate(p: &str) -> Result<String, String> {
+fn translate(p: &str) -> Result<String, regex::Error> {
     let t = go_regex_compat(p);
     regex::bytes::RegexBuilder::new(&t)
         .size_limit(16 << 20)
         .build()
         .map(|_| t)
-        .map_err(|e| e.to_string().lines().last().unwrap_or("").to_string())
 }
 
 /// The spellings of a case-insensitive keyword that are searched for.
@@ -174,7 +173,7 @@ fn allowlists(t: &Table) -> Vec<&Table> {
 }
 
 /// Translates a parsed gitleaks configuration.
-pub fn import(doc: Table, source: &str) -> Result<Loaded, String> {
+pub fn import(doc: Table, source: &str) -> Result<Loaded, GitleaksError> {
     let mut warnings = Vec::new();
     if doc
         .get("extend")
@@ -201,12 +200,12 @@ pub fn import(doc: Table, source: &str) -> Result<Loaded, String> {
     let rules = match doc.get("rules") {
         Some(Value::Array(a)) => a.as_slice(),
         None => &[],
-        Some(_) => return Err("`rules` must be an array of tables ([[rules]])".into()),
+        Some(_) => return Err(GitleaksError::RulesNotArray),
     };
     let mut out = Vec::new();
     for (i, r) in rules.iter().enumerate() {
         let Some(t) = r.as_table() else {
-            return Err(format!("rules[{i}] is not a table"));
+            return Err(GitleaksError::RuleNotTable(i));
         };
         let id = t
             .get("id")
@@ -222,6 +221,10 @@ pub fn import(doc: Table, source: &str) -> Result<Loaded, String> {
         let regex = match translate(regex) {
             Ok(r) => r,
             Err(e) => {
+                // The last line of regex's message says what is wrong; the lines above
+                // repeat the pattern.
+                let e = e.to_string();
+                let e = e.lines().last().unwrap_or("");
                 warnings.push(format!("rule {id}: skipped (regex does not compile: {e})"));
                 continue;
             }
@@ -263,7 +266,10 @@ pub fn import(doc: Table, source: &str) -> Result<Loaded, String> {
             }
         }
         let severity = match t.get("severity").and_then(Value::as_str) {
-            Some(s) => Severity::parse(s).ok_or_else(|| format!("rule {id}: bad severity {s}"))?,
+            Some(s) => Severity::parse(s).ok_or_else(|| GitleaksError::Severity {
+                rule: id.clone(),
+                given: s.into(),
+            })?,
             None => Severity::High,
         };
         let secret_group = t

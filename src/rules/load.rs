@@ -10,20 +10,23 @@ use std::path::Path;
 /// Parses rule-file text. dumpguard files use `[[rule]]`; gitleaks packs use `[[rules]]`
 /// (and maybe `[allowlist]`, `title`, `[extend]`), and are translated.
 pub fn parse(text: &str, source: &str) -> Result<Loaded, LoadError> {
-    let syntax = |message: String| LoadError::Syntax {
+    let syntax = |error: toml::de::Error| LoadError::Syntax {
         path: source.to_string(),
-        message,
+        error: Box::new(error),
     };
     // A dumpguard file parses in one pass (the built-in pack is parsed at every start); only
     // when it does not is the text read as a table to see whether it is a gitleaks pack.
     let file: RuleFile = match toml::from_str(text) {
         Ok(f) => f,
         Err(not_ours) => {
-            let value: toml::Table = toml::from_str(text).map_err(|e| syntax(e.to_string()))?;
+            let value: toml::Table = toml::from_str(text).map_err(syntax)?;
             if value.contains_key("rules") || value.contains_key("allowlist") {
-                return gitleaks::import(value, source).map_err(syntax);
+                return gitleaks::import(value, source).map_err(|error| LoadError::Gitleaks {
+                    path: source.to_string(),
+                    error,
+                });
             }
-            return Err(syntax(not_ours.to_string()));
+            return Err(syntax(not_ours));
         }
     };
     let mut rules = file.rule;

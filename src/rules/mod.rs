@@ -20,4 +20,5 @@ pub mod matcher;
 pub mod spec;
 pub mod validate;
 
-pub use compile::{CompiledRule, RuleSet};
+pub use compile::{CompiledRule, PatternError, RuleError, RuleProblem, RuleSet};
+pub use spec::{GitleaksError, LoadError};

@@ -98,13 +98,51 @@ pub const MAX_KEYWORD: usize = 64;
 /// A rule file could not be read or understood.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
+    /// The file cannot be read.
     #[error("{path}: {source}")]
     Io {
+        /// The rule file.
         path: String,
+        /// The operating system's error.
         source: std::io::Error,
     },
-    #[error("{path}: not a dumpguard or gitleaks rule file: {message}")]
-    Syntax { path: String, message: String },
+    /// Not TOML, or TOML of neither shape.
+    #[error("{path}: not a dumpguard or gitleaks rule file: {error}")]
+    Syntax {
+        /// The rule file.
+        path: String,
+        /// The TOML parser's error.
+        #[source]
+        error: Box<toml::de::Error>,
+    },
+    /// A gitleaks pack whose structure is wrong.
+    #[error("{path}: not a dumpguard or gitleaks rule file: {error}")]
+    Gitleaks {
+        /// The rule file.
+        path: String,
+        /// What is wrong with the pack's structure.
+        #[source]
+        error: GitleaksError,
+    },
+}
+
+/// What is wrong with the structure of a gitleaks pack.
+#[derive(Debug, thiserror::Error)]
+pub enum GitleaksError {
+    /// `rules` is not an array.
+    #[error("`rules` must be an array of tables ([[rules]])")]
+    RulesNotArray,
+    /// One of `rules` is not a table.
+    #[error("rules[{0}] is not a table")]
+    RuleNotTable(usize),
+    /// A rule's severity is none of the four.
+    #[error("rule {rule}: bad severity {given}")]
+    Severity {
+        /// The rule's id.
+        rule: String,
+        /// The value given.
+        given: String,
+    },
 }
 
 /// What a rule file turned into: specs, plus notes on what was skipped (gitleaks features
@@ -118,6 +156,7 @@ pub struct Loaded {
 #[cfg(test)]
 mod tests {
     use super::super::load::parse;
+    use super::LoadError;
 
     const RULE: &str = r#"
 [[rule]]
@@ -135,10 +174,17 @@ keywords = ["tst_"]
         assert_eq!(loaded.rules.len(), 1);
         assert_eq!(loaded.rules[0].source, "t.toml");
         let typo = RULE.replace("keywords =", "keyword =");
-        let e = parse(&typo, "t.toml").unwrap_err().to_string();
-        assert!(e.contains("t.toml") && e.contains("keyword"), "{e}");
-        let e = parse("[[rule]\nid=", "t.toml").unwrap_err().to_string();
-        assert!(e.contains("t.toml"), "{e}");
+        let e = parse(&typo, "t.toml").unwrap_err();
+        assert!(
+            matches!(&e, LoadError::Syntax { path, .. } if path == "t.toml"),
+            "{e}"
+        );
+        assert!(e.to_string().contains("keyword"), "{e}");
+        let e = parse("[[rule]\nid=", "t.toml").unwrap_err();
+        assert!(
+            matches!(&e, LoadError::Syntax { path, .. } if path == "t.toml"),
+            "{e}"
+        );
     }
 
     #[test]

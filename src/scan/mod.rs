@@ -80,14 +80,42 @@ pub const MAX_TIME_LIMIT_SECONDS: u64 = 30 * 24 * 3600;
 
 /// Checks a time limit in seconds (0 ..= [`MAX_TIME_LIMIT_SECONDS`]; 0 gives up at once, so
 /// every scan is incomplete); the error says the range.
-pub fn check_time_limit(secs: u64) -> Result<u64, String> {
+pub fn check_time_limit(secs: u64) -> Result<u64, TimeLimitError> {
     if secs <= MAX_TIME_LIMIT_SECONDS {
         Ok(secs)
     } else {
-        Err(format!(
-            "time limit {secs} s is out of range (0 to {MAX_TIME_LIMIT_SECONDS} seconds)"
-        ))
+        Err(TimeLimitError::OutOfRange { secs })
     }
+}
+
+/// `--time-limit` of `scan`, `gate` and `sweep` (clap's `value_parser`): a whole number of
+/// seconds within [`check_time_limit`]'s range (`u64::MAX` used to panic).
+pub fn parse_time_limit(s: &str) -> Result<u64, TimeLimitError> {
+    let n: u64 = s.parse().map_err(|e| TimeLimitError::NotANumber {
+        given: s.into(),
+        error: e,
+    })?;
+    check_time_limit(n)
+}
+
+/// A time limit refused: not a number, or above [`MAX_TIME_LIMIT_SECONDS`] (refused rather than
+/// clamped, so a mistyped limit is seen).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TimeLimitError {
+    /// Not a whole number of seconds.
+    #[error("'{given}' is not a number of seconds: {error}")]
+    NotANumber {
+        /// What was given.
+        given: String,
+        /// Why it did not parse.
+        error: std::num::ParseIntError,
+    },
+    /// Above the longest limit accepted.
+    #[error("time limit {secs} s is out of range (0 to {MAX_TIME_LIMIT_SECONDS} seconds)")]
+    OutOfRange {
+        /// The limit given, in seconds.
+        secs: u64,
+    },
 }
 
 /// Per-scan knobs.
@@ -189,10 +217,10 @@ impl Engine {
         let mut found = Sink::default();
         let mut errors = Vec::new();
         let mut scanned = 0;
-        for r in results {
+        for mut r in results {
             found.findings.extend(r.sink.findings);
             found.public_keys.extend(r.sink.public_keys);
-            found.state.extend(r.sink.state);
+            found.handoffs.append(&mut r.sink.handoffs);
             errors.extend(r.error);
             scanned += r.scanned;
         }

@@ -4,10 +4,11 @@
 //! inputs means the shards overlapped (different N, or the same shard twice): that is an error,
 //! not something to paper over.
 
+use super::error::SweepError;
 use super::html::Html;
-use super::out::AtomicFile;
 use super::record::Record;
 use super::{emit_summary, exit_code, now, summary, write_doc, SweepFormat};
+use crate::output::AtomicFile;
 use crate::report::Severity;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Write};
@@ -48,20 +49,23 @@ struct Input {
 }
 
 impl Input {
-    fn advance(&mut self) -> Result<(), String> {
+    fn advance(&mut self) -> Result<(), SweepError> {
         self.head = None;
         for line in self.lines.by_ref() {
             self.line_no += 1;
-            let line = line.map_err(|e| format!("{}: {e}", self.name))?;
+            let line = line.map_err(|error| SweepError::MergeInput {
+                name: self.name.clone(),
+                error,
+            })?;
             if line.trim().is_empty() {
                 continue;
             }
-            let rec: Record = serde_json::from_str(&line).map_err(|e| {
-                format!(
-                    "{}:{}: not a sweep record ({e}); merge the --out files of `dumpguard sweep`",
-                    self.name, self.line_no
-                )
-            })?;
+            let rec: Record =
+                serde_json::from_str(&line).map_err(|error| SweepError::NotARecord {
+                    name: self.name.clone(),
+                    line: self.line_no,
+                    error,
+                })?;
             self.head = Some((line, rec));
             break;
         }
@@ -85,10 +89,13 @@ pub fn merge(a: MergeArgs) -> i32 {
     }
 }
 
-fn run(a: &MergeArgs) -> Result<i32, String> {
+fn run(a: &MergeArgs) -> Result<i32, SweepError> {
     let mut inputs = Vec::new();
     for p in &a.inputs {
-        let f = File::open(p).map_err(|e| format!("{}: {e}", p.display()))?;
+        let f = File::open(p).map_err(|error| SweepError::MergeInput {
+            name: p.display().to_string(),
+            error,
+        })?;
         let mut i = Input {
             name: p.display().to_string(),
             lines: BufReader::new(f).lines(),
@@ -99,14 +106,17 @@ fn run(a: &MergeArgs) -> Result<i32, String> {
         inputs.push(i);
     }
     let mut jsonl = match &a.out {
-        Some(p) => Some(AtomicFile::create(p).map_err(|e| format!("{}: {e}", p.display()))?),
+        Some(p) => Some(AtomicFile::create(p).map_err(|error| SweepError::Output {
+            path: p.clone(),
+            error,
+        })?),
         None => None,
     };
     let stdout = std::io::stdout();
     let mut stdout = stdout.lock();
     let mut builder = summary::Builder::default();
     let mut html = a.html.as_ref().map(|_| Html::default());
-    let werr = |e: std::io::Error| format!("writing the merged report: {e}");
+    let werr = SweepError::WriteMerged;
     let mut last: Option<String> = None;
     // Repeatedly take the input whose next entry comes first.
     while let Some(pick) = (0..inputs.len())
@@ -117,16 +127,17 @@ fn run(a: &MergeArgs) -> Result<i32, String> {
         if let Some(other) =
             (0..inputs.len()).find(|&i| i != pick && inputs[i].file() == Some(file.as_str()))
         {
-            return Err(format!(
-                "{file} is in both {} and {}: the shard outputs overlap (same shard twice, or different shard counts)",
-                inputs[pick].name, inputs[other].name
-            ));
+            return Err(SweepError::Overlap {
+                file,
+                first: inputs[pick].name.clone(),
+                second: inputs[other].name.clone(),
+            });
         }
         if last.as_deref().is_some_and(|l| l >= file.as_str()) {
-            return Err(format!(
-                "{}: not in path order at {file} (was it edited?)",
-                inputs[pick].name
-            ));
+            return Err(SweepError::Order {
+                name: inputs[pick].name.clone(),
+                file,
+            });
         }
         while inputs[pick].file() == Some(file.as_str()) {
             let (line, rec) = inputs[pick].head.take().expect("head present");
@@ -145,7 +156,10 @@ fn run(a: &MergeArgs) -> Result<i32, String> {
         last = Some(file);
     }
     if let (Some(j), Some(p)) = (jsonl, &a.out) {
-        j.commit().map_err(|e| format!("{}: {e}", p.display()))?;
+        j.commit().map_err(|error| SweepError::Output {
+            path: p.clone(),
+            error,
+        })?;
     }
     let s = builder.finish(None, inputs.iter().map(|i| i.name.clone()).collect());
     if let (Some(h), Some(p)) = (html, &a.html) {

@@ -12,10 +12,10 @@
 
 /// Archives are read by the input layer; the sweep walks their members.
 use crate::input::archive;
+mod error;
 mod html;
 mod layout;
 mod merge;
-mod out;
 mod policy;
 mod progress;
 pub(crate) mod record;
@@ -28,10 +28,11 @@ mod walk;
 
 pub use merge::{merge, MergeArgs};
 
+use crate::output::AtomicFile;
 use crate::report::Severity;
 use crate::Scanner;
 use clap::ValueEnum;
-use out::AtomicFile;
+pub use error::{ShardError, SweepError};
 use rayon::prelude::*;
 use shard::Shard;
 use state::{Digests, ScannedFile, State, Unscanned};
@@ -106,7 +107,7 @@ pub struct SweepArgs {
     #[arg(long, value_name = "DIR")]
     pub tmpdir: Option<PathBuf>,
     /// Give up on a file after this many seconds (its scan is then incomplete).
-    #[arg(long, value_name = "SECONDS", value_parser = parse_time_limit)]
+    #[arg(long, value_name = "SECONDS", value_parser = crate::scan::parse_time_limit)]
     pub time_limit: Option<u64>,
     /// The gate's policy file (TOML, `dumpguard gate --policy`): which findings block and
     /// which keys are allowlisted; each dump gets the verdict the gate would give it. The
@@ -156,20 +157,18 @@ pub fn run(args: SweepArgs) -> i32 {
     }
 }
 
-fn canonical_roots(a: &SweepArgs) -> Result<Vec<PathBuf>, String> {
+fn canonical_roots(a: &SweepArgs) -> Result<Vec<PathBuf>, SweepError> {
     let mut roots = Vec::new();
     for r in &a.roots {
-        let c = std::fs::canonicalize(r).map_err(|e| format!("root {}: {e}", r.display()))?;
+        let root = |error| SweepError::Root {
+            path: r.clone(),
+            error,
+        };
+        let c = std::fs::canonicalize(r).map_err(root)?;
         if c.is_dir() && !a.allow_empty_root {
-            let empty = std::fs::read_dir(&c)
-                .map_err(|e| format!("root {}: {e}", r.display()))?
-                .next()
-                .is_none();
+            let empty = std::fs::read_dir(&c).map_err(root)?.next().is_none();
             if empty {
-                return Err(format!(
-                    "root {} is empty (is the share mounted?); refusing to sweep it, which would mark every dump found there before as gone (--allow-empty-root to sweep it anyway)",
-                    c.display()
-                ));
+                return Err(SweepError::EmptyRoot { path: c });
             }
         }
         roots.push(c);
@@ -180,24 +179,17 @@ fn canonical_roots(a: &SweepArgs) -> Result<Vec<PathBuf>, String> {
 }
 
 /// `--jobs`: 1 to 1024 (each job is a thread; a huge count used to be passed to the pool).
-fn parse_jobs(s: &str) -> Result<usize, String> {
+fn parse_jobs(s: &str) -> Result<usize, SweepError> {
     match s.parse::<usize>() {
         Ok(n) if (1..=1024).contains(&n) => Ok(n),
-        _ => Err(format!("'{s}' is not a number of jobs from 1 to 1024")),
+        _ => Err(SweepError::Jobs { given: s.into() }),
     }
-}
-
-fn parse_time_limit(s: &str) -> Result<u64, String> {
-    let n: u64 = s
-        .parse()
-        .map_err(|e| format!("'{s}' is not a number of seconds: {e}"))?;
-    crate::scan::check_time_limit(n)
 }
 
 /// What an existing output file must start with to be overwritten: what the sweep itself writes
 /// there. Anything else — a dump under the swept tree, above all — is refused (issue #12,
 /// part 3: `sweep TREE --out TREE/a.dmp` replaced a dump holding keys and exited 0).
-fn check_outputs(a: &SweepArgs, state: Option<&Path>) -> Result<(), String> {
+fn check_outputs(a: &SweepArgs, state: Option<&Path>) -> Result<(), SweepError> {
     let mut outputs: Vec<(&str, &Path, &[&[u8]])> = Vec::new();
     if let Some(p) = state {
         outputs.push(("--state", p, &[b"SQLite format 3\0"]));
@@ -222,22 +214,25 @@ fn check_outputs(a: &SweepArgs, state: Option<&Path>) -> Result<(), String> {
             continue; // created by this sweep
         };
         if !meta.is_file() {
-            return Err(format!(
-                "{what} {} exists and is not a regular file",
-                p.display()
-            ));
+            return Err(SweepError::NotRegularFile {
+                what,
+                path: p.to_path_buf(),
+            });
         }
         let mut head = [0u8; 16];
         let n = std::fs::File::open(p)
             .and_then(|mut f| std::io::Read::read(&mut f, &mut head))
-            .map_err(|e| format!("{what} {}: {e}", p.display()))?;
+            .map_err(|error| SweepError::Unreadable {
+                what,
+                path: p.to_path_buf(),
+                error,
+            })?;
         let head = &head[..n];
         if !head.is_empty() && !magics.iter().any(|m| head.starts_with(m)) {
-            return Err(format!(
-                "{what} {} exists and is not a sweep output (it might be a dump); refusing to \
-                 overwrite it",
-                p.display()
-            ));
+            return Err(SweepError::NotSweepOutput {
+                what,
+                path: p.to_path_buf(),
+            });
         }
     }
     Ok(())
@@ -248,13 +243,12 @@ fn under(roots: &[PathBuf], path: &str) -> bool {
     roots.iter().any(|r| Path::new(path).starts_with(r))
 }
 
-fn sweep(a: &SweepArgs) -> Result<i32, String> {
+fn sweep(a: &SweepArgs) -> Result<i32, SweepError> {
     let started = Instant::now();
     let started_at = now();
     let roots = canonical_roots(a)?;
     check_outputs(a, a.state.as_deref())?;
-    let policy = policy::Policy::load(a.policy.as_deref(), a.baseline.as_deref())
-        .map_err(|e| e.to_string())?;
+    let policy = policy::Policy::load(a.policy.as_deref(), a.baseline.as_deref())?;
     let shard = a.shard.unwrap_or(Shard::ALL);
     let tmpdir = a.tmpdir.clone().unwrap_or_else(std::env::temp_dir);
     let jobs = a.jobs.unwrap_or_else(|| {
@@ -267,12 +261,15 @@ fn sweep(a: &SweepArgs) -> Result<i32, String> {
     // Without --state, a throwaway database: same code path, nothing remembered.
     let throwaway;
     let state_path = match &a.state {
-        Some(p) => out::absolute(p),
+        Some(p) => crate::output::absolute(p),
         None => {
             throwaway = tempfile::Builder::new()
                 .prefix("dumpguard-sweep-state")
                 .tempdir_in(&tmpdir)
-                .map_err(|e| format!("temporary state in {}: {e}", tmpdir.display()))?;
+                .map_err(|error| SweepError::TempState {
+                    dir: tmpdir.clone(),
+                    error,
+                })?;
             throwaway.path().join("state.sqlite")
         }
     };
@@ -287,7 +284,7 @@ fn sweep(a: &SweepArgs) -> Result<i32, String> {
             .iter()
             .chain(a.html.iter())
             .chain(a.sarif.iter())
-            .map(|p| out::absolute(p)),
+            .map(|p| crate::output::absolute(p)),
     );
 
     // The detectors (the rule pack above all) take a few milliseconds to build: as long as
@@ -325,9 +322,7 @@ fn sweep(a: &SweepArgs) -> Result<i32, String> {
     );
 
     let known = state.load_files()?;
-    let scanner = building
-        .join()
-        .map_err(|_| "building the detectors failed".to_string())?;
+    let scanner = building.join().map_err(|_| SweepError::Detectors)?;
     let digests = Digests {
         tool_version: env!("CARGO_PKG_VERSION").into(),
         rules: scanner.engine().digest().into(),
@@ -380,12 +375,7 @@ fn sweep(a: &SweepArgs) -> Result<i32, String> {
     }
     // Threads only when there is work for them: a sweep of an unchanged share has none.
     let pool = if a.rehash || !todo.is_empty() {
-        Some(
-            rayon::ThreadPoolBuilder::new()
-                .num_threads(jobs)
-                .build()
-                .map_err(|e| format!("thread pool: {e}"))?,
-        )
+        Some(rayon::ThreadPoolBuilder::new().num_threads(jobs).build()?)
     } else {
         None
     };
@@ -462,7 +452,7 @@ fn sweep(a: &SweepArgs) -> Result<i32, String> {
     };
     let abort = AtomicBool::new(false);
     let mut bytes_scanned = 0u64;
-    let mut failure: Option<String> = None;
+    let mut failure: Option<state::StateError> = None;
     if let Some(pool) = pool.as_ref().filter(|_| !todo.is_empty()) {
         std::thread::scope(|s| {
             let (tx, rx) = std::sync::mpsc::sync_channel(jobs * 2);
@@ -525,6 +515,7 @@ fn sweep(a: &SweepArgs) -> Result<i32, String> {
                         r
                     }
                     Err(why) => {
+                        let why = why.to_string();
                         let r = state.record_unscanned(
                             &run,
                             &[Unscanned {
@@ -551,7 +542,7 @@ fn sweep(a: &SweepArgs) -> Result<i32, String> {
     }
     progress.finish();
     if let Some(f) = failure {
-        return Err(f);
+        return Err(f.into());
     }
     phase("scan");
 
@@ -569,7 +560,10 @@ fn sweep(a: &SweepArgs) -> Result<i32, String> {
 
     // Outputs, from the state.
     let mut jsonl = match &a.out {
-        Some(p) => Some(AtomicFile::create(p).map_err(|e| format!("{}: {e}", p.display()))?),
+        Some(p) => Some(AtomicFile::create(p).map_err(|error| SweepError::Output {
+            path: p.clone(),
+            error,
+        })?),
         None => None,
     };
     let stdout = std::io::stdout();
@@ -577,10 +571,10 @@ fn sweep(a: &SweepArgs) -> Result<i32, String> {
     let mut builder = summary::Builder::default();
     let mut html = a.html.as_ref().map(|_| html::Html::default());
     let mut sarif_reports = a.sarif.as_ref().map(|_| Vec::new());
-    let write_err = |e: std::io::Error| format!("writing the report: {e}");
+    let write_err = SweepError::WriteReport;
     // One stored entry at a time, in path order: turning them into lines takes a few
     // microseconds each, less than handing batches to other threads would cost.
-    state.for_each_output(&order, &mut |fo| {
+    state.for_each_output::<SweepError>(&order, &mut |fo| {
         for (line, rec) in record::lines_of(&fo, &run, &scanner) {
             if let Some(j) = jsonl.as_mut() {
                 writeln!(j, "{line}").map_err(write_err)?;
@@ -603,7 +597,10 @@ fn sweep(a: &SweepArgs) -> Result<i32, String> {
         write_doc(p, &crate::report::sarif::render(&refs, None))?;
     }
     if let (Some(j), Some(p)) = (jsonl, &a.out) {
-        j.commit().map_err(|e| format!("{}: {e}", p.display()))?;
+        j.commit().map_err(|error| SweepError::Output {
+            path: p.clone(),
+            error,
+        })?;
     }
     phase("report");
     let elapsed_ms = started.elapsed().as_millis() as u64;
@@ -637,11 +634,11 @@ fn sweep(a: &SweepArgs) -> Result<i32, String> {
     })
 }
 
-fn write_doc(p: &Path, doc: &str) -> Result<(), String> {
-    let mut f = AtomicFile::create(p).map_err(|e| format!("{}: {e}", p.display()))?;
-    f.write_all(doc.as_bytes())
-        .and_then(|_| f.commit())
-        .map_err(|e| format!("{}: {e}", p.display()))
+fn write_doc(p: &Path, doc: &str) -> Result<(), SweepError> {
+    crate::output::write_atomic(p, doc.as_bytes()).map_err(|error| SweepError::Output {
+        path: p.to_path_buf(),
+        error,
+    })
 }
 
 fn emit_summary(

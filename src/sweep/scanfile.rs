@@ -5,7 +5,7 @@
 use super::archive::{self, Budget, Kind, Spilled};
 use super::layout::Layout;
 use crate::input::Dump;
-use crate::report::{InputInfo, Report, Tool};
+use crate::report::Report;
 use crate::scan::Limits;
 use crate::Scanner;
 use sha2::{Digest, Sha256};
@@ -44,23 +44,22 @@ pub struct Ctx<'a> {
 
 /// A report for a dump that could not be scanned: no findings, incomplete, and why.
 pub fn placeholder(scanner: &Scanner, name: &str, size: u64, why: &str) -> Report {
-    Report {
-        schema: crate::report::SCHEMA.into(),
-        tool: Tool::new(scanner.engine().digest()),
-        input: InputInfo {
-            path: name.into(),
-            size,
-            sha256: String::new(),
-            format: "unscanned".into(),
-            description: None,
-            regions: 0,
-            scanned_bytes: 0,
-            complete: false,
-            warnings: vec![why.into()],
-        },
-        findings: Vec::new(),
-        summary: Report::summarize(&[], 0, 0),
-    }
+    Report::unscanned(name, size, "unscanned", scanner.engine().digest(), why)
+}
+
+/// Why a file could not be scanned at all: the sweep lists it as failed with this reason and
+/// retries it on the next run.
+#[derive(Debug, thiserror::Error)]
+pub enum Unreadable {
+    /// It cannot be opened or mapped.
+    #[error("cannot open: {0}")]
+    Open(#[source] std::io::Error),
+    /// Reading it failed.
+    #[error("cannot read: {0}")]
+    Read(#[source] std::io::Error),
+    /// It changed while it was scanned (the words say how).
+    #[error("{0}")]
+    Changed(String),
 }
 
 impl Ctx<'_> {
@@ -71,21 +70,21 @@ impl Ctx<'_> {
         path: &Path,
         name: &str,
         progress: &(dyn Fn(u64) + Sync),
-    ) -> Result<Scanned, String> {
-        let file = File::open(path).map_err(|e| format!("cannot open: {e}"))?;
-        let head = archive::head(&file).map_err(|e| format!("cannot read: {e}"))?;
+    ) -> Result<Scanned, Unreadable> {
+        let file = File::open(path).map_err(Unreadable::Open)?;
+        let head = archive::head(&file).map_err(Unreadable::Read)?;
         let limits = Limits {
             deadline: self.time_limit.map(|t| Instant::now() + t),
         };
         match archive::sniff(&head) {
             None => {
                 drop(file);
-                let dump = Dump::open(path).map_err(|e| format!("cannot open: {e}"))?;
+                let dump = Dump::open(path).map_err(Unreadable::Open)?;
                 let (report, layout) = self.scan_dump(&dump, name, &limits, progress);
                 // Truncated or rewritten while scanned: the report describes no version of
                 // the file, so the sweep lists it as failed and retries it next run.
                 if let Some(why) = dump.bytes.changed() {
-                    return Err(why);
+                    return Err(Unreadable::Changed(why));
                 }
                 Ok(Scanned {
                     sha256: report.input.sha256.clone(),
@@ -99,10 +98,8 @@ impl Ctx<'_> {
                 })
             }
             Some(kind) => {
-                let sha256 = hash_file(&file).map_err(|e| format!("cannot read: {e}"))?;
-                (&file)
-                    .seek(SeekFrom::Start(0))
-                    .map_err(|e| format!("cannot read: {e}"))?;
+                let sha256 = hash_file(&file).map_err(Unreadable::Read)?;
+                (&file).seek(SeekFrom::Start(0)).map_err(Unreadable::Read)?;
                 let size = file.metadata().map(|m| m.len()).unwrap_or(0);
                 let budget = Budget::for_file(size, self.limits);
                 let mut units = Vec::new();
@@ -156,7 +153,7 @@ impl Ctx<'_> {
                 match m.result {
                     Err(why) => units.push(Unit::new(
                         &unit_name,
-                        placeholder(self.scanner, &unit_name, 0, &why),
+                        placeholder(self.scanner, &unit_name, 0, &why.to_string()),
                         Layout::default(),
                     )),
                     Ok(spilled) => {

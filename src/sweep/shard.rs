@@ -7,6 +7,7 @@
 //! Indexed Job, a Slurm array, cron on N hosts — each cover a disjoint slice and together cover
 //! the tree exactly once.
 
+use super::error::ShardError;
 use sha2::{Digest, Sha256};
 use std::fmt;
 
@@ -21,20 +22,14 @@ impl Shard {
     pub const ALL: Shard = Shard { k: 1, n: 1 };
 
     /// Parses `K/N` with `1 <= K <= N`.
-    pub fn parse(s: &str) -> Result<Shard, String> {
+    pub fn parse(s: &str) -> Result<Shard, ShardError> {
         let (k, n) = s
             .split_once('/')
-            .ok_or_else(|| format!("shard '{s}' is not K/N (e.g. 2/8)"))?;
-        let k: u64 = k
-            .trim()
-            .parse()
-            .map_err(|_| format!("shard index '{k}' is not a number"))?;
-        let n: u64 = n
-            .trim()
-            .parse()
-            .map_err(|_| format!("shard count '{n}' is not a number"))?;
+            .ok_or_else(|| ShardError::Form(s.into()))?;
+        let k: u64 = k.trim().parse().map_err(|_| ShardError::Index(k.into()))?;
+        let n: u64 = n.trim().parse().map_err(|_| ShardError::Count(n.into()))?;
         if n == 0 || k == 0 || k > n {
-            return Err(format!("shard {k}/{n}: need 1 <= K <= N"));
+            return Err(ShardError::Range { k, n });
         }
         Ok(Shard { k, n })
     }
@@ -65,8 +60,16 @@ mod tests {
     #[test]
     fn parses_and_rejects() {
         assert_eq!(Shard::parse("2/8").unwrap(), Shard { k: 2, n: 8 });
-        for bad in ["0/4", "5/4", "1/0", "x/4", "3", "1/y", ""] {
-            assert!(Shard::parse(bad).is_err(), "{bad}");
+        for bad in ["0/4", "5/4", "1/0"] {
+            assert!(
+                matches!(Shard::parse(bad), Err(ShardError::Range { .. })),
+                "{bad}"
+            );
+        }
+        assert_eq!(Shard::parse("x/4"), Err(ShardError::Index("x".into())));
+        assert_eq!(Shard::parse("1/y"), Err(ShardError::Count("y".into())));
+        for bad in ["3", ""] {
+            assert_eq!(Shard::parse(bad), Err(ShardError::Form(bad.into())));
         }
     }
 

@@ -25,7 +25,7 @@ use super::scanfile::Unit;
 use crate::report::Finding;
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Bumped when the schema changes incompatibly.
 const SCHEMA_VERSION: i64 = 2;
@@ -105,10 +105,59 @@ pub struct State {
     conn: Connection,
 }
 
-type Result<T> = std::result::Result<T, String>;
+type Result<T> = std::result::Result<T, StateError>;
 
 fn db<T>(r: rusqlite::Result<T>) -> Result<T> {
-    r.map_err(|e| format!("state database: {e}"))
+    r.map_err(StateError::Db)
+}
+
+/// Why the state database failed. The sweep stops (exit 2) on any of them; what it committed
+/// before stays, and the next sweep resumes from it.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    /// A query failed.
+    #[error("state database: {0}")]
+    Db(#[source] rusqlite::Error),
+    /// The file cannot be created or opened.
+    #[error("cannot open state database {}: {error}", path.display())]
+    Open {
+        path: PathBuf,
+        #[source]
+        error: std::io::Error,
+    },
+    /// SQLite cannot open it.
+    #[error("cannot open state database {}: {error}", path.display())]
+    Sqlite {
+        path: PathBuf,
+        #[source]
+        error: rusqlite::Error,
+    },
+    /// Its mode cannot be narrowed to 0600.
+    #[error("cannot make {} private (mode 0600): {error}", path.display())]
+    Private {
+        path: PathBuf,
+        #[source]
+        error: std::io::Error,
+    },
+    /// SQLite refused the WAL journal.
+    #[error("state database: cannot use WAL journal (got {mode})")]
+    NoWal { mode: String },
+    /// A newer dumpguard wrote it.
+    #[error("state database {} was written by a newer dumpguard (schema {version})", path.display())]
+    Newer { path: PathBuf, version: i64 },
+    /// Another sweep holds its lock.
+    #[error(
+        "state database {} is in use by another sweep (one state file per process; give each shard its own)",
+        path.display()
+    )]
+    Busy { path: PathBuf },
+    /// A statement on this file failed.
+    #[error("state database {}: {error}", path.display())]
+    File {
+        path: PathBuf,
+        #[source]
+        error: rusqlite::Error,
+    },
 }
 
 /// Creates the database file mode 0600, or narrows an existing one to 0600, before SQLite opens
@@ -123,11 +172,17 @@ fn private_file(path: &Path) -> Result<()> {
         .truncate(false)
         .mode(0o600)
         .open(path)
-        .map_err(|e| format!("cannot open state database {}: {e}", path.display()))?;
+        .map_err(|error| StateError::Open {
+            path: path.to_path_buf(),
+            error,
+        })?;
     let mode = f.metadata().map(|m| m.permissions().mode()).unwrap_or(0);
     if mode & 0o077 != 0 {
         f.set_permissions(std::fs::Permissions::from_mode(0o600))
-            .map_err(|e| format!("cannot make {} private (mode 0600): {e}", path.display()))?;
+            .map_err(|error| StateError::Private {
+                path: path.to_path_buf(),
+                error,
+            })?;
     }
     Ok(())
 }
@@ -137,8 +192,10 @@ impl State {
     /// schema up to date.
     pub fn open(path: &Path) -> Result<State> {
         private_file(path)?;
-        let conn = Connection::open(path)
-            .map_err(|e| format!("cannot open state database {}: {e}", path.display()))?;
+        let conn = Connection::open(path).map_err(|error| StateError::Sqlite {
+            path: path.to_path_buf(),
+            error,
+        })?;
         // Exclusive locking before WAL: the WAL then lives without shared memory, and a second
         // sweep on the same file fails fast instead of interleaving.
         db(conn.pragma_update(None, "locking_mode", "EXCLUSIVE"))?;
@@ -146,19 +203,17 @@ impl State {
             .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
             .map_err(|e| busy_or(e, path))?;
         if !mode.eq_ignore_ascii_case("wal") {
-            return Err(format!(
-                "state database: cannot use WAL journal (got {mode})"
-            ));
+            return Err(StateError::NoWal { mode });
         }
         // NORMAL in WAL mode: a committed transaction survives the process being killed (it is
         // in the OS page cache); only a power loss may drop the last few.
         db(conn.pragma_update(None, "synchronous", "NORMAL"))?;
         let version: i64 = db(conn.query_row("PRAGMA user_version", [], |r| r.get(0)))?;
         if version > SCHEMA_VERSION {
-            return Err(format!(
-                "state database {} was written by a newer dumpguard (schema {version})",
-                path.display()
-            ));
+            return Err(StateError::Newer {
+                path: path.to_path_buf(),
+                version,
+            });
         }
         if version == 1 {
             // Version 2 adds the policy's per-dump verdict. Rows of version 1 have none; their
@@ -465,11 +520,11 @@ impl State {
     /// their reports and their secrets (open and resolved). Each table is read in one pass in
     /// path order (SQLite's BINARY collation is that byte order) and joined on the path:
     /// three lookups per entry cost more than everything else a no-op sweep does.
-    pub fn for_each_output(
+    pub fn for_each_output<E: From<StateError>>(
         &self,
         paths: &[&str],
-        each: &mut dyn FnMut(FileOut) -> Result<()>,
-    ) -> Result<()> {
+        each: &mut dyn FnMut(FileOut) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), E> {
         debug_assert!(
             paths.windows(2).all(|w| w[0] < w[1]),
             "paths must be sorted"
@@ -587,18 +642,16 @@ pub struct ScannedFile<'a> {
     pub units: &'a [Unit],
 }
 
-fn busy_or(e: rusqlite::Error, path: &Path) -> String {
+fn busy_or(e: rusqlite::Error, path: &Path) -> StateError {
+    let path = path.to_path_buf();
     if let rusqlite::Error::SqliteFailure(f, _) = &e {
         if f.code == rusqlite::ErrorCode::DatabaseBusy
             || f.code == rusqlite::ErrorCode::DatabaseLocked
         {
-            return format!(
-                "state database {} is in use by another sweep (one state file per process; give each shard its own)",
-                path.display()
-            );
+            return StateError::Busy { path };
         }
     }
-    format!("state database {}: {e}", path.display())
+    StateError::File { path, error: e }
 }
 
 fn secret_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SecretRow> {
@@ -714,7 +767,7 @@ mod tests {
 
     fn secrets(st: &State, _run: &Run) -> Vec<SecretRow> {
         let mut out = Vec::new();
-        st.for_each_output(&["/s/a.dmp"], &mut |f| {
+        st.for_each_output::<StateError>(&["/s/a.dmp"], &mut |f| {
             out.extend(f.secrets);
             Ok(())
         })
@@ -766,12 +819,12 @@ mod tests {
         let mut first = State::open(&p).unwrap();
         first.begin_run("p", "t").unwrap();
         let err = State::open(&p).err().expect("second open must fail");
-        assert!(err.contains("in use by another sweep"), "{err}");
+        assert!(matches!(err, StateError::Busy { .. }), "{err}");
         drop(first);
         // An existing, up-to-date state is locked at open too, before any run begins.
         let _first = State::open(&p).unwrap();
         let err = State::open(&p).err().expect("second open must fail");
-        assert!(err.contains("in use by another sweep"), "{err}");
+        assert!(matches!(err, StateError::Busy { .. }), "{err}");
     }
 
     #[test]

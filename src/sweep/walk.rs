@@ -17,6 +17,7 @@
 //! Every entry inside the shard is returned — swept, skipped or failed — so the report accounts
 //! for each one.
 
+use super::error::SweepError;
 use super::shard::Shard;
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
@@ -47,7 +48,7 @@ struct Patterns {
 }
 
 impl Patterns {
-    fn new(pats: &[String]) -> Result<Option<Patterns>, String> {
+    fn new(pats: &[String]) -> Result<Option<Patterns>, SweepError> {
         if pats.is_empty() {
             return Ok(None);
         }
@@ -57,7 +58,10 @@ impl Patterns {
             let glob = GlobBuilder::new(p.trim_start_matches('/'))
                 .literal_separator(true)
                 .build()
-                .map_err(|e| format!("bad pattern '{p}': {e}"))?;
+                .map_err(|error| SweepError::Pattern {
+                    pattern: p.clone(),
+                    error,
+                })?;
             if p.contains('/') {
                 paths.add(glob);
                 path_idx.push(i);
@@ -67,8 +71,8 @@ impl Patterns {
             }
         }
         Ok(Some(Patterns {
-            names: names.build().map_err(|e| e.to_string())?,
-            paths: paths.build().map_err(|e| e.to_string())?,
+            names: names.build().map_err(SweepError::Patterns)?,
+            paths: paths.build().map_err(SweepError::Patterns)?,
             sources: pats.to_vec(),
             name_idx,
             path_idx,
@@ -93,7 +97,7 @@ impl Filter {
         exclude: &[String],
         default_excludes: bool,
         own_files: Vec<PathBuf>,
-    ) -> Result<Filter, String> {
+    ) -> Result<Filter, SweepError> {
         Ok(Filter {
             include: Patterns::new(include)?,
             exclude: Patterns::new(exclude)?,

@@ -83,19 +83,8 @@ pub struct Candidate {
     pub container: Container,
 }
 
-#[inline(always)]
-pub(super) fn u64_at(d: &[u8], at: usize) -> Option<u64> {
-    Some(u64::from_le_bytes(
-        d.get(at..at.checked_add(8)?)?.try_into().ok()?,
-    ))
-}
-
-#[inline(always)]
-fn u32_at(d: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_le_bytes(
-        d.get(at..at.checked_add(4)?)?.try_into().ok()?,
-    ))
-}
+/// The crate's one little-endian reader, by `usize` offset.
+pub(super) use crate::input::le::{u32_le as u32_at, u64_le as u64_at};
 
 /// Largest word at +8 any non-pointer header accepts (BIGNUM `dmax` ≤ 4096 in the high half).
 const SMALL_MAX: u64 = (4097 << 32) - 1;
