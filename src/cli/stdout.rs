@@ -21,11 +21,3 @@ pub fn write(bytes: &[u8]) -> std::io::Result<()> {
 pub fn error(msg: &str) {
     let _ = writeln!(std::io::stderr(), "dumpguard: error: {msg}");
 }
-
-/// clap parser for `--time-limit`: 0 ..= 30 days (`u64::MAX` used to panic).
-pub fn parse_time_limit(s: &str) -> Result<u64, String> {
-    let n: u64 = s
-        .parse()
-        .map_err(|e| format!("'{s}' is not a number of seconds: {e}"))?;
-    dumpguard::scan::check_time_limit(n)
-}
