@@ -17,8 +17,10 @@ mod cmd_man;
 mod cmd_rules;
 mod cmd_scan;
 mod cmd_schema;
+mod cmd_sweep;
 mod cmd_watch;
 mod stdout;
+mod sweep_progress;
 
 pub use stdout::EXIT_BROKEN_PIPE;
 
@@ -97,9 +99,9 @@ pub enum Command {
     Watch(cmd_watch::WatchArgs),
     /// Sweep directory trees of dumps (and archives of dumps): incremental, resumable,
     /// shardable; JSON Lines, summary and HTML report.
-    Sweep(dumpguard::sweep::SweepArgs),
+    Sweep(cmd_sweep::SweepArgs),
     /// Merge the JSON Lines outputs of sharded sweeps into one report.
-    SweepMerge(dumpguard::sweep::MergeArgs),
+    SweepMerge(cmd_sweep::MergeArgs),
     /// Print a shell completion script: `dumpguard completions bash > /etc/bash_completion.d/dumpguard`.
     Completions(cmd_completions::CompletionsArgs),
     /// Print the man page (roff): `dumpguard man | man -l -`, or `dumpguard man gate` for one
@@ -119,8 +121,8 @@ pub fn run(cli: Cli) -> i32 {
         Command::Gate(a) => cmd_gate::run(a),
         Command::Audit { command } => cmd_audit::run(command),
         Command::Watch(a) => cmd_watch::run(a),
-        Command::Sweep(a) => dumpguard::sweep::run(a),
-        Command::SweepMerge(a) => dumpguard::sweep::merge(a),
+        Command::Sweep(a) => cmd_sweep::run(a),
+        Command::SweepMerge(a) => cmd_sweep::run_merge(a),
         Command::Completions(a) => cmd_completions::run(a),
         Command::Man(a) => cmd_man::run(a),
         Command::Schema(a) => cmd_schema::run(a),
