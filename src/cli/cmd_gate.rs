@@ -4,8 +4,10 @@
 use super::args::{KnownKeysArgs, PolicyArgs};
 use clap::{Args, ValueEnum};
 use dumpguard::gate::decision::EXIT_ERROR;
+use dumpguard::gate::outputs::{finalize, Outputs};
 use dumpguard::gate::policy::Policy;
-use dumpguard::gate::{audit, finalize, Gate, Outputs, RecordFormat};
+use dumpguard::gate::render::RecordFormat;
+use dumpguard::gate::{audit, Gate};
 use dumpguard::Scanner;
 use std::path::{Path, PathBuf};
 
@@ -159,7 +161,7 @@ pub fn run(a: GateArgs) -> i32 {
         }
         None => gate.evaluate(&a.dump, a.redact_to.as_deref()),
     };
-    let code = finalize(
+    let outcome = finalize(
         &mut eval,
         &Outputs {
             report: a.report.as_deref().filter(|_| refused.is_none()),
@@ -168,10 +170,13 @@ pub fn run(a: GateArgs) -> i32 {
                 .as_deref()
                 .filter(|_| refused.is_none() || audit_apart(&a)),
             format,
-            print: !a.quiet,
             audit_extra: None,
         },
+        // The record goes to standard output unless --quiet; a closed or full standard output
+        // is a BLOCK (exit 2), which `finalize` records.
+        (!a.quiet).then_some(&mut std::io::stdout().lock() as &mut dyn std::io::Write),
     );
+    let code = outcome.exit_code;
     let d = &eval.record.decision;
     // Not `eprintln!`: a closed standard error must not turn the recorded exit code into a
     // panic's.

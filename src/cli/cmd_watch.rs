@@ -5,7 +5,8 @@ use super::args::{KnownKeysArgs, PolicyArgs};
 use super::cmd_gate::build_gate;
 use clap::Args;
 use dumpguard::gate::decision::EXIT_ERROR;
-use dumpguard::gate::watch::{WatchConfig, Watcher};
+use dumpguard::gate::watch::{WatchConfig, WatchReport, Watcher};
+use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -73,12 +74,26 @@ pub fn run(a: WatchArgs) -> i32 {
         redact: a.redact,
         once: a.once,
     };
-    let result = Watcher::new(&gate, cfg).and_then(|mut w| w.run());
+    let result = Watcher::new(&gate, cfg).and_then(|w| w.with_report(Box::new(Terminal)).run());
     match result {
         Ok(()) => 0,
         Err(e) => {
             eprintln!("dumpguard watch: error: {e}");
             EXIT_ERROR
         }
+    }
+}
+
+/// Warnings on standard error, one JSON line per decision on standard output.
+struct Terminal;
+
+impl WatchReport for Terminal {
+    fn warn(&mut self, msg: &str) {
+        eprintln!("dumpguard watch: {msg}");
+    }
+
+    fn decided(&mut self, event: &serde_json::Value) {
+        // Not `println!`: a closed standard output must not stop the daemon mid-protocol.
+        let _ = writeln!(std::io::stdout(), "{event}");
     }
 }
