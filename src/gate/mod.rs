@@ -20,6 +20,7 @@ pub mod outputs;
 pub mod policy;
 pub mod redact;
 pub mod render;
+#[cfg(feature = "watch")]
 pub mod watch;
 
 use crate::Scanner;

@@ -12,35 +12,59 @@
 
 /// Archives are read by the input layer; the sweep walks their members.
 pub use crate::input::archive;
+#[cfg(feature = "sweep")]
 pub mod html;
 pub mod layout;
+#[cfg(feature = "sweep")]
 mod merge;
+#[cfg(feature = "sweep")]
 pub mod observer;
+#[cfg(feature = "sweep")]
 pub mod out;
 pub mod policy;
+#[cfg(feature = "sweep")]
 pub mod record;
+#[cfg(feature = "sweep")]
 pub mod sarif;
 pub mod scanfile;
+#[cfg(feature = "sweep")]
 pub mod shard;
+#[cfg(feature = "sweep")]
 pub mod state;
+#[cfg(feature = "sweep")]
 pub mod summary;
+#[cfg(feature = "sweep")]
 pub mod walk;
 
+#[cfg(feature = "sweep")]
 pub use merge::{merge, MergeOptions};
+#[cfg(feature = "sweep")]
 pub use observer::{Observer, Silent};
 
+#[cfg(feature = "sweep")]
 use crate::Scanner;
+#[cfg(feature = "sweep")]
 use out::AtomicFile;
+#[cfg(feature = "sweep")]
 use rayon::prelude::*;
+#[cfg(feature = "sweep")]
 use shard::Shard;
+#[cfg(feature = "sweep")]
 use state::{Digests, ScannedFile, State, Unscanned};
+#[cfg(feature = "sweep")]
 use std::collections::HashSet;
+#[cfg(feature = "sweep")]
 use std::io::Write;
+#[cfg(feature = "sweep")]
 use std::path::{Path, PathBuf};
+#[cfg(feature = "sweep")]
 use std::sync::atomic::{AtomicBool, Ordering};
+#[cfg(feature = "sweep")]
 use std::time::{Duration, Instant, SystemTime};
+#[cfg(feature = "sweep")]
 use walk::{Entry, EntryKind, Filter, WalkOptions};
 
+#[cfg(feature = "sweep")]
 /// What to sweep and where the results go (`dumpguard sweep` takes them from its options).
 #[derive(Debug, Default, Clone)]
 pub struct SweepOptions {
@@ -91,11 +115,13 @@ pub struct SweepOptions {
     pub allow_empty_root: bool,
 }
 
+#[cfg(feature = "sweep")]
 /// RFC 3339 UTC, seconds.
 pub fn now() -> String {
     humantime::format_rfc3339_seconds(SystemTime::now()).to_string()
 }
 
+#[cfg(feature = "sweep")]
 fn canonical_roots(a: &SweepOptions) -> Result<Vec<PathBuf>, String> {
     let mut roots = Vec::new();
     for r in &a.roots {
@@ -119,6 +145,7 @@ fn canonical_roots(a: &SweepOptions) -> Result<Vec<PathBuf>, String> {
     Ok(roots)
 }
 
+#[cfg(feature = "sweep")]
 /// What an existing output file must start with to be overwritten: what the sweep itself writes
 /// there. Anything else — a dump under the swept tree, above all — is refused (issue #12,
 /// part 3: `sweep TREE --out TREE/a.dmp` replaced a dump holding keys and exited 0).
@@ -168,11 +195,13 @@ fn check_outputs(a: &SweepOptions, state: Option<&Path>) -> Result<(), String> {
     Ok(())
 }
 
+#[cfg(feature = "sweep")]
 /// True when `path` lies under one of `roots`.
 fn under(roots: &[PathBuf], path: &str) -> bool {
     roots.iter().any(|r| Path::new(path).starts_with(r))
 }
 
+#[cfg(feature = "sweep")]
 /// Runs a sweep: walks, scans what changed, records everything in the state and writes the
 /// outputs (`--out`, `--html`, `--sarif`); returns the summary of the run, from which the
 /// binary derives its exit code. `obs` hears of the progress and receives each output line
@@ -549,6 +578,7 @@ pub fn run(a: &SweepOptions, obs: &dyn Observer) -> Result<summary::Summary, Str
     Ok(summary)
 }
 
+#[cfg(feature = "sweep")]
 fn write_doc(p: &Path, doc: &str) -> Result<(), String> {
     let mut f = AtomicFile::create(p).map_err(|e| format!("{}: {e}", p.display()))?;
     f.write_all(doc.as_bytes())
