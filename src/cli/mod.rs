@@ -1,7 +1,6 @@
 //! Command-line interface: argument parsing and mapping results to exit codes (DESIGN.md):
 //! 0 nothing at or above the threshold · 1 findings at or above it · 2 usage/input error or
 //! incomplete scan (outranks 1, as in ripgrep).
-
 //!
 //! The library ([`dumpguard`]) knows nothing of the command line: it returns reports, decisions
 //! and outcomes. Each subcommand is one `cmd_<verb>.rs` here that parses its options (groups
