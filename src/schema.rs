@@ -25,11 +25,13 @@ pub const NAMES: &[(&str, &str, &str)] = &[
         crate::report::SCHEMA,
         "the gate's decision record (`gate --format json`, `--report`): a report plus `decision`",
     ),
+    #[cfg(feature = "sweep")]
     (
         "sweep-record",
         crate::report::SCHEMA,
         "each line of the sweep's and sweep-merge's JSON Lines (`--out`): a report plus `sweep`",
     ),
+    #[cfg(feature = "sweep")]
     (
         "sweep-summary",
         crate::sweep::summary::SCHEMA,
@@ -52,7 +54,9 @@ pub fn generate(name: &str) -> Option<String> {
         "report" => root::<crate::report::Report>(),
         "scan" => root::<crate::report::collection::ScanCollection<'static>>(),
         "decision" => root::<crate::gate::decision::DecisionRecord>(),
+        #[cfg(feature = "sweep")]
         "sweep-record" => root::<crate::sweep::record::Line>(),
+        #[cfg(feature = "sweep")]
         "sweep-summary" => root::<crate::sweep::summary::Summary>(),
         _ => return None,
     };

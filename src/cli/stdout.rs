@@ -21,7 +21,3 @@ pub fn write(bytes: &[u8]) -> std::io::Result<()> {
 pub fn error(msg: &str) {
     let _ = writeln!(std::io::stderr(), "dumpguard: error: {msg}");
 }
-
-/// clap parser for `--time-limit`: 0 ..= 30 days (`u64::MAX` used to panic); the library's, so
-/// `scan`, `gate` and `sweep` refuse the same values with the same words.
-pub use dumpguard::parse_time_limit;

@@ -19,6 +19,9 @@
 //! while it reads the last line and writes its own, in one `write` on an `O_APPEND` descriptor,
 //! then `fsync`s. The file is created with mode 0600.
 
+use super::decision::{DecisionRecord, PolicyRef, Verdict};
+use super::policy::FindingDisposition;
+use super::redact::FileRef;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::fs::{File, OpenOptions};
@@ -400,6 +403,129 @@ fn split_hash(line: &[u8]) -> Option<(Vec<u8>, String)> {
     let mut body = head.to_vec();
     body.push(b'}');
     Some((body, format!("sha256:{hex}")))
+}
+
+/// The audit-log event for a decision: enough to prove what happened, bounded in size, no
+/// secret bytes.
+#[derive(Serialize)]
+pub(crate) struct AuditEvent<'a> {
+    pub kind: &'static str,
+    pub dump: AuditDump<'a>,
+    pub verdict: Verdict,
+    pub exit_code: i32,
+    pub reasons: &'a [String],
+    pub complete: bool,
+    pub policy: &'a PolicyRef,
+    pub tool_version: &'a str,
+    pub rules_digest: &'a str,
+    pub findings: AuditCounts,
+    pub blocking_fingerprints: Vec<&'a str>,
+    pub suppressed: Vec<AuditSuppressed<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redacted_copy: Option<FileRef>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub report_file: Option<String>,
+    pub host: String,
+    pub pid: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extra: Option<&'a serde_json::Value>,
+}
+
+#[derive(Serialize)]
+pub(crate) struct AuditDump<'a> {
+    pub path: &'a str,
+    pub size: u64,
+    pub sha256: &'a str,
+    pub format: &'a str,
+}
+
+#[derive(Serialize)]
+pub(crate) struct AuditCounts {
+    pub total: usize,
+    pub blocking: usize,
+    pub suppressed: usize,
+    pub below_threshold: usize,
+}
+
+#[derive(Serialize)]
+pub(crate) struct AuditSuppressed<'a> {
+    pub fingerprint: Option<&'a str>,
+    pub reason: &'a str,
+}
+
+const AUDIT_LIST_CAP: usize = 100;
+
+/// The audit event of `record` (`report_file`: where the record was written; `extra`: watch
+/// mode's destinations).
+pub(crate) fn audit_event<'a>(
+    record: &'a DecisionRecord,
+    report_file: Option<&Path>,
+    extra: Option<&'a serde_json::Value>,
+) -> AuditEvent<'a> {
+    let d = &record.decision;
+    let count = |s: FindingDisposition| d.findings.iter().filter(|f| f.disposition == s).count();
+    let mut blocking: Vec<&str> = d
+        .findings
+        .iter()
+        .filter(|f| f.disposition == FindingDisposition::Blocking)
+        .filter_map(|f| f.fingerprint.as_deref())
+        .collect();
+    blocking.sort_unstable();
+    blocking.dedup();
+    blocking.truncate(AUDIT_LIST_CAP);
+    let mut suppressed: Vec<AuditSuppressed<'_>> = Vec::new();
+    for f in d
+        .findings
+        .iter()
+        .filter(|f| f.disposition == FindingDisposition::Suppressed)
+    {
+        let fp = f.fingerprint.as_deref();
+        if suppressed.len() < AUDIT_LIST_CAP && !suppressed.iter().any(|s| s.fingerprint == fp) {
+            suppressed.push(AuditSuppressed {
+                fingerprint: fp,
+                reason: f.reason.as_deref().unwrap_or(""),
+            });
+        }
+    }
+    AuditEvent {
+        kind: "gate",
+        dump: AuditDump {
+            path: &record.report.input.path,
+            size: record.report.input.size,
+            sha256: &record.report.input.sha256,
+            format: &record.report.input.format,
+        },
+        verdict: d.verdict,
+        exit_code: d.exit_code,
+        reasons: &d.reasons[..d.reasons.len().min(AUDIT_LIST_CAP)],
+        complete: record.report.input.complete,
+        policy: &d.policy,
+        tool_version: &record.report.tool.version,
+        rules_digest: &record.report.tool.rules_digest,
+        findings: AuditCounts {
+            total: d.findings.len(),
+            blocking: count(FindingDisposition::Blocking),
+            suppressed: count(FindingDisposition::Suppressed),
+            below_threshold: count(FindingDisposition::BelowThreshold),
+        },
+        blocking_fingerprints: blocking,
+        suppressed,
+        redacted_copy: d
+            .redaction
+            .as_ref()
+            .filter(|_| d.verdict == Verdict::AllowRedacted)
+            .and_then(|a| a.copy.clone()),
+        report_file: report_file.map(|p| p.display().to_string()),
+        host: hostname(),
+        pid: std::process::id(),
+        extra,
+    }
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -38,8 +38,9 @@
 //! directly in the inbox, is the one exception: dot-names are never taken). Names are kept as
 //! bytes end to end, so two names that are not UTF-8 never share a destination.
 
+use super::audit::audit_event;
 use super::decision::Verdict;
-use super::{audit_event, Gate};
+use super::Gate;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::ffi::{OsStr, OsString};
@@ -411,7 +412,27 @@ pub struct Watcher<'g> {
     cfg: WatchConfig,
     seen: HashMap<OsString, Seen>,
     warned: std::collections::HashSet<OsString>,
+    report: Box<dyn WatchReport + 'g>,
     _lock: File,
+}
+
+/// What the watcher reports as it goes. It prints nothing itself: `dumpguard watch` prints
+/// warnings on standard error and one JSON line per decision on standard output; an embedder
+/// may log them elsewhere. The default ([`Watcher::new`]) reports nothing.
+pub trait WatchReport {
+    /// A warning: a file left in the inbox and why, a destination name taken meanwhile.
+    fn warn(&mut self, msg: &str);
+    /// One decision, once it is journalled: `{file, verdict, exit_code, outbox, quarantine,
+    /// recovered}`.
+    fn decided(&mut self, event: &serde_json::Value);
+}
+
+/// Reports nothing.
+struct Unreported;
+
+impl WatchReport for Unreported {
+    fn warn(&mut self, _msg: &str) {}
+    fn decided(&mut self, _event: &serde_json::Value) {}
 }
 
 impl<'g> Watcher<'g> {
@@ -465,8 +486,15 @@ impl<'g> Watcher<'g> {
             cfg,
             seen: HashMap::new(),
             warned: Default::default(),
+            report: Box::new(Unreported),
             _lock: lock,
         })
+    }
+
+    /// Sends warnings and decisions to `report` (see [`WatchReport`]).
+    pub fn with_report(mut self, report: Box<dyn WatchReport + 'g>) -> Watcher<'g> {
+        self.report = report;
+        self
     }
 
     /// Recovers, then watches until killed (or, with `once`, until the inbox has been through
@@ -544,10 +572,10 @@ impl<'g> Watcher<'g> {
             };
             if let Some(why) = unfit(&meta) {
                 if self.warned.insert(name.clone()) {
-                    eprintln!(
-                        "dumpguard watch: skipping {} ({why}); it stays in the inbox",
+                    self.report.warn(&format!(
+                        "skipping {} ({why}); it stays in the inbox",
                         shown(&path)
-                    );
+                    ));
                 }
                 continue;
             }
@@ -585,20 +613,20 @@ impl<'g> Watcher<'g> {
                 None => (f, Seal::of(&m)),
                 Some(why) => {
                     if self.warned.insert(name.to_os_string()) {
-                        eprintln!(
-                            "dumpguard watch: skipping {} ({why}); it stays in the inbox",
+                        self.report.warn(&format!(
+                            "skipping {} ({why}); it stays in the inbox",
                             shown(&src)
-                        );
+                        ));
                     }
                     return Ok(());
                 }
             },
             Err(e) => {
                 if self.warned.insert(name.to_os_string()) {
-                    eprintln!(
-                        "dumpguard watch: skipping {} ({e}); it stays in the inbox",
+                    self.report.warn(&format!(
+                        "skipping {} ({e}); it stays in the inbox",
                         shown(&src)
-                    );
+                    ));
                 }
                 return Ok(());
             }
@@ -607,10 +635,10 @@ impl<'g> Watcher<'g> {
         match fs::DirBuilder::new().mode(0o700).create(&item) {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-                eprintln!(
-                    "dumpguard watch: {} is already in the work directory; left in the inbox",
+                self.report.warn(&format!(
+                    "{} is already in the work directory; left in the inbox",
                     name.to_string_lossy()
-                );
+                ));
                 return Ok(());
             }
             Err(e) => return Err(err(item.display(), e)),
@@ -778,20 +806,14 @@ impl<'g> Watcher<'g> {
         )
         .map_err(|e| err(item.join("decision.json").display(), e))?;
         step();
-        // Not `println!`: a closed standard output must not stop the daemon mid-protocol.
-        use std::io::Write;
-        let _ = writeln!(
-            io::stdout(),
-            "{}",
-            serde_json::json!({
-                "file": name.to_string_lossy(),
-                "verdict": verdict,
-                "exit_code": eval.record.decision.exit_code,
-                "outbox": journal.outbox,
-                "quarantine": journal.quarantine,
-                "recovered": recovered,
-            })
-        );
+        self.report.decided(&serde_json::json!({
+            "file": name.to_string_lossy(),
+            "verdict": verdict,
+            "exit_code": eval.record.decision.exit_code,
+            "outbox": journal.outbox,
+            "quarantine": journal.quarantine,
+            "recovered": recovered,
+        }));
         self.complete(item, name, &journal)
     }
 
@@ -843,12 +865,12 @@ impl<'g> Watcher<'g> {
                 return Err(err(format!("moving to {}", target.display()), e));
             }
             target = dir.join(free_name(dir, dest, None));
-            eprintln!(
-                "dumpguard watch: {}/{} appeared meanwhile; using {}",
+            self.report.warn(&format!(
+                "{}/{} appeared meanwhile; using {}",
                 dir.display(),
                 dest.to_string_lossy(),
                 target.display()
-            );
+            ));
             rename_noreplace(src, &target)
                 .map_err(|e| err(format!("moving to {}", target.display()), e))?;
         }

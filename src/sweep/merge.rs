@@ -7,37 +7,21 @@
 use super::error::SweepError;
 use super::html::Html;
 use super::record::Record;
-use super::{emit_summary, exit_code, now, summary, write_doc, SweepFormat};
+use super::{now, summary, write_doc, Observer};
 use crate::output::AtomicFile;
-use crate::report::Severity;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
 
-/// `dumpguard sweep-merge` options.
-#[derive(clap::Args, Debug)]
-pub struct MergeArgs {
+/// What to merge and where (`dumpguard sweep-merge` takes them from its options).
+#[derive(Debug, Default, Clone)]
+pub struct MergeOptions {
     /// JSON Lines outputs of `dumpguard sweep --out` (one per shard).
-    #[arg(required = true, value_name = "SHARD.jsonl")]
     pub inputs: Vec<PathBuf>,
     /// Write the merged JSON Lines (atomically, mode 0600).
-    #[arg(long, value_name = "FILE.jsonl")]
     pub out: Option<PathBuf>,
     /// Write the HTML report of the whole sweep.
-    #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,
-    /// What goes to standard output.
-    #[arg(long, value_enum, default_value = "human")]
-    pub format: SweepFormat,
-    /// Lowest severity that makes the exit code 1.
-    #[arg(long, default_value = "high", value_parser = <crate::report::Severity as std::str::FromStr>::from_str)]
-    pub fail_on: Severity,
-    /// Exit 0 whenever the merge succeeds, whatever the sweep found.
-    #[arg(long)]
-    pub exit_zero: bool,
-    #[arg(long, short)]
-    /// No progress or summary on standard error.
-    pub quiet: bool,
 }
 
 struct Input {
@@ -77,19 +61,9 @@ impl Input {
     }
 }
 
-/// Runs `dumpguard sweep-merge`: one summary, JSON Lines and HTML report from shard outputs.
-/// Returns the process exit code.
-pub fn merge(a: MergeArgs) -> i32 {
-    match run(&a) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("dumpguard: error: {e}");
-            2
-        }
-    }
-}
-
-fn run(a: &MergeArgs) -> Result<i32, SweepError> {
+/// Merges the shard outputs in path order into `--out` and `--html`; each merged line and then
+/// the summary go to `obs` (see [`Observer::line`]). Returns the summary of the whole sweep.
+pub fn merge(a: &MergeOptions, obs: &dyn Observer) -> Result<summary::Summary, SweepError> {
     let mut inputs = Vec::new();
     for p in &a.inputs {
         let f = File::open(p).map_err(|error| SweepError::MergeInput {
@@ -112,8 +86,6 @@ fn run(a: &MergeArgs) -> Result<i32, SweepError> {
         })?),
         None => None,
     };
-    let stdout = std::io::stdout();
-    let mut stdout = stdout.lock();
     let mut builder = summary::Builder::default();
     let mut html = a.html.as_ref().map(|_| Html::default());
     let werr = SweepError::WriteMerged;
@@ -144,9 +116,7 @@ fn run(a: &MergeArgs) -> Result<i32, SweepError> {
             if let Some(j) = jsonl.as_mut() {
                 writeln!(j, "{line}").map_err(werr)?;
             }
-            if a.format == SweepFormat::Jsonl {
-                writeln!(stdout, "{line}").map_err(werr)?;
-            }
+            obs.line(&line).map_err(werr)?;
             builder.add(&rec);
             if let Some(h) = html.as_mut() {
                 h.add(&rec);
@@ -165,10 +135,6 @@ fn run(a: &MergeArgs) -> Result<i32, SweepError> {
     if let (Some(h), Some(p)) = (html, &a.html) {
         write_doc(p, &h.render(&s, &now()))?;
     }
-    emit_summary(&s, a.format, a.quiet, &mut stdout).map_err(werr)?;
-    Ok(if a.exit_zero {
-        0
-    } else {
-        exit_code(&s, a.fail_on)
-    })
+    obs.summary(&s).map_err(werr)?;
+    Ok(s)
 }

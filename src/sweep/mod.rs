@@ -12,152 +12,120 @@
 
 /// Archives are read by the input layer; the sweep walks their members.
 use crate::input::archive;
+#[cfg(feature = "sweep")]
 mod error;
+#[cfg(feature = "sweep")]
 mod html;
 mod layout;
+#[cfg(feature = "sweep")]
 mod merge;
+#[cfg(feature = "sweep")]
+mod observer;
 mod policy;
-mod progress;
+#[cfg(feature = "sweep")]
 pub(crate) mod record;
+#[cfg(feature = "sweep")]
 mod sarif;
 pub(crate) mod scanfile;
+#[cfg(feature = "sweep")]
 mod shard;
+#[cfg(feature = "sweep")]
 mod state;
+#[cfg(feature = "sweep")]
 pub(crate) mod summary;
+#[cfg(feature = "sweep")]
 mod walk;
 
-pub use merge::{merge, MergeArgs};
+#[cfg(feature = "sweep")]
+pub use merge::{merge, MergeOptions};
+#[cfg(feature = "sweep")]
+pub use observer::{Observer, Silent};
 
+#[cfg(feature = "sweep")]
 use crate::output::AtomicFile;
-use crate::report::Severity;
+#[cfg(feature = "sweep")]
 use crate::Scanner;
-use clap::ValueEnum;
+#[cfg(feature = "sweep")]
 pub use error::{ShardError, SweepError};
 use rayon::prelude::*;
-use shard::Shard;
+#[cfg(feature = "sweep")]
+pub use shard::Shard;
+#[cfg(feature = "sweep")]
 use state::{Digests, ScannedFile, State, Unscanned};
+#[cfg(feature = "sweep")]
 use std::collections::HashSet;
+#[cfg(feature = "sweep")]
 use std::io::Write;
+#[cfg(feature = "sweep")]
 use std::path::{Path, PathBuf};
+#[cfg(feature = "sweep")]
 use std::sync::atomic::{AtomicBool, Ordering};
+#[cfg(feature = "sweep")]
 use std::time::{Duration, Instant, SystemTime};
+#[cfg(feature = "sweep")]
+pub use summary::{human_bytes, Summary};
+#[cfg(feature = "sweep")]
 use walk::{Entry, EntryKind, Filter, WalkOptions};
 
-#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
-/// What `dumpguard sweep` prints on standard output.
-pub enum SweepFormat {
-    /// The summary as text.
-    Human,
-    /// The summary as one JSON document (`dumpguard.sweep-summary/v1`).
-    Json,
-    /// The per-dump records (JSON Lines) on standard output; the summary goes to stderr.
-    Jsonl,
-}
-
-/// `dumpguard sweep` options.
-#[derive(clap::Args, Debug)]
-pub struct SweepArgs {
+#[cfg(feature = "sweep")]
+/// What to sweep and where the results go (`dumpguard sweep` takes them from its options).
+#[derive(Debug, Default, Clone)]
+pub struct SweepOptions {
     /// Directory trees (or single files) to sweep.
-    #[arg(required = true, value_name = "ROOT")]
     pub roots: Vec<PathBuf>,
     /// Incremental state (SQLite). Without it nothing is remembered: every file is scanned
     /// and every finding is new.
-    #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,
     /// Write one schema-v1 report per dump as JSON Lines (atomically, mode 0600).
-    #[arg(long, value_name = "FILE.jsonl")]
     pub out: Option<PathBuf>,
     /// Write the self-contained HTML report (atomically, mode 0600).
-    #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,
     /// Write the findings as one SARIF 2.1.0 log (atomically, mode 0600), for code-scanning
     /// dashboards: the same rules and fingerprints as `scan --format sarif`.
-    #[arg(long, value_name = "FILE")]
     pub sarif: Option<PathBuf>,
-    /// What goes to standard output.
-    #[arg(long, value_enum, default_value = "human")]
-    pub format: SweepFormat,
     /// Sweep only shard K of N (1-based); N processes with K = 1..N cover the tree once.
-    #[arg(long, value_name = "K/N", value_parser = Shard::parse)]
     pub shard: Option<Shard>,
     /// Files scanned side by side (default: one per CPU); a large file also uses the pool.
-    #[arg(long, short = 'j', value_name = "N", value_parser = parse_jobs)]
     pub jobs: Option<usize>,
     /// Sweep only files matching GLOB (repeatable). Without `/` it matches the file name,
     /// with `/` the path relative to the root.
-    #[arg(long = "include", value_name = "GLOB")]
     pub include: Vec<String>,
     /// Skip files and prune directories matching GLOB (repeatable; same matching).
-    #[arg(long = "exclude", value_name = "GLOB")]
     pub exclude: Vec<String>,
     /// Also descend into .git, .hg, .svn, .snapshot, .zfs and lost+found.
-    #[arg(long)]
     pub no_default_excludes: bool,
     /// Skip files modified less than SECONDS ago (dumps still being written).
-    #[arg(long, value_name = "SECONDS", default_value_t = 0)]
     pub min_age: u64,
     /// Re-hash files whose size and mtime are unchanged and rescan those whose content
     /// changed anyway (reads every byte; catches tools that restore mtimes).
-    #[arg(long)]
     pub rehash: bool,
     /// Archives inside archives, at most this deep.
-    #[arg(long, value_name = "N", default_value_t = 3)]
     pub archive_depth: u32,
     /// Where archive members are expanded (anonymous files, freed even on SIGKILL).
-    #[arg(long, value_name = "DIR")]
     pub tmpdir: Option<PathBuf>,
     /// Give up on a file after this many seconds (its scan is then incomplete).
-    #[arg(long, value_name = "SECONDS", value_parser = crate::scan::parse_time_limit)]
     pub time_limit: Option<u64>,
     /// The gate's policy file (TOML, `dumpguard gate --policy`): which findings block and
     /// which keys are allowlisted; each dump gets the verdict the gate would give it. The
     /// built-in default (rules/policy.toml) when absent. A change rescans on the next sweep.
-    #[arg(long, value_name = "FILE")]
     pub policy: Option<PathBuf>,
     /// Accepted keys (`dumpguard baseline`): their findings are reported as suppressed, with
     /// the reason, and neither block nor count towards the exit code (matched by
     /// fingerprint). A change rescans on the next sweep.
-    #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
-    /// Lowest severity that makes the exit code 1 (suppressed findings do not count).
-    #[arg(long, default_value = "high", value_parser = <Severity as std::str::FromStr>::from_str)]
-    pub fail_on: Severity,
-    /// Exit 0 whenever the sweep ran to the end, whatever it found (findings and incomplete
-    /// dumps are in the reports); non-zero only when the sweep itself failed. For schedulers
-    /// that retry failed jobs (a retried sweep resumes where it stopped).
-    #[arg(long)]
-    pub exit_zero: bool,
     /// Sweep a root even if it is empty (by default an empty root is refused: an unmounted
     /// share would otherwise mark every dump under it gone).
-    #[arg(long)]
     pub allow_empty_root: bool,
-    /// No progress output.
-    #[arg(long, short)]
-    pub quiet: bool,
-    /// One line per entry on stderr: scanned (with findings), skipped or failed, and why.
-    #[arg(long, short)]
-    pub verbose: bool,
 }
 
+#[cfg(feature = "sweep")]
 /// RFC 3339 UTC, seconds.
 pub fn now() -> String {
     humantime::format_rfc3339_seconds(SystemTime::now()).to_string()
 }
 
-/// Runs a sweep; returns the exit code (docs/design.md): 2 if an entry failed or a dump could not
-/// be scanned completely (or the sweep itself failed), else 1 if a finding reaches
-/// `--fail-on`, else 0.
-pub fn run(args: SweepArgs) -> i32 {
-    match sweep(&args) {
-        Ok(code) => code,
-        Err(e) => {
-            eprintln!("dumpguard: error: {e}");
-            2
-        }
-    }
-}
-
-fn canonical_roots(a: &SweepArgs) -> Result<Vec<PathBuf>, SweepError> {
+#[cfg(feature = "sweep")]
+fn canonical_roots(a: &SweepOptions) -> Result<Vec<PathBuf>, SweepError> {
     let mut roots = Vec::new();
     for r in &a.roots {
         let root = |error| SweepError::Root {
@@ -178,18 +146,11 @@ fn canonical_roots(a: &SweepArgs) -> Result<Vec<PathBuf>, SweepError> {
     Ok(roots)
 }
 
-/// `--jobs`: 1 to 1024 (each job is a thread; a huge count used to be passed to the pool).
-fn parse_jobs(s: &str) -> Result<usize, SweepError> {
-    match s.parse::<usize>() {
-        Ok(n) if (1..=1024).contains(&n) => Ok(n),
-        _ => Err(SweepError::Jobs { given: s.into() }),
-    }
-}
-
+#[cfg(feature = "sweep")]
 /// What an existing output file must start with to be overwritten: what the sweep itself writes
 /// there. Anything else — a dump under the swept tree, above all — is refused (issue #12,
 /// part 3: `sweep TREE --out TREE/a.dmp` replaced a dump holding keys and exited 0).
-fn check_outputs(a: &SweepArgs, state: Option<&Path>) -> Result<(), SweepError> {
+fn check_outputs(a: &SweepOptions, state: Option<&Path>) -> Result<(), SweepError> {
     let mut outputs: Vec<(&str, &Path, &[&[u8]])> = Vec::new();
     if let Some(p) = state {
         outputs.push(("--state", p, &[b"SQLite format 3\0"]));
@@ -238,12 +199,18 @@ fn check_outputs(a: &SweepArgs, state: Option<&Path>) -> Result<(), SweepError> 
     Ok(())
 }
 
+#[cfg(feature = "sweep")]
 /// True when `path` lies under one of `roots`.
 fn under(roots: &[PathBuf], path: &str) -> bool {
     roots.iter().any(|r| Path::new(path).starts_with(r))
 }
 
-fn sweep(a: &SweepArgs) -> Result<i32, SweepError> {
+#[cfg(feature = "sweep")]
+/// Runs a sweep: walks, scans what changed, records everything in the state and writes the
+/// outputs (`--out`, `--html`, `--sarif`); returns the summary of the run, from which the
+/// binary derives its exit code. `obs` hears of the progress and receives each output line
+/// and the summary before the run is marked finished.
+pub fn run(a: &SweepOptions, obs: &dyn Observer) -> Result<summary::Summary, SweepError> {
     let started = Instant::now();
     let started_at = now();
     let roots = canonical_roots(a)?;
@@ -292,11 +259,7 @@ fn sweep(a: &SweepArgs) -> Result<i32, SweepError> {
     // opens and the tree is walked.
     let building = std::thread::spawn(Scanner::new);
     let filter = Filter::new(&a.include, &a.exclude, !a.no_default_excludes, own)?;
-    let log = |m: &str| {
-        if !a.quiet {
-            eprintln!("{m}");
-        }
-    };
+    let log = |m: &str| obs.note(m);
     log(&format!(
         "dumpguard sweep: shard {shard}; walking {}",
         roots
@@ -417,14 +380,8 @@ fn sweep(a: &SweepArgs) -> Result<i32, SweepError> {
         })
         .collect();
     state.record_unscanned(&run, &rows, &digests)?;
-    if a.verbose {
-        for (e, status, reason) in &unscanned {
-            eprintln!(
-                "{status} {}: {}",
-                crate::report::escape::visible(&e.key),
-                crate::report::escape::visible(reason)
-            );
-        }
+    for (e, status, reason) in &unscanned {
+        obs.unscanned(status, &e.key, reason);
     }
 
     phase("compare");
@@ -443,7 +400,8 @@ fn sweep(a: &SweepArgs) -> Result<i32, SweepError> {
         unchanged.len(),
         unscanned.len()
     ));
-    let progress = progress::Progress::new(total_bytes, todo.len() as u64, a.quiet, a.verbose);
+    obs.start(total_bytes, todo.len() as u64);
+    let progress = obs;
     let ctx = scanfile::Ctx {
         scanner: &scanner,
         limits: &limits,
@@ -505,7 +463,7 @@ fn sweep(a: &SweepArgs) -> Result<i32, SweepError> {
                             &digests,
                             &now(),
                         );
-                        progress.entry(|| {
+                        progress.entry(&|| {
                             format!(
                                 "scanned {}: {} dump(s), {findings} finding(s)",
                                 e.key,
@@ -529,7 +487,7 @@ fn sweep(a: &SweepArgs) -> Result<i32, SweepError> {
                             }],
                             &digests,
                         );
-                        progress.entry(|| format!("failed {}: {why}", e.key));
+                        progress.entry(&|| format!("failed {}: {why}", e.key));
                         r
                     }
                 };
@@ -566,8 +524,6 @@ fn sweep(a: &SweepArgs) -> Result<i32, SweepError> {
         })?),
         None => None,
     };
-    let stdout = std::io::stdout();
-    let mut stdout = stdout.lock();
     let mut builder = summary::Builder::default();
     let mut html = a.html.as_ref().map(|_| html::Html::default());
     let mut sarif_reports = a.sarif.as_ref().map(|_| Vec::new());
@@ -579,9 +535,7 @@ fn sweep(a: &SweepArgs) -> Result<i32, SweepError> {
             if let Some(j) = jsonl.as_mut() {
                 writeln!(j, "{line}").map_err(write_err)?;
             }
-            if a.format == SweepFormat::Jsonl {
-                writeln!(stdout, "{line}").map_err(write_err)?;
-            }
+            obs.line(&line).map_err(write_err)?;
             builder.add(&rec);
             if let Some(h) = html.as_mut() {
                 h.add(&rec);
@@ -625,53 +579,15 @@ fn sweep(a: &SweepArgs) -> Result<i32, SweepError> {
     if let (Some(h), Some(p)) = (html, &a.html) {
         write_doc(p, &h.render(&summary, &now()))?;
     }
-    emit_summary(&summary, a.format, a.quiet, &mut stdout).map_err(write_err)?;
+    obs.summary(&summary).map_err(write_err)?;
     state.finish_run(&run, &now())?;
-    Ok(if a.exit_zero {
-        0
-    } else {
-        exit_code(&summary, a.fail_on)
-    })
+    Ok(summary)
 }
 
+#[cfg(feature = "sweep")]
 fn write_doc(p: &Path, doc: &str) -> Result<(), SweepError> {
     crate::output::write_atomic(p, doc.as_bytes()).map_err(|error| SweepError::Output {
         path: p.to_path_buf(),
         error,
     })
-}
-
-fn emit_summary(
-    s: &summary::Summary,
-    format: SweepFormat,
-    quiet: bool,
-    stdout: &mut dyn Write,
-) -> std::io::Result<()> {
-    match format {
-        SweepFormat::Human => write!(stdout, "{}", s.render_human()),
-        SweepFormat::Json => writeln!(
-            stdout,
-            "{}",
-            serde_json::to_string_pretty(s).expect("summary serialises")
-        ),
-        SweepFormat::Jsonl => {
-            if !quiet {
-                // Paths and kinds come from the tree and its dumps: escaped like every human output.
-                for l in s.render_human().lines() {
-                    let _ = writeln!(std::io::stderr(), "{}", crate::report::escape::visible(l));
-                }
-            }
-            Ok(())
-        }
-    }
-}
-
-fn exit_code(s: &summary::Summary, fail_on: Severity) -> i32 {
-    if s.has_errors() {
-        2
-    } else if s.max_severity().is_some_and(|m| m >= fail_on) {
-        1
-    } else {
-        0
-    }
 }

@@ -11,14 +11,18 @@ use super::error::ShardError;
 use sha2::{Digest, Sha256};
 use std::fmt;
 
+/// One shard `K/N` of a sweep (`--shard`): N machines split one tree by a hash of each
+/// relative path, so every file is swept by exactly one of them whatever order they walk in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct Shard {
     /// 1-based index.
     pub k: u64,
+    /// The number of shards.
     pub n: u64,
 }
 
 impl Shard {
+    /// The whole tree: one shard of one.
     pub const ALL: Shard = Shard { k: 1, n: 1 };
 
     /// Parses `K/N` with `1 <= K <= N`.
@@ -42,6 +46,7 @@ impl Shard {
         u64::from_be_bytes(first) % n.max(1) + 1
     }
 
+    /// Whether the file at `rel` (relative to its root) is this shard's to sweep.
     pub fn contains(&self, rel: &str) -> bool {
         self.n <= 1 || Shard::of(rel, self.n) == self.k
     }

@@ -60,10 +60,15 @@ pub struct RunMeta {
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 #[schemars(title = "dumpguard.sweep-summary/v1")]
+/// What a sweep (or a merge of shard outputs) found, for the morning read and for machines:
+/// the sweep's exit code, `--format json` and the HTML report all derive from it.
 pub struct Summary {
+    /// Always `dumpguard.sweep-summary/v1`.
     pub schema: String,
+    /// When the run started and ended, and its roots (absent for a merge).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub run: Option<RunMeta>,
+    /// The shard outputs a merge read (empty for a sweep).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub merged_from: Vec<String>,
     /// Directory entries accounted for (lines of the JSON Lines output that are not archive
@@ -79,11 +84,17 @@ pub struct Summary {
     pub incomplete: u64,
     /// Bytes of the dumps reported.
     pub dump_bytes: u64,
+    /// Dumps with at least one finding.
     pub dumps_with_findings: u64,
+    /// Findings over all dumps (one key in ten dumps counts ten times).
     pub findings: u64,
+    /// Findings by severity (`critical`, `high`, `medium`, `low`).
     pub by_severity: BTreeMap<String, u64>,
+    /// Findings by kind (`rsa-private-key`, `aws-access-key` ...).
     pub by_kind: BTreeMap<String, u64>,
+    /// Dumps and findings by top-level folder under the roots: who to ask.
     pub by_folder: BTreeMap<String, FolderCounts>,
+    /// Findings by what they are: private keys, tokens, passwords, symmetric keys.
     pub secrets: SecretCounts,
     /// Distinct keys/secrets over the whole sweep, and how many are new since the last sweep.
     pub keys: KeyCounts,
@@ -276,6 +287,7 @@ impl Summary {
         self.incomplete > 0 || self.by_status.get("failed").copied().unwrap_or(0) > 0
     }
 
+    /// Entries with `status` (`scanned`, `unchanged`, `skipped`, `failed`, `gone`).
     pub fn count(&self, status: &str) -> u64 {
         self.by_status.get(status).copied().unwrap_or(0)
     }

@@ -1,8 +1,8 @@
-//! Progress: a bar with bytes/s and ETA on a terminal; on anything else (cron, Kubernetes
+//! The sweep's progress: a bar with bytes/s and ETA on a terminal; on anything else (cron, Kubernetes
 //! logs, systemd journal) a plain line every ten seconds, so logs stay readable.
 //! `--verbose` adds one line per entry (what was scanned, skipped or failed, and why).
 
-use super::summary::human_bytes;
+use dumpguard::sweep::human_bytes;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -67,7 +67,7 @@ impl Progress {
     }
 
     /// An entry is done: `line` is printed with `--verbose`.
-    pub fn entry(&self, line: impl FnOnce() -> String) {
+    pub fn entry(&self, line: &dyn Fn() -> String) {
         let done = self.files.fetch_add(1, Ordering::Relaxed) + 1;
         if let Some(b) = &self.bar {
             b.set_message(format!("{done}/{} files", self.total_files));

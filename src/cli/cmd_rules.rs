@@ -1,28 +1,29 @@
 //! `dumpguard rules list|check`, and loading `--rules` files for `scan`.
 
+use super::args::RulesArgs;
 use clap::Subcommand;
 use std::path::PathBuf;
 
+/// `dumpguard rules` subcommands.
 #[derive(Subcommand)]
 pub enum RulesAction {
     /// List every rule: id, kind, severity, validator, anchors.
     List {
-        /// Add rules from FILE (dumpguard or gitleaks TOML); repeatable.
-        #[arg(long = "rules", value_name = "FILE")]
-        rules: Vec<PathBuf>,
+        #[command(flatten)]
+        rules: RulesArgs,
     },
     /// Check that every rule's examples behave as declared (exit 1 if one does not).
     Check {
-        /// Add rules from FILE (dumpguard or gitleaks TOML); repeatable.
-        #[arg(long = "rules", value_name = "FILE")]
-        rules: Vec<PathBuf>,
+        #[command(flatten)]
+        rules: RulesArgs,
     },
 }
 
+/// Runs `dumpguard rules …`; returns the exit code.
 pub fn run(action: RulesAction) -> i32 {
     match action {
-        RulesAction::List { rules } => list(&rules),
-        RulesAction::Check { rules } => check(&rules),
+        RulesAction::List { rules } => list(&rules.rules),
+        RulesAction::Check { rules } => check(&rules.rules),
     }
 }
 
