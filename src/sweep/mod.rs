@@ -21,6 +21,9 @@ mod layout;
 mod merge;
 #[cfg(feature = "sweep")]
 mod observer;
+// The sweep's verdicts: the scanner alone (no `sweep` feature) builds the type a unit carries but
+// never judges, so the rest is unused there.
+#[cfg_attr(not(feature = "sweep"), allow(dead_code))]
 mod policy;
 #[cfg(feature = "sweep")]
 pub(crate) mod record;
@@ -47,6 +50,7 @@ use crate::output::AtomicFile;
 use crate::Scanner;
 #[cfg(feature = "sweep")]
 pub use error::{ShardError, SweepError};
+#[cfg(feature = "sweep")]
 use rayon::prelude::*;
 #[cfg(feature = "sweep")]
 pub use shard::Shard;

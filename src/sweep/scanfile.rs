@@ -20,9 +20,13 @@ pub struct Unit {
     pub name: String,
     /// The member part (`member[!inner...]`), for archive members.
     pub member: Option<String>,
+    /// What the scan found.
     pub report: Report,
+    /// Where the dump's regions lie (the sweep's HTML draws it; unused without `sweep`).
+    #[cfg_attr(not(feature = "sweep"), allow(dead_code))]
     pub layout: Layout,
     /// The policy's verdict ([`super::policy::Policy::apply`]), set before it is stored.
+    #[cfg_attr(not(feature = "sweep"), allow(dead_code))]
     pub verdict: Option<super::policy::DumpVerdict>,
 }
 
