@@ -5,6 +5,10 @@
 //!
 //! Run one group with `cargo test --test it gate::` (module path prefix), one test by its name.
 //!
+//! One test keeps a binary of its own: `tests/memory_bound.rs` measures a child's peak RSS,
+//! which starts from this process's own high-water mark, so it must run where nothing else
+//! allocates.
+//!
 //! No test here changes process-wide state that another test could see: no environment
 //! variables are set, no working directory or umask is changed, no panic hook is installed.
 //! `sweep` drops capabilities from the bounding set of the calling thread only, and libtest runs
@@ -30,7 +34,6 @@ mod hostile_env;
 mod inputs;
 mod key_encodings;
 mod layers;
-mod memory_bound;
 mod negatives;
 mod raw_keys;
 mod real_agents;

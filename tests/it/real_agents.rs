@@ -394,7 +394,9 @@ fn gpg_protected_key_file_and_unlocked_key_in_the_agent() {
         .find(|p| p.extension().is_some_and(|e| e == "key"))
         .expect("a .key file");
     // GnuPG writes the extended text format, or (seen once in the tests) the canonical binary
-    // form: both carry the public point q in the clear.
+    // form: both carry the public point q in the clear. The text form may hold raw non-UTF-8
+    // bytes in a quoted string of the protection parameters (seen once in the full suite), so
+    // the script reads it as Latin-1.
     let bytes = std::fs::read(&file).unwrap();
     let text = String::from_utf8_lossy(&bytes);
     assert!(text.contains("protected-private-key"), "{text}");
@@ -408,7 +410,7 @@ m = re.search(rb'\(1:q(\d+):', raw)
 if m:
     q = raw[m.end():m.end() + int(m.group(1))]
 else:
-    q = bytes.fromhex(re.sub(r'\s', '', re.search(r'\(q\s*#([0-9A-Fa-f\s]+)#', raw.decode()).group(1)))
+    q = bytes.fromhex(re.sub(r'\s', '', re.search(r'\(q\s*#([0-9A-Fa-f\s]+)#', raw.decode('latin-1')).group(1)))
 pk = ed25519.Ed25519PublicKey.from_public_bytes(q[-32:])
 sys.stdout.buffer.write(pk.public_bytes(s.Encoding.PEM, s.PublicFormat.SubjectPublicKeyInfo))
 "#;

@@ -2,8 +2,9 @@
 //! 768 MiB file stays far below it. (Before paced page release, the hash alone kept every
 //! page of the map resident and peak RSS was the size of the dump.)
 //!
-//! Alone in its test binary on purpose: a child's `ru_maxrss` starts from the parent's
-//! high-water mark, so no other test may allocate in this process.
+//! A test binary of its own, the one integration test outside `tests/it` on purpose: a
+//! child's `ru_maxrss` starts from the parent's high-water mark, so no other test may allocate
+//! in this process (in the merged binary the other tests' dumps pushed it past the bound).
 
 use std::process::{Command, Stdio};
 
