@@ -3,15 +3,11 @@
 //! one blob millions of times; primality tests and scalar multiplications then run once per
 //! distinct blob, keyed by the SHA-256 of the bytes that were verified.
 
+use crate::keys::memo::{cached, Memo};
 use crate::keys::Verdict;
-use sha2::{Digest, Sha256};
-use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock};
+use std::sync::OnceLock;
 
-/// Bounded: when full, the cache starts over (memory stays independent of dump size).
-const MAX_ENTRIES: usize = 4096;
-
-type Cache = Mutex<HashMap<[u8; 32], Verdict>>;
+type Cache = Memo<Verdict>;
 
 /// `compute()`'s verdict for the encoding `bytes`, computed once per distinct `bytes`
 /// (`domain` separates detectors whose inputs could coincide).
@@ -26,7 +22,7 @@ pub fn verdicts(
     bytes: &[u8],
     compute: impl FnOnce() -> Vec<Verdict>,
 ) -> Vec<Verdict> {
-    type Many = Mutex<HashMap<[u8; 32], Vec<Verdict>>>;
+    type Many = Memo<Vec<Verdict>>;
     static CACHE: OnceLock<Many> = OnceLock::new();
     cached(CACHE.get_or_init(Default::default), domain, bytes, compute)
 }
@@ -37,32 +33,7 @@ pub fn der(
     bytes: &[u8],
     compute: impl FnOnce() -> Option<(Verdict, &'static str)>,
 ) -> Option<(Verdict, &'static str)> {
-    type Der = Mutex<HashMap<[u8; 32], Option<(Verdict, &'static str)>>>;
+    type Der = Memo<Option<(Verdict, &'static str)>>;
     static CACHE: OnceLock<Der> = OnceLock::new();
     cached(CACHE.get_or_init(Default::default), "der", bytes, compute)
-}
-
-/// The value cached for (`domain`, `bytes`), or `compute()`'s, stored (bounded).
-fn cached<T: Clone>(
-    cache: &Mutex<HashMap<[u8; 32], T>>,
-    domain: &str,
-    bytes: &[u8],
-    compute: impl FnOnce() -> T,
-) -> T {
-    let mut h = Sha256::new();
-    h.update(domain.as_bytes());
-    h.update([0]);
-    h.update(bytes);
-    let id: [u8; 32] = h.finalize().into();
-    if let Some(v) = cache.lock().ok().and_then(|c| c.get(&id).cloned()) {
-        return v;
-    }
-    let v = compute();
-    if let Ok(mut c) = cache.lock() {
-        if c.len() >= MAX_ENTRIES {
-            c.clear();
-        }
-        c.insert(id, v.clone());
-    }
-    v
 }

@@ -28,7 +28,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::os::unix::io::AsRawFd;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// The `prev` hash of the first record of a log: a chain must start here, so a log cut at its
 /// beginning is detected.
@@ -61,6 +61,35 @@ fn sha256(bytes: &[u8]) -> String {
     format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
 }
 
+/// Why a record cannot be appended to the log. The gate then blocks (fail closed): a decision
+/// that cannot be recorded is not announced as ALLOW.
+#[derive(Debug, thiserror::Error)]
+pub enum AuditError {
+    /// Opening, locking, reading or writing the log failed.
+    #[error("{0}")]
+    Io(#[from] io::Error),
+    /// The log is a device, a FIFO or a directory.
+    #[error("audit log {}: not a regular file", path.display())]
+    NotRegularFile { path: PathBuf },
+    /// The last line is not terminated: a write was cut short.
+    #[error(
+        "audit log ends with an incomplete record (a write was cut short); run `dumpguard audit verify` and repair it before appending"
+    )]
+    Incomplete,
+    /// No newline within `MAX_RECORD` bytes before the end.
+    #[error("audit log: last record is implausibly long")]
+    TooLong,
+    /// The last record has no sequence number: the file is not a dumpguard audit log.
+    #[error(
+        "audit log {}: the last record is not a dumpguard audit record; run `dumpguard audit verify`",
+        path.display()
+    )]
+    NotAuditRecord { path: PathBuf },
+    /// The event does not serialise.
+    #[error("{0}")]
+    Encode(#[from] serde_json::Error),
+}
+
 /// Holds an exclusive `flock` until dropped.
 struct Locked<'f>(&'f File);
 
@@ -91,7 +120,7 @@ impl Drop for Locked<'_> {
 
 /// Appends one event to the log at `path` (created mode 0600 if missing), chained to the
 /// current last record. Refuses to append after a damaged (incomplete) last line.
-pub fn append<E: Serialize>(path: &Path, event: &E) -> io::Result<Appended> {
+pub fn append<E: Serialize>(path: &Path, event: &E) -> Result<Appended, AuditError> {
     let file = open_log(path)?;
     let _lock = Locked::new(&file)?;
     let (seq, prev) = head(&file, path)?;
@@ -101,8 +130,7 @@ pub fn append<E: Serialize>(path: &Path, event: &E) -> io::Result<Appended> {
         time: &time,
         prev: &prev,
         event,
-    })
-    .map_err(io::Error::other)?;
+    })?;
     let hash = sha256(body.as_bytes());
     let mut line = String::with_capacity(body.len() + 90);
     line.push_str(&body[..body.len() - 1]);
@@ -125,7 +153,7 @@ pub fn append<E: Serialize>(path: &Path, event: &E) -> io::Result<Appended> {
 /// (`/dev/zero`, `/dev/null`) would swallow the records the gate promises to keep, and a FIFO
 /// would block the gate or hand the records to whoever reads it. `O_NONBLOCK` makes the open of
 /// a FIFO return at once so the type check can refuse it; it is cleared again for the writes.
-fn open_log(path: &Path) -> io::Result<File> {
+fn open_log(path: &Path) -> Result<File, AuditError> {
     let file = OpenOptions::new()
         .read(true)
         .append(true)
@@ -134,10 +162,9 @@ fn open_log(path: &Path) -> io::Result<File> {
         .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
         .open(path)?;
     if !file.metadata()?.is_file() {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!("audit log {}: not a regular file", path.display()),
-        ));
+        return Err(AuditError::NotRegularFile {
+            path: path.to_path_buf(),
+        });
     }
     // SAFETY: fcntl on our own descriptor; clearing O_NONBLOCK only changes how writes wait.
     unsafe {
@@ -150,19 +177,15 @@ fn open_log(path: &Path) -> io::Result<File> {
 }
 
 /// The next record's sequence number and `prev` hash.
-fn head(file: &File, path: &Path) -> io::Result<(u64, String)> {
+fn head(file: &File, path: &Path) -> Result<(u64, String), AuditError> {
     Ok(match last_line(file)? {
         None => (1, GENESIS.to_string()),
         Some(line) => {
             let seq = serde_json::from_slice::<serde_json::Value>(&line)
                 .ok()
                 .and_then(|v| v.get("seq").and_then(|s| s.as_u64()))
-                .ok_or_else(|| {
-                    io::Error::other(format!(
-                        "audit log {}: the last record is not a dumpguard audit record; \
-                         run `dumpguard audit verify`",
-                        path.display()
-                    ))
+                .ok_or_else(|| AuditError::NotAuditRecord {
+                    path: path.to_path_buf(),
                 })?;
             (seq + 1, sha256(&line))
         }
@@ -173,7 +196,7 @@ fn head(file: &File, path: &Path) -> io::Result<(u64, String)> {
 /// (or creates), locks and reads the log's last record as [`append`] will. The gate prints its
 /// record only after this, so a log that cannot be written turns the printed verdict into
 /// BLOCK, and the record appended afterwards can hold the exit code really returned.
-pub fn check_appendable(path: &Path) -> io::Result<()> {
+pub fn check_appendable(path: &Path) -> Result<(), AuditError> {
     let file = open_log(path)?;
     let _lock = Locked::new(&file)?;
     head(&file, path).map(|_| ())
@@ -181,7 +204,7 @@ pub fn check_appendable(path: &Path) -> io::Result<()> {
 
 /// The last complete line (without its newline), or None for an empty file. An unterminated
 /// last line is an error: a write was cut short, and chaining to it would hide that.
-fn last_line(file: &File) -> io::Result<Option<Vec<u8>>> {
+fn last_line(file: &File) -> Result<Option<Vec<u8>>, AuditError> {
     let len = file.metadata()?.len();
     if len == 0 {
         return Ok(None);
@@ -189,10 +212,7 @@ fn last_line(file: &File) -> io::Result<Option<Vec<u8>>> {
     let mut last = [0u8; 1];
     file.read_exact_at(&mut last, len - 1)?;
     if last[0] != b'\n' {
-        return Err(io::Error::other(
-            "audit log ends with an incomplete record (a write was cut short); \
-             run `dumpguard audit verify` and repair it before appending",
-        ));
+        return Err(AuditError::Incomplete);
     }
     // Search backwards from before the final newline for the previous one.
     let end = len - 1;
@@ -208,9 +228,7 @@ fn last_line(file: &File) -> io::Result<Option<Vec<u8>>> {
         }
         start = at;
         if end - start > MAX_RECORD {
-            return Err(io::Error::other(
-                "audit log: last record is implausibly long",
-            ));
+            return Err(AuditError::TooLong);
         }
     }
     let mut line = vec![0u8; (end - start) as usize];

@@ -295,6 +295,13 @@ pub enum WatchError {
         /// The directory concerned.
         dir: PathBuf,
     },
+    /// A record cannot be appended to the audit log (`context` says which file waits).
+    #[error("{context}: {error}")]
+    Audit {
+        context: String,
+        #[source]
+        error: super::audit::AuditError,
+    },
     /// Another watcher holds the work directory's lock.
     #[error("another watcher is using {0}")]
     Busy(String),
@@ -780,15 +787,13 @@ impl<'g> Watcher<'g> {
             }
         });
         let event = audit_event(&eval.record, None, Some(&extra));
-        super::audit::append(&self.cfg.audit_log, &event).map_err(|e| {
-            err(
-                format!(
-                    "audit log {} (the file stays in {} until the log can be written)",
-                    self.cfg.audit_log.display(),
-                    item.display()
-                ),
-                e,
-            )
+        super::audit::append(&self.cfg.audit_log, &event).map_err(|error| WatchError::Audit {
+            context: format!(
+                "audit log {} (the file stays in {} until the log can be written)",
+                self.cfg.audit_log.display(),
+                item.display()
+            ),
+            error,
         })?;
         step();
         let hexed = |o: &Option<OsString>| o.as_ref().map(|s| hex::encode(s.as_bytes()));

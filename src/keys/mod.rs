@@ -14,6 +14,7 @@ pub mod fingerprint;
 pub mod inventory;
 pub mod known;
 pub mod limbs;
+pub(crate) mod memo;
 pub mod moduli;
 pub mod pubkey;
 mod public_record;

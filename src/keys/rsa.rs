@@ -195,31 +195,18 @@ fn verify_parts(parts: &RsaParts) -> Verdict {
 /// Whether `x` passes the primality test, remembered per distinct value: one key is proven
 /// by several detectors (its DER, the runtime's BIGNUMs, the factor search finding p and then
 /// q) and a dump can hold it many times, but whether a number is prime does not depend on
-/// where it was found, so each distinct prime is tested once per process. Keyed by the
-/// SHA-256 of the value (no secret kept in the clear beyond the scan's own lifetime, and a
-/// collision would need a SHA-256 collision); bounded, so a hostile dump cannot grow it.
+/// where it was found, so each distinct prime is tested once per process (in the crate's one
+/// bounded memo, [`super::memo`]).
 fn prime(x: &BigUint) -> bool {
-    use sha2::{Digest, Sha256};
-    use std::collections::HashMap;
-    use std::sync::{Mutex, OnceLock};
-    const MAX_ENTRIES: usize = 4096;
-    static CACHE: OnceLock<Mutex<HashMap<[u8; 32], bool>>> = OnceLock::new();
+    use std::sync::OnceLock;
+    static CACHE: OnceLock<super::memo::Memo<bool>> = OnceLock::new();
     let cache = CACHE.get_or_init(Default::default);
-    let id: [u8; 32] = Sha256::digest(x.to_bytes_be()).into();
-    if let Some(v) = cache.lock().ok().and_then(|c| c.get(&id).copied()) {
-        return v;
-    }
-    let v = if x.bits() <= 64 {
-        // Exact below 2^64 (and the Miller–Rabin routine needs n > 3).
-        probably_prime(x, 0)
-    } else {
-        x.is_odd() && probably_prime_miller_rabin(x, MR_ROUNDS, true)
-    };
-    if let Ok(mut c) = cache.lock() {
-        if c.len() >= MAX_ENTRIES {
-            c.clear();
+    super::memo::cached(cache, "prime", &x.to_bytes_be(), || {
+        if x.bits() <= 64 {
+            // Exact below 2^64 (and the Miller–Rabin routine needs n > 3).
+            probably_prime(x, 0)
+        } else {
+            x.is_odd() && probably_prime_miller_rabin(x, MR_ROUNDS, true)
         }
-        c.insert(id, v);
-    }
-    v
+    })
 }
