@@ -33,7 +33,7 @@ mod ssh_agent;
 pub mod ssh_wire;
 mod symcrypt;
 pub mod symmetric;
-/// The text views detectors scan (moved down to [`crate::encoding`] so `keys` can share them).
+/// The text views detectors scan (moved down to `crate::encoding` so `keys` can share them).
 pub use crate::encoding::text;
 mod verdict_cache;
 
@@ -67,7 +67,7 @@ pub struct ScanContext<'a> {
 }
 
 impl ScanContext<'_> {
-    /// Done with `[start, end)` of `data` for now (see [`crate::input::DumpBytes::release`]).
+    /// Done with `[start, end)` of `data` for now (see `crate::input::DumpBytes::release`).
     pub fn release(&self, start: usize, end: usize) {
         if let Some(p) = self.pages {
             p.release(start, end);

@@ -68,7 +68,7 @@ impl Gate {
     }
 
     /// Scans `path`, applies the policy and, when the dump blocks only because of findings and
-    /// `redact_to` is given, writes a redacted copy there (see [`redact`]).
+    /// `redact_to` is given, writes a redacted copy there (see `redact`).
     pub fn evaluate(&self, path: &Path, redact_to: Option<&Path>) -> Evaluation {
         let started = Instant::now();
         let deadline = started + self.policy.time_limit;

@@ -162,7 +162,7 @@ pub enum RedactError {
 /// Decides what to overwrite: every blocking finding, every other finding of the same key
 /// (fingerprint or identical encoded key), every exact copy of their bytes elsewhere in the
 /// dump, and every residue of the private material of the keys among them (see
-/// [`crate::keys::residue`]): whole or in 16-byte pieces, in every representation. `prior` is
+/// `crate::keys::residue`): whole or in 16-byte pieces, in every representation. `prior` is
 /// the previous round's residue (its keys stay searched for); `inventory` completes an RSA
 /// key of which only a prime was found. Fails when any of it touches bytes that are not
 /// safely writable, or when the residue cannot be searched.

@@ -220,7 +220,7 @@ pub struct Dump<'a> {
 
 impl<'a> Dump<'a> {
     /// Opens a regular file read-only and memory-maps it. The file is never written.
-    /// A raw image may carry a sidecar index `<path>.regions.json` (see [`RawIndexEntry`]).
+    /// A raw image may carry a sidecar index `<path>.regions.json` (see `raw::RawIndexEntry`).
     pub fn open(path: &Path) -> std::io::Result<Dump<'static>> {
         let bytes = DumpBytes::map(path)?;
         let streamed = match &bytes {

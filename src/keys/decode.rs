@@ -47,7 +47,7 @@ pub fn tlv_len(data: &[u8]) -> Option<usize> {
 const MAX_SEQUENCE_INTEGERS: usize = 16;
 
 /// Reads a SEQUENCE whose elements are all unsigned INTEGERs (at most
-/// [`MAX_SEQUENCE_INTEGERS`] of them).
+/// `MAX_SEQUENCE_INTEGERS` of them).
 pub fn integer_sequence(der: &[u8]) -> Option<Vec<&[u8]>> {
     let mut r = SliceReader::new(der).ok()?;
     let ints = r

@@ -136,7 +136,7 @@ pub struct Finding {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suppressed: Option<super::baseline::Suppression>,
     /// The proven private key, in process memory only, for the gate's redaction and residue
-    /// check (see [`crate::keys::Material`]). Never serialised, never printed.
+    /// check (see `crate::keys::Material`). Never serialised, never printed.
     #[serde(skip)]
     pub material: Option<crate::keys::Material>,
 }

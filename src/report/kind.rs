@@ -274,7 +274,7 @@ mod tests {
 
     #[test]
     fn orders_as_text() {
-        let mut v = vec![Kind::token("jwt"), Kind::AesKey, Kind::private_key("RSA")];
+        let mut v = [Kind::token("jwt"), Kind::AesKey, Kind::private_key("RSA")];
         v.sort();
         let t: Vec<&str> = v.iter().map(Kind::as_str).collect();
         assert_eq!(t, ["aes-key", "jwt", "rsa-private-key"]);

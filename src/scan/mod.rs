@@ -78,7 +78,7 @@ struct ChunkResult {
 /// (`u64::MAX` seconds used to panic) and a mistyped limit visible.
 pub const MAX_TIME_LIMIT_SECONDS: u64 = 30 * 24 * 3600;
 
-/// Checks a time limit in seconds (0 ..= [`MAX_TIME_LIMIT_SECONDS`]; 0 gives up at once, so
+/// Checks a time limit in seconds (0 ..= `MAX_TIME_LIMIT_SECONDS`; 0 gives up at once, so
 /// every scan is incomplete); the error says the range.
 pub fn check_time_limit(secs: u64) -> Result<u64, TimeLimitError> {
     if secs <= MAX_TIME_LIMIT_SECONDS {

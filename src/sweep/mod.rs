@@ -3,10 +3,10 @@
 //! the next night scans only what changed, survives being killed, splits across machines with
 //! `--shard K/N`, and writes JSON Lines, a summary and a self-contained HTML report.
 //!
-//! Flow: [`walk`] the roots → compare each file with the [`state`] (size, mtime, digests) →
-//! scan the rest ([`scanfile`], [`archive`]) on a thread pool while this thread commits each
-//! result → mark what disappeared as gone → stream the [`record`]s of every entry of this run
-//! from the state into the outputs ([`summary`], [`html`]) → mark the run finished.
+//! Flow: `walk` the roots → compare each file with the `state` (size, mtime, digests) →
+//! scan the rest (`scanfile`, `archive`) on a thread pool while this thread commits each
+//! result → mark what disappeared as gone → stream the `record`s of every entry of this run
+//! from the state into the outputs (`summary`, `html`) → mark the run finished.
 //! Everything the outputs say comes from the state, which is why a killed and restarted sweep
 //! writes the same results as an uninterrupted one.
 
