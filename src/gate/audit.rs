@@ -70,7 +70,10 @@ pub enum AuditError {
     Io(#[from] io::Error),
     /// The log is a device, a FIFO or a directory.
     #[error("audit log {}: not a regular file", path.display())]
-    NotRegularFile { path: PathBuf },
+    NotRegularFile {
+        /// The audit log.
+        path: PathBuf,
+    },
     /// The last line is not terminated: a write was cut short.
     #[error(
         "audit log ends with an incomplete record (a write was cut short); run `dumpguard audit verify` and repair it before appending"
@@ -84,7 +87,10 @@ pub enum AuditError {
         "audit log {}: the last record is not a dumpguard audit record; run `dumpguard audit verify`",
         path.display()
     )]
-    NotAuditRecord { path: PathBuf },
+    NotAuditRecord {
+        /// The audit log.
+        path: PathBuf,
+    },
     /// The event does not serialise.
     #[error("{0}")]
     Encode(#[from] serde_json::Error),

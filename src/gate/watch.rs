@@ -298,7 +298,9 @@ pub enum WatchError {
     /// A record cannot be appended to the audit log (`context` says which file waits).
     #[error("{context}: {error}")]
     Audit {
+        /// Which file's decision waits to be logged.
         context: String,
+        /// Why the log refused it.
         #[source]
         error: super::audit::AuditError,
     },

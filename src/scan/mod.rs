@@ -98,7 +98,7 @@ pub fn parse_time_limit(s: &str) -> Result<u64, TimeLimitError> {
     check_time_limit(n)
 }
 
-/// A time limit refused: not a number, or above [`MAX_TIME_LIMIT_SECONDS`] (refused rather than
+/// A time limit refused: not a number, or above thirty days (refused rather than
 /// clamped, so a mistyped limit is seen).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TimeLimitError {
