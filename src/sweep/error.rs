@@ -80,9 +80,12 @@ pub enum SweepError {
         /// The path concerned.
         path: PathBuf,
     },
-    /// The policy or baseline was refused.
+    /// `--policy` was refused (the gate's reasons, unchanged).
     #[error(transparent)]
-    Policy(#[from] super::policy::PolicyError),
+    Policy(#[from] crate::gate::policy::PolicyError),
+    /// `--baseline` was refused.
+    #[error(transparent)]
+    Baseline(#[from] crate::report::baseline::BaselineError),
     /// No temporary state database can be made.
     #[error("temporary state in {}: {error}", dir.display())]
     TempState {
@@ -94,7 +97,7 @@ pub enum SweepError {
     },
     /// The state database failed.
     #[error(transparent)]
-    State(#[from] super::state::StateError),
+    State(#[from] StateError),
     /// The thread building the detectors panicked.
     #[error("building the detectors failed")]
     Detectors,
@@ -177,5 +180,54 @@ pub enum ShardError {
         k: u64,
         /// The shard count N.
         n: u64,
+    },
+}
+
+/// Why the state database failed. The sweep stops (exit 2) on any of them; what it committed
+/// before stays, and the next sweep resumes from it.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    /// A query failed.
+    #[error("state database: {0}")]
+    Db(#[source] rusqlite::Error),
+    /// The file cannot be created or opened.
+    #[error("cannot open state database {}: {error}", path.display())]
+    Open {
+        path: PathBuf,
+        #[source]
+        error: std::io::Error,
+    },
+    /// SQLite cannot open it.
+    #[error("cannot open state database {}: {error}", path.display())]
+    Sqlite {
+        path: PathBuf,
+        #[source]
+        error: rusqlite::Error,
+    },
+    /// Its mode cannot be narrowed to 0600.
+    #[error("cannot make {} private (mode 0600): {error}", path.display())]
+    Private {
+        path: PathBuf,
+        #[source]
+        error: std::io::Error,
+    },
+    /// SQLite refused the WAL journal.
+    #[error("state database: cannot use WAL journal (got {mode})")]
+    NoWal { mode: String },
+    /// A newer dumpguard wrote it.
+    #[error("state database {} was written by a newer dumpguard (schema {version})", path.display())]
+    Newer { path: PathBuf, version: i64 },
+    /// Another sweep holds its lock.
+    #[error(
+        "state database {} is in use by another sweep (one state file per process; give each shard its own)",
+        path.display()
+    )]
+    Busy { path: PathBuf },
+    /// A statement on this file failed.
+    #[error("state database {}: {error}", path.display())]
+    File {
+        path: PathBuf,
+        #[source]
+        error: rusqlite::Error,
     },
 }

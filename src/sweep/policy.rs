@@ -15,6 +15,7 @@
 //! every state row: changing either rescans the share on the next sweep, so every stored
 //! report and verdict was made under the policy in force.
 
+use super::error::SweepError;
 use crate::gate::decision::{judge, Verdict};
 use crate::gate::policy::Policy as GatePolicy;
 use crate::report::baseline::{Baseline, Suppression};
@@ -52,17 +53,6 @@ impl Default for Policy {
     }
 }
 
-/// Why `sweep --policy` / `--baseline` could not be used: the gate's reasons, unchanged.
-#[derive(Debug, thiserror::Error)]
-pub enum PolicyError {
-    /// The policy file.
-    #[error(transparent)]
-    Policy(#[from] crate::gate::policy::PolicyError),
-    /// The baseline file.
-    #[error(transparent)]
-    Baseline(#[from] crate::report::baseline::BaselineError),
-}
-
 impl Policy {
     /// The gate's built-in policy (`rules/policy.toml`), no baseline.
     pub fn builtin() -> Policy {
@@ -74,7 +64,8 @@ impl Policy {
 
     /// `--policy FILE` (the gate's format; the built-in default when absent) and
     /// `--baseline FILE`.
-    pub fn load(policy: Option<&Path>, baseline: Option<&Path>) -> Result<Policy, PolicyError> {
+    /// Refused with the gate's reasons, unchanged.
+    pub fn load(policy: Option<&Path>, baseline: Option<&Path>) -> Result<Policy, SweepError> {
         let mut gate = match policy {
             Some(p) => GatePolicy::load(p)?,
             None => GatePolicy::default_policy(),

@@ -21,11 +21,12 @@
 //! exclusive locking mode, so two sweeps cannot share a state file by accident; give each shard
 //! its own (SQLite over NFS is unsafe anyway).
 
+pub use super::error::StateError;
 use super::scanfile::Unit;
 use crate::report::Finding;
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// Bumped when the schema changes incompatibly.
 const SCHEMA_VERSION: i64 = 2;
@@ -109,55 +110,6 @@ type Result<T> = std::result::Result<T, StateError>;
 
 fn db<T>(r: rusqlite::Result<T>) -> Result<T> {
     r.map_err(StateError::Db)
-}
-
-/// Why the state database failed. The sweep stops (exit 2) on any of them; what it committed
-/// before stays, and the next sweep resumes from it.
-#[derive(Debug, thiserror::Error)]
-pub enum StateError {
-    /// A query failed.
-    #[error("state database: {0}")]
-    Db(#[source] rusqlite::Error),
-    /// The file cannot be created or opened.
-    #[error("cannot open state database {}: {error}", path.display())]
-    Open {
-        path: PathBuf,
-        #[source]
-        error: std::io::Error,
-    },
-    /// SQLite cannot open it.
-    #[error("cannot open state database {}: {error}", path.display())]
-    Sqlite {
-        path: PathBuf,
-        #[source]
-        error: rusqlite::Error,
-    },
-    /// Its mode cannot be narrowed to 0600.
-    #[error("cannot make {} private (mode 0600): {error}", path.display())]
-    Private {
-        path: PathBuf,
-        #[source]
-        error: std::io::Error,
-    },
-    /// SQLite refused the WAL journal.
-    #[error("state database: cannot use WAL journal (got {mode})")]
-    NoWal { mode: String },
-    /// A newer dumpguard wrote it.
-    #[error("state database {} was written by a newer dumpguard (schema {version})", path.display())]
-    Newer { path: PathBuf, version: i64 },
-    /// Another sweep holds its lock.
-    #[error(
-        "state database {} is in use by another sweep (one state file per process; give each shard its own)",
-        path.display()
-    )]
-    Busy { path: PathBuf },
-    /// A statement on this file failed.
-    #[error("state database {}: {error}", path.display())]
-    File {
-        path: PathBuf,
-        #[source]
-        error: rusqlite::Error,
-    },
 }
 
 /// Creates the database file mode 0600, or narrows an existing one to 0600, before SQLite opens
