@@ -15,12 +15,14 @@
 //! every state row: changing either rescans the share on the next sweep, so every stored
 //! report and verdict was made under the policy in force.
 
+#[cfg(feature = "sweep")]
 use super::error::SweepError;
 use crate::gate::decision::{judge, Verdict};
 use crate::gate::policy::Policy as GatePolicy;
 use crate::report::baseline::{Baseline, Suppression};
 use crate::report::Report;
 use serde::{Deserialize, Serialize};
+#[cfg(feature = "sweep")]
 use std::path::Path;
 
 /// Most reasons kept per dump verdict (the gate's record spells out at most 50 too).
@@ -65,6 +67,7 @@ impl Policy {
     /// `--policy FILE` (the gate's format; the built-in default when absent) and
     /// `--baseline FILE`.
     /// Refused with the gate's reasons, unchanged.
+    #[cfg(feature = "sweep")]
     pub fn load(policy: Option<&Path>, baseline: Option<&Path>) -> Result<Policy, SweepError> {
         let mut gate = match policy {
             Some(p) => GatePolicy::load(p)?,
