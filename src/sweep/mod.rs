@@ -23,6 +23,7 @@ mod sarif;
 pub(crate) mod scanfile;
 mod shard;
 mod state;
+mod status;
 pub(crate) mod summary;
 mod walk;
 
@@ -35,6 +36,7 @@ use out::AtomicFile;
 use rayon::prelude::*;
 use shard::Shard;
 use state::{Digests, ScannedFile, State, Unscanned};
+use status::EntryStatus;
 use std::collections::HashSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -361,11 +363,15 @@ fn sweep(a: &SweepArgs) -> Result<i32, String> {
     let mut todo: Vec<&Entry> = Vec::new();
     for e in &entries {
         match &e.kind {
-            EntryKind::Skipped { reason } => unscanned.push((e, "skipped", reason.as_str())),
-            EntryKind::Failed { reason } => unscanned.push((e, "failed", reason.as_str())),
+            EntryKind::Skipped { reason } => {
+                unscanned.push((e, EntryStatus::Skipped, reason.as_str()))
+            }
+            EntryKind::Failed { reason } => {
+                unscanned.push((e, EntryStatus::Failed, reason.as_str()))
+            }
             EntryKind::File { size, mtime_ns } => {
                 let same = known.get(&e.key).is_some_and(|r| {
-                    r.status == "scanned"
+                    r.status == EntryStatus::Scanned
                         && r.size == *size
                         && r.mtime_ns == *mtime_ns
                         && r.digests == digests
@@ -422,7 +428,7 @@ fn sweep(a: &SweepArgs) -> Result<i32, String> {
             folder: &e.folder,
             size: 0,
             mtime_ns: 0,
-            status,
+            status: *status,
             reason,
         })
         .collect();
@@ -533,7 +539,7 @@ fn sweep(a: &SweepArgs) -> Result<i32, String> {
                                 folder: &e.folder,
                                 size,
                                 mtime_ns,
-                                status: "failed",
+                                status: EntryStatus::Failed,
                                 reason: &why,
                             }],
                             &digests,
