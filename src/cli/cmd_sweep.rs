@@ -233,7 +233,7 @@ impl Observer for Terminal {
         }
     }
 
-    fn unscanned(&self, status: &str, path: &str, reason: &str) {
+    fn unscanned(&self, status: dumpguard::sweep::EntryStatus, path: &str, reason: &str) {
         if self.verbose {
             eprintln!("{status} {}: {}", visible(path), visible(reason));
         }

@@ -122,7 +122,7 @@ impl Html {
             self.problems_total += 1;
             if self.problems.len() < MAX_PROBLEMS {
                 self.problems
-                    .push((r.input.path.clone(), r.sweep.status.clone(), why));
+                    .push((r.input.path.clone(), r.sweep.status.to_string(), why));
             }
         }
         if r.is_dump() && !r.findings.is_empty() {

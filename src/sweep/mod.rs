@@ -35,6 +35,8 @@ mod shard;
 #[cfg(feature = "sweep")]
 mod state;
 #[cfg(feature = "sweep")]
+mod status;
+#[cfg(feature = "sweep")]
 pub(crate) mod summary;
 #[cfg(feature = "sweep")]
 mod walk;
@@ -56,6 +58,8 @@ use rayon::prelude::*;
 pub use shard::Shard;
 #[cfg(feature = "sweep")]
 use state::{Digests, ScannedFile, State, Unscanned};
+#[cfg(feature = "sweep")]
+pub use status::EntryStatus;
 #[cfg(feature = "sweep")]
 use std::collections::HashSet;
 #[cfg(feature = "sweep")]
@@ -323,11 +327,15 @@ pub fn run(a: &SweepOptions, obs: &dyn Observer) -> Result<summary::Summary, Swe
     let mut todo: Vec<&Entry> = Vec::new();
     for e in &entries {
         match &e.kind {
-            EntryKind::Skipped { reason } => unscanned.push((e, "skipped", reason.as_str())),
-            EntryKind::Failed { reason } => unscanned.push((e, "failed", reason.as_str())),
+            EntryKind::Skipped { reason } => {
+                unscanned.push((e, EntryStatus::Skipped, reason.as_str()))
+            }
+            EntryKind::Failed { reason } => {
+                unscanned.push((e, EntryStatus::Failed, reason.as_str()))
+            }
             EntryKind::File { size, mtime_ns } => {
                 let same = known.get(&e.key).is_some_and(|r| {
-                    r.status == "scanned"
+                    r.status == EntryStatus::Scanned
                         && r.size == *size
                         && r.mtime_ns == *mtime_ns
                         && r.digests == digests
@@ -379,13 +387,13 @@ pub fn run(a: &SweepOptions, obs: &dyn Observer) -> Result<summary::Summary, Swe
             folder: &e.folder,
             size: 0,
             mtime_ns: 0,
-            status,
+            status: *status,
             reason,
         })
         .collect();
     state.record_unscanned(&run, &rows, &digests)?;
     for (e, status, reason) in &unscanned {
-        obs.unscanned(status, &e.key, reason);
+        obs.unscanned(*status, &e.key, reason);
     }
 
     phase("compare");
@@ -486,7 +494,7 @@ pub fn run(a: &SweepOptions, obs: &dyn Observer) -> Result<summary::Summary, Swe
                                 folder: &e.folder,
                                 size,
                                 mtime_ns,
-                                status: "failed",
+                                status: EntryStatus::Failed,
                                 reason: &why,
                             }],
                             &digests,

@@ -2,6 +2,7 @@
 //! implements [`Observer`] to draw a progress bar, log lines and write to standard output; an
 //! embedder may log the same events elsewhere, or take [`Silent`].
 
+use super::status::EntryStatus;
 use super::summary::Summary;
 
 /// Events of a sweep, in order: notes and unscanned entries, then `start`, `bytes` and `entry`
@@ -11,9 +12,9 @@ use super::summary::Summary;
 pub trait Observer: Sync {
     /// A note about the run: roots and shard, starting or resuming, what there is to scan.
     fn note(&self, _msg: &str) {}
-    /// An entry that is not scanned (`status` "skipped" or "failed"), and why. Paths and reasons
+    /// An entry that is not scanned (`status` skipped or failed), and why. Paths and reasons
     /// come from the tree: escape them before showing them on a terminal.
-    fn unscanned(&self, _status: &str, _path: &str, _reason: &str) {}
+    fn unscanned(&self, _status: EntryStatus, _path: &str, _reason: &str) {}
     /// Scanning begins: this many bytes in this many files.
     fn start(&self, _total_bytes: u64, _total_files: u64) {}
     /// `n` more bytes were scanned.

@@ -7,6 +7,7 @@ use super::layout::Layout;
 use super::policy::DumpVerdict;
 use super::scanfile::placeholder;
 use super::state::{FileOut, Run, SecretRow};
+pub use super::status::EntryStatus;
 use crate::report::{Finding, InputInfo, Kind, Report, Severity};
 use crate::Scanner;
 use serde::{Deserialize, Serialize};
@@ -18,7 +19,7 @@ use std::collections::HashMap;
 pub struct SweepInfo {
     /// `scanned` (in this run), `unchanged` (scanned earlier, report reused), `skipped`,
     /// `failed` (could not be read; retried next run), `gone` (no longer under the roots).
-    pub status: String,
+    pub status: EntryStatus,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// The file on disk.
@@ -106,7 +107,10 @@ pub struct Record {
 impl Record {
     /// Status of this line's dump: scanned now or reused.
     pub fn is_dump(&self) -> bool {
-        matches!(self.sweep.status.as_str(), "scanned" | "unchanged")
+        matches!(
+            self.sweep.status,
+            EntryStatus::Scanned | EntryStatus::Unchanged
+        )
     }
 
     /// The policy's verdict on this dump (`ALLOW`/`BLOCK`), if it was judged.
@@ -127,8 +131,8 @@ fn resolved_of(s: &SecretRow) -> Resolved {
     Resolved {
         dump: s.unit.clone(),
         secret_id: s.secret.clone(),
-        kind: Kind::parse(&s.kind),
-        severity: Severity::parse(&s.severity).unwrap_or(Severity::High),
+        kind: s.kind.clone(),
+        severity: s.severity,
         fingerprint: s.fingerprint.clone(),
         first_seen: s.first_seen.clone(),
         last_seen: s.last_seen.clone(),
@@ -164,9 +168,8 @@ pub fn lines_of(out: &FileOut, run: &Run, scanner: &Scanner) -> Vec<(String, Rec
             Some(_) => {}
         }
     }
-    let status = match out.status.as_str() {
-        "scanned" if out.scanned_run == Some(run.id) => "scanned",
-        "scanned" => "unchanged",
+    let status = match out.status {
+        EntryStatus::Scanned if out.scanned_run != Some(run.id) => EntryStatus::Unchanged,
         other => other,
     };
     let member_of = |unit: &str| {
@@ -182,7 +185,7 @@ pub fn lines_of(out: &FileOut, run: &Run, scanner: &Scanner) -> Vec<(String, Rec
             .unwrap_or_else(|| "no dump in this file".into());
         let report = placeholder(scanner, &out.path, out.size, &format!("{status}: {why}"));
         let sweep = SweepInfo {
-            status: status.into(),
+            status,
             reason: out.reason.clone(),
             file: out.path.clone(),
             member: None,
@@ -238,7 +241,7 @@ pub fn lines_of(out: &FileOut, run: &Run, scanner: &Scanner) -> Vec<(String, Rec
             .map(|s| resolved_of(s))
             .collect();
         let sweep = SweepInfo {
-            status: status.into(),
+            status,
             reason: None,
             file: out.path.clone(),
             member: member_of(unit),

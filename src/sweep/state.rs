@@ -23,7 +23,8 @@
 
 pub use super::error::StateError;
 use super::scanfile::Unit;
-use crate::report::Finding;
+use super::status::EntryStatus;
+use crate::report::{Finding, Kind, Severity};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
@@ -59,7 +60,7 @@ pub struct FileRow {
     pub size: u64,
     pub mtime_ns: i64,
     pub sha256: Option<String>,
-    pub status: String,
+    pub status: EntryStatus,
     pub digests: Digests,
 }
 
@@ -68,8 +69,8 @@ pub struct FileRow {
 pub struct SecretRow {
     pub unit: String,
     pub secret: String,
-    pub kind: String,
-    pub severity: String,
+    pub kind: Kind,
+    pub severity: Severity,
     pub fingerprint: Option<String>,
     pub first_run: i64,
     pub first_seen: String,
@@ -83,7 +84,7 @@ pub struct SecretRow {
 pub struct FileOut {
     pub path: String,
     pub folder: String,
-    pub status: String,
+    pub status: EntryStatus,
     pub reason: Option<String>,
     pub size: u64,
     pub scanned_run: Option<i64>,
@@ -497,7 +498,7 @@ impl State {
                 r.get::<_, String>(6)?,
                 (
                     r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
+                    r.get::<_, EntryStatus>(1)?,
                     r.get::<_, Option<String>>(2)?,
                     r.get::<_, i64>(3)?,
                     r.get::<_, Option<i64>>(4)?,
@@ -579,7 +580,7 @@ pub struct Unscanned<'a> {
     pub size: u64,
     pub mtime_ns: i64,
     /// `skipped` or `failed`.
-    pub status: &'a str,
+    pub status: EntryStatus,
     pub reason: &'a str,
 }
 
@@ -610,8 +611,9 @@ fn secret_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SecretRow> {
     Ok(SecretRow {
         unit: r.get(0)?,
         secret: r.get(1)?,
-        kind: r.get(2)?,
-        severity: r.get(3)?,
+        kind: Kind::parse(&r.get::<_, String>(2)?),
+        // As before the column was typed: an unreadable severity counts as high.
+        severity: Severity::parse(&r.get::<_, String>(3)?).unwrap_or(Severity::High),
         fingerprint: r.get(4)?,
         first_run: r.get(5)?,
         first_seen: r.get(6)?,

@@ -185,7 +185,7 @@ impl Builder {
         if self.last_file.as_deref() != Some(r.sweep.file.as_str()) {
             self.last_file = Some(r.sweep.file.clone());
             s.entries += 1;
-            *s.by_status.entry(r.sweep.status.clone()).or_default() += 1;
+            *s.by_status.entry(r.sweep.status.to_string()).or_default() += 1;
             if let Some(reason) = &r.sweep.reason {
                 *s.reasons
                     .entry(format!("{}: {}", r.sweep.status, reason_class(reason)))
