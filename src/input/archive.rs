@@ -13,8 +13,11 @@
 //! bytes are scanned and the report says the scan is incomplete.
 
 use std::fs::File;
-use std::io::{self, BufReader, Read, Write};
+use std::io;
+#[cfg(feature = "archives")]
+use std::io::{BufReader, Read, Write};
 use std::os::unix::fs::FileExt;
+#[cfg(feature = "archives")]
 use std::path::Path;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,6 +45,7 @@ impl Kind {
     }
 
     /// Single-stream compressors have one unnamed member.
+    #[cfg(feature = "archives")]
     fn single_stream(self) -> bool {
         matches!(self, Kind::Gzip | Kind::Zstd | Kind::Xz | Kind::Bzip2)
     }
@@ -129,10 +133,12 @@ impl Default for Limits {
 
 /// Bytes still allowed to be expanded for one top-level file, shared by its nested archives
 /// (hence a `Cell`: one file is expanded by one thread).
+#[cfg(feature = "archives")]
 pub struct Budget {
     remaining: std::cell::Cell<u64>,
 }
 
+#[cfg(feature = "archives")]
 impl Budget {
     pub fn for_file(size: u64, l: &Limits) -> Budget {
         Budget {
@@ -150,6 +156,7 @@ impl Budget {
 }
 
 /// A member expanded into an anonymous temporary file.
+#[cfg(feature = "archives")]
 pub struct Spilled {
     pub file: File,
     pub len: u64,
@@ -157,6 +164,7 @@ pub struct Spilled {
     pub cut: Option<String>,
 }
 
+#[cfg(feature = "archives")]
 impl Spilled {
     /// A path that opens this anonymous file (Linux procfs), for the memory-mapping scanner.
     pub fn proc_path(&self) -> std::path::PathBuf {
@@ -167,6 +175,7 @@ impl Spilled {
 
 /// Streams `r` into an anonymous file in `tmpdir`, within the member cap and the budget.
 /// A read error keeps what was expanded before it and says why it stopped.
+#[cfg(feature = "archives")]
 pub fn spill(
     r: &mut dyn Read,
     tmpdir: &Path,
@@ -208,12 +217,14 @@ pub fn spill(
 }
 
 /// One member of an archive: expanded, or the reason it could not be.
+#[cfg(feature = "archives")]
 pub struct Member {
     pub name: String,
     pub result: Result<Spilled, String>,
 }
 
 /// Makes an untrusted member name printable and bounded.
+#[cfg(feature = "archives")]
 fn clean_name(raw: &str) -> String {
     let s: String = raw
         .chars()
@@ -228,6 +239,7 @@ fn clean_name(raw: &str) -> String {
 }
 
 /// The member name of a single-stream compressed file: its own name minus the extension.
+#[cfg(feature = "archives")]
 fn stream_member_name(container: &str, kind: Kind) -> String {
     let last = container.rsplit(['/', '!']).next().unwrap_or(container);
     let lower = last.to_ascii_lowercase();
@@ -248,6 +260,7 @@ fn stream_member_name(container: &str, kind: Kind) -> String {
 
 /// Expands each member of `file` (an archive of `kind`) in turn and hands it to `each`.
 /// `Err` means the archive itself could not be read (not even its directory).
+#[cfg(feature = "archives")]
 pub fn for_each_member(
     kind: Kind,
     file: File,
@@ -391,7 +404,7 @@ pub fn for_each_member(
     Ok(notes)
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "archives"))]
 mod tests {
     use super::*;
     use std::io::Seek;

@@ -14,6 +14,7 @@
 pub use crate::input::archive;
 #[cfg(feature = "sweep")]
 pub mod html;
+#[cfg(feature = "archives")]
 pub mod layout;
 #[cfg(feature = "sweep")]
 mod merge;
@@ -26,6 +27,7 @@ pub mod policy;
 pub mod record;
 #[cfg(feature = "sweep")]
 pub mod sarif;
+#[cfg(feature = "archives")]
 pub mod scanfile;
 #[cfg(feature = "sweep")]
 pub mod shard;
