@@ -7,10 +7,11 @@ The layers, from the bottom up (README "Layout"):
     input, output -> encoding -> keys -> report -> rules -> detect -> scan -> gate -> sweep -> schema
 
 A file of module M may name `crate::N` only when N sits in M's layer or below; the binary
-(src/main.rs, src/cli.rs, src/cli/) sits above them all and may use anything. Inside one module
+(src/main.rs, src/cli/) sits above them all and may use anything. Inside one module
 the files (submodules) must not form a circle of references either (`super::x`, `crate::m::x`,
 `self::x`). Only `use` lines and inline paths in code are read: comments, strings and inline
-`#[cfg(test)]` modules are ignored.
+`#[cfg(test)]` modules are ignored. Library files must not print to the terminal, exit, or use
+clap or indicatif either: that is the binary's job.
 
 Exit 0 when the order holds, 1 with one line per violation otherwise. Run from anywhere:
 `python3 scripts/check-layers.py [SRC_DIR]` (default: this repository's src/).
@@ -38,6 +39,11 @@ LAYERS = [
 ]
 LAYER = {m: i for i, names in enumerate(LAYERS) for m in names}
 BINARY = {"main", "cli"}
+# What only the binary may do: print to the terminal, exit, parse arguments, draw progress bars.
+TERMINAL = re.compile(
+    r"\b(?:e?print(?:ln)?!|process::exit|clap(?:_\w+)?::|indicatif::|use\s+(?:clap|indicatif)\b"
+    r"|stdout\(\)|stderr\(\))"
+)
 
 
 def strip_comments_and_strings(text):
@@ -173,6 +179,15 @@ def main():
         # Unit tests may reach up (a detector's test runs the whole engine): the order binds
         # the code that ships, so an inline `#[cfg(test)] mod …` from its start on is left out.
         code = drop_test_modules(code)
+        # The library knows nothing of the command line (README "The library and the command
+        # line"): it returns outcomes and hands text to writers and observers; only the binary
+        # parses arguments, prints to the terminal and exits.
+        for m in TERMINAL.finditer(code):
+            line = code.count("\n", 0, m.start()) + 1
+            problems.append(
+                f"src/{rel}:{line}: `{m.group(0).strip()}` in the library: arguments, terminal "
+                f"output and exit codes belong to src/cli/"
+            )
         text = code + " " + expand_use_groups(code)
         files[tuple(mp)] = rel
         top = mp[0]

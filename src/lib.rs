@@ -214,6 +214,20 @@ impl Scanner {
             let dump = Dump::open(path)?;
             return Ok(self.scan_dump(&dump, &name, limits, progress));
         };
+        self.scan_archive(path, &name, kind, limits, bounds, progress)
+    }
+
+    /// One report for an archive or compressed file (see [`Scanner::scan_path_bounded`]).
+    #[cfg(feature = "archives")]
+    fn scan_archive(
+        &self,
+        path: &Path,
+        name: &str,
+        kind: input::archive::Kind,
+        limits: &Limits,
+        bounds: &input::archive::Limits,
+        progress: &(dyn Fn(u64) + Sync),
+    ) -> std::io::Result<Report> {
         let started = Instant::now();
         let before = std::fs::metadata(path)?;
         let tmpdir = std::env::temp_dir();
@@ -226,9 +240,9 @@ impl Scanner {
                 .map(|d| d.saturating_duration_since(Instant::now())),
         };
         let scanned = ctx
-            .scan_file(path, &name, progress)
+            .scan_file(path, name, progress)
             .map_err(std::io::Error::other)?;
-        let mut report = archive_report(self, &name, before.len(), kind, scanned, started);
+        let mut report = archive_report(self, name, before.len(), kind, scanned, started);
         let same = std::fs::metadata(path)
             .is_ok_and(|after| input::FileStamp::of(&after) == input::FileStamp::of(&before));
         if !same {
@@ -240,6 +254,24 @@ impl Scanner {
             );
         }
         Ok(report)
+    }
+
+    /// Without the `archives` feature an archive is an error, never raw bytes: the gate then
+    /// BLOCKs it instead of judging bytes nobody decompressed.
+    #[cfg(not(feature = "archives"))]
+    fn scan_archive(
+        &self,
+        _path: &Path,
+        _name: &str,
+        kind: input::archive::Kind,
+        _limits: &Limits,
+        _bounds: &input::archive::Limits,
+        _progress: &(dyn Fn(u64) + Sync),
+    ) -> std::io::Result<Report> {
+        Err(std::io::Error::other(format!(
+            "a {} archive, and this build of dumpguard reads no archives (feature `archives`)",
+            kind.as_str()
+        )))
     }
 
     /// Scans bytes already in memory.
@@ -291,6 +323,7 @@ impl Scanner {
 
 /// One report for an archive from the reports of its members (see
 /// [`Scanner::scan_path_bounded`]).
+#[cfg(feature = "archives")]
 fn archive_report(
     scanner: &Scanner,
     name: &str,

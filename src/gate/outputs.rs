@@ -151,3 +151,59 @@ fn print_record(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gate::policy::Policy;
+    use crate::gate::Gate;
+    use crate::Scanner;
+
+    fn evaluation() -> Evaluation {
+        let gate = Gate::new(Scanner::new(), Policy::default_policy());
+        let dump = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-dumps/test-keys.dmp");
+        gate.evaluate(&dump, None)
+    }
+
+    fn outputs() -> Outputs<'static> {
+        Outputs {
+            report: None,
+            audit_log: None,
+            format: RecordFormat::Json,
+            audit_extra: None,
+        }
+    }
+
+    /// The record goes to the writer handed in, and the outcome is the record's verdict and
+    /// exit code: the binary exits with what the record says.
+    #[test]
+    fn the_outcome_is_the_printed_record_s() {
+        let mut eval = evaluation();
+        let mut printed = Vec::new();
+        let outcome = finalize(&mut eval, &outputs(), Some(&mut printed));
+        assert_eq!(outcome.verdict, Verdict::Block);
+        assert_eq!(outcome.exit_code, 1);
+        let record: serde_json::Value = serde_json::from_slice(&printed).unwrap();
+        assert_eq!(record["decision"]["verdict"], "BLOCK");
+        assert_eq!(record["decision"]["exit_code"], 1);
+    }
+
+    /// A record that cannot be delivered is a BLOCK with exit 2, whatever the scan said.
+    #[test]
+    fn a_writer_that_fails_makes_the_outcome_an_error() {
+        struct Closed;
+        impl Write for Closed {
+            fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+                Err(std::io::ErrorKind::BrokenPipe.into())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let mut eval = evaluation();
+        let outcome = finalize(&mut eval, &outputs(), Some(&mut Closed));
+        assert_eq!(outcome.verdict, Verdict::Block);
+        assert_eq!(outcome.exit_code, crate::gate::decision::EXIT_ERROR);
+        assert_eq!(eval.record.decision.exit_code, outcome.exit_code);
+    }
+}

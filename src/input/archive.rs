@@ -13,8 +13,11 @@
 //! bytes are scanned and the report says the scan is incomplete.
 
 use std::fs::File;
-use std::io::{self, BufReader, Read, Write};
+use std::io;
+#[cfg(feature = "archives")]
+use std::io::{BufReader, Read, Write};
 use std::os::unix::fs::FileExt;
+#[cfg(feature = "archives")]
 use std::path::Path;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,6 +54,7 @@ impl Kind {
     }
 
     /// Single-stream compressors have one unnamed member.
+    #[cfg(feature = "archives")]
     fn single_stream(self) -> bool {
         matches!(self, Kind::Gzip | Kind::Zstd | Kind::Xz | Kind::Bzip2)
     }
@@ -140,10 +144,12 @@ impl Default for Limits {
 
 /// Bytes still allowed to be expanded for one top-level file, shared by its nested archives
 /// (hence a `Cell`: one file is expanded by one thread).
+#[cfg(feature = "archives")]
 pub struct Budget {
     remaining: std::cell::Cell<u64>,
 }
 
+#[cfg(feature = "archives")]
 impl Budget {
     pub fn for_file(size: u64, l: &Limits) -> Budget {
         Budget {
@@ -161,6 +167,7 @@ impl Budget {
 }
 
 /// A member expanded into an anonymous temporary file.
+#[cfg(feature = "archives")]
 pub struct Spilled {
     pub file: File,
     pub len: u64,
@@ -168,6 +175,7 @@ pub struct Spilled {
     pub cut: Option<String>,
 }
 
+#[cfg(feature = "archives")]
 impl Spilled {
     /// A path that opens this anonymous file (Linux procfs), for the memory-mapping scanner.
     pub fn proc_path(&self) -> std::path::PathBuf {
@@ -178,6 +186,7 @@ impl Spilled {
 
 /// Streams `r` into an anonymous file in `tmpdir`, within the member cap and the budget.
 /// A read error keeps what was expanded before it and says why it stopped.
+#[cfg(feature = "archives")]
 pub fn spill(
     r: &mut dyn Read,
     tmpdir: &Path,
@@ -220,6 +229,7 @@ pub fn spill(
 
 /// Why an archive, or one of its members, could not be expanded. The archive is then scanned
 /// raw (every byte is still scanned), or the member reported unscanned with these words.
+#[cfg(feature = "archives")]
 #[derive(Debug, thiserror::Error)]
 pub enum ArchiveError {
     /// Reading or spilling failed.
@@ -241,12 +251,14 @@ pub enum ArchiveError {
 }
 
 /// One member of an archive: expanded, or the reason it could not be.
+#[cfg(feature = "archives")]
 pub struct Member {
     pub name: String,
     pub result: Result<Spilled, ArchiveError>,
 }
 
 /// Makes an untrusted member name printable and bounded.
+#[cfg(feature = "archives")]
 fn clean_name(raw: &str) -> String {
     let s: String = raw
         .chars()
@@ -261,6 +273,7 @@ fn clean_name(raw: &str) -> String {
 }
 
 /// The member name of a single-stream compressed file: its own name minus the extension.
+#[cfg(feature = "archives")]
 fn stream_member_name(container: &str, kind: Kind) -> String {
     let last = container.rsplit(['/', '!']).next().unwrap_or(container);
     let lower = last.to_ascii_lowercase();
@@ -281,6 +294,7 @@ fn stream_member_name(container: &str, kind: Kind) -> String {
 
 /// Expands each member of `file` (an archive of `kind`) in turn and hands it to `each`.
 /// `Err` means the archive itself could not be read (not even its directory).
+#[cfg(feature = "archives")]
 pub fn for_each_member(
     kind: Kind,
     file: File,
@@ -421,7 +435,7 @@ pub fn for_each_member(
     Ok(notes)
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "archives"))]
 mod tests {
     use super::*;
     use std::io::Seek;

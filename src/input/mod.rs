@@ -18,7 +18,9 @@ mod raw;
 mod region;
 
 pub use address_space::{locate, AddressSpace, Location, MappedRange, StackRange};
-pub use bytes::{DumpBytes, FileStamp, STREAM_CAP};
+#[cfg(feature = "archives")]
+pub use bytes::FileStamp;
+pub use bytes::{DumpBytes, STREAM_CAP};
 pub use region::{Region, RegionKind};
 
 use std::path::Path;

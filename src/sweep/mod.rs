@@ -11,11 +11,13 @@
 //! writes the same results as an uninterrupted one.
 
 /// Archives are read by the input layer; the sweep walks their members.
+#[cfg(feature = "archives")]
 use crate::input::archive;
 #[cfg(feature = "sweep")]
 mod error;
 #[cfg(feature = "sweep")]
 mod html;
+#[cfg(feature = "archives")]
 mod layout;
 #[cfg(feature = "sweep")]
 mod merge;
@@ -29,6 +31,7 @@ mod policy;
 pub(crate) mod record;
 #[cfg(feature = "sweep")]
 mod sarif;
+#[cfg(feature = "archives")]
 pub(crate) mod scanfile;
 #[cfg(feature = "sweep")]
 mod shard;
