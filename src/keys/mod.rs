@@ -7,6 +7,7 @@ pub mod containers;
 pub mod decode;
 mod dsa;
 mod ec;
+mod ec_base;
 pub mod ec_forms;
 mod edwards;
 pub mod factor_scan;

@@ -177,7 +177,7 @@ fn verify_parts(parts: &RsaParts) -> Verdict {
     let listed = spki
         .as_ref()
         .is_some_and(|s| super::known::is_listed(&fingerprint::sha256_fingerprint(s)));
-    if !listed && (!prime(p) || !prime(q)) {
+    if !listed && !primes(p, q) {
         return corrupted(parts, "p·q = n but a factor is not prime");
     }
     if listed {
@@ -190,6 +190,17 @@ fn verify_parts(parts: &RsaParts) -> Verdict {
         key: info(parts, Some(&n)),
         spki,
     }
+}
+
+/// Whether both factors pass the primality test. Large ones are tested on two threads: the
+/// tests are the bulk of proving a key of 4096 bits and more, and a gate waits for them.
+fn primes(p: &BigUint, q: &BigUint) -> bool {
+    const PARALLEL_FROM_BITS: usize = 1024;
+    if p.bits() + q.bits() < 2 * PARALLEL_FROM_BITS {
+        return prime(p) && prime(q);
+    }
+    let (a, b) = rayon::join(|| prime(p), || prime(q));
+    a && b
 }
 
 /// Whether `x` passes the primality test, remembered per distinct value: one key is proven
