@@ -47,6 +47,7 @@ pub struct GateArgs {
     pub format: GateFormat,
     pub quiet: bool,
     pub baseline: Option<PathBuf>,
+    pub input_hash: dumpguard::scan::InputHash,
 }
 
 /// Arguments of `dumpguard watch`.
@@ -141,7 +142,7 @@ fn audit_apart(a: &GateArgs) -> bool {
 pub fn gate(a: GateArgs) -> i32 {
     let refused = check_gate_outputs(&a).err();
     let gate = match build_gate(a.policy.as_deref(), a.baseline.as_deref(), &a.known_keys) {
-        Ok(g) => g,
+        Ok(g) => g.with_input_hash(a.input_hash),
         Err(e) => {
             eprintln!("dumpguard: error: {e}");
             // No policy, no decision — but the attempt still leaves evidence (unless the log

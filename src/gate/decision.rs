@@ -262,6 +262,7 @@ pub fn unscanned_report(path: &str, size: u64, rules_digest: &str, why: &str) ->
             path: path.into(),
             size,
             sha256: String::new(),
+            blake3: String::new(),
             format: "unknown".into(),
             description: None,
             regions: 0,

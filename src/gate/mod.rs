@@ -18,7 +18,7 @@ pub mod watch;
 
 use crate::input::Dump;
 use crate::report::Report;
-use crate::scan::Limits;
+use crate::scan::{InputHash, Limits};
 use crate::Scanner;
 use decision::{
     judge, now_rfc3339, unscanned_report, Coverage, Decision, DecisionRecord, PolicyRef, Verdict,
@@ -34,6 +34,7 @@ use std::time::Instant;
 pub struct Gate {
     scanner: Scanner,
     policy: Policy,
+    input_hash: InputHash,
 }
 
 /// Redact / re-scan rounds before the gate gives up on a redacted copy (see `Gate::redact`).
@@ -64,7 +65,18 @@ pub fn same_file(a: &Path, b: &Path) -> bool {
 
 impl Gate {
     pub fn new(scanner: Scanner, policy: Policy) -> Gate {
-        Gate { scanner, policy }
+        Gate {
+            scanner,
+            policy,
+            input_hash: InputHash::default(),
+        }
+    }
+
+    /// The digest that identifies the judged bytes in the decision record, the audit event
+    /// and a redaction's attestation (BLAKE3 unless asked otherwise; see [`InputHash`]).
+    pub fn with_input_hash(mut self, input_hash: InputHash) -> Gate {
+        self.input_hash = input_hash;
+        self
     }
 
     pub fn policy(&self) -> &Policy {
@@ -169,6 +181,7 @@ impl Gate {
         }
         let limits = Limits {
             deadline: Some(deadline),
+            input_hash: self.input_hash,
         };
         match Scanner::archive_kind(path) {
             Err(e) => {
@@ -280,6 +293,7 @@ impl Gate {
             path: record.report.input.path.clone(),
             size: record.report.input.size,
             sha256: record.report.input.sha256.clone(),
+            blake3: record.report.input.blake3.clone(),
         };
         let mut att = Attestation {
             schema: redact::ATTESTATION_SCHEMA.into(),
@@ -385,6 +399,7 @@ impl Gate {
             path: out.display().to_string(),
             size: again.input.size,
             sha256: again.input.sha256.clone(),
+            blake3: again.input.blake3.clone(),
         });
         att.rescan = Some(Rescan {
             complete: again.input.complete,
@@ -581,7 +596,11 @@ pub struct AuditEvent<'a> {
 pub struct AuditDump<'a> {
     pub path: &'a str,
     pub size: u64,
+    /// The input hash the decision record holds: `sha256` or `blake3`, the other one absent.
+    #[serde(skip_serializing_if = "str::is_empty")]
     pub sha256: &'a str,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    pub blake3: &'a str,
     pub format: &'a str,
 }
 
@@ -633,6 +652,7 @@ pub fn audit_event<'a>(
             path: &record.report.input.path,
             size: record.report.input.size,
             sha256: &record.report.input.sha256,
+            blake3: &record.report.input.blake3,
             format: &record.report.input.format,
         },
         verdict: d.verdict,

@@ -35,7 +35,13 @@ impl Tool {
 pub struct InputInfo {
     pub path: String,
     pub size: u64,
+    /// Lowercase hex SHA-256 of the input (`--input-hash sha256`, and archives: the
+    /// compressed file as stored). Absent when the input was hashed with BLAKE3.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub sha256: String,
+    /// Lowercase hex BLAKE3 of the input (the default input hash: `b3sum` verifies it).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub blake3: String,
     pub format: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,

@@ -51,6 +51,7 @@ pub fn placeholder(scanner: &Scanner, name: &str, size: u64, why: &str) -> Repor
             path: name.into(),
             size,
             sha256: String::new(),
+            blake3: String::new(),
             format: "unscanned".into(),
             description: None,
             regions: 0,
@@ -76,6 +77,8 @@ impl Ctx<'_> {
         let head = archive::head(&file).map_err(|e| format!("cannot read: {e}"))?;
         let limits = Limits {
             deadline: self.time_limit.map(|t| Instant::now() + t),
+            // The sweep's state compares stored SHA-256s (`--rehash`, `hash_file`).
+            input_hash: crate::scan::InputHash::Sha256,
         };
         match archive::sniff(&head) {
             None => {
