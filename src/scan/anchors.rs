@@ -55,8 +55,6 @@ const GRAM_BLOCK: usize = 64 << 10;
 struct Grams {
     /// Bit `p` set when some anchor's atom is the byte pair `p` (little-endian).
     pairs: Box<[u64; 1024]>,
-    /// The atoms' first bytes and second bytes (the vector prefilter of `pairs`).
-    sets: [NibbleSet; 2],
     /// Every anchor once, sorted by (pair, anchor index).
     entries: Vec<Entry>,
     /// The caller's anchors, by index.
@@ -91,120 +89,16 @@ fn atom_cost(atom: &[u8]) -> u32 {
     cost
 }
 
-/// Candidate positions of one block: where the pair table has a bit, in ascending order.
+/// Candidate positions of one block: where the pair table has a bit. Kept apart from the
+/// checks so the loop keeps its few values in registers (about five instructions a byte).
 #[inline(never)]
-fn pair_candidates(pairs: &[u64; 1024], sets: &[NibbleSet; 2], bytes: &[u8], out: &mut Vec<u32>) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU supports AVX2 (checked just above).
-        unsafe { pair_candidates_avx2(pairs, sets, bytes, out) };
-        return;
-    }
-    let _ = sets;
-    pair_candidates_generic(pairs, bytes, 0, out)
-}
-
-/// The portable loop, kept apart from the checks so it keeps its few values in registers
-/// (about five instructions a byte). Positions are reported plus `base`.
-#[inline(always)]
-fn pair_candidates_generic(pairs: &[u64; 1024], bytes: &[u8], base: u32, out: &mut Vec<u32>) {
+fn pair_candidates(pairs: &[u64; 1024], bytes: &[u8], out: &mut Vec<u32>) {
     for (i, w) in bytes.windows(2).enumerate() {
         let x = u32::from(u16::from_le_bytes([w[0], w[1]]));
         if (pairs[(x >> 6) as usize] >> (x & 63)) & 1 != 0 {
-            out.push(base + i as u32);
+            out.push(i as u32);
         }
     }
-}
-
-/// A set of bytes as two 16-entry tables for the AVX2 membership test: entry `lo` has bit
-/// `hi` set in `low` when byte `hi·16 + lo` (hi < 8) is in the set, bit `hi − 8` in `high`
-/// for the bytes from 0x80.
-#[derive(Default)]
-struct NibbleSet {
-    low: [u8; 16],
-    high: [u8; 16],
-}
-
-impl NibbleSet {
-    fn insert(&mut self, b: u8) {
-        let (lo, hi) = (usize::from(b & 15), b >> 4);
-        if hi < 8 {
-            self.low[lo] |= 1 << hi;
-        } else {
-            self.high[lo] |= 1 << (hi - 8);
-        }
-    }
-}
-
-/// Membership of 32 bytes in a [`NibbleSet`] (given as its two tables, broadcast): 0xFF
-/// where the byte is in the set. Exact: the low nibble picks a row of eight bits, the high
-/// nibble one bit of it.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-#[inline]
-unsafe fn nibble_member(
-    v: std::arch::x86_64::__m256i,
-    low: std::arch::x86_64::__m256i,
-    high: std::arch::x86_64::__m256i,
-) -> std::arch::x86_64::__m256i {
-    use std::arch::x86_64::*;
-    let nibble = _mm256_set1_epi8(0x0f);
-    let bit = _mm256_setr_epi8(
-        1, 2, 4, 8, 16, 32, 64, -128, 1, 2, 4, 8, 16, 32, 64, -128, 1, 2, 4, 8, 16, 32, 64, -128,
-        1, 2, 4, 8, 16, 32, 64, -128,
-    );
-    let lo = _mm256_and_si256(v, nibble);
-    let hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), nibble);
-    // Bytes from 0x80 (top bit set) take their row from `high`.
-    let row = _mm256_blendv_epi8(
-        _mm256_shuffle_epi8(low, lo),
-        _mm256_shuffle_epi8(high, lo),
-        v,
-    );
-    let b = _mm256_shuffle_epi8(bit, hi);
-    _mm256_cmpeq_epi8(_mm256_and_si256(row, b), b)
-}
-
-/// The AVX2 form of [`pair_candidates_generic`], 32 positions at a time: a position passes
-/// when its byte is the first byte of some atom and the next byte the second byte of some
-/// atom (two exact 256-bit set tests, a few vector instructions for 32 bytes); only those
-/// look the pair up in the table. On the 1.5 GB python core the scalar loop's five
-/// instructions a byte were a fifth of an all-detector scan's CPU.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn pair_candidates_avx2(
-    pairs: &[u64; 1024],
-    sets: &[NibbleSet; 2],
-    bytes: &[u8],
-    out: &mut Vec<u32>,
-) {
-    use std::arch::x86_64::*;
-    let f_low = _mm256_broadcastsi128_si256(_mm_loadu_si128(sets[0].low.as_ptr().cast()));
-    let f_high = _mm256_broadcastsi128_si256(_mm_loadu_si128(sets[0].high.as_ptr().cast()));
-    let s_low = _mm256_broadcastsi128_si256(_mm_loadu_si128(sets[1].low.as_ptr().cast()));
-    let s_high = _mm256_broadcastsi128_si256(_mm_loadu_si128(sets[1].high.as_ptr().cast()));
-    let n = bytes.len();
-    let mut i = 0;
-    while i + 33 <= n {
-        // In bounds: i + 33 <= n, for both 32-byte loads.
-        let v0 = _mm256_loadu_si256(bytes.as_ptr().add(i).cast());
-        let v1 = _mm256_loadu_si256(bytes.as_ptr().add(i + 1).cast());
-        let both = _mm256_and_si256(
-            nibble_member(v0, f_low, f_high),
-            nibble_member(v1, s_low, s_high),
-        );
-        let mut m = _mm256_movemask_epi8(both) as u32;
-        while m != 0 {
-            let j = i + m.trailing_zeros() as usize;
-            m &= m - 1;
-            let x = u32::from(u16::from_le_bytes([bytes[j], bytes[j + 1]]));
-            if (pairs[(x >> 6) as usize] >> (x & 63)) & 1 != 0 {
-                out.push(j as u32);
-            }
-        }
-        i += 32;
-    }
-    pair_candidates_generic(pairs, &bytes[i..], i as u32, out);
 }
 
 impl Grams {
@@ -239,15 +133,8 @@ impl Grams {
             return None;
         }
         entries.sort_unstable_by_key(|e| (e.pair, e.anchor));
-        let mut sets = [NibbleSet::default(), NibbleSet::default()];
-        for e in &entries {
-            let [a, b] = e.pair.to_le_bytes();
-            sets[0].insert(a);
-            sets[1].insert(b);
-        }
         Some(Grams {
             pairs,
-            sets,
             entries,
             patterns: anchors.to_vec(),
             max_off,
@@ -266,7 +153,7 @@ impl Grams {
         while from < atoms_end {
             let to = (from + GRAM_BLOCK).min(atoms_end);
             candidates.clear();
-            pair_candidates(&self.pairs, &self.sets, &hay[from..to + 1], &mut candidates);
+            pair_candidates(&self.pairs, &hay[from..to + 1], &mut candidates);
             for &c in &candidates {
                 self.verify(hay, from + c as usize, owned_end, &mut pending);
             }
@@ -569,39 +456,6 @@ mod tests {
         *s ^= *s >> 7;
         *s ^= *s << 17;
         *s
-    }
-
-    /// The dispatched (AVX2 where the CPU has it) candidate search equals the portable loop,
-    /// on random bytes with a dense pair table, on bytes from the sets' every corner (0x00,
-    /// 0x7f, 0x80, 0xff) and at every length around the 32-byte step.
-    #[test]
-    fn vector_pair_candidates_equal_the_portable_loop() {
-        let mut seed = 0x1234_5678_9abc_def1;
-        let mut anchors: Vec<Vec<u8>> = (0..300)
-            .map(|_| xorshift(&mut seed).to_le_bytes()[..4].to_vec())
-            .collect();
-        anchors.extend([
-            vec![0x00, 0x80, 1],
-            vec![0x7f, 0xff, 2],
-            vec![0xff, 0x00, 3],
-        ]);
-        let g = Grams::new(&anchors).unwrap();
-        let mut hay: Vec<u8> = (0..20_000).map(|_| xorshift(&mut seed) as u8).collect();
-        hay.extend_from_slice(&[0x00, 0x80, 0x7f, 0xff, 0x00, 0xff, 0x00, 0x80]);
-        for len in (0..70).chain([hay.len() - 1, hay.len()]) {
-            let bytes = &hay[hay.len() - len..];
-            let (mut a, mut b) = (Vec::new(), Vec::new());
-            pair_candidates(&g.pairs, &g.sets, bytes, &mut a);
-            pair_candidates_generic(&g.pairs, bytes, 0, &mut b);
-            assert_eq!(a, b, "{len} bytes");
-            if len == hay.len() {
-                assert!(
-                    a.len() > 50,
-                    "the table is dense enough to test: {}",
-                    a.len()
-                );
-            }
-        }
     }
 
     #[test]
