@@ -82,7 +82,9 @@ pub use rules::builtin::specs as builtin_rule_specs;
 pub use rules::spec::RuleSpec;
 pub use rules::{GitleaksError, LoadError, PatternError, RuleError, RuleProblem, RuleSet};
 pub use scan::rules_check::{check as check_rules, RuleCheck};
-pub use scan::{check_time_limit, parse_time_limit, Engine, Limits, TimeLimitError, CHUNK_SIZE};
+pub use scan::{
+    check_time_limit, parse_time_limit, Engine, InputHash, Limits, TimeLimitError, CHUNK_SIZE,
+};
 
 /// Single parsers and proofs, for the fuzz targets (`fuzz/fuzz_targets`) and the
 /// hostile-input tests that feed them crafted bytes directly. Not part of the API: what is here
@@ -308,6 +310,7 @@ impl Scanner {
                 path: name.into(),
                 size: data.len() as u64,
                 sha256: outcome.sha256.clone(),
+                blake3: outcome.blake3.clone(),
                 format: dump.format.as_str().into(),
                 description: dump.layout.description.clone(),
                 regions: dump.layout.regions.len(),
@@ -395,6 +398,7 @@ fn archive_report(
             path: name.into(),
             size,
             sha256: scanned.sha256,
+            blake3: String::new(),
             format,
             description: Some(description),
             regions,

@@ -54,3 +54,13 @@ pub struct RulesArgs {
     #[arg(long = "rules", value_name = "FILE")]
     pub rules: Vec<PathBuf>,
 }
+
+/// `--input-hash` (scan, gate): which digest names the input in the report and the decision
+/// record.
+#[derive(Args, Debug, Clone)]
+pub struct InputHashArgs {
+    /// The input hash in the report: `blake3` (several GB/s, `b3sum` checks it) or `sha256`
+    /// (one core at ≈ 1.45 GB/s, for tooling that needs SHA-256).
+    #[arg(long, value_name = "ALG", default_value = "blake3", value_parser = <dumpguard::InputHash as std::str::FromStr>::from_str)]
+    pub input_hash: dumpguard::InputHash,
+}

@@ -1,7 +1,7 @@
 //! `dumpguard gate`: one decision over the library's [`dumpguard::gate`], its outputs checked
 //! against each other first, the verdict line on standard error.
 
-use super::args::{KnownKeysArgs, PolicyArgs};
+use super::args::{InputHashArgs, KnownKeysArgs, PolicyArgs};
 use clap::{Args, ValueEnum};
 use dumpguard::gate::decision::EXIT_ERROR;
 use dumpguard::gate::outputs::{finalize, Outputs};
@@ -46,6 +46,8 @@ pub struct GateArgs {
     /// findings are suppressed with the baseline's reason instead of blocking.
     #[arg(long, value_name = "FILE")]
     baseline: Option<PathBuf>,
+    #[command(flatten)]
+    input_hash: InputHashArgs,
 }
 
 /// The gate (policy + scanner with the inventory), or why it cannot be built.
@@ -126,7 +128,7 @@ fn audit_apart(a: &GateArgs) -> bool {
 pub fn run(a: GateArgs) -> i32 {
     let refused = check_gate_outputs(&a).err();
     let gate = match build_gate(&a.policy, a.baseline.as_deref(), &a.known_keys) {
-        Ok(g) => g,
+        Ok(g) => g.with_input_hash(a.input_hash.input_hash),
         Err(e) => {
             eprintln!("dumpguard: error: {e}");
             // No policy, no decision — but the attempt still leaves evidence (unless the log

@@ -2,7 +2,7 @@
 //! the chosen format; exit 0, 1 (a finding at or above `--fail-on`) or 2 (an input failed or
 //! was scanned incompletely).
 
-use super::args::{FailOnArgs, KnownKeysArgs, RulesArgs, TimeLimitArgs};
+use super::args::{FailOnArgs, InputHashArgs, KnownKeysArgs, RulesArgs, TimeLimitArgs};
 use super::{cmd_rules, stdout, ColorChoice};
 use clap::{Args, ValueEnum};
 use dumpguard::report::baseline::Baseline;
@@ -42,6 +42,8 @@ pub struct ScanArgs {
     fail_on: FailOnArgs,
     #[command(flatten)]
     time_limit: TimeLimitArgs,
+    #[command(flatten)]
+    input_hash: InputHashArgs,
     /// No progress bar.
     #[arg(long, short)]
     quiet: bool,
@@ -120,6 +122,7 @@ pub fn run(a: ScanArgs, color: ColorChoice) -> i32 {
         },
         a.fail_on.fail_on,
         a.time_limit.time_limit,
+        a.input_hash.input_hash,
         a.quiet,
         a.max_stdin_bytes,
     )
@@ -242,6 +245,7 @@ fn scan(
     out: ScanOutput<'_>,
     fail_on: Severity,
     time_limit: Option<u64>,
+    input_hash: dumpguard::InputHash,
     quiet: bool,
     max_stdin_bytes: u64,
 ) -> i32 {
@@ -281,6 +285,7 @@ fn scan(
     for path in &inputs {
         let limits = Limits {
             deadline: time_limit.and_then(|s| Instant::now().checked_add(Duration::from_secs(s))),
+            input_hash,
         };
         let tick = |n: u64| {
             if let Some(pb) = &pb {

@@ -17,6 +17,8 @@ use aho_corasick::{AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use rayon::prelude::*;
 use std::collections::HashMap;
 
+mod sampled;
+
 pub struct RawPrivate;
 
 const NAME: &str = "raw-private-integer";
@@ -119,17 +121,22 @@ impl Detector for RawPrivate {
                 }
             }
         }
-        // A contiguous NFA, not the DFA the builder picks for few patterns: the patterns are
-        // the key's integers (an RSA-8192 key gives ≈ 20 KiB of them in four forms), a DFA
-        // over random bytes needs a full transition row per pattern byte (≈ 20 MB and 4% of
-        // the scan of a 19 MB core to build), and the search runs on the packed prefilter
-        // anyway. Same match semantics, so the same hits.
-        let Ok(ac) = AhoCorasickBuilder::new()
-            .kind(Some(AhoCorasickKind::ContiguousNFA))
-            .match_kind(MatchKind::LeftmostLongest)
-            .build(&patterns)
-        else {
-            return;
+        // Integers of 24 bytes and more: one word every `shortest − 7` bytes is read (see
+        // `sampled`); the automaton only for what sampling declines.
+        let searcher = match sampled::Sampled::new(&patterns) {
+            Some(s) => Search::Sampled(s),
+            // A contiguous NFA, not the DFA the builder picks for few patterns: the patterns
+            // are the key's integers (an RSA-8192 key gives ≈ 20 KiB of them in four forms),
+            // and a DFA over random bytes needs a full transition row per pattern byte (≈ 20 MB
+            // and 4% of the scan of a 19 MB core to build). Same match semantics, same hits.
+            None => match AhoCorasickBuilder::new()
+                .kind(Some(AhoCorasickKind::ContiguousNFA))
+                .match_kind(MatchKind::LeftmostLongest)
+                .build(&patterns)
+            {
+                Ok(ac) => Search::Automaton(ac),
+                Err(_) => return,
+            },
         };
         // The key's own findings: a copy inside them is already reported.
         let mut own: HashMap<&str, Vec<(u64, u64)>> = HashMap::new();
@@ -160,9 +167,22 @@ impl Detector for RawPrivate {
                     let end = (start + SLICE).min(cx.data.len());
                     let window = &cx.data[start..(end + overlap).min(cx.data.len())];
                     let mut v = Vec::new();
-                    for m in ac.find_iter(window) {
-                        if start + m.start() < end && v.len() < MAX_HITS {
-                            v.push((m.pattern().as_usize(), start + m.start(), start + m.end()));
+                    match &searcher {
+                        Search::Sampled(s) => {
+                            for (p, a, b) in s.find(window, end - start, MAX_HITS) {
+                                v.push((p, start + a, start + b));
+                            }
+                        }
+                        Search::Automaton(ac) => {
+                            for m in ac.find_iter(window) {
+                                if start + m.start() < end && v.len() < MAX_HITS {
+                                    v.push((
+                                        m.pattern().as_usize(),
+                                        start + m.start(),
+                                        start + m.end(),
+                                    ));
+                                }
+                            }
                         }
                     }
                     cx.release(start, end);
@@ -207,6 +227,12 @@ impl Detector for RawPrivate {
             sink.push(f);
         }
     }
+}
+
+/// How the whole-dump pass looks for the integers.
+enum Search<'p> {
+    Sampled(sampled::Sampled<'p>),
+    Automaton(aho_corasick::AhoCorasick),
 }
 
 #[cfg(test)]

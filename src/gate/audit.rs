@@ -459,7 +459,11 @@ pub(crate) struct AuditEvent<'a> {
 pub(crate) struct AuditDump<'a> {
     pub path: &'a str,
     pub size: u64,
+    /// The input hash the decision record holds: `sha256` or `blake3`, the other one absent.
+    #[serde(skip_serializing_if = "str::is_empty")]
     pub sha256: &'a str,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    pub blake3: &'a str,
     pub format: &'a str,
 }
 
@@ -517,6 +521,7 @@ pub(crate) fn audit_event<'a>(
             path: &record.report.input.path,
             size: record.report.input.size,
             sha256: &record.report.input.sha256,
+            blake3: &record.report.input.blake3,
             format: &record.report.input.format,
         },
         verdict: d.verdict,

@@ -110,6 +110,7 @@ impl Gate {
         }
         let limits = Limits {
             deadline: Some(deadline),
+            input_hash: self.input_hash,
         };
         match Scanner::archive_kind(path) {
             Err(e) => {
@@ -221,6 +222,7 @@ impl Gate {
             path: record.report.input.path.clone(),
             size: record.report.input.size,
             sha256: record.report.input.sha256.clone(),
+            blake3: record.report.input.blake3.clone(),
         };
         let mut att = Attestation {
             schema: redact::ATTESTATION_SCHEMA.into(),
@@ -326,6 +328,7 @@ impl Gate {
             path: out.display().to_string(),
             size: again.input.size,
             sha256: again.input.sha256.clone(),
+            blake3: again.input.blake3.clone(),
         });
         att.rescan = Some(Rescan {
             complete: again.input.complete,

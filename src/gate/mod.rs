@@ -23,6 +23,7 @@ pub mod render;
 #[cfg(feature = "watch")]
 pub mod watch;
 
+use crate::scan::InputHash;
 use crate::Scanner;
 use decision::DecisionRecord;
 use policy::Policy;
@@ -32,6 +33,7 @@ use std::path::{Path, PathBuf};
 pub struct Gate {
     scanner: Scanner,
     policy: Policy,
+    input_hash: InputHash,
 }
 
 /// Redact / re-scan rounds before the gate gives up on a redacted copy (see `Gate::redact`).
@@ -64,7 +66,18 @@ pub fn same_file(a: &Path, b: &Path) -> bool {
 impl Gate {
     /// A gate that scans with `scanner` and decides under `policy`.
     pub fn new(scanner: Scanner, policy: Policy) -> Gate {
-        Gate { scanner, policy }
+        Gate {
+            scanner,
+            policy,
+            input_hash: InputHash::default(),
+        }
+    }
+
+    /// The digest that identifies the judged bytes in the decision record, the audit event
+    /// and a redaction's attestation (BLAKE3 unless asked otherwise; see [`InputHash`]).
+    pub fn with_input_hash(mut self, input_hash: InputHash) -> Gate {
+        self.input_hash = input_hash;
+        self
     }
 
     /// The policy decisions are made under (its digest is in every record).

@@ -68,7 +68,12 @@ pub struct Removed {
 pub struct FileRef {
     pub path: String,
     pub size: u64,
+    /// The gate's input hash of the file (BLAKE3 unless `--input-hash sha256`): one of the
+    /// two is present.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub sha256: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub blake3: String,
 }
 
 /// What the re-scan of the copy found.

@@ -48,8 +48,13 @@ pub struct InputInfo {
     pub path: String,
     /// Size in bytes.
     pub size: u64,
-    /// SHA-256 of the exact bytes scanned, so a decision names what it judged.
+    /// Lowercase hex SHA-256 of the input (`--input-hash sha256`, and archives: the
+    /// compressed file as stored). Absent when the input was hashed with BLAKE3.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub sha256: String,
+    /// Lowercase hex BLAKE3 of the input (the default input hash: `b3sum` verifies it).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub blake3: String,
     /// The container format (`minidump`, `elf-core`, `lime`, `raw`, an archive's).
     pub format: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -109,6 +114,7 @@ impl Report {
                 path: path.into(),
                 size,
                 sha256: String::new(),
+                blake3: String::new(),
                 format: format.into(),
                 description: None,
                 regions: 0,

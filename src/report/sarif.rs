@@ -108,6 +108,10 @@ pub fn sarif(reports: &[&Report], decisions: Option<&[&dyn GateVerdict]>) -> Val
         });
         if !r.input.sha256.is_empty() {
             artifact["hashes"] = json!({ "sha-256": r.input.sha256 });
+        } else if !r.input.blake3.is_empty() {
+            // Not in the IANA registry SARIF recommends its names from, but the only hash
+            // the scan computed (see `scan::InputHash`).
+            artifact["hashes"] = json!({ "blake3": r.input.blake3 });
         }
         artifacts.push(artifact);
         all_complete &= r.input.complete;

@@ -23,6 +23,7 @@ pub fn report_of(rec: &Record, rules_digest: &str) -> Report {
             path: i.path.clone(),
             size: i.size,
             sha256: String::new(),
+            blake3: String::new(),
             format: i.format.clone(),
             description: i.description.clone(),
             regions: 0,

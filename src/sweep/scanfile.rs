@@ -79,6 +79,8 @@ impl Ctx<'_> {
         let head = archive::head(&file).map_err(Unreadable::Read)?;
         let limits = Limits {
             deadline: self.time_limit.map(|t| Instant::now() + t),
+            // The sweep's state compares stored SHA-256s (`--rehash`, `hash_file`).
+            input_hash: crate::scan::InputHash::Sha256,
         };
         match archive::sniff(&head) {
             None => {

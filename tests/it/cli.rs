@@ -81,7 +81,7 @@ fn json_report_follows_schema_v1() {
     for k in [
         "path",
         "size",
-        "sha256",
+        "blake3",
         "format",
         "regions",
         "scanned_bytes",
@@ -309,7 +309,7 @@ fn stdin_is_spooled_scanned_and_bounded() {
     let p: serde_json::Value = serde_json::from_slice(&piped.stdout).unwrap();
     let f: serde_json::Value = serde_json::from_slice(&file.stdout).unwrap();
     assert_eq!(p["input"]["path"], "-");
-    assert_eq!(p["input"]["sha256"], f["input"]["sha256"]);
+    assert_eq!(p["input"]["blake3"], f["input"]["blake3"]);
     assert_eq!(p["findings"], f["findings"]);
     assert_eq!(
         std::fs::read_dir(&tmp).unwrap().count(),

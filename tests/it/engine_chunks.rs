@@ -4,7 +4,7 @@
 
 use dumpguard::Dump;
 use dumpguard::{Anchor, Detector, Family, ScanContext, Sink};
-use dumpguard::{Engine, Limits, CHUNK_SIZE};
+use dumpguard::{Engine, InputHash, Limits, CHUNK_SIZE};
 use sha2::{Digest, Sha256};
 use std::io::Write;
 use std::sync::{Arc, Mutex};
@@ -101,7 +101,9 @@ fn expected(data: &[u8], anchors: &[Vec<u8>]) -> HitList {
     v
 }
 
-fn scan(dump: &Dump<'_>, threads: usize) -> (HitList, HitList, String) {
+/// Scans with `threads` workers; the hits of both detectors and the input hash in `alg` (the
+/// report holds only that one).
+fn scan(dump: &Dump<'_>, threads: usize, alg: InputHash) -> (HitList, HitList, String) {
     let (hx, hy): (Hits, Hits) = Default::default();
     let engine = Engine::with_detectors(vec![
         Box::new(Recorder {
@@ -119,7 +121,11 @@ fn scan(dump: &Dump<'_>, threads: usize) -> (HitList, HitList, String) {
         .num_threads(threads)
         .build()
         .unwrap();
-    let outcome = pool.install(|| engine.scan(dump, &[], &Limits::default(), &|_| {}));
+    let limits = Limits {
+        input_hash: alg,
+        ..Limits::default()
+    };
+    let outcome = pool.install(|| engine.scan(dump, &[], &limits, &|_| {}));
     assert!(outcome.errors.is_empty(), "{:?}", outcome.errors);
     assert_eq!(outcome.scanned_bytes, dump.data().len() as u64);
     let sorted = |h: Hits| {
@@ -127,7 +133,12 @@ fn scan(dump: &Dump<'_>, threads: usize) -> (HitList, HitList, String) {
         v.sort_unstable();
         v
     };
-    (sorted(hx), sorted(hy), outcome.sha256)
+    let (hash, other) = match alg {
+        InputHash::Blake3 => (outcome.blake3, outcome.sha256),
+        InputHash::Sha256 => (outcome.sha256, outcome.blake3),
+    };
+    assert!(other.is_empty(), "only the {alg:?} hash is computed");
+    (sorted(hx), sorted(hy), hash)
 }
 
 fn check(dump: &Dump<'_>, data: &[u8]) {
@@ -136,12 +147,14 @@ fn check(dump: &Dump<'_>, data: &[u8]) {
         want_x.len() >= 12 && want_y.len() >= 8,
         "the input plants enough anchors"
     );
-    let sha = hex::encode(Sha256::digest(data));
+    let b3 = blake3::hash(data).to_hex().to_string();
+    let (_, _, sha) = scan(dump, 2, InputHash::Sha256);
+    assert_eq!(sha, hex::encode(Sha256::digest(data)), "SHA-256 input hash");
     for threads in [1, 2, 4] {
-        let (x, y, hash) = scan(dump, threads);
+        let (x, y, hash) = scan(dump, threads, InputHash::Blake3);
         assert_eq!(x, want_x, "detector x, {threads} threads");
         assert_eq!(y, want_y, "detector y, {threads} threads");
-        assert_eq!(hash, sha, "input hash, {threads} threads");
+        assert_eq!(hash, b3, "input hash, {threads} threads");
         // Spelled out: the anchor across the first boundary is reported once, not twice
         // (both chunks see it) and not zero times (neither holds all of it).
         let straddling = x.iter().filter(|&&h| h == (CHUNK_SIZE - 3, 2)).count();
@@ -169,9 +182,11 @@ fn every_anchor_once_across_chunk_boundaries_memory_mapped() {
 #[test]
 fn empty_and_tiny_inputs() {
     for data in [&b""[..], b"\x02\x01\x00", b"--BEGIN"] {
-        let (x, y, hash) = scan(&Dump::from_slice(data), 2);
+        let (x, y, hash) = scan(&Dump::from_slice(data), 2, InputHash::Blake3);
         assert_eq!(x, expected(data, &anchors_x()));
         assert_eq!(y, expected(data, &anchors_y()));
-        assert_eq!(hash, hex::encode(Sha256::digest(data)));
+        assert_eq!(hash, blake3::hash(data).to_hex().to_string());
+        let (_, _, sha) = scan(&Dump::from_slice(data), 2, InputHash::Sha256);
+        assert_eq!(sha, hex::encode(Sha256::digest(data)));
     }
 }

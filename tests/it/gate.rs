@@ -26,6 +26,13 @@ fn sha256_file(p: &Path) -> String {
     hex::encode(Sha256::digest(std::fs::read(p).unwrap()))
 }
 
+/// What `b3sum` prints: the gate's default input hash.
+fn blake3_file(p: &Path) -> String {
+    blake3::hash(&std::fs::read(p).unwrap())
+        .to_hex()
+        .to_string()
+}
+
 fn mode(p: &Path) -> u32 {
     std::fs::metadata(p).unwrap().permissions().mode() & 0o777
 }
@@ -79,6 +86,25 @@ fn fingerprints(p: &Path) -> Vec<String> {
     v
 }
 
+/// `--input-hash sha256` for tooling that needs SHA-256: the record and its audit event name
+/// the bytes by `sha256sum`'s digest instead of `b3sum`'s.
+#[test]
+fn input_hash_sha256_on_request() {
+    let dump = sample("clean.dmp");
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("audit.jsonl");
+    let r = gate(&[s(&dump), "--input-hash", "sha256", "--audit-log", s(&log)]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.record["input"]["sha256"], sha256_file(&dump));
+    assert!(r.record["input"].get("blake3").is_none(), "one input hash");
+    let line = std::fs::read_to_string(&log).unwrap();
+    let event: Value = serde_json::from_str(line.lines().next().unwrap()).unwrap();
+    assert_eq!(event["event"]["dump"]["sha256"], sha256_file(&dump));
+    assert!(event["event"]["dump"].get("blake3").is_none());
+    let bad = gate(&[s(&dump), "--input-hash", "md5"]);
+    assert_eq!(bad.code, 2, "an unknown algorithm is a usage error");
+}
+
 #[test]
 fn clean_minidump_is_allowed_with_a_complete_record() {
     let dump = sample("clean.dmp");
@@ -92,7 +118,8 @@ fn clean_minidump_is_allowed_with_a_complete_record() {
         rec["input"]["size"].as_u64().unwrap(),
         std::fs::metadata(&dump).unwrap().len()
     );
-    assert_eq!(rec["input"]["sha256"], sha256_file(&dump));
+    assert_eq!(rec["input"]["blake3"], blake3_file(&dump));
+    assert!(rec["input"].get("sha256").is_none(), "one input hash");
     assert_eq!(rec["input"]["format"], "minidump");
     assert_eq!(rec["tool"]["version"], env!("CARGO_PKG_VERSION"));
     assert!(rec["tool"]["rules_digest"]
@@ -155,8 +182,8 @@ fn redacted_copy_is_allowed_with_exit_3_and_attested() {
         serde_json::from_slice(&std::fs::read(dumpguard::gate::attestation_path(&out)).unwrap())
             .unwrap();
     assert_eq!(att["schema"], "dumpguard.redaction/v1");
-    assert_eq!(att["original"]["sha256"], before);
-    assert_eq!(att["copy"]["sha256"], sha256_file(&out));
+    assert_eq!(att["original"]["blake3"], blake3_file(&dump));
+    assert_eq!(att["copy"]["blake3"], blake3_file(&out));
     assert_eq!(att["outcome"], "verified");
     assert_eq!(att["rescan"]["blocking"], 0);
     assert_eq!(att["rescan"]["container_unchanged"], true);
@@ -198,8 +225,8 @@ fn redacted_copy_is_allowed_with_exit_3_and_attested() {
     let written: Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
     assert_eq!(written["decision"]["verdict"], "ALLOW_REDACTED");
     assert_eq!(
-        written["decision"]["redaction"]["copy"]["sha256"],
-        sha256_file(&out)
+        written["decision"]["redaction"]["copy"]["blake3"],
+        blake3_file(&out)
     );
 }
 

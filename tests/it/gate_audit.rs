@@ -88,7 +88,7 @@ fn intact_log_verifies_and_records_the_decisions() {
         let e = &r["event"];
         assert_eq!(e["kind"], "gate");
         assert_eq!(e["verdict"], if i % 2 == 0 { "ALLOW" } else { "BLOCK" });
-        assert!(e["dump"]["sha256"].as_str().unwrap().len() == 64);
+        assert!(e["dump"]["blake3"].as_str().unwrap().len() == 64);
         assert!(e["policy"]["digest"]
             .as_str()
             .unwrap()
