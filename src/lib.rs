@@ -416,3 +416,19 @@ fn archive_report(
         summary,
     }
 }
+
+#[cfg(all(test, not(feature = "archives")))]
+mod without_archives {
+    /// A build without the `archives` feature still knows an archive when it sees one, and
+    /// refuses it: scanning the compressed bytes as a raw dump would pass a key that sits in
+    /// it, uncompressed only after the gate said ALLOW.
+    #[test]
+    fn an_archive_is_an_error_not_a_raw_dump() {
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        std::io::Write::write_all(&mut file, &[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3]).unwrap();
+        let err = crate::Scanner::new()
+            .scan_path(file.path(), &crate::scan::Limits::default())
+            .unwrap_err();
+        assert!(err.to_string().contains("feature `archives`"), "{err}");
+    }
+}
