@@ -119,10 +119,10 @@ pub fn run(a: ScanArgs, color: ColorChoice) -> i32 {
             output: a.output.as_deref(),
             color,
             baseline: baseline.as_ref().map(|(p, b)| (format!("baseline {p}"), b)),
+            input_hash: a.input_hash.input_hash,
         },
         a.fail_on.fail_on,
         a.time_limit.time_limit,
-        a.input_hash.input_hash,
         a.quiet,
         a.max_stdin_bytes,
     )
@@ -185,6 +185,8 @@ struct ScanOutput<'a> {
     color: ColorChoice,
     /// The baseline and how suppressions name it.
     baseline: Option<(String, &'a Baseline)>,
+    /// What identifies each input in its report.
+    input_hash: dumpguard::InputHash,
 }
 
 /// Whether the arguments can name several inputs: then the JSON output is a collection
@@ -245,7 +247,6 @@ fn scan(
     out: ScanOutput<'_>,
     fail_on: Severity,
     time_limit: Option<u64>,
-    input_hash: dumpguard::InputHash,
     quiet: bool,
     max_stdin_bytes: u64,
 ) -> i32 {
@@ -285,7 +286,7 @@ fn scan(
     for path in &inputs {
         let limits = Limits {
             deadline: time_limit.and_then(|s| Instant::now().checked_add(Duration::from_secs(s))),
-            input_hash,
+            input_hash: out.input_hash,
         };
         let tick = |n: u64| {
             if let Some(pb) = &pb {
