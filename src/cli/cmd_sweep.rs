@@ -116,7 +116,7 @@ fn parse_jobs(s: &str) -> Result<usize, String> {
     }
 }
 
-/// Runs `dumpguard sweep`; returns the exit code (DESIGN.md): 2 if an entry failed or a dump
+/// Runs `dumpguard sweep`; returns the exit code (docs/design.md): 2 if an entry failed or a dump
 /// could not be scanned completely (or the sweep itself failed), else 1 if a finding reaches
 /// `--fail-on`, else 0 (always 0 with `--exit-zero` when the sweep ran to the end).
 pub fn run(a: SweepArgs) -> i32 {

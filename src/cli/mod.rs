@@ -1,4 +1,4 @@
-//! Command-line interface: argument parsing and mapping results to exit codes (DESIGN.md):
+//! Command-line interface: argument parsing and mapping results to exit codes (docs/design.md):
 //! 0 nothing at or above the threshold · 1 findings at or above it · 2 usage/input error or
 //! incomplete scan (outranks 1, as in ripgrep).
 //!
@@ -111,7 +111,7 @@ pub enum Command {
     Schema(cmd_schema::SchemaArgs),
 }
 
-/// Runs the command line; returns the process's exit code (DESIGN.md).
+/// Runs the command line; returns the process's exit code (docs/design.md).
 pub fn run(cli: Cli) -> i32 {
     match cli.command {
         Command::Scan(a) => cmd_scan::run(a, cli.color),

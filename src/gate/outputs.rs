@@ -8,7 +8,7 @@ use super::{same_file, Evaluation};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-/// What one gate run decided: the verdict, and the exit code DESIGN.md gives it (the one the
+/// What one gate run decided: the verdict, and the exit code docs/design.md gives it (the one the
 /// decision record holds: 1 or 2 for a BLOCK, 3 for ALLOW_REDACTED). `dumpguard gate` exits
 /// with [`GateOutcome::exit_code`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -146,7 +146,7 @@ impl Policy {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "sweep"))]
 mod tests {
     use super::*;
     use crate::report::{Finding, Severity};
