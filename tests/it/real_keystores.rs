@@ -1,12 +1,12 @@
 //! Keys behind well-known default passwords, and the key-generation candidates a JVM leaves
 //! behind (issue #15), on real processes and real tool output made at test time:
 //!
-//! * a JVM that generated one RSA-2048 key and loaded two PKCS#12 keystores protected by the
+//! * a JVM that generated four RSA-2048 keys and loaded two PKCS#12 keystores protected by the
 //!   JDK's `changeit` (one from `keytool`, one from `openssl pkcs12 -export`), dumped as a
 //!   gcore core, a minidump-writer minidump and a Windows-style full-memory minidump: the
 //!   keystore bytes are opened (and the `.p12` files themselves) — proven, critical, with
-//!   openssl's fingerprint, and the finding names the password; the generated key is
-//!   critical and every shorter key proven beside it is labelled a key-generation candidate,
+//!   openssl's fingerprint, and the finding names the password; the generated keys are
+//!   critical and every shorter key proven beside them is labelled a key-generation candidate,
 //!   at medium;
 //! * PuTTY (v2, v3/Argon2), OpenSSH (bcrypt) and encrypted PKCS#8 files with default
 //!   passwords opened and proven; with another password still `encrypted`; with absurd KDF
@@ -180,15 +180,20 @@ import java.util.*;
 public class KeyHolder {
     public static void main(String[] a) throws Exception {
         List<Object> keep = new ArrayList<>();
-        // a[0]: where the generated key's public key goes; a[1..]: keystores to load.
+        // a[0]: where the generated keys' public keys go; a[1..]: keystores to load.
+        // Four keys: whether one generation discards a too-short candidate is chance (one
+        // CI run in about ten saw none), four make a dump without any vanishingly rare.
         KeyPairGenerator g = KeyPairGenerator.getInstance("RSA");
         g.initialize(2048);
-        KeyPair kp = g.generateKeyPair();
-        String pem = "-----BEGIN PUBLIC KEY-----\n"
-            + Base64.getMimeEncoder().encodeToString(kp.getPublic().getEncoded())
-            + "\n-----END PUBLIC KEY-----\n";
-        Files.write(Paths.get(a[0]), pem.getBytes());
-        keep.add(kp);
+        StringBuilder pem = new StringBuilder();
+        for (int k = 0; k < 4; k++) {
+            KeyPair kp = g.generateKeyPair();
+            pem.append("-----BEGIN PUBLIC KEY-----\n")
+                .append(Base64.getMimeEncoder().encodeToString(kp.getPublic().getEncoded()))
+                .append("\n-----END PUBLIC KEY-----\n");
+            keep.add(kp);
+        }
+        Files.write(Paths.get(a[0]), pem.toString().getBytes());
         for (int i = 1; i < a.length; i++) {
             byte[] raw = Files.readAllBytes(Paths.get(a[i]));
             KeyStore ks = KeyStore.getInstance("PKCS12");
@@ -278,12 +283,12 @@ fn pkcs12_files_with_changeit_are_opened() {
     }
 }
 
-/// One JVM that generated an RSA-2048 key with `KeyPairGenerator` and then loaded both
+/// One JVM that generated four RSA-2048 keys with `KeyPairGenerator` and then loaded both
 /// keystores, dumped three ways and scanned once per dump (shared by the tests below: a JVM
 /// dump is the costliest thing this file does).
 struct Jvm {
-    /// The generated key's fingerprint (from the public key the JVM wrote).
-    generated: String,
+    /// The generated keys' fingerprints (from the public keys the JVM wrote).
+    generated: Vec<String>,
     dumps: Vec<(&'static str, common::DumpFile, Report, String)>,
 }
 
@@ -304,10 +309,11 @@ fn jvm() -> &'static Jvm {
         drop(holder);
         let recs = dumpguard::load_known_keys_file(&public).unwrap();
         use sha2::Digest;
-        let generated = format!(
-            "sha256:{}",
-            hex::encode(sha2::Sha256::digest(&recs[0].spki))
-        );
+        let generated: Vec<String> = recs
+            .iter()
+            .map(|r| format!("sha256:{}", hex::encode(sha2::Sha256::digest(&r.spki))))
+            .collect();
+        assert_eq!(generated.len(), 4, "the JVM wrote four public keys");
         let dumps = dumps
             .into_iter()
             .map(|(what, dump)| {
@@ -366,11 +372,11 @@ fn jvm_key_generation_candidates_are_labelled() {
     }
 }
 
-/// Checks the generated key is critical and every other proven RSA key (but the keystores')
+/// Checks the generated keys are critical and every other proven RSA key (but the keystores')
 /// is a labelled, medium candidate; returns those.
 fn candidates_beside<'a>(
     r: &'a Report,
-    real: &str,
+    real: &[String],
     stored: &[&str],
     what: &str,
 ) -> Vec<&'a Finding> {
@@ -379,12 +385,19 @@ fn candidates_beside<'a>(
         .iter()
         .filter(|f| f.kind == "rsa-private-key" && f.verified)
         .collect();
-    // The generated key: critical, never a candidate.
-    let kept: Vec<&&Finding> = rsa
-        .iter()
-        .filter(|f| f.fingerprint.as_deref() == Some(real))
-        .collect();
-    assert!(!kept.is_empty(), "{what}: the generated key was not found");
+    // The generated keys: each found, critical, never a candidate.
+    let is_real = |f: &Finding| {
+        real.iter()
+            .any(|g| f.fingerprint.as_deref() == Some(g.as_str()))
+    };
+    for g in real {
+        assert!(
+            rsa.iter()
+                .any(|f| f.fingerprint.as_deref() == Some(g.as_str())),
+            "{what}: the generated key {g} was not found"
+        );
+    }
+    let kept: Vec<&&Finding> = rsa.iter().filter(|f| is_real(f)).collect();
     for f in &kept {
         assert_eq!(f.severity, Severity::Critical, "{what}");
         assert!(f.known_key.is_none(), "{what}");
@@ -395,7 +408,7 @@ fn candidates_beside<'a>(
         .into_iter()
         .filter(|f| {
             let fp = f.fingerprint.as_deref().unwrap_or_default();
-            fp != real && !stored.contains(&fp)
+            !is_real(f) && !stored.contains(&fp)
         })
         .collect();
     for f in &others {
