@@ -171,6 +171,7 @@ impl<'p> Sampled<'p> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::keys::testkeys::noise;
     use aho_corasick::{AhoCorasickBuilder, MatchKind};
 
     fn automaton(
@@ -190,19 +191,6 @@ mod tests {
             }
         }
         v
-    }
-
-    /// A deterministic byte stream (xorshift).
-    fn noise(n: usize, seed: u64) -> Vec<u8> {
-        let mut x = seed | 1;
-        (0..n)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                x as u8
-            })
-            .collect()
     }
 
     #[test]
