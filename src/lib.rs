@@ -83,7 +83,8 @@ pub use rules::spec::RuleSpec;
 pub use rules::{GitleaksError, LoadError, PatternError, RuleError, RuleProblem, RuleSet};
 pub use scan::rules_check::{check as check_rules, RuleCheck};
 pub use scan::{
-    check_time_limit, parse_time_limit, Engine, InputHash, Limits, TimeLimitError, CHUNK_SIZE,
+    check_time_limit, parse_time_limit, Engine, InputHash, Limits, TimeLimitError,
+    UnknownInputHash, CHUNK_SIZE,
 };
 
 /// Single parsers and proofs, for the fuzz targets (`fuzz/fuzz_targets`) and the

@@ -157,15 +157,23 @@ impl InputHash {
 }
 
 impl std::str::FromStr for InputHash {
-    type Err = String;
+    type Err = UnknownInputHash;
 
-    fn from_str(s: &str) -> Result<InputHash, String> {
+    fn from_str(s: &str) -> Result<InputHash, UnknownInputHash> {
         match s {
             "blake3" => Ok(InputHash::Blake3),
             "sha256" => Ok(InputHash::Sha256),
-            _ => Err(format!("'{s}' is not an input hash (blake3 or sha256)")),
+            _ => Err(UnknownInputHash { given: s.into() }),
         }
     }
+}
+
+/// `--input-hash` names neither algorithm.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("'{given}' is not an input hash (blake3 or sha256)")]
+pub struct UnknownInputHash {
+    /// The value given.
+    pub given: String,
 }
 
 impl Engine {
