@@ -211,7 +211,7 @@ pub fn key_severity(status: Status) -> Severity {
 impl Finding {
     /// A verified RSA key finding with fixed placement, for unit tests of what consumes
     /// findings (the sweep's state, its policy): one fixture instead of one per module.
-    #[cfg(test)]
+    #[cfg(all(test, feature = "sweep"))]
     pub(crate) fn verified_rsa_for_test(
         id: &str,
         fingerprint: &str,
