@@ -6,9 +6,10 @@
 //! Detectors read the whole (memory-mapped) dump, so decoding is never cut by a chunk edge.
 //!
 //! Speed and memory: anchors are found by a SIMD prefilter that still reports every
-//! overlapping hit (`anchors`), and the input's hash, the one sequential pass, runs beside
-//! the workers over the same pages, paced so each page is faulted in and released about once
-//! and resident memory stays bounded whatever the dump size (`pacing`).
+//! overlapping hit (`anchors`); the input's BLAKE3 is computed by the workers block by block
+//! while the block is in cache (`tree_hash`), or, for SHA-256, by one sequential pass beside
+//! them over the same pages; either way each page is faulted in and released about once and
+//! resident memory stays bounded whatever the dump size (`pacing`).
 
 mod anchors;
 mod dedup;
@@ -16,6 +17,7 @@ mod ephemeral_keys;
 mod keygen_candidates;
 mod pacing;
 pub mod rules_check;
+mod tree_hash;
 
 pub use anchors::AnchorSet;
 
@@ -72,6 +74,8 @@ pub struct Outcome {
 /// on which worker scanned what.
 struct ChunkResult {
     index: usize,
+    /// The chunk's part of the input's BLAKE3, when the workers compute it.
+    hash: Option<tree_hash::Part>,
     sink: Sink,
     error: Option<String>,
     scanned: u64,
@@ -242,7 +246,8 @@ impl Engine {
             pages: Some(&dump.bytes),
         };
         let timed_out = AtomicBool::new(false);
-        let pacer = Pacer::new(&dump.bytes, CHUNK_SIZE);
+        let blake3 = limits.input_hash == InputHash::Blake3;
+        let pacer = Pacer::new(&dump.bytes, CHUNK_SIZE, !blake3);
         let mut digest = String::new();
         // One result list per worker; workers claim chunks in ascending order (see `pacing`).
         let mut per_worker: Vec<Vec<ChunkResult>> = Vec::new();
@@ -252,18 +257,24 @@ impl Engine {
                 let (cx, pacer, timed_out) = (&cx, &pacer, &timed_out);
                 s.spawn(move |_| {
                     while let Some((i, start, end)) = pacer.claim() {
-                        out.push(self.run_chunk(cx, i, start, end, limits, timed_out));
+                        out.push(self.run_chunk(cx, i, start, end, limits, timed_out, blake3));
                         pacer.scanned(i);
                         progress((end - start) as u64);
                     }
                 });
             }
-            // Spawned last so this thread pops it first: the hash is the critical path.
-            let (pacer, digest, alg) = (&pacer, &mut digest, limits.input_hash);
-            s.spawn(move |_| *digest = pacer.hash(alg));
+            if !blake3 {
+                // Spawned last so this thread pops it first: the hash is the critical path.
+                let (pacer, digest) = (&pacer, &mut digest);
+                s.spawn(move |_| *digest = pacer.hash());
+            }
         });
         let mut results: Vec<ChunkResult> = per_worker.into_iter().flatten().collect();
         results.sort_unstable_by_key(|r| r.index);
+        if blake3 {
+            let parts = results.iter_mut().filter_map(|r| r.hash.take()).collect();
+            digest = tree_hash::root(parts, CHUNK_SIZE, data.len());
+        }
 
         let mut found = Sink::default();
         let mut errors = Vec::new();
@@ -326,7 +337,10 @@ impl Engine {
         }
     }
 
-    /// Scans one chunk, isolating a detector panic to it.
+    /// Scans one chunk, isolating a detector panic to it; with `blake3`, also hashes it
+    /// (always all of it: a chunk skipped for the time limit or cut by a panic is still part
+    /// of the input the report identifies).
+    #[allow(clippy::too_many_arguments)]
     fn run_chunk(
         &self,
         cx: &ScanContext<'_>,
@@ -335,27 +349,39 @@ impl Engine {
         end: usize,
         limits: &Limits,
         timed_out: &AtomicBool,
+        blake3: bool,
     ) -> ChunkResult {
         let mut r = ChunkResult {
             index,
+            hash: None,
             sink: Sink::default(),
             error: None,
             scanned: 0,
         };
+        let new_hasher = || tree_hash::ChunkHasher::new(start, CHUNK_SIZE, cx.data.len());
         if limits.deadline.is_some_and(|d| Instant::now() > d) {
             timed_out.store(true, Ordering::Relaxed);
-            return r;
-        }
-        let run = catch_unwind(AssertUnwindSafe(|| {
-            self.scan_chunk(cx, start, end, &mut r.sink)
-        }));
-        match run {
-            Ok(()) => r.scanned = (end - start) as u64,
-            Err(_) => {
-                r.error = Some(format!(
-                "a detector failed on bytes {start:#x}..{end:#x}; that range is not fully scanned"
-            ))
+        } else {
+            let mut hasher = blake3.then(new_hasher);
+            let run = catch_unwind(AssertUnwindSafe(|| {
+                self.scan_chunk(cx, start, end, &mut r.sink, hasher.as_mut())
+            }));
+            match run {
+                Ok(()) => {
+                    r.scanned = (end - start) as u64;
+                    r.hash = hasher.map(tree_hash::ChunkHasher::finish);
+                }
+                Err(_) => {
+                    r.error = Some(format!(
+                        "a detector failed on bytes {start:#x}..{end:#x}; that range is not fully scanned"
+                    ))
+                }
             }
+        }
+        if blake3 && r.hash.is_none() {
+            let mut h = new_hasher();
+            h.update(&cx.data[start..end]);
+            r.hash = Some(h.finish());
         }
         r
     }
@@ -364,7 +390,16 @@ impl Engine {
     /// detector's own pass read a block while it is still in the core's L2 cache, instead of
     /// each streaming the whole chunk from memory again (on the 1.5 GB python core, six passes
     /// over 4 MiB chunks had made the AES pass wait on memory most of its time).
-    fn scan_chunk(&self, cx: &ScanContext<'_>, start: usize, end: usize, sink: &mut Sink) {
+    ///
+    /// With `hasher`, each block is hashed right after the detectors, while it is in cache.
+    fn scan_chunk(
+        &self,
+        cx: &ScanContext<'_>,
+        start: usize,
+        end: usize,
+        sink: &mut Sink,
+        mut hasher: Option<&mut tree_hash::ChunkHasher>,
+    ) {
         let anchors = self.anchors.get_or_init(|| AnchorSet::new(&self.patterns));
         let mut from = start;
         while from < end {
@@ -377,6 +412,9 @@ impl Engine {
             });
             for d in &self.detectors {
                 d.scan_chunk(cx, from, to, sink);
+            }
+            if let Some(h) = hasher.as_deref_mut() {
+                h.update(&cx.data[from..to]);
             }
             from = to;
         }

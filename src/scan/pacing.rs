@@ -1,9 +1,11 @@
 //! Pacing the input hash and the scan over one memory map, so that every page of the dump
 //! is faulted in about once, released once, and never piles up (docs/design.md principle 6).
 //!
-//! Both passes read every chunk. The hash is one sequential stream (SHA-256 ≈ 1.45 GB/s per
-//! core with SHA-NI, the critical path of a whole scan on two cores; BLAKE3 several GB/s) and
-//! the chunk scan is parallel. So the scan goes first and the hash follows:
+//! The default input hash, BLAKE3, is computed by the workers themselves (`tree_hash`): a
+//! chunk is released as soon as it is scanned. SHA-256 (`--input-hash sha256`) cannot be
+//! split, so it is one sequential stream beside the parallel scan (≈ 1.45 GB/s per core with
+//! SHA-NI, the critical path of a whole scan on two cores), and both passes read every
+//! chunk. So the scan goes first and the hash follows:
 //!
 //! - workers claim chunks in ascending order and stay at most [`AHEAD`] chunks ahead of the
 //!   hash while it runs (they wait, which costs nothing: the hash is the bottleneck). The
@@ -17,7 +19,6 @@
 //! Resident dump pages are therefore bounded by about 2 × [`AHEAD`] chunks plus the chunks in
 //! flight, whatever the dump size.
 
-use super::InputHash;
 use crate::input::DumpBytes;
 use sha2::{Digest, Sha256};
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering::SeqCst};
@@ -47,14 +48,18 @@ pub struct Pacer<'a> {
 }
 
 impl<'a> Pacer<'a> {
-    pub fn new(bytes: &'a DumpBytes<'a>, chunk: usize) -> Pacer<'a> {
+    /// `hash_beside`: whether [`Pacer::hash`] will run beside the workers (SHA-256). Without
+    /// it (BLAKE3, which the workers compute themselves) a chunk is released as soon as it is
+    /// scanned.
+    pub fn new(bytes: &'a DumpBytes<'a>, chunk: usize, hash_beside: bool) -> Pacer<'a> {
         let chunks = bytes.len().div_ceil(chunk);
+        let initial = if hash_beside { 0 } else { HASHED };
         Pacer {
             bytes,
             chunk,
             chunks,
             mapped: matches!(bytes, DumpBytes::Mapped(_)),
-            state: (0..chunks).map(|_| AtomicU8::new(0)).collect(),
+            state: (0..chunks).map(|_| AtomicU8::new(initial)).collect(),
             claimed: AtomicUsize::new(0),
             hashed: AtomicUsize::new(0),
             hashing: AtomicBool::new(false),
@@ -116,8 +121,8 @@ impl<'a> Pacer<'a> {
         self.bytes.release(start, end);
     }
 
-    /// The `alg` digest of all the bytes, chunk by chunk, as lowercase hex.
-    pub fn hash(&self, alg: InputHash) -> String {
+    /// The SHA-256 of all the bytes, chunk by chunk, as lowercase hex.
+    pub fn hash(&self) -> String {
         struct Running<'p, 'a>(&'p Pacer<'a>);
         impl Drop for Running<'_, '_> {
             // Also on a panic, so no worker waits for a hash that will never advance.
@@ -131,27 +136,12 @@ impl<'a> Pacer<'a> {
         }
         self.hashing.store(true, SeqCst);
         let _running = Running(self);
-        match alg {
-            InputHash::Sha256 => {
-                let mut hasher = Sha256::new();
-                for c in 0..self.chunks {
-                    let (start, end) = self.range(c);
-                    hasher.update(&self.bytes[start..end]);
-                    self.hashed_chunk(c);
-                }
-                hex::encode(hasher.finalize())
-            }
-            InputHash::Blake3 => {
-                // One thread: the workers hold the other cores. `update` hashes a chunk's
-                // 1 KiB leaves 16 at a time with AVX-512 (8 with AVX2), chosen at run time.
-                let mut hasher = blake3::Hasher::new();
-                for c in 0..self.chunks {
-                    let (start, end) = self.range(c);
-                    hasher.update(&self.bytes[start..end]);
-                    self.hashed_chunk(c);
-                }
-                hasher.finalize().to_hex().to_string()
-            }
+        let mut hasher = Sha256::new();
+        for c in 0..self.chunks {
+            let (start, end) = self.range(c);
+            hasher.update(&self.bytes[start..end]);
+            self.hashed_chunk(c);
         }
+        hex::encode(hasher.finalize())
     }
 }

@@ -446,6 +446,29 @@ fn detector_panic_blocks() {
         "{:?}",
         d.reasons
     );
+    // The workers hash what they scan: a chunk a panic cut short is still hashed whole, so
+    // the record names the exact bytes it judged (one chunk here, several below).
+    assert_eq!(
+        eval.record.report.input.blake3,
+        blake3_file(&sample("clean.dmp"))
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.raw");
+    let bytes: Vec<u8> = (0..(9 << 20) + 12_345u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8)
+        .collect();
+    std::fs::write(&big, &bytes).unwrap();
+    let eval = gate.evaluate(&big, None);
+    assert!(
+        eval.record
+            .decision
+            .reasons
+            .iter()
+            .any(|r| r.contains("a detector failed")),
+        "{:?}",
+        eval.record.decision.reasons
+    );
+    assert_eq!(eval.record.report.input.blake3, blake3_file(&big));
     // Without the panicking detector the same dump is allowed.
     let ok =
         Gate::new(Scanner::new(), Policy::default_policy()).evaluate(&sample("clean.dmp"), None);
@@ -462,6 +485,11 @@ fn time_out_blocks() {
     );
     let r = gate(&[s(&sample("clean.dmp")), "--policy", s(&p)]);
     assert_blocked_error(&r, "time limit reached");
+    // Nothing was scanned, and the record still identifies every byte of the input.
+    assert_eq!(
+        r.record["input"]["blake3"],
+        blake3_file(&sample("clean.dmp"))
+    );
 }
 
 #[test]
