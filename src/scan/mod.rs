@@ -38,6 +38,28 @@ pub use crate::detect::CHUNK_SIZE;
 /// stay cached.
 const CACHE_BLOCK: usize = 256 << 10;
 
+/// The smallest work item: one cache block, below which dispatch would cost more than it
+/// balances.
+const MIN_CHUNK: usize = CACHE_BLOCK;
+
+/// The work item for a dump of `len` bytes on `threads` workers: [`CHUNK_SIZE`], or, for a
+/// dump too small to give each worker about four of those, the power of two (at least
+/// [`MIN_CHUNK`]) that does. A 3.4 MiB core of `openssl s_server` used to be one 4 MiB item on
+/// one core while the other core waited. A power of two, because each item is a BLAKE3
+/// subtree (`tree_hash`). Detectors see no difference: they read the whole dump, an anchor
+/// belongs to the item it starts in, and their per-item budgets only bound adversarial
+/// inputs (a smaller item has the same budget, so a small dump may get a little more work
+/// before budgets bite, never less).
+fn work_item(len: usize, threads: usize) -> usize {
+    let share = len / (4 * threads.max(1));
+    if share >= CHUNK_SIZE {
+        return CHUNK_SIZE;
+    }
+    // The largest power of two not above the share.
+    let floor = if share == 0 { 1 } else { 1 << share.ilog2() };
+    floor.clamp(MIN_CHUNK, CHUNK_SIZE)
+}
+
 /// The compiled set of detectors and their anchors.
 pub struct Engine {
     detectors: Vec<Box<dyn Detector>>,
@@ -247,7 +269,8 @@ impl Engine {
         };
         let timed_out = AtomicBool::new(false);
         let blake3 = limits.input_hash == InputHash::Blake3;
-        let pacer = Pacer::new(&dump.bytes, CHUNK_SIZE, !blake3);
+        let chunk = work_item(data.len(), rayon::current_num_threads());
+        let pacer = Pacer::new(&dump.bytes, chunk, !blake3);
         let mut digest = String::new();
         // One result list per worker; workers claim chunks in ascending order (see `pacing`).
         let mut per_worker: Vec<Vec<ChunkResult>> = Vec::new();
@@ -257,7 +280,8 @@ impl Engine {
                 let (cx, pacer, timed_out) = (&cx, &pacer, &timed_out);
                 s.spawn(move |_| {
                     while let Some((i, start, end)) = pacer.claim() {
-                        out.push(self.run_chunk(cx, i, start, end, limits, timed_out, blake3));
+                        let hash = blake3.then_some(chunk);
+                        out.push(self.run_chunk(cx, i, start, end, limits, timed_out, hash));
                         pacer.scanned(i);
                         progress((end - start) as u64);
                     }
@@ -273,7 +297,7 @@ impl Engine {
         results.sort_unstable_by_key(|r| r.index);
         if blake3 {
             let parts = results.iter_mut().filter_map(|r| r.hash.take()).collect();
-            digest = tree_hash::root(parts, CHUNK_SIZE, data.len());
+            digest = tree_hash::root(parts, chunk, data.len());
         }
 
         let mut found = Sink::default();
@@ -337,9 +361,9 @@ impl Engine {
         }
     }
 
-    /// Scans one chunk, isolating a detector panic to it; with `blake3`, also hashes it
-    /// (always all of it: a chunk skipped for the time limit or cut by a panic is still part
-    /// of the input the report identifies).
+    /// Scans one chunk, isolating a detector panic to it; with `blake3` (the work item's
+    /// size), also hashes it (always all of it: a chunk skipped for the time limit or cut by
+    /// a panic is still part of the input the report identifies).
     #[allow(clippy::too_many_arguments)]
     fn run_chunk(
         &self,
@@ -349,7 +373,7 @@ impl Engine {
         end: usize,
         limits: &Limits,
         timed_out: &AtomicBool,
-        blake3: bool,
+        blake3: Option<usize>,
     ) -> ChunkResult {
         let mut r = ChunkResult {
             index,
@@ -358,11 +382,11 @@ impl Engine {
             error: None,
             scanned: 0,
         };
-        let new_hasher = || tree_hash::ChunkHasher::new(start, CHUNK_SIZE, cx.data.len());
+        let new_hasher = |chunk| tree_hash::ChunkHasher::new(start, chunk, cx.data.len());
         if limits.deadline.is_some_and(|d| Instant::now() > d) {
             timed_out.store(true, Ordering::Relaxed);
         } else {
-            let mut hasher = blake3.then(new_hasher);
+            let mut hasher = blake3.map(new_hasher);
             let run = catch_unwind(AssertUnwindSafe(|| {
                 self.scan_chunk(cx, start, end, &mut r.sink, hasher.as_mut())
             }));
@@ -378,8 +402,8 @@ impl Engine {
                 }
             }
         }
-        if blake3 && r.hash.is_none() {
-            let mut h = new_hasher();
+        if let (Some(chunk), None) = (blake3, &r.hash) {
+            let mut h = new_hasher(chunk);
             h.update(&cx.data[start..end]);
             r.hash = Some(h.finish());
         }
@@ -458,5 +482,28 @@ fn label_known_keys(findings: &mut [Finding], inventory: &[PublicKeyRecord]) {
 impl Default for Engine {
     fn default() -> Self {
         Engine::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn work_items_give_every_worker_several_and_stay_powers_of_two() {
+        assert_eq!(work_item(0, 2), MIN_CHUNK);
+        assert_eq!(work_item(1 << 20, 2), MIN_CHUNK);
+        // The 3.4 MiB s_server core: 14 items for two workers instead of one.
+        assert_eq!(work_item(3_565_000, 2), 256 << 10);
+        assert_eq!(work_item(17 << 20, 2), 2 << 20);
+        assert_eq!(work_item(32 << 20, 2), CHUNK_SIZE);
+        assert_eq!(work_item(1 << 30, 2), CHUNK_SIZE);
+        assert_eq!(work_item(1 << 30, 0), CHUNK_SIZE);
+        for len in [0, 1, 5 << 20, 9 << 20, 100 << 20] {
+            for threads in 1..9 {
+                let c = work_item(len, threads);
+                assert!(c.is_power_of_two() && (MIN_CHUNK..=CHUNK_SIZE).contains(&c));
+            }
+        }
     }
 }
