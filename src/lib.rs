@@ -200,7 +200,7 @@ impl Scanner {
     }
 
     /// [`Scanner::scan_path`] with explicit expansion bounds for archives. An archive gives
-    /// one report for the whole file (its size and sha256 are the archive's): every member is
+    /// one report for the whole file (its size and input hash are the archive's): every member is
     /// scanned, each finding names its member (`location.member`), and the report is
     /// incomplete when a member could not be expanded within the bounds, the archive could
     /// not be read (it is then scanned as raw bytes too), or the file changed meanwhile. A
@@ -241,6 +241,7 @@ impl Scanner {
             time_limit: limits
                 .deadline
                 .map(|d| d.saturating_duration_since(Instant::now())),
+            input_hash: limits.input_hash,
         };
         let scanned = ctx
             .scan_file(path, name, progress)
@@ -325,6 +326,16 @@ impl Scanner {
     }
 }
 
+/// The hex of a `<algorithm>:<hex>` content hash when it has this algorithm's `prefix`, else
+/// empty (the report carries one input hash, named by its algorithm).
+#[cfg(feature = "archives")]
+fn stored_hex(content_hash: &str, prefix: &str) -> String {
+    content_hash
+        .strip_prefix(prefix)
+        .unwrap_or_default()
+        .to_string()
+}
+
 /// One report for an archive from the reports of its members (see
 /// [`Scanner::scan_path_bounded`]).
 #[cfg(feature = "archives")]
@@ -398,8 +409,8 @@ fn archive_report(
         input: InputInfo {
             path: name.into(),
             size,
-            sha256: scanned.sha256,
-            blake3: String::new(),
+            sha256: stored_hex(&scanned.content_hash, "sha256:"),
+            blake3: stored_hex(&scanned.content_hash, "blake3:"),
             format,
             description: Some(description),
             regions,

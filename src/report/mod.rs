@@ -48,11 +48,12 @@ pub struct InputInfo {
     pub path: String,
     /// Size in bytes.
     pub size: u64,
-    /// Lowercase hex SHA-256 of the input (`--input-hash sha256`, and archives: the
+    /// Lowercase hex SHA-256 of the input (`--input-hash sha256`; for an archive, of the
     /// compressed file as stored). Absent when the input was hashed with BLAKE3.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub sha256: String,
-    /// Lowercase hex BLAKE3 of the input (the default input hash: `b3sum` verifies it).
+    /// Lowercase hex BLAKE3 of the input (the default input hash, also of `sweep`; for an
+    /// archive, of the compressed file as stored: `b3sum` verifies it).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub blake3: String,
     /// The container format (`minidump`, `elf-core`, `lime`, `raw`, an archive's).

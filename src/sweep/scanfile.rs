@@ -6,7 +6,7 @@ use super::archive::{self, Budget, Kind, Spilled};
 use super::layout::Layout;
 use crate::input::Dump;
 use crate::report::Report;
-use crate::scan::Limits;
+use crate::scan::{InputHash, Limits};
 use crate::Scanner;
 use sha2::{Digest, Sha256};
 use std::fs::File;
@@ -33,8 +33,9 @@ pub struct Unit {
 /// Everything a swept file produced.
 pub struct Scanned {
     pub units: Vec<Unit>,
-    /// SHA-256 of the file on disk (for an archive: of the archive).
-    pub sha256: String,
+    /// The file's hash as the state keeps it, `<algorithm>:<hex>` ([`hash_file`]), of the file
+    /// on disk (for an archive: of the archive as stored).
+    pub content_hash: String,
 }
 
 /// What scanning needs, shared by all files of a sweep.
@@ -44,6 +45,8 @@ pub struct Ctx<'a> {
     pub tmpdir: &'a Path,
     /// Per top-level file.
     pub time_limit: Option<Duration>,
+    /// The input hash of reports and of the content hash ([`Scanned::content_hash`]).
+    pub input_hash: InputHash,
 }
 
 /// A report for a dump that could not be scanned: no findings, incomplete, and why.
@@ -79,8 +82,7 @@ impl Ctx<'_> {
         let head = archive::head(&file).map_err(Unreadable::Read)?;
         let limits = Limits {
             deadline: self.time_limit.map(|t| Instant::now() + t),
-            // The sweep's state compares stored SHA-256s (`--rehash`, `hash_file`).
-            input_hash: crate::scan::InputHash::Sha256,
+            input_hash: self.input_hash,
         };
         match archive::sniff(&head) {
             None => {
@@ -92,8 +94,12 @@ impl Ctx<'_> {
                 if let Some(why) = dump.bytes.changed() {
                     return Err(Unreadable::Changed(why));
                 }
+                let hex = match self.input_hash {
+                    InputHash::Blake3 => &report.input.blake3,
+                    InputHash::Sha256 => &report.input.sha256,
+                };
                 Ok(Scanned {
-                    sha256: report.input.sha256.clone(),
+                    content_hash: format!("{}:{hex}", self.input_hash.as_str()),
                     units: vec![Unit {
                         name: name.into(),
                         member: None,
@@ -104,7 +110,7 @@ impl Ctx<'_> {
                 })
             }
             Some(kind) => {
-                let sha256 = hash_file(&file).map_err(Unreadable::Read)?;
+                let content_hash = hash_file(&file, self.input_hash).map_err(Unreadable::Read)?;
                 (&file).seek(SeekFrom::Start(0)).map_err(Unreadable::Read)?;
                 let size = file.metadata().map(|m| m.len()).unwrap_or(0);
                 let budget = Budget::for_file(size, self.limits);
@@ -115,7 +121,10 @@ impl Ctx<'_> {
                     u.member = u.name.strip_prefix(&prefix).map(str::to_string);
                 }
                 progress(size);
-                Ok(Scanned { units, sha256 })
+                Ok(Scanned {
+                    units,
+                    content_hash,
+                })
             }
         }
     }
@@ -297,9 +306,12 @@ pub fn incomplete(report: &mut Report, why: String) {
     report.input.warnings.push(why);
 }
 
-/// SHA-256 of a whole file, streamed.
-pub fn hash_file(file: &File) -> std::io::Result<String> {
-    let mut h = Sha256::new();
+/// The `alg` hash of a whole file, streamed, as the state keeps it: `<algorithm>:<hex>`. The
+/// algorithm is part of the value so a state written when the sweep used SHA-256 is still
+/// compared like for like by `--rehash`.
+pub fn hash_file(file: &File, alg: InputHash) -> std::io::Result<String> {
+    let mut sha = Sha256::new();
+    let mut b3 = blake3::Hasher::new();
     let mut r = std::io::BufReader::with_capacity(1 << 20, file);
     let mut buf = vec![0u8; 1 << 20];
     loop {
@@ -307,7 +319,24 @@ pub fn hash_file(file: &File) -> std::io::Result<String> {
         if n == 0 {
             break;
         }
-        h.update(&buf[..n]);
+        match alg {
+            InputHash::Sha256 => {
+                sha.update(&buf[..n]);
+            }
+            InputHash::Blake3 => {
+                b3.update(&buf[..n]);
+            }
+        }
     }
-    Ok(hex::encode(h.finalize()))
+    let hex = match alg {
+        InputHash::Sha256 => hex::encode(sha.finalize()),
+        InputHash::Blake3 => b3.finalize().to_hex().to_string(),
+    };
+    Ok(format!("{}:{hex}", alg.as_str()))
+}
+
+/// The algorithm of a stored [`hash_file`] value; `None` for anything else (nothing to
+/// compare with: the file counts as changed).
+pub fn stored_algorithm(stored: &str) -> Option<InputHash> {
+    stored.split_once(':')?.0.parse().ok()
 }

@@ -1,7 +1,8 @@
 //! The sweep's memory between runs: an embedded SQLite database (`--state FILE`).
 //!
 //! - `files`: one row per directory entry ever swept, keyed by path, with the size, mtime
-//!   (ns) and SHA-256 it had when scanned, the tool version and rules/policy digests that
+//!   (ns) and content hash (`blake3:<hex>`; `sha256:<hex>` from states before version 3) it
+//!   had when scanned, the tool version and rules/policy digests that
 //!   scanned it, its status (`scanned`, `skipped`, `failed`, `gone`) and reason. A file whose
 //!   size, mtime and digests match is not scanned again — and its row is not even written:
 //!   a sweep of an unchanged share only reads the state (which entries a run saw comes from
@@ -30,7 +31,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
 /// Bumped when the schema changes incompatibly.
-const SCHEMA_VERSION: i64 = 2;
+const SCHEMA_VERSION: i64 = 3;
 
 /// What a scan result depends on besides the file: a change in any of these rescans.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -59,7 +60,8 @@ pub struct Run {
 pub struct FileRow {
     pub size: u64,
     pub mtime_ns: i64,
-    pub sha256: Option<String>,
+    /// `<algorithm>:<hex>` (`scanfile::hash_file`).
+    pub content_hash: Option<String>,
     pub status: EntryStatus,
     pub digests: Digests,
 }
@@ -176,6 +178,25 @@ impl State {
                 "BEGIN; ALTER TABLE units ADD COLUMN verdict TEXT; PRAGMA user_version = 2; COMMIT;",
             )
             .map_err(|e| busy_or(e, path))?;
+        }
+        if version == 1 || version == 2 {
+            // Version 3 keeps the content hash with its algorithm (`blake3:<hex>`), since the
+            // sweep hashes with BLAKE3 like `scan`. Older rows hold a bare SHA-256: prefixed,
+            // `--rehash` still compares them with SHA-256.
+            let has_files: i64 = db(conn.query_row(
+                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'files'",
+                [],
+                |r| r.get(0),
+            ))?;
+            let rename = if has_files > 0 {
+                "ALTER TABLE files RENAME COLUMN sha256 TO content_hash;
+                 UPDATE files SET content_hash = 'sha256:' || content_hash
+                     WHERE content_hash IS NOT NULL;"
+            } else {
+                ""
+            };
+            conn.execute_batch(&format!("BEGIN; {rename} PRAGMA user_version = 3; COMMIT;"))
+                .map_err(|e| busy_or(e, path))?;
             return Ok(State { conn });
         }
         if version == SCHEMA_VERSION {
@@ -192,7 +213,7 @@ impl State {
                 params TEXT NOT NULL);
             CREATE TABLE IF NOT EXISTS files(
                 path TEXT PRIMARY KEY, rel TEXT NOT NULL, folder TEXT NOT NULL,
-                size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, sha256 TEXT,
+                size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, content_hash TEXT,
                 status TEXT NOT NULL, reason TEXT,
                 tool_version TEXT NOT NULL, rules_digest TEXT NOT NULL, policy_digest TEXT NOT NULL,
                 scanned_run INTEGER, scanned_at TEXT, seen_run INTEGER NOT NULL);
@@ -207,7 +228,7 @@ impl State {
                 last_run INTEGER NOT NULL, last_seen TEXT NOT NULL,
                 resolved_run INTEGER, resolved_at TEXT, PRIMARY KEY(unit, secret));
             CREATE INDEX IF NOT EXISTS secrets_file ON secrets(file);
-            PRAGMA user_version = 2;
+            PRAGMA user_version = 3;
             COMMIT;",
         )
         .map_err(|e| busy_or(e, path))?;
@@ -268,7 +289,7 @@ impl State {
     /// Every `files` row, for the unchanged check.
     pub fn load_files(&self) -> Result<HashMap<String, FileRow>> {
         let mut stmt = db(self.conn.prepare(
-            "SELECT path, size, mtime_ns, sha256, status, tool_version, rules_digest, policy_digest FROM files",
+            "SELECT path, size, mtime_ns, content_hash, status, tool_version, rules_digest, policy_digest FROM files",
         ))?;
         let rows = db(stmt.query_map([], |r| {
             Ok((
@@ -276,7 +297,7 @@ impl State {
                 FileRow {
                     size: r.get::<_, i64>(1)? as u64,
                     mtime_ns: r.get(2)?,
-                    sha256: r.get(3)?,
+                    content_hash: r.get(3)?,
                     status: r.get(4)?,
                     digests: Digests {
                         tool_version: r.get(5)?,
@@ -306,11 +327,11 @@ impl State {
         let tx = db(self.conn.transaction())?;
         {
             let mut up = db(tx.prepare_cached(
-                "INSERT INTO files(path, rel, folder, size, mtime_ns, sha256, status, reason,
+                "INSERT INTO files(path, rel, folder, size, mtime_ns, content_hash, status, reason,
                     tool_version, rules_digest, policy_digest, scanned_run, scanned_at, seen_run)
                  VALUES (?1, ?2, ?3, ?4, ?5, NULL, ?6, ?7, ?8, ?9, ?10, NULL, NULL, ?11)
                  ON CONFLICT(path) DO UPDATE SET rel = excluded.rel, folder = excluded.folder,
-                    size = excluded.size, mtime_ns = excluded.mtime_ns, sha256 = NULL,
+                    size = excluded.size, mtime_ns = excluded.mtime_ns, content_hash = NULL,
                     status = excluded.status, reason = excluded.reason,
                     tool_version = excluded.tool_version, rules_digest = excluded.rules_digest,
                     policy_digest = excluded.policy_digest, scanned_run = NULL, scanned_at = NULL,
@@ -394,11 +415,12 @@ impl State {
                 .filter(|s| !now_held.contains(&(s.0.clone(), s.1.clone()))),
         )?;
         db(db(tx.prepare_cached(
-            "INSERT INTO files(path, rel, folder, size, mtime_ns, sha256, status, reason,
+            "INSERT INTO files(path, rel, folder, size, mtime_ns, content_hash, status, reason,
                 tool_version, rules_digest, policy_digest, scanned_run, scanned_at, seen_run)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'scanned', NULL, ?7, ?8, ?9, ?10, ?11, ?10)
              ON CONFLICT(path) DO UPDATE SET rel = excluded.rel, folder = excluded.folder,
-                size = excluded.size, mtime_ns = excluded.mtime_ns, sha256 = excluded.sha256,
+                size = excluded.size, mtime_ns = excluded.mtime_ns,
+                content_hash = excluded.content_hash,
                 status = 'scanned', reason = NULL, tool_version = excluded.tool_version,
                 rules_digest = excluded.rules_digest, policy_digest = excluded.policy_digest,
                 scanned_run = excluded.scanned_run, scanned_at = excluded.scanned_at,
@@ -410,7 +432,7 @@ impl State {
             file.folder,
             file.size as i64,
             file.mtime_ns,
-            file.sha256,
+            file.content_hash,
             digests.tool_version,
             digests.rules,
             digests.policy,
@@ -593,7 +615,8 @@ pub struct ScannedFile<'a> {
     pub folder: &'a str,
     pub size: u64,
     pub mtime_ns: i64,
-    pub sha256: &'a str,
+    /// `<algorithm>:<hex>` (`scanfile::hash_file`).
+    pub content_hash: &'a str,
     pub units: &'a [Unit],
 }
 
@@ -715,7 +738,7 @@ mod tests {
             folder: "/s",
             size: 100,
             mtime_ns: 1,
-            sha256: "x",
+            content_hash: "blake3:x",
             units,
         };
         st.record_scan(run, &f, &digests(), "now").unwrap();
@@ -806,7 +829,42 @@ mod tests {
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .unwrap();
-        assert_eq!((version, verdict), (2, None));
+        assert_eq!((version, verdict), (3, None));
+    }
+
+    #[test]
+    fn a_version_2_state_keeps_its_sha256_with_the_algorithm() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("v2.sqlite");
+        {
+            let c = Connection::open(&p).unwrap();
+            c.execute_batch(
+                "CREATE TABLE files(path TEXT PRIMARY KEY, size INTEGER NOT NULL, sha256 TEXT);
+                 INSERT INTO files VALUES ('/s/a.dmp', 1, 'ab12'), ('/s/b.dmp', 2, NULL);
+                 PRAGMA user_version = 2;",
+            )
+            .unwrap();
+        }
+        let st = State::open(&p).unwrap();
+        let rows: Vec<Option<String>> = st
+            .conn
+            .prepare("SELECT content_hash FROM files ORDER BY path")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<std::result::Result<_, _>>()
+            .unwrap();
+        assert_eq!(rows, [Some("sha256:ab12".to_string()), None]);
+        let version: i64 = st
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, 3);
+        assert_eq!(
+            crate::sweep::scanfile::stored_algorithm("sha256:ab12"),
+            Some(crate::scan::InputHash::Sha256)
+        );
+        assert_eq!(crate::sweep::scanfile::stored_algorithm("ab12"), None);
     }
 
     #[test]

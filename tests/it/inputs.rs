@@ -161,7 +161,26 @@ fn scan_and_gate_open_compressed_and_archived_dumps_and_name_the_member() {
             "{name}: {}",
             rec["decision"]
         );
-        // The record identifies the bytes judged: the archive's.
+        // The record identifies the bytes judged: the archive's, with the input hash asked
+        // for (BLAKE3 by default).
+        assert_eq!(
+            rec["input"]["blake3"],
+            blake3::hash(&bytes).to_hex().as_str(),
+            "{name}"
+        );
+        assert!(
+            rec["input"].get("sha256").is_none(),
+            "{name}: one input hash"
+        );
+        let out = common::cli(&[
+            "gate",
+            "--policy",
+            s(&policy),
+            "--input-hash",
+            "sha256",
+            s(&p),
+        ]);
+        let rec: Value = serde_json::from_slice(&out.stdout).unwrap();
         use sha2::Digest;
         assert_eq!(
             rec["input"]["sha256"],
