@@ -44,8 +44,9 @@ fn rows(len: usize) -> usize {
 
 /// Builds the table for a curve whose scalars are `len` bytes: [`rows`] rows of 15 additions
 /// and a doubling, the cost of about three ordinary multiplications. (Kept projective: the
-/// curve crates offer no batched inversion for their field elements without `alloc`, and one
-/// inversion per entry would cost more than mixed additions save.)
+/// curve crates offer no batched inversion — `primeorder`'s `BatchNormalize` needs an `Invert`
+/// their field elements do not implement — and one inversion per entry would cost more than
+/// mixed additions save.)
 fn table<C>(len: usize) -> Table<C>
 where
     C: PrimeCurveParams,
