@@ -29,8 +29,24 @@ pub const MAX_CA_SEARCHED: usize = 2;
 /// Copies of one key reported (Java heaps hold thousands of temporaries of p and q); the
 /// last reported copy says how many more there were.
 pub const MAX_COPIES: usize = 64;
-/// Work item for the parallel pass.
+/// Largest work item of the parallel pass.
 const CHUNK: usize = 4 << 20;
+/// Smallest work item: below it, handing a piece to another thread costs more than it saves.
+const MIN_CHUNK: usize = 256 << 10;
+
+/// The work item for a dump of `len` bytes: [`CHUNK`], or for a small dump a fraction of it,
+/// so every thread gets several pieces. Why: a 3.6 MB `openssl s_server` core was one 4 MiB
+/// piece, so this pass (a sixth of that scan's CPU) ran on one core while the other waited,
+/// and a gate deciding on one small dump waits for its wall time. Hits do not depend on the
+/// cut: a window is owned by the piece it starts in, reads past the piece's end, and starts
+/// on the same 8-byte grid whatever the piece (see `factor_scan::scan`); a test compares
+/// every cut with the whole-dump piece.
+fn chunk_for(len: usize) -> usize {
+    let pieces = 4 * rayon::current_num_threads().max(1);
+    len.div_ceil(pieces)
+        .clamp(MIN_CHUNK, CHUNK)
+        .next_multiple_of(4096)
+}
 
 impl Detector for RsaFactor {
     fn name(&self) -> &'static str {
@@ -120,6 +136,11 @@ fn modulus_fingerprint(m: &KnownModulus) -> String {
 
 /// Every window dividing one of `targets`, as (hit, target index), in file order.
 pub fn search(cx: &ScanContext<'_>, targets: &[&Target]) -> Vec<(Hit, usize)> {
+    search_in(cx, targets, chunk_for(cx.data.len()))
+}
+
+/// [`search`] in work items of `chunk` bytes.
+fn search_in(cx: &ScanContext<'_>, targets: &[&Target], chunk: usize) -> Vec<(Hit, usize)> {
     let (data, regions) = (cx.data, cx.regions);
     // Group targets by factor size: each group is one pass of window filters.
     let mut groups: HashMap<usize, Vec<usize>> = HashMap::new();
@@ -129,11 +150,11 @@ pub fn search(cx: &ScanContext<'_>, targets: &[&Target]) -> Vec<(Hit, usize)> {
     let mut groups: Vec<(usize, Vec<usize>)> = groups.into_iter().collect();
     groups.sort();
     let sieve = Sieve::default();
-    let chunks = data.len().div_ceil(CHUNK);
+    let chunks = data.len().div_ceil(chunk);
     let mut hits: Vec<(Hit, usize)> = (0..chunks)
         .into_par_iter()
         .flat_map_iter(|c| {
-            let (start, end) = (c * CHUNK, ((c + 1) * CHUNK).min(data.len()));
+            let (start, end) = (c * chunk, ((c + 1) * chunk).min(data.len()));
             let mut out = Vec::new();
             for (_, idx) in &groups {
                 let ts: Vec<&Target> = idx.iter().map(|&i| targets[i]).collect();
@@ -265,6 +286,78 @@ mod tests {
 
     fn place(data: &mut [u8], at: usize, bytes: &[u8]) {
         data[at..at + bytes.len()].copy_from_slice(bytes);
+    }
+
+    /// The hits do not depend on how the dump is cut into work items: factors in every
+    /// representation, at every alignment, across piece edges, at the very end, in regions
+    /// whose addresses are misaligned against the file, for a whole-limb and an odd factor
+    /// size, are found the same with one piece for the whole dump and with many.
+    #[test]
+    fn hits_do_not_depend_on_the_cut() {
+        use super::{chunk_for, search_in, ScanContext, Target};
+        use crate::input::{AddressSpace, Region};
+        let keys = [testkeys::rsa(2048, false), testkeys::rsa(1100, false)];
+        let len = 1_300_003;
+        let mut data = noise(len, 9);
+        let reprs = [
+            Repr::Le,
+            Repr::Be,
+            Repr::BeSigned,
+            Repr::JavaWords,
+            Repr::Go63,
+        ];
+        let mut at = 1_000;
+        for (ki, k) in keys.iter().enumerate() {
+            let h = k.n.bits().div_ceil(2);
+            for (ri, &repr) in reprs.iter().enumerate() {
+                for prime in [&k.p, &k.q] {
+                    let bytes = limbs::encode(&limbs::from_biguint(prime), h, repr);
+                    place(&mut data, at, &bytes);
+                    // Straddling the next 4 KiB edge, then a 256 KiB edge, at odd offsets.
+                    let edge = (at / 4096 + 1) * 4096 + 8 * ri + ki;
+                    place(&mut data, edge - bytes.len() / 2, &bytes);
+                    at += 37_000 + 3 * ri;
+                }
+            }
+        }
+        let p = limbs::encode(&limbs::from_biguint(&keys[0].p), 1024, Repr::Le);
+        // The last window on the 8-byte grid of the gap after the last region (the file's own).
+        let last = len - p.len() - 3;
+        place(&mut data, last, &p);
+        place(&mut data, (256 << 10) - 64, &p);
+        let regions = vec![
+            Region::memory(0, 400_000, 0x7f00_0000_0000),
+            Region::memory(400_000, 500_003, 0x7f10_0000_0003),
+            Region::memory(900_003, 300_000, 0x7f20_0000_0005),
+        ];
+        let mut space = AddressSpace::default();
+        space.finish_with(&regions);
+        let cx = ScanContext {
+            data: &data,
+            regions: &regions,
+            space: &space,
+            inventory: &[],
+            pages: None,
+        };
+        let targets: Vec<Target> = keys
+            .iter()
+            .map(|k| Target::new(k.n.clone()).unwrap())
+            .collect();
+        let targets: Vec<&Target> = targets.iter().collect();
+        let key = |hits: Vec<(super::Hit, usize)>| -> Vec<_> {
+            hits.into_iter()
+                .map(|(h, t)| (h.offset, h.len, h.repr, h.target, h.factor, t))
+                .collect()
+        };
+        let whole = key(search_in(&cx, &targets, len));
+        // Not a vacuous comparison: both sizes and the forms each size is searched in (all
+        // five for whole limbs, Java words and Go limbs for the odd size) are among the hits.
+        let kinds: std::collections::HashSet<_> = whole.iter().map(|h| (h.5, h.2)).collect();
+        assert_eq!(kinds.len(), 7, "{kinds:?}");
+        assert!(whole.iter().any(|h| h.0 == last));
+        for chunk in [4096, 1000, 65_536, 256 << 10, chunk_for(len)] {
+            assert_eq!(key(search_in(&cx, &targets, chunk)), whole, "chunk {chunk}");
+        }
     }
 
     #[test]

@@ -59,7 +59,8 @@ impl RsaParts {
     }
 }
 
-/// Miller–Rabin rounds per prime: one with base 2 and one with a base derived from the number.
+/// Miller–Rabin rounds per prime below [`ONE_ROUND_FROM_BITS`]: one with base 2 and one with
+/// a base derived from the number.
 /// Why so few, and no Lucas test: p·q = n already ties the factors to the modulus, so
 /// primality only rules out a crafted composite factorisation. Every round is one-sided — a
 /// prime always passes — so fewer rounds can never make a real key look damaged; the only
@@ -72,6 +73,17 @@ impl RsaParts {
 /// `num-bigint-dig` runs it with plain division: it cost five times a Miller–Rabin round, and
 /// 70% of the scan of a small dump holding an RSA-8192 key.
 const MR_ROUNDS: usize = 2;
+/// From this size on a prime gets one Miller–Rabin round, with base 2. Why one is enough
+/// there: a round is one modular exponentiation at the prime's size, which grows with the cube
+/// of it (≈ 3.5 ms for 2048 bits, ≈ 30 ms for 4096, the primes of RSA-4096 and RSA-8192), and
+/// it was 38% of the CPU time of scanning a small dump with those two keys. The second round
+/// adds nothing against a crafter (its base is predictable too), and for a number nobody
+/// crafted one strong round already errs with probability below 2^-64 at 2048 bits and
+/// 2^-100 at 4096 (Damgård–Landrock–Pomerance: k²·4^(2−√k) for k bits), before counting
+/// that such a composite would also have to satisfy p·q = n, e·d ≡ 1 (mod λ) and the CRT
+/// values exactly. Smaller primes keep two rounds: they cost well under a millisecond and the
+/// bound is weaker there.
+const ONE_ROUND_FROM_BITS: usize = 2048;
 /// Refuse to do arithmetic on absurd sizes (hostile input): RSA-16384 is the largest seen.
 const MAX_BITS: usize = 16384 + 64;
 /// Longest RSA integer worth decoding, in bytes: a modulus of two [`MAX_BITS`] primes.
@@ -203,6 +215,15 @@ fn primes(p: &BigUint, q: &BigUint) -> bool {
     a && b
 }
 
+/// Miller–Rabin rounds for a prime of `bits` bits (the last one always with base 2).
+fn rounds(bits: usize) -> usize {
+    if bits >= ONE_ROUND_FROM_BITS {
+        1
+    } else {
+        MR_ROUNDS
+    }
+}
+
 /// Whether `x` passes the primality test, remembered per distinct value: one key is proven
 /// by several detectors (its DER, the runtime's BIGNUMs, the factor search finding p and then
 /// q) and a dump can hold it many times, but whether a number is prime does not depend on
@@ -217,7 +238,53 @@ fn prime(x: &BigUint) -> bool {
             // Exact below 2^64 (and the Miller–Rabin routine needs n > 3).
             probably_prime(x, 0)
         } else {
-            x.is_odd() && probably_prime_miller_rabin(x, MR_ROUNDS, true)
+            x.is_odd() && probably_prime_miller_rabin(x, rounds(x.bits()), true)
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::testkeys;
+    use num_bigint_dig::ModInverse;
+
+    fn parts(p: &BigUint, q: &BigUint) -> RsaParts {
+        let e = BigUint::from(65537u32);
+        let lambda = (p - 1u32).lcm(&(q - 1u32));
+        // (e is not invertible once in ≈ 30000 fresh factors: then there is no d to check.)
+        let d = (&e).mod_inverse(&lambda).and_then(|d| d.to_biguint());
+        RsaParts {
+            n: Some(p * q),
+            e: Some(e),
+            d,
+            p: Some(p.clone()),
+            q: Some(q.clone()),
+            format: "test".into(),
+            ..Default::default()
+        }
+    }
+
+    /// Fresh keys whose primes take each path (two rounds below 2048 bits, one from there on)
+    /// are proven, and a composite factor of either size is refused although p·q = n and
+    /// e·d ≡ 1 (mod lcm(p−1, q−1)) hold exactly: the one base-2 round still tells them apart.
+    #[test]
+    fn primes_of_both_sizes_proven_composites_refused() {
+        let small = testkeys::rsa(2048, false);
+        let large = testkeys::rsa(4096, false);
+        assert_eq!(rounds(small.p.bits()), MR_ROUNDS);
+        assert_eq!(rounds(large.p.bits()), 1);
+        for key in [&small, &large] {
+            let v = verify(&parts(&key.p, &key.q));
+            assert_eq!(v.status, Status::Verified, "{}", v.verification);
+        }
+        // 2048-bit composite (one round) and 1024-bit-ish composite (two rounds) factors.
+        let composite_large = &small.p * &small.q;
+        let composite_small = &small.p * BigUint::from(65521u32);
+        for (c, other) in [(&composite_large, &large.p), (&composite_small, &large.q)] {
+            let v = verify(&parts(c, other));
+            assert_eq!(v.status, Status::Corrupted, "{}", v.verification);
+            assert_eq!(v.verification, "p·q = n but a factor is not prime");
+        }
+    }
 }
