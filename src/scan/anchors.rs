@@ -53,16 +53,22 @@ const MIN_GRAM: usize = 3;
 /// than two: on the 1.5 GB python core the byte-pair filter passed 1% of all positions (text
 /// and UTF-16 text are full of `72 20`, `00 70`), each a table search and a comparison.
 const ATOM: usize = 3;
-/// An anchor's atom is chosen among its first `MAX_ATOM_OFFSET + ATOM` bytes: far enough to
-/// step over a PEM header's dashes or a run of zeros, near enough that hits stay almost in
-/// order.
+/// Only every `STRIDE`-th position is looked up, half the work of looking up every one. Each
+/// anchor of four bytes or more gives the table two atoms, at two consecutive offsets, so one
+/// of them sits at an even position wherever the anchor starts; a three-byte anchor gives its
+/// own bytes (for an even start) and the 256 atoms "any byte, then its first two" (for an odd
+/// start: the even position before it).
+const STRIDE: usize = 2;
+/// An anchor's atoms are chosen among its first `MAX_ATOM_OFFSET + ATOM + 1` bytes: far
+/// enough to step over a PEM header's dashes or a run of zeros, near enough that hits stay
+/// almost in order.
 const MAX_ATOM_OFFSET: usize = 16;
 /// Atom positions per block; hits of a block are sorted before they are dispatched.
 const GRAM_BLOCK: usize = 64 << 10;
-/// Bits of the atom hash: a 2^17-bit table (16 KiB) stays in L1 next to the block being
-/// searched, and ≈ 300 atoms leave 99.8% of its bits clear, so a position whose three bytes
-/// are no atom is almost never a candidate.
-const HASH_BITS: u32 = 17;
+/// Bits of the atom hash: a 2^18-bit table (32 KiB) stays in L1 next to the block being
+/// searched, and the ≈ 1900 atoms of the built-in anchors leave 99.3% of its bits clear, so
+/// a position whose three bytes are no atom is rarely a candidate.
+const HASH_BITS: u32 = 18;
 /// `u32` words of the table.
 const TABLE_WORDS: usize = 1 << (HASH_BITS - 5);
 /// Multiplier of the hash (odd: Knuth's 2^32 / φ). The hash keeps the top bits of the
@@ -99,8 +105,9 @@ struct Grams {
 struct Entry {
     hash: u32,
     atom: u32,
-    /// Where the atom starts inside the anchor.
-    off: u16,
+    /// Where the atom starts inside the anchor: the anchor starts at `position - off` (-1 for
+    /// the atoms that start one byte before a three-byte anchor).
+    off: i32,
     anchor: u32,
 }
 
@@ -143,8 +150,8 @@ fn atom_cost(atom: &[u8]) -> u32 {
     cost
 }
 
-/// Candidate positions of one block: every `i` with `i + ATOM <= bytes.len()` whose atom's
-/// table bit is set, in an order that depends only on the kernel (the caller sorts hits).
+/// Candidate positions of one block: every even `i` with `i + ATOM <= bytes.len()` whose
+/// atom's table bit is set, in an order that depends only on the kernel (the caller sorts hits).
 /// Kept apart from the checks so the loop keeps its few values in registers.
 #[inline(never)]
 fn atom_candidates(kernel: Kernel, table: &Table, bytes: &[u8], out: &mut Vec<u32>) {
@@ -161,23 +168,26 @@ fn atom_candidates(kernel: Kernel, table: &Table, bytes: &[u8], out: &mut Vec<u3
     }
 }
 
-/// The candidates at positions `from..` (the SIMD kernels' tail, and the whole block on CPUs
-/// without them).
+/// The candidates at positions `from..` (`from` even; the SIMD kernels' tail, and the whole
+/// block on CPUs without them).
 fn candidates_scalar(table: &Table, bytes: &[u8], from: usize, out: &mut Vec<u32>) {
-    for i in from..bytes.len().saturating_sub(ATOM - 1) {
+    debug_assert!(from % STRIDE == 0);
+    let mut i = from;
+    while i + ATOM <= bytes.len() {
         let h = atom_hash(atom_at(bytes, i));
         if (table[(h >> 5) as usize] >> (h & 31)) & 1 != 0 {
             out.push(i as u32);
         }
+        i += STRIDE;
     }
 }
 
-/// The candidates of `bytes`, 32 positions per step: four unaligned 32-byte loads at `i`,
-/// `i + 1`, `i + 2`, `i + 3` hold, in their eight dword lanes, the atoms at
-/// `i + 4·lane + k` (the top byte masked off); each lane is hashed like [`atom_hash`]
+/// The candidates of `bytes`, the 16 even positions of 32 per step: two unaligned 32-byte
+/// loads at `i` and `i + 2` hold, in their eight dword lanes, the atoms at `i + 4·lane + 2k`
+/// (the top byte masked off); each lane is hashed like [`atom_hash`]
 /// (`vpmulld`, shift), its table word gathered (`vpgatherdd`) and the tested bit shifted to
-/// the sign (`vpsllvd`), where `vmovmskps` collects it. About a quarter of the scalar loop's
-/// cycles per byte on the python core; positions the last step cannot load go to
+/// the sign (`vpsllvd`), where `vmovmskps` collects it. The gathers bound the loop (eight
+/// loads each), hence the stride; positions the last step cannot load go to
 /// [`candidates_scalar`].
 ///
 /// # Safety
@@ -187,8 +197,8 @@ fn candidates_scalar(table: &Table, bytes: &[u8], from: usize, out: &mut Vec<u32
 #[target_feature(enable = "avx2")]
 unsafe fn candidates_avx2(table: &Table, bytes: &[u8], out: &mut Vec<u32>) {
     use std::arch::x86_64::*;
-    /// Bytes the last load of a step reads past `i`: the load at `i + 3` reads 32 bytes.
-    const READ: usize = 3 + 32;
+    /// Bytes the last load of a step reads past `i`: the load at `i + 2` reads 32 bytes.
+    const READ: usize = 2 + 32;
     let n = bytes.len();
     let p = bytes.as_ptr();
     let low24 = _mm256_set1_epi32(0x00ff_ffff);
@@ -197,11 +207,12 @@ unsafe fn candidates_avx2(table: &Table, bytes: &[u8], out: &mut Vec<u32>) {
     let mut i = 0;
     while i + READ <= n {
         let mut mask = 0u32;
-        for k in 0..4 {
-            // SAFETY: reads `bytes[i + k .. i + k + 32]`, inside `bytes` because
-            // `i + k + 32 <= i + READ <= n`; `loadu` has no alignment requirement.
-            let v = unsafe { _mm256_loadu_si256(p.add(i + k).cast::<__m256i>()) };
-            let h = _mm256_srli_epi32::<15>(_mm256_mullo_epi32(_mm256_and_si256(v, low24), mul));
+        for k in 0..2 {
+            // SAFETY: reads `bytes[i + 2k .. i + 2k + 32]`, inside `bytes` because
+            // `i + 2k + 32 <= i + READ <= n`; `loadu` has no alignment requirement.
+            let v = unsafe { _mm256_loadu_si256(p.add(i + 2 * k).cast::<__m256i>()) };
+            let product = _mm256_mullo_epi32(_mm256_and_si256(v, low24), mul);
+            let h = _mm256_srli_epi32::<{ 32 - HASH_BITS as i32 }>(product);
             let word = _mm256_srli_epi32::<5>(h);
             // SAFETY: every index is a hash shifted right by 5, below
             // 2^(HASH_BITS - 5) = TABLE_WORDS, the length of `table` (scale 4 = its word
@@ -213,7 +224,7 @@ unsafe fn candidates_avx2(table: &Table, bytes: &[u8], out: &mut Vec<u32>) {
         }
         while mask != 0 {
             let j = mask.trailing_zeros() as usize;
-            out.push((i + 4 * (j & 7) + (j >> 3)) as u32);
+            out.push((i + 4 * (j & 7) + 2 * (j >> 3)) as u32);
             mask &= mask - 1;
         }
         i += 32;
@@ -224,7 +235,6 @@ unsafe fn candidates_avx2(table: &Table, bytes: &[u8], out: &mut Vec<u32>) {
 impl Grams {
     /// `None` when no anchor is long enough.
     fn with_kernel(anchors: &[Vec<u8>], kernel: Kernel) -> Option<Grams> {
-        const _: () = assert!(32 - HASH_BITS == 15, "the AVX2 kernel shifts by 15");
         let mut table = Box::new([0u32; TABLE_WORDS]);
         let mut entries = Vec::new();
         let mut max_off = 0;
@@ -232,30 +242,42 @@ impl Grams {
             if a.len() < MIN_GRAM {
                 continue;
             }
-            // The rarest-looking atom, judged with the two bytes after it as a tie-break.
-            let off = (0..=(a.len() - ATOM).min(MAX_ATOM_OFFSET))
+            let mut add = |atom: u32, off: i32| {
+                let hash = atom_hash(atom);
+                table[(hash >> 5) as usize] |= 1 << (hash & 31);
+                entries.push(Entry {
+                    hash,
+                    atom,
+                    off,
+                    anchor: i as u32,
+                });
+            };
+            if a.len() == ATOM {
+                add(atom_at(a, 0), 0);
+                let tail = u32::from(a[0]) << 8 | u32::from(a[1]) << 16;
+                for before in 0..=255 {
+                    add(before | tail, -1);
+                }
+                continue;
+            }
+            // The rarest-looking two atoms (four bytes), with the two bytes after them as a
+            // tie-break.
+            let off = (0..=(a.len() - ATOM - 1).min(MAX_ATOM_OFFSET))
                 .min_by_key(|&o| {
                     (
-                        atom_cost(&a[o..o + ATOM]),
-                        atom_cost(&a[o..(o + ATOM + 2).min(a.len())]),
+                        atom_cost(&a[o..o + ATOM + 1]),
+                        atom_cost(&a[o..(o + ATOM + 3).min(a.len())]),
                     )
                 })
                 .unwrap_or(0);
-            let atom = atom_at(a, off);
-            let hash = atom_hash(atom);
-            table[(hash >> 5) as usize] |= 1 << (hash & 31);
-            max_off = max_off.max(off);
-            entries.push(Entry {
-                hash,
-                atom,
-                off: off as u16,
-                anchor: i as u32,
-            });
+            add(atom_at(a, off), off as i32);
+            add(atom_at(a, off + 1), off as i32 + 1);
+            max_off = max_off.max(off + 1);
         }
         if entries.is_empty() {
             return None;
         }
-        entries.sort_unstable_by_key(|e| (e.hash, e.anchor));
+        entries.sort_unstable_by_key(|e| (e.hash, e.anchor, e.off));
         Some(Grams {
             table,
             entries,
@@ -310,7 +332,7 @@ impl Grams {
             if e.atom != atom {
                 continue;
             }
-            let Some(start) = i.checked_sub(usize::from(e.off)) else {
+            let Some(start) = i.checked_add_signed(-e.off as isize) else {
                 continue;
             };
             if start < owned_end && hay[start..].starts_with(&self.patterns[e.anchor as usize]) {
@@ -855,6 +877,7 @@ mod tests {
                     if len >= ATOM {
                         // The brute-force definition: every position, its own bit.
                         let brute: Vec<u32> = (0..=len - ATOM)
+                            .step_by(STRIDE)
                             .filter(|&i| {
                                 let h = atom_hash(atom_at(bytes, i));
                                 g.table[(h >> 5) as usize] & (1 << (h & 31)) != 0
