@@ -53,11 +53,10 @@ const MIN_GRAM: usize = 3;
 /// than two: on the 1.5 GB python core the byte-pair filter passed 1% of all positions (text
 /// and UTF-16 text are full of `72 20`, `00 70`), each a table search and a comparison.
 const ATOM: usize = 3;
-/// Only every `STRIDE`-th position is looked up, half the work of looking up every one. Each
-/// anchor of four bytes or more gives the table two atoms, at two consecutive offsets, so one
-/// of them sits at an even position wherever the anchor starts; a three-byte anchor gives its
-/// own bytes (for an even start) and the 256 atoms "any byte, then its first two" (for an odd
-/// start: the even position before it).
+/// Only every `STRIDE`-th position is looked up: the look-ups (gathers) bound the filter, so
+/// this halves its time. Each anchor gives the table atoms at two consecutive offsets (two of
+/// its own, or one and 256 with a wildcard byte, see [`Plan`]), so one of them sits at an even
+/// position wherever the anchor starts.
 const STRIDE: usize = 2;
 /// An anchor's atoms are chosen among its first `MAX_ATOM_OFFSET + ATOM + 1` bytes: far
 /// enough to step over a PEM header's dashes or a run of zeros, near enough that hits stay
@@ -68,12 +67,14 @@ const GRAM_BLOCK: usize = 64 << 10;
 /// Bits of the atom hash: a 2^18-bit table (32 KiB) stays in L1 next to the block being
 /// searched, and the ≈ 1900 atoms of the built-in anchors leave 99.3% of its bits clear, so
 /// a position whose three bytes are no atom is rarely a candidate.
-const HASH_BITS: u32 = 18;
+const HASH_BITS: u32 = 19;
 /// `u32` words of the table.
 const TABLE_WORDS: usize = 1 << (HASH_BITS - 5);
-/// Multiplier of the hash (odd: Knuth's 2^32 / φ). The hash keeps the top bits of the
-/// product, which depend on every bit of the 24-bit atom.
+/// The first multiplier tried for the hash (odd: Knuth's 2^32 / φ); see [`choose_mul`]. The
+/// hash keeps the top bits of the product, which depend on every bit of the 24-bit atom.
 const HASH_MUL: u32 = 0x9E37_79B1;
+/// Multipliers tried at most when building the table.
+const MUL_TRIES: u32 = 32;
 
 /// The atom starting at `i` as a little-endian integer (`b0 | b1 << 8 | b2 << 16`).
 #[inline(always)]
@@ -83,8 +84,8 @@ fn atom_at(bytes: &[u8], i: usize) -> u32 {
 
 /// The table bit of an atom. The SIMD kernels compute the same function lane by lane.
 #[inline(always)]
-fn atom_hash(atom: u32) -> u32 {
-    atom.wrapping_mul(HASH_MUL) >> (32 - HASH_BITS)
+fn atom_hash(atom: u32, mul: u32) -> u32 {
+    atom.wrapping_mul(mul) >> (32 - HASH_BITS)
 }
 
 /// Bit `h` of the table is set when some anchor's atom hashes to `h`.
@@ -98,6 +99,10 @@ struct Grams {
     /// The caller's anchors, by index.
     patterns: Vec<Vec<u8>>,
     max_off: usize,
+    /// The anchors of [`Plan::After`]: compared directly where they end the data.
+    at_end: Vec<u32>,
+    /// The hash multiplier ([`choose_mul`]).
+    mul: u32,
     /// The candidate loop this CPU runs; every kernel finds the same candidates.
     kernel: Kernel,
 }
@@ -150,18 +155,119 @@ fn atom_cost(atom: &[u8]) -> u32 {
     cost
 }
 
+/// Which atoms represent an anchor in the table; see [`STRIDE`]. Every plan gives an atom at
+/// an even position wherever the anchor starts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Plan {
+    /// The atoms at offsets `o` and `o + 1`.
+    Pair(usize),
+    /// The atom at offset 0, and the 256 atoms "any byte, then the first two" at offset -1.
+    Before,
+    /// The last atom, and the 256 atoms "the last two bytes, then any byte" one further.
+    /// Three bytes before the end of the data that atom would run past the end, so an anchor
+    /// ending exactly there is compared directly ([`Grams::at_end`]).
+    After,
+}
+
+/// What a wildcard atom costs on top of its two known bytes: its 256 table bits.
+const WILDCARD_COST: u32 = 8;
+
+/// The plan whose more common atom looks rarest (then the lower sum, then the earlier
+/// offset): a pair of exact atoms usually, a wildcard where the anchor is short or its only
+/// rare bytes are at one end (`\x06\x02\0\0`: `02 00 00` fills every table of small integers).
+fn plan(a: &[u8]) -> Plan {
+    let cost = |o: usize| atom_cost(&a[o..o + ATOM]);
+    let mut options: Vec<((u32, u32), Plan)> = Vec::new();
+    if a.len() > ATOM {
+        for o in 0..=(a.len() - ATOM - 1).min(MAX_ATOM_OFFSET) {
+            let (x, y) = (cost(o), cost(o + 1));
+            options.push(((x.max(y), x + y), Plan::Pair(o)));
+        }
+    }
+    let (x, y) = (cost(0), atom_cost(&a[..2]) + WILDCARD_COST);
+    options.push(((x.max(y), x + y), Plan::Before));
+    if a.len() - ATOM <= MAX_ATOM_OFFSET {
+        let o = a.len() - ATOM;
+        let (x, y) = (cost(o), atom_cost(&a[o + 1..]) + WILDCARD_COST);
+        options.push(((x.max(y), x + y), Plan::After));
+    }
+    // `min_by_key` keeps the first of equal options: pairs, then `Before`, then `After`.
+    options
+        .into_iter()
+        .min_by_key(|&(score, _)| score)
+        .map(|(_, p)| p)
+        .expect("a plan")
+}
+
+/// Three-byte values that fill process images: one byte among zeros (little-endian small
+/// integers, the high bytes of pointers, padding), one byte among 0xFF, UTF-16LE text
+/// (`c 00 d`). On the python core, with a fixed multiplier, `00 00 01` alone hashed onto a
+/// wildcard atom's bit and made 5.4 M candidates.
+fn frequent_atoms() -> Vec<u32> {
+    let mut v = Vec::with_capacity(6 * 256 + 95 * 95);
+    for b in 0..=255u32 {
+        for shift in [0, 8, 16] {
+            v.push(b << shift);
+            v.push(0x00ff_ffff & !(0xff << shift) | b << shift);
+        }
+    }
+    for c in 0x20..0x7f {
+        for d in 0x20..0x7f {
+            v.push(c | d << 16);
+        }
+    }
+    v
+}
+
+/// The hash multiplier: the first of [`MUL_TRIES`] odd ones for which the fewest
+/// [`frequent_atoms`] that are no atom land on an atom's bit. Only speed depends on it (a
+/// candidate is compared with the atoms themselves); the choice is deterministic.
+fn choose_mul(entries: &[Entry]) -> u32 {
+    let mut atoms: Vec<u32> = entries.iter().map(|e| e.atom).collect();
+    atoms.sort_unstable();
+    atoms.dedup();
+    let frequent: Vec<u32> = frequent_atoms()
+        .into_iter()
+        .filter(|x| atoms.binary_search(x).is_err())
+        .collect();
+    let mut bits = vec![0u64; 1 << (HASH_BITS - 6)];
+    let mut best = (usize::MAX, HASH_MUL);
+    for t in 0..MUL_TRIES {
+        let mul = HASH_MUL.wrapping_add(t.wrapping_mul(0x2545_F492));
+        bits.fill(0);
+        for &a in &atoms {
+            let h = atom_hash(a, mul);
+            bits[(h >> 6) as usize] |= 1 << (h & 63);
+        }
+        let collisions = frequent
+            .iter()
+            .filter(|&&x| {
+                let h = atom_hash(x, mul);
+                bits[(h >> 6) as usize] & (1 << (h & 63)) != 0
+            })
+            .count();
+        if collisions < best.0 {
+            best = (collisions, mul);
+        }
+        if collisions == 0 {
+            break;
+        }
+    }
+    best.1
+}
+
 /// Candidate positions of one block: every even `i` with `i + ATOM <= bytes.len()` whose
 /// atom's table bit is set, in an order that depends only on the kernel (the caller sorts hits).
 /// Kept apart from the checks so the loop keeps its few values in registers.
 #[inline(never)]
-fn atom_candidates(kernel: Kernel, table: &Table, bytes: &[u8], out: &mut Vec<u32>) {
+fn atom_candidates(kernel: Kernel, table: &Table, mul: u32, bytes: &[u8], out: &mut Vec<u32>) {
     match kernel {
-        Kernel::Scalar => candidates_scalar(table, bytes, 0, out),
+        Kernel::Scalar => candidates_scalar(table, mul, bytes, 0, out),
         #[cfg(target_arch = "x86_64")]
         Kernel::Avx2 => {
             // SAFETY: `Kernel::Avx2` is only chosen (`Kernel::detect`, and the tests) where
             // the CPU has AVX2.
-            unsafe { candidates_avx2(table, bytes, out) }
+            unsafe { candidates_avx2(table, mul, bytes, out) }
         }
         #[cfg(not(target_arch = "x86_64"))]
         Kernel::Avx2 => unreachable!("AVX2 is never detected off x86-64"),
@@ -170,11 +276,11 @@ fn atom_candidates(kernel: Kernel, table: &Table, bytes: &[u8], out: &mut Vec<u3
 
 /// The candidates at positions `from..` (`from` even; the SIMD kernels' tail, and the whole
 /// block on CPUs without them).
-fn candidates_scalar(table: &Table, bytes: &[u8], from: usize, out: &mut Vec<u32>) {
+fn candidates_scalar(table: &Table, mul: u32, bytes: &[u8], from: usize, out: &mut Vec<u32>) {
     debug_assert!(from % STRIDE == 0);
     let mut i = from;
     while i + ATOM <= bytes.len() {
-        let h = atom_hash(atom_at(bytes, i));
+        let h = atom_hash(atom_at(bytes, i), mul);
         if (table[(h >> 5) as usize] >> (h & 31)) & 1 != 0 {
             out.push(i as u32);
         }
@@ -195,23 +301,29 @@ fn candidates_scalar(table: &Table, bytes: &[u8], from: usize, out: &mut Vec<u32
 /// The CPU must support AVX2.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn candidates_avx2(table: &Table, bytes: &[u8], out: &mut Vec<u32>) {
+unsafe fn candidates_avx2(table: &Table, mul: u32, bytes: &[u8], out: &mut Vec<u32>) {
     use std::arch::x86_64::*;
     /// Bytes the last load of a step reads past `i`: the load at `i + 2` reads 32 bytes.
     const READ: usize = 2 + 32;
+    /// How far ahead the data is prefetched.
+    const PREFETCH: usize = 2048;
     let n = bytes.len();
     let p = bytes.as_ptr();
     let low24 = _mm256_set1_epi32(0x00ff_ffff);
-    let mul = _mm256_set1_epi32(HASH_MUL as i32);
+    let factor = _mm256_set1_epi32(mul as i32);
     let low5 = _mm256_set1_epi32(31);
     let mut i = 0;
     while i + READ <= n {
+        // The block is usually read here for the first time; the hardware prefetcher stops at
+        // each 4 KiB page. A prefetch never faults, and `wrapping_add` keeps the address
+        // computation defined past the end of `bytes`.
+        _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(i + PREFETCH).cast::<i8>());
         let mut mask = 0u32;
         for k in 0..2 {
             // SAFETY: reads `bytes[i + 2k .. i + 2k + 32]`, inside `bytes` because
             // `i + 2k + 32 <= i + READ <= n`; `loadu` has no alignment requirement.
             let v = unsafe { _mm256_loadu_si256(p.add(i + 2 * k).cast::<__m256i>()) };
-            let product = _mm256_mullo_epi32(_mm256_and_si256(v, low24), mul);
+            let product = _mm256_mullo_epi32(_mm256_and_si256(v, low24), factor);
             let h = _mm256_srli_epi32::<{ 32 - HASH_BITS as i32 }>(product);
             let word = _mm256_srli_epi32::<5>(h);
             // SAFETY: every index is a hash shifted right by 5, below
@@ -229,7 +341,7 @@ unsafe fn candidates_avx2(table: &Table, bytes: &[u8], out: &mut Vec<u32>) {
         }
         i += 32;
     }
-    candidates_scalar(table, bytes, i, out);
+    candidates_scalar(table, mul, bytes, i, out);
 }
 
 impl Grams {
@@ -238,44 +350,51 @@ impl Grams {
         let mut table = Box::new([0u32; TABLE_WORDS]);
         let mut entries = Vec::new();
         let mut max_off = 0;
+        let mut at_end = Vec::new();
         for (i, a) in anchors.iter().enumerate() {
             if a.len() < MIN_GRAM {
                 continue;
             }
             let mut add = |atom: u32, off: i32| {
-                let hash = atom_hash(atom);
-                table[(hash >> 5) as usize] |= 1 << (hash & 31);
                 entries.push(Entry {
-                    hash,
+                    hash: 0,
                     atom,
                     off,
                     anchor: i as u32,
                 });
             };
-            if a.len() == ATOM {
-                add(atom_at(a, 0), 0);
-                let tail = u32::from(a[0]) << 8 | u32::from(a[1]) << 16;
-                for before in 0..=255 {
-                    add(before | tail, -1);
+            match plan(a) {
+                Plan::Pair(o) => {
+                    add(atom_at(a, o), o as i32);
+                    add(atom_at(a, o + 1), o as i32 + 1);
+                    max_off = max_off.max(o + 1);
                 }
-                continue;
+                Plan::Before => {
+                    add(atom_at(a, 0), 0);
+                    let known = u32::from(a[0]) << 8 | u32::from(a[1]) << 16;
+                    for before in 0..=255 {
+                        add(before | known, -1);
+                    }
+                }
+                Plan::After => {
+                    let o = a.len() - ATOM;
+                    add(atom_at(a, o), o as i32);
+                    let known = u32::from(a[o + 1]) | u32::from(a[o + 2]) << 8;
+                    for after in 0..=255 {
+                        add(known | after << 16, o as i32 + 1);
+                    }
+                    max_off = max_off.max(o + 1);
+                    at_end.push(i as u32);
+                }
             }
-            // The rarest-looking two atoms (four bytes), with the two bytes after them as a
-            // tie-break.
-            let off = (0..=(a.len() - ATOM - 1).min(MAX_ATOM_OFFSET))
-                .min_by_key(|&o| {
-                    (
-                        atom_cost(&a[o..o + ATOM + 1]),
-                        atom_cost(&a[o..(o + ATOM + 3).min(a.len())]),
-                    )
-                })
-                .unwrap_or(0);
-            add(atom_at(a, off), off as i32);
-            add(atom_at(a, off + 1), off as i32 + 1);
-            max_off = max_off.max(off + 1);
         }
         if entries.is_empty() {
             return None;
+        }
+        let mul = choose_mul(&entries);
+        for e in &mut entries {
+            e.hash = atom_hash(e.atom, mul);
+            table[(e.hash >> 5) as usize] |= 1 << (e.hash & 31);
         }
         entries.sort_unstable_by_key(|e| (e.hash, e.anchor, e.off));
         Some(Grams {
@@ -283,6 +402,8 @@ impl Grams {
             entries,
             patterns: anchors.to_vec(),
             max_off,
+            at_end,
+            mul,
             kernel,
         })
     }
@@ -302,11 +423,27 @@ impl Grams {
             atom_candidates(
                 self.kernel,
                 &self.table,
+                self.mul,
                 &hay[from..to + ATOM - 1],
                 &mut candidates,
             );
             for &c in &candidates {
                 self.verify(hay, from + c as usize, owned_end, &mut pending);
+            }
+            if to == atoms_end {
+                for &a in &self.at_end {
+                    let pattern = &self.patterns[a as usize];
+                    // The wildcard atom starts at `start + len - 2`; it fits whenever the
+                    // anchor ends before the data does.
+                    if let Some(start) = hay.len().checked_sub(pattern.len()) {
+                        if (start + pattern.len() - 2) % STRIDE == 0
+                            && start < owned_end
+                            && hay[start..] == pattern[..]
+                        {
+                            pending.push((start, a));
+                        }
+                    }
+                }
             }
             // Hits starting before `to - max_off` are all known now: later atoms start later.
             pending.sort_unstable();
@@ -326,7 +463,7 @@ impl Grams {
     /// The anchors whose atom sits at `i`.
     fn verify(&self, hay: &[u8], i: usize, owned_end: usize, out: &mut Vec<(usize, u32)>) {
         let atom = atom_at(hay, i);
-        let hash = atom_hash(atom);
+        let hash = atom_hash(atom, self.mul);
         let first = self.entries.partition_point(|e| e.hash < hash);
         for e in self.entries[first..].iter().take_while(|e| e.hash == hash) {
             if e.atom != atom {
@@ -863,7 +1000,7 @@ mod tests {
             let g = Grams::with_kernel(&anchors, Kernel::Avx2).unwrap();
             let run = |k: Kernel, bytes: &[u8]| {
                 let mut v = Vec::new();
-                atom_candidates(k, &g.table, bytes, &mut v);
+                atom_candidates(k, &g.table, g.mul, bytes, &mut v);
                 v.sort_unstable();
                 v
             };
@@ -879,7 +1016,7 @@ mod tests {
                         let brute: Vec<u32> = (0..=len - ATOM)
                             .step_by(STRIDE)
                             .filter(|&i| {
-                                let h = atom_hash(atom_at(bytes, i));
+                                let h = atom_hash(atom_at(bytes, i), g.mul);
                                 g.table[(h >> 5) as usize] & (1 << (h & 31)) != 0
                             })
                             .map(|i| i as u32)
@@ -902,10 +1039,20 @@ mod tests {
             b"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00XYZ",
             b"key",
             b"keys",
+            b"eyJ",
+            b"://",
+            b"\x06\x02\x00\x00",
+            b"\x00\x00Ig",
         ]
         .iter()
         .map(|a| a.to_vec())
         .collect();
+        // Every kind of plan is exercised.
+        assert_eq!(plan(b"eyJ"), Plan::After);
+        assert_eq!(plan(b"\x00\x00Ig"), Plan::After);
+        assert_eq!(plan(b"://"), Plan::Before);
+        assert_eq!(plan(b"\x06\x02\x00\x00"), Plan::Before);
+        assert!(matches!(plan(b"-----BEGIN "), Plan::Pair(_)));
         let mut seed = 9;
         let noise: Vec<u8> = (0..200).map(|_| xorshift(&mut seed) as u8).collect();
         // Built once: the automaton's hits are filtered by end below.
