@@ -41,29 +41,6 @@ fn word(b: &[u8]) -> u64 {
     u64::from_le_bytes(b[..W].try_into().unwrap_or_default())
 }
 
-/// Samples read ahead. Each sample is a load from another cache line (the stride is about 120
-/// bytes for RSA-2048 integers), and the hardware prefetcher does not follow a stride across
-/// 4 KiB pages: waiting for those loads was most of this pass's time on the 1.5 GB python core.
-const PREFETCH_AHEAD: usize = 16;
-
-/// Asks for the cache line at `hay[at]` (nothing when `at` is past the end). A hint only: it
-/// changes no result.
-#[inline(always)]
-fn prefetch(hay: &[u8], at: usize) {
-    #[cfg(target_arch = "x86_64")]
-    if at < hay.len() {
-        // SAFETY: `at` is inside `hay`; a prefetch reads nothing into the program and cannot
-        // fault.
-        unsafe {
-            std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
-                hay.as_ptr().add(at).cast(),
-            )
-        };
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = (hay, at);
-}
-
 #[inline(always)]
 fn slot(w: u64) -> usize {
     (w.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - BITS)) as usize
@@ -117,7 +94,6 @@ impl<'p> Sampled<'p> {
         while p <= last && hay.len() >= W {
             let batch_end = p.saturating_add(BATCH * self.stride).min(last + 1);
             while p < batch_end {
-                prefetch(hay, p + PREFETCH_AHEAD * self.stride);
                 let w = word(&hay[p..]);
                 let s = slot(w);
                 if self.bits[s / 64] >> (s % 64) & 1 != 0 {

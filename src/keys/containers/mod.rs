@@ -628,7 +628,7 @@ mod tests {
                 1 => r >> 61,                                // 0..7
                 2 => 3 + (r >> 56),                          // small counts
                 3 => (r >> 55) | ((r >> 40) & 0x1fff) << 32, // top/dmax-like pairs
-                4 => base + ((r >> 20) % len as u64) & !7,   // pointers into the dump
+                4 => (base + ((r >> 20) % len as u64)) & !7, // pointers into the dump
                 5 => SMALL_MAX + (r >> 62),                  // the small bound
                 6 => 0x10000 + (r >> 63) * 8,                // the pointer bounds
                 7 => (1 << 47) - 8 + (r >> 63) * 8,
