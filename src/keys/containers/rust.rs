@@ -108,13 +108,13 @@ pub fn signing_key(data: &[u8], o: usize, out: &mut Vec<Candidate>) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::keys::pubkey::ec_public_point;
     use crate::keys::testkeys::noise;
 
     /// A p256 `SigningKey` laid out as the crate does: d LE, x·R, y·R, infinity 0.
-    fn p256_key(d: &[u8]) -> Vec<u8> {
+    pub(in crate::keys::containers) fn p256_key(d: &[u8]) -> Vec<u8> {
         let q = ec_public_point(Curve::P256, d).unwrap();
         let mut out: Vec<u8> = d.iter().rev().copied().collect();
         for c in [&q[1..33], &q[33..65]] {
