@@ -326,14 +326,14 @@ impl Scanner {
     }
 }
 
-/// The hex of a `<algorithm>:<hex>` content hash when it has this algorithm's `prefix`, else
-/// empty (the report carries one input hash, named by its algorithm).
+/// The hex of a stored content hash when it is of algorithm `alg`, else empty (the report
+/// carries one input hash, named by its algorithm).
 #[cfg(feature = "archives")]
-fn stored_hex(content_hash: &str, prefix: &str) -> String {
-    content_hash
-        .strip_prefix(prefix)
-        .unwrap_or_default()
-        .to_string()
+fn stored_hex(content_hash: &str, alg: InputHash) -> String {
+    match sweep::scanfile::parse_stored(content_hash) {
+        Some((a, hex)) if a == alg => hex.to_string(),
+        _ => String::new(),
+    }
 }
 
 /// One report for an archive from the reports of its members (see
@@ -409,8 +409,8 @@ fn archive_report(
         input: InputInfo {
             path: name.into(),
             size,
-            sha256: stored_hex(&scanned.content_hash, "sha256:"),
-            blake3: stored_hex(&scanned.content_hash, "blake3:"),
+            sha256: stored_hex(&scanned.content_hash, InputHash::Sha256),
+            blake3: stored_hex(&scanned.content_hash, InputHash::Blake3),
             format,
             description: Some(description),
             regions,

@@ -10,7 +10,7 @@ use crate::scan::{InputHash, Limits};
 use crate::Scanner;
 use sha2::{Digest, Sha256};
 use std::fs::File;
-use std::io::{Read, Seek, SeekFrom};
+use std::io::{Seek, SeekFrom};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -99,7 +99,7 @@ impl Ctx<'_> {
                     InputHash::Sha256 => &report.input.sha256,
                 };
                 Ok(Scanned {
-                    content_hash: format!("{}:{hex}", self.input_hash.as_str()),
+                    content_hash: stored(self.input_hash, hex),
                     units: vec![Unit {
                         name: name.into(),
                         member: None,
@@ -310,33 +310,35 @@ pub fn incomplete(report: &mut Report, why: String) {
 /// algorithm is part of the value so a state written when the sweep used SHA-256 is still
 /// compared like for like by `--rehash`.
 pub fn hash_file(file: &File, alg: InputHash) -> std::io::Result<String> {
-    let mut sha = Sha256::new();
-    let mut b3 = blake3::Hasher::new();
     let mut r = std::io::BufReader::with_capacity(1 << 20, file);
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = r.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        match alg {
-            InputHash::Sha256 => {
-                sha.update(&buf[..n]);
-            }
-            InputHash::Blake3 => {
-                b3.update(&buf[..n]);
-            }
-        }
-    }
     let hex = match alg {
-        InputHash::Sha256 => hex::encode(sha.finalize()),
-        InputHash::Blake3 => b3.finalize().to_hex().to_string(),
+        InputHash::Sha256 => {
+            let mut h = Sha256::new();
+            std::io::copy(&mut r, &mut h)?;
+            hex::encode(h.finalize())
+        }
+        InputHash::Blake3 => {
+            let mut h = blake3::Hasher::new();
+            std::io::copy(&mut r, &mut h)?;
+            h.finalize().to_hex().to_string()
+        }
     };
-    Ok(format!("{}:{hex}", alg.as_str()))
+    Ok(stored(alg, &hex))
 }
 
-/// The algorithm of a stored [`hash_file`] value; `None` for anything else (nothing to
-/// compare with: the file counts as changed).
+/// A content hash as the state keeps it: `<algorithm>:<hex>`.
+pub fn stored(alg: InputHash, hex: &str) -> String {
+    format!("{}:{hex}", alg.as_str())
+}
+
+/// A stored content hash's algorithm and hex; `None` for anything else (nothing to compare
+/// with: the file counts as changed).
+pub fn parse_stored(stored: &str) -> Option<(InputHash, &str)> {
+    let (alg, hex) = stored.split_once(':')?;
+    Some((alg.parse().ok()?, hex))
+}
+
+/// The algorithm of a stored [`hash_file`] value (see [`parse_stored`]).
 pub fn stored_algorithm(stored: &str) -> Option<InputHash> {
-    stored.split_once(':')?.0.parse().ok()
+    parse_stored(stored).map(|(alg, _)| alg)
 }
