@@ -47,14 +47,40 @@ pub fn view(data: &[u8], start: usize, max: usize, enc: Encoding) -> Cow<'_, [u8
     let data = data.get(start..).unwrap_or(&[]);
     match enc {
         Encoding::Ascii => Cow::Borrowed(&data[..data.len().min(max)]),
-        Encoding::Utf16Le => Cow::Owned(
-            data.chunks_exact(2)
-                .take(max)
-                .take_while(|c| c[1] == 0 && c[0] != 0 && c[0] < 0x80)
-                .map(|c| c[0])
-                .collect(),
-        ),
+        Encoding::Utf16Le => Cow::Owned(ascii_units(data, max)),
     }
+}
+
+/// The low bytes of the leading UTF-16LE code units of `data` that are ASCII and not NUL, at
+/// most `max` of them. Four units are tested per step as one word (high bytes and bit 7 of
+/// the low bytes clear, no zero unit): detectors take views of up to 64 K characters, and
+/// the unit-by-unit loop this replaces was a quarter of the CPU of scanning UTF-16 text.
+fn ascii_units(data: &[u8], max: usize) -> Vec<u8> {
+    const NOT_ASCII: u64 = 0xff80_ff80_ff80_ff80;
+    const ONES: u64 = 0x0001_0001_0001_0001;
+    const TOPS: u64 = 0x8000_8000_8000_8000;
+    let units = (data.len() / 2).min(max);
+    let mut out = Vec::with_capacity(units.min(4096));
+    let mut i = 0;
+    while i + 4 <= units {
+        let w = crate::input::le::u64_le(data, 2 * i).unwrap_or(NOT_ASCII);
+        // With every unit below 0x80, `w − ONES` borrows into bit 15 of a unit only where
+        // the unit (the lowest zero one) is zero.
+        if w & NOT_ASCII != 0 || w.wrapping_sub(ONES) & !w & TOPS != 0 {
+            break;
+        }
+        out.extend_from_slice(&[w as u8, (w >> 16) as u8, (w >> 32) as u8, (w >> 48) as u8]);
+        i += 4;
+    }
+    while i < units {
+        let (lo, hi) = (data[2 * i], data[2 * i + 1]);
+        if hi != 0 || lo == 0 || lo >= 0x80 {
+            break;
+        }
+        out.push(lo);
+        i += 1;
+    }
+    out
 }
 
 /// Walks back from `pos` over characters satisfying `pred`, at most `max` characters.
@@ -240,4 +266,72 @@ pub fn decode_base64(chars: &[u8]) -> Option<Vec<u8>> {
 /// Finds `needle` in `hay`.
 pub fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     memchr::memmem::find(hay, needle)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The reference: unit by unit.
+    fn units_one_by_one(data: &[u8], max: usize) -> Vec<u8> {
+        data.chunks_exact(2)
+            .take(max)
+            .take_while(|c| c[1] == 0 && c[0] != 0 && c[0] < 0x80)
+            .map(|c| c[0])
+            .collect()
+    }
+
+    /// The word-at-a-time UTF-16 view stops exactly where the unit-by-unit one does: for a
+    /// stopping unit of every kind (NUL, 0x80, 0xff, a high byte, a lone odd byte) at every
+    /// position of a word, every `max`, and odd lengths.
+    #[test]
+    fn utf16_view_stops_where_each_unit_would() {
+        let stoppers: [[u8; 2]; 6] = [
+            [0, 0],
+            [0x80, 0],
+            [0xff, 0],
+            [b'A', 1],
+            [0, 0x80],
+            [0x7f, 0xff],
+        ];
+        for len in 0..24 {
+            for stop_at in 0..=len {
+                for stop in stoppers {
+                    let mut d: Vec<u8> =
+                        (0..len).flat_map(|i| [b'a' + (i % 26) as u8, 0]).collect();
+                    if stop_at < len {
+                        d[2 * stop_at..2 * stop_at + 2].copy_from_slice(&stop);
+                    }
+                    for extra in [0usize, 1] {
+                        let mut d = d.clone();
+                        d.resize(d.len() + extra, b'z');
+                        for max in [0, 1, 3, 4, 5, 8, 100] {
+                            assert_eq!(
+                                ascii_units(&d, max),
+                                units_one_by_one(&d, max),
+                                "len {len} stop {stop:?} at {stop_at} max {max}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        // Random bytes with many ASCII units.
+        let mut x = 0x1234_5678_9abc_def0u64;
+        for _ in 0..2000 {
+            let d: Vec<u8> = (0..64)
+                .map(|i| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    if i % 2 == 1 && x % 16 != 0 {
+                        0
+                    } else {
+                        (x >> 8) as u8 & if x % 8 == 0 { 0xff } else { 0x7f }
+                    }
+                })
+                .collect();
+            assert_eq!(ascii_units(&d, 40), units_one_by_one(&d, 40));
+        }
+    }
 }

@@ -73,9 +73,14 @@ pub fn decode(bytes: &[u8], r: Repr) -> Option<Vec<u64>> {
     let mut out = Vec::with_capacity(bytes.len().div_ceil(8));
     match r {
         Repr::Le => {
-            for c in bytes.chunks(8) {
+            // Whole words without a variable-length copy each (that was a `memmove` call per
+            // limb), then the partial top word.
+            let words = bytes.chunks_exact(8);
+            let rest = words.remainder();
+            out.extend(words.map(|c| u64::from_le_bytes(c.try_into().unwrap_or_default())));
+            if !rest.is_empty() {
                 let mut b = [0u8; 8];
-                b[..c.len()].copy_from_slice(c);
+                b[..rest.len()].copy_from_slice(rest);
                 out.push(u64::from_le_bytes(b));
             }
         }
@@ -135,6 +140,63 @@ pub fn decode(bytes: &[u8], r: Repr) -> Option<Vec<u64>> {
     }
     trim(&mut out);
     Some(out)
+}
+
+/// Limb `i` (least significant first) of `bytes` in representation `r`, read in place: the
+/// limb [`decode`] gives at index `i` before trimming (bytes it would refuse aside). `None`
+/// past the last limb, and for [`Repr::Go63`], whose limbs straddle words. Lets a caller
+/// reject a candidate without the allocation and copy of decoding it.
+#[inline]
+pub fn limb_at(bytes: &[u8], r: Repr, i: usize) -> Option<u64> {
+    // Whole words are read directly (a variable-length copy is a `memmove` call).
+    let padded = |c: &[u8], be: bool| {
+        if let Ok(w) = <[u8; 8]>::try_from(c) {
+            return if be {
+                u64::from_be_bytes(w)
+            } else {
+                u64::from_le_bytes(w)
+            };
+        }
+        let mut b = [0u8; 8];
+        if be {
+            b[8 - c.len()..].copy_from_slice(c);
+            u64::from_be_bytes(b)
+        } else {
+            b[..c.len()].copy_from_slice(c);
+            u64::from_le_bytes(b)
+        }
+    };
+    match r {
+        Repr::Le => {
+            let start = i.checked_mul(8).filter(|&s| s < bytes.len())?;
+            Some(padded(&bytes[start..bytes.len().min(start + 8)], false))
+        }
+        Repr::Be | Repr::BeSigned => {
+            let body = if r == Repr::BeSigned {
+                bytes.get(1..)?
+            } else {
+                bytes
+            };
+            let end = body
+                .len()
+                .checked_sub(i.checked_mul(8)?)
+                .filter(|&e| e > 0)?;
+            Some(padded(&body[end.saturating_sub(8)..end], true))
+        }
+        Repr::JavaWords => {
+            // Words most significant first: word j from the end is limb j/2's low or high half.
+            let k = bytes.len() / 4;
+            let word = |j: usize| -> Option<u64> {
+                let at = 4 * k.checked_sub(j + 1)?;
+                Some(u64::from(u32::from_le_bytes(
+                    bytes[at..at + 4].try_into().ok()?,
+                )))
+            };
+            let lo = word(2 * i)?;
+            Some(lo | word(2 * i + 1).unwrap_or(0) << 32)
+        }
+        Repr::Go63 => None,
+    }
 }
 
 /// Encodes trimmed limbs of a `bits`-bit integer in representation `r` (tests and the
@@ -348,6 +410,44 @@ pub fn has_factor_7_to_31(r: u64) -> bool {
 
 #[cfg(test)]
 pub(crate) mod tests {
+
+    /// `limb_at` reads the limbs `decode` gives, in every representation it covers and at
+    /// every length (partial words, odd word counts, sign bytes), and nothing but zeros
+    /// beyond them (the trimmed top).
+    #[test]
+    fn limb_at_reads_what_decode_gives() {
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        for len in 0..80 {
+            for zeros in [false, true] {
+                let bytes: Vec<u8> = (0..len)
+                    .map(|i| {
+                        x ^= x << 13;
+                        x ^= x >> 7;
+                        x ^= x << 17;
+                        if zeros && (i % 5 == 0 || i < 9) {
+                            0
+                        } else {
+                            x as u8
+                        }
+                    })
+                    .collect();
+                for r in [Repr::Le, Repr::Be, Repr::BeSigned, Repr::JavaWords] {
+                    let Some(limbs) = decode(&bytes, r) else {
+                        continue;
+                    };
+                    for i in 0..limbs.len() + 3 {
+                        let want = limbs.get(i).copied().unwrap_or(0);
+                        assert_eq!(
+                            limb_at(&bytes, r, i).unwrap_or(0),
+                            want,
+                            "{r:?} len {len} limb {i}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
     use super::*;
     pub(crate) fn rng() -> rand_core_rng::Rng {
         rand_core_rng::Rng(0x1234_5678_9abc_def1)
