@@ -15,6 +15,19 @@ pub fn sha256_fingerprint(bytes: &[u8]) -> String {
     format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
 }
 
+/// The fingerprints of the public keys `records` hold, each distinct SPKI hashed once: a dump
+/// holds the same certificates many times (every copy of a CA bundle, of a PEM in a log), and
+/// hashing every record on the scan's one serial thread took 80 ms of a 1 GiB scan.
+pub fn public_fingerprints<'a>(
+    records: impl Iterator<Item = &'a super::PublicKeyRecord>,
+) -> std::collections::HashSet<String> {
+    let mut seen = std::collections::HashSet::new();
+    records
+        .filter(|r| seen.insert(r.spki.as_slice()))
+        .map(|r| sha256_fingerprint(&r.spki))
+        .collect()
+}
+
 fn spki(oid: ObjectIdentifier, params: Option<AnyRef<'_>>, key: &[u8]) -> Option<Vec<u8>> {
     SubjectPublicKeyInfoRef {
         algorithm: AlgorithmIdentifierRef {

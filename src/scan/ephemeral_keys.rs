@@ -14,7 +14,6 @@
 //! `medium`: reported, redacted from a copy like every proven key, and blocking under a policy
 //! that blocks `medium` (as session keys do). Ed25519 keys sign; they are never lowered.
 
-use crate::keys::PublicKeyRecord;
 use crate::report::{Finding, Severity};
 use std::collections::HashSet;
 
@@ -25,30 +24,25 @@ pub const LABEL: &str = "likely an ephemeral key-exchange key";
 const RAW_DETECTORS: &[&str] = &["raw-ed25519", "bigint", "raw-private-integer"];
 
 /// Labels and lowers the ephemeral key-exchange keys among `findings`.
-pub fn label(
-    findings: &mut [Finding],
-    public_keys: &[PublicKeyRecord],
-    inventory: &[PublicKeyRecord],
-) {
-    let mut named: HashSet<String> = public_keys
+/// `public`: the fingerprints of every public key seen in the dump or the inventory
+/// ([`crate::keys::fingerprint::public_fingerprints`]).
+pub fn label(findings: &mut [Finding], public: &HashSet<String>) {
+    // Keys found through an encoding are named by it.
+    let encoded: HashSet<String> = findings
         .iter()
-        .chain(inventory)
-        .map(|r| crate::keys::fingerprint::sha256_fingerprint(&r.spki))
+        .filter(|f| !RAW_DETECTORS.contains(&f.detector.as_str()))
+        .filter_map(|f| f.fingerprint.clone())
         .collect();
-    for f in findings.iter() {
-        if let Some(fp) = &f.fingerprint {
-            if !RAW_DETECTORS.contains(&f.detector.as_str()) {
-                named.insert(fp.clone());
-            }
-        }
-    }
     for f in findings.iter_mut() {
         let raw_x25519 = f.kind == "x25519-private-key"
             && f.verified
             && f.severity == Severity::Critical
             && f.known_key.is_none()
             && RAW_DETECTORS.contains(&f.detector.as_str());
-        let unnamed = f.fingerprint.as_ref().is_some_and(|fp| !named.contains(fp));
+        let unnamed = f
+            .fingerprint
+            .as_ref()
+            .is_some_and(|fp| !public.contains(fp) && !encoded.contains(fp));
         if raw_x25519 && unnamed {
             f.severity = Severity::Medium;
             f.known_key = Some(format!(

@@ -30,7 +30,6 @@
 //! that could be in use; a dump with candidates also holds the critical key they were
 //! generated beside, so it is blocked anyway.
 
-use crate::keys::PublicKeyRecord;
 use crate::report::{Finding, Severity};
 use std::collections::{HashMap, HashSet};
 
@@ -45,11 +44,9 @@ pub const LABEL: &str = "likely an unused key-generation candidate";
 
 /// Labels and lowers the candidates among `findings` (see the module documentation).
 /// `public_keys` are the public keys seen in the dump, `inventory` the user's.
-pub fn label(
-    findings: &mut [Finding],
-    public_keys: &[PublicKeyRecord],
-    inventory: &[PublicKeyRecord],
-) {
+/// `public`: the fingerprints of every public key seen in the dump or the inventory
+/// ([`crate::keys::fingerprint::public_fingerprints`]).
+pub fn label(findings: &mut [Finding], public: &HashSet<String>) {
     // A proven RSA key that counts as in use: critical (a published test key is low), maybe
     // named by the inventory.
     let is_rsa_key =
@@ -64,11 +61,6 @@ pub fn label(
             }
         }
     }
-    let public: HashSet<String> = public_keys
-        .iter()
-        .chain(inventory)
-        .map(|r| crate::keys::fingerprint::sha256_fingerprint(&r.spki))
-        .collect();
     // Proven critical keys of each standard size: the generators' results.
     let mut generated: HashMap<u32, &str> = HashMap::new();
     for f in findings.iter().filter(|f| is_rsa_key(f)) {
@@ -133,6 +125,8 @@ pub fn label(
 
 #[cfg(test)]
 mod tests {
+    use crate::keys::fingerprint::public_fingerprints;
+    use crate::keys::PublicKeyRecord;
     use super::*;
     use crate::keys::{KeyInfo, Status, Verdict};
 
@@ -162,14 +156,14 @@ mod tests {
             rsa("bigint", 2020, "dd"), // 28 bits short: not a candidate
             rsa("bigint", 3071, "ee"), // no 3072-bit key in the dump
         ];
-        label(&mut v, &[], &[]);
+        label(&mut v, &HashSet::new());
         let sev: Vec<Severity> = v.iter().map(|f| f.severity).collect();
         use Severity::*;
         assert_eq!(sev, [Critical, Medium, Medium, Critical, Critical]);
         // The generated key named by `--known-keys` is still the generator's key.
         let mut w = vec![rsa("bigint", 2048, "aa"), rsa("bigint", 2045, "bb")];
         w[0].known_key = Some("inventory keys/signing.pem".into());
-        label(&mut w, &[], &[]);
+        label(&mut w, &HashSet::new());
         assert_eq!(w[1].severity, Severity::Medium);
         let why = v[1].known_key.as_deref().unwrap();
         assert!(why.starts_with(LABEL) && why.contains("3 bits short of the 2048-bit key"));
@@ -184,7 +178,7 @@ mod tests {
             rsa("bigint", 2047, "bb"),
             rsa("der", 2047, "bb"),
         ];
-        label(&mut v, &[], &[]);
+        label(&mut v, &HashSet::new());
         assert!(v.iter().all(|f| f.severity == Severity::Critical));
         // Its public key is in the dump (a certificate names it).
         let mut v = vec![rsa("bigint", 2048, "aa"), rsa("bigint", 2047, "bb")];
@@ -195,9 +189,9 @@ mod tests {
             spki,
             ..Default::default()
         };
-        label(&mut v, std::slice::from_ref(&cert), &[]);
+        label(&mut v, &public_fingerprints(std::iter::once(&cert)));
         assert_eq!(v[1].severity, Severity::Critical);
-        label(&mut v, &[], std::slice::from_ref(&cert));
+        label(&mut v, &public_fingerprints(std::iter::once(&cert)));
         assert_eq!(v[1].severity, Severity::Critical);
         // It shares a prime with the kept key (p kept, q regenerated): it gives p away.
         let with_primes = |mut f: Finding, p: u32, q: u32| {
@@ -222,7 +216,7 @@ mod tests {
             with_primes(rsa("bigint", 2047, "bb"), 11, 17),
             with_primes(rsa("bigint", 2046, "cc"), 19, 23),
         ];
-        label(&mut v, &[], &[]);
+        label(&mut v, &HashSet::new());
         assert_eq!(
             v[1].severity,
             Severity::Critical,
@@ -231,7 +225,7 @@ mod tests {
         assert_eq!(v[2].severity, Severity::Medium);
         // No standard-size key was generated beside it.
         let mut v = vec![rsa("bigint", 2047, "bb")];
-        label(&mut v, &[], &[]);
+        label(&mut v, &HashSet::new());
         assert_eq!(v[0].severity, Severity::Critical);
     }
 }

@@ -345,8 +345,11 @@ impl Engine {
                 o.location = Some(locate(&dump.layout.regions, &dump.layout.space, o.offset));
             }
         }
-        keygen_candidates::label(&mut findings, &found.public_keys, inventory);
-        ephemeral_keys::label(&mut findings, &found.public_keys, inventory);
+        let public = crate::keys::fingerprint::public_fingerprints(
+            found.public_keys.iter().chain(inventory),
+        );
+        keygen_candidates::label(&mut findings, &public);
+        ephemeral_keys::label(&mut findings, &public);
         let (sha256, blake3) = match limits.input_hash {
             InputHash::Sha256 => (digest, String::new()),
             InputHash::Blake3 => (String::new(), digest),
