@@ -843,6 +843,60 @@ mod tests {
         assert_eq!((r3.id, r3.resumed, r3.prev_finished), (3, false, 1));
     }
 
+    /// A batch is all or nothing: files recorded in a batch that is never committed (the
+    /// sweep was killed) are not in the state, so the next sweep scans them again; a committed
+    /// batch holds every file it recorded.
+    #[test]
+    fn a_batch_is_all_or_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("s.sqlite");
+        let scanner = Scanner::new();
+        // One unit per file, named like it (a secret is kept per dump).
+        let units: Vec<Unit> = ["/s/a.dmp", "/s/b.dmp", "/s/c.dmp"]
+            .iter()
+            .map(|name| Unit {
+                name: name.to_string(),
+                ..unit(&scanner, &["sha256:a"])
+            })
+            .collect();
+        let file = |i: usize| ScannedFile {
+            path: &units[i].name,
+            rel: &units[i].name[3..],
+            folder: "/s",
+            size: 100,
+            mtime_ns: 1,
+            content_hash: "blake3:x",
+            units: std::slice::from_ref(&units[i]),
+        };
+        let mut st = State::open(&p).unwrap();
+        let run = st.begin_run("p", "t1").unwrap();
+        {
+            let batch = st.batch().unwrap();
+            batch.record_scan(&run, &file(0), &digests(), "t1").unwrap();
+            batch.record_scan(&run, &file(1), &digests(), "t1").unwrap();
+            // Dropped uncommitted, as by a kill between recording and committing.
+        }
+        assert!(st.load_files().unwrap().is_empty());
+        let batch = st.batch().unwrap();
+        for i in 0..3 {
+            batch.record_scan(&run, &file(i), &digests(), "t1").unwrap();
+        }
+        batch.commit().unwrap();
+        drop(st);
+        let st = State::open(&p).unwrap();
+        let mut files: Vec<String> = st.load_files().unwrap().into_keys().collect();
+        files.sort();
+        assert_eq!(files, ["/s/a.dmp", "/s/b.dmp", "/s/c.dmp"]);
+        let mut secrets = 0;
+        st.for_each_output::<StateError>(&["/s/a.dmp", "/s/b.dmp", "/s/c.dmp"], &mut |f| {
+            assert_eq!(f.units.len(), 1, "{}", f.path);
+            secrets += f.secrets.len();
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(secrets, 3);
+    }
+
     #[test]
     fn a_second_sweep_on_the_same_state_is_refused() {
         let dir = tempfile::tempdir().unwrap();
