@@ -16,6 +16,8 @@ use crate::input::archive;
 #[cfg(feature = "sweep")]
 mod error;
 #[cfg(feature = "sweep")]
+mod handoff;
+#[cfg(feature = "sweep")]
 mod html;
 #[cfg(feature = "archives")]
 mod layout;
@@ -55,6 +57,8 @@ use crate::output::AtomicFile;
 use crate::Scanner;
 #[cfg(feature = "sweep")]
 pub use error::{ShardError, SweepError};
+#[cfg(feature = "sweep")]
+use handoff::Handoff;
 #[cfg(feature = "sweep")]
 use rayon::prelude::*;
 #[cfg(feature = "sweep")]
@@ -128,6 +132,23 @@ pub struct SweepOptions {
     /// share would otherwise mark every dump under it gone).
     pub allow_empty_root: bool,
 }
+
+#[cfg(feature = "sweep")]
+/// Scanned files per transaction: the recording thread is woken when this many wait, and
+/// takes all that wait (up to the queue's bound) into one transaction. A batch is also committed after [`LINGER`], so a sweep of large files commits
+/// (and reports progress) as it goes; a SIGKILL loses at most the batch being recorded and
+/// the files waiting or being scanned, which the next sweep scans again.
+const BATCH: usize = 32;
+
+#[cfg(feature = "sweep")]
+/// How long the recording thread waits for a batch to fill before it commits what it has.
+const LINGER: Duration = Duration::from_millis(25);
+
+#[cfg(feature = "sweep")]
+/// Results that may wait for the recording thread, per scanning worker, before a worker waits
+/// too: enough to ride out a WAL checkpoint's fsync (~10 ms, ~10 files of 512 KiB) without
+/// stopping the scanners, few enough to keep memory bounded whatever the tree.
+const QUEUED_PER_JOB: usize = 32;
 
 #[cfg(feature = "sweep")]
 /// RFC 3339 UTC, seconds.
@@ -434,88 +455,119 @@ pub fn run(a: &SweepOptions, obs: &dyn Observer) -> Result<summary::Summary, Swe
     let mut bytes_scanned = 0u64;
     let mut failure: Option<state::StateError> = None;
     if let Some(pool) = pool.as_ref().filter(|_| !todo.is_empty()) {
+        let handoff = Handoff::new(BATCH, jobs * QUEUED_PER_JOB);
         std::thread::scope(|s| {
-            let (tx, rx) = std::sync::mpsc::sync_channel(jobs * 2);
-            let (ctx, progress, abort, todo) = (&ctx, &progress, &abort, &todo);
+            let (ctx, progress, abort, todo, handoff) = (&ctx, &progress, &abort, &todo, &handoff);
             s.spawn(move || {
                 pool.install(|| {
-                    todo.par_iter().for_each_with(tx, |tx, e| {
+                    todo.par_iter().for_each(|e| {
                         if abort.load(Ordering::Relaxed) {
                             return;
                         }
                         let res = ctx.scan_file(&e.path, &e.key, &|n| progress.bytes(n));
-                        let _ = tx.send((*e, res));
+                        // Whether the file changed while it was scanned, asked right after
+                        // the scan (here rather than on the recording thread, which does
+                        // everything else in series).
+                        let changed = match e.kind {
+                            EntryKind::File { size, mtime_ns } => {
+                                walk::stat(&e.path) != Some((size, mtime_ns))
+                            }
+                            _ => false,
+                        };
+                        handoff.push((*e, res, changed));
                     })
-                })
+                });
+                handoff.close();
             });
-            for (e, res) in rx {
+            loop {
+                let batch = handoff.take(LINGER);
+                if batch.is_empty() {
+                    break;
+                }
                 if failure.is_some() {
                     continue; // drain so the producers finish
                 }
-                let (size, mtime_ns) = match e.kind {
-                    EntryKind::File { size, mtime_ns } => (size, mtime_ns),
-                    _ => (0, 0),
-                };
-                let outcome = match res {
-                    Ok(mut scanned) => {
-                        let changed = walk::stat(&e.path) != Some((size, mtime_ns));
-                        let mut findings = 0;
-                        for u in &mut scanned.units {
-                            if changed {
-                                scanfile::incomplete(
-                                &mut u.report,
-                                "the file changed while it was being scanned; it is scanned again by the next sweep".into(),
-                            );
+                let now = now();
+                let mut lines = Vec::with_capacity(batch.len());
+                let outcome = (|| {
+                    let tx = state.batch()?;
+                    for (e, res, changed) in batch {
+                        let (size, mtime_ns) = match e.kind {
+                            EntryKind::File { size, mtime_ns } => (size, mtime_ns),
+                            _ => (0, 0),
+                        };
+                        match res {
+                            Ok(mut scanned) => {
+                                let mut findings = 0;
+                                for u in &mut scanned.units {
+                                    if changed {
+                                        scanfile::incomplete(
+                                            &mut u.report,
+                                            "the file changed while it was being scanned; it is scanned again by the next sweep".into(),
+                                        );
+                                    }
+                                    u.verdict = Some(policy.apply(&mut u.report));
+                                    bytes_scanned += u.report.input.scanned_bytes;
+                                    findings += u.report.findings.len();
+                                }
+                                tx.record_scan(
+                                    &run,
+                                    &ScannedFile {
+                                        path: &e.key,
+                                        rel: &e.rel,
+                                        folder: &e.folder,
+                                        size,
+                                        mtime_ns,
+                                        content_hash: &scanned.content_hash,
+                                        units: &scanned.units,
+                                    },
+                                    &digests,
+                                    &now,
+                                )?;
+                                lines.push(Ok((e, scanned.units.len(), findings)));
                             }
-                            u.verdict = Some(policy.apply(&mut u.report));
-                            bytes_scanned += u.report.input.scanned_bytes;
-                            findings += u.report.findings.len();
+                            Err(why) => {
+                                let why = why.to_string();
+                                tx.record_unscanned(
+                                    &run,
+                                    &[Unscanned {
+                                        path: &e.key,
+                                        rel: &e.rel,
+                                        folder: &e.folder,
+                                        size,
+                                        mtime_ns,
+                                        status: EntryStatus::Failed,
+                                        reason: &why,
+                                    }],
+                                    &digests,
+                                )?;
+                                lines.push(Err((e, why)));
+                            }
                         }
-                        let r = state.record_scan(
-                            &run,
-                            &ScannedFile {
-                                path: &e.key,
-                                rel: &e.rel,
-                                folder: &e.folder,
-                                size,
-                                mtime_ns,
-                                content_hash: &scanned.content_hash,
-                                units: &scanned.units,
-                            },
-                            &digests,
-                            &now(),
-                        );
-                        progress.entry(&|| {
-                            format!(
-                                "scanned {}: {} dump(s), {findings} finding(s)",
-                                e.key,
-                                scanned.units.len()
-                            )
-                        });
-                        r
                     }
-                    Err(why) => {
-                        let why = why.to_string();
-                        let r = state.record_unscanned(
-                            &run,
-                            &[Unscanned {
-                                path: &e.key,
-                                rel: &e.rel,
-                                folder: &e.folder,
-                                size,
-                                mtime_ns,
-                                status: EntryStatus::Failed,
-                                reason: &why,
-                            }],
-                            &digests,
-                        );
-                        progress.entry(&|| format!("failed {}: {why}", e.key));
-                        r
+                    tx.commit()
+                })();
+                match outcome {
+                    // Announced once committed: a file said to be scanned is in the state.
+                    Ok(()) => {
+                        for line in lines {
+                            match line {
+                                Ok((e, units, findings)) => progress.entry(&|| {
+                                    format!(
+                                        "scanned {}: {units} dump(s), {findings} finding(s)",
+                                        e.key
+                                    )
+                                }),
+                                Err((e, why)) => {
+                                    progress.entry(&|| format!("failed {}: {why}", e.key))
+                                }
+                            }
+                        }
                     }
-                };
-                if let Err(err) = outcome {
-                    abort.store(true, Ordering::Relaxed);
-                    failure = Some(err);
+                    Err(err) => {
+                        abort.store(true, Ordering::Relaxed);
+                        failure = Some(err);
+                    }
                 }
             }
         });
