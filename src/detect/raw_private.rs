@@ -165,26 +165,8 @@ impl Detector for RawPrivate {
                 .par_iter()
                 .map(|&start| {
                     let end = (start + SLICE).min(cx.data.len());
-                    let window = &cx.data[start..(end + overlap).min(cx.data.len())];
-                    let mut v = Vec::new();
-                    match &searcher {
-                        Search::Sampled(s) => {
-                            for (p, a, b) in s.find(window, end - start, MAX_HITS) {
-                                v.push((p, start + a, start + b));
-                            }
-                        }
-                        Search::Automaton(ac) => {
-                            for m in ac.find_iter(window) {
-                                if start + m.start() < end && v.len() < MAX_HITS {
-                                    v.push((
-                                        m.pattern().as_usize(),
-                                        start + m.start(),
-                                        start + m.end(),
-                                    ));
-                                }
-                            }
-                        }
-                    }
+                    let zero = &found.handoffs.zero_pages;
+                    let v = search_slice(&searcher, cx.data, start, end, overlap, zero);
                     cx.release(start, end);
                     v
                 })
@@ -235,9 +217,143 @@ enum Search<'p> {
     Automaton(aho_corasick::AhoCorasick),
 }
 
+/// The matches (pattern, start, end) starting in `[start, end)`, searched in the window that
+/// reaches `overlap` (the longest pattern) further, at most [`MAX_HITS`].
+///
+/// Runs of all-zero pages longer than two overlaps (`zero`, ascending, from the main pass) are
+/// cut out of the window but for an overlap at each edge, and the pieces left are searched
+/// one by one. The same matches come out: every pattern holds a non-zero byte (an integer's
+/// encoding holds its top byte) and is at most `overlap` long, so no match starts in a cut
+/// interior, a match starting in a piece ends in it, and no match crosses a cut (so the
+/// leftmost-longest choice in each piece is the one over the whole window).
+fn search_slice(
+    searcher: &Search<'_>,
+    data: &[u8],
+    start: usize,
+    end: usize,
+    overlap: usize,
+    zero: &[(usize, usize)],
+) -> Vec<(usize, usize, usize)> {
+    let window_end = (end + overlap).min(data.len());
+    let mut pieces = Vec::new();
+    let mut from = start;
+    let first = zero.partition_point(|&(_, z1)| z1 <= start);
+    for &(z0, z1) in &zero[first..] {
+        if z0 >= window_end {
+            break;
+        }
+        let (cut0, cut1) = (
+            z0.max(start) + overlap,
+            z1.min(window_end).saturating_sub(overlap),
+        );
+        if cut0 < cut1 {
+            if from < cut0 {
+                pieces.push((from, cut0));
+            }
+            from = cut1;
+        }
+    }
+    if from < window_end {
+        pieces.push((from, window_end));
+    }
+    let mut v = Vec::new();
+    for (ps, pe) in pieces {
+        let owned = end.min(pe).saturating_sub(ps);
+        if owned == 0 || v.len() >= MAX_HITS {
+            continue;
+        }
+        let hay = &data[ps..pe];
+        match searcher {
+            Search::Sampled(s) => {
+                for (p, a, b) in s.find(hay, owned, MAX_HITS - v.len()) {
+                    v.push((p, ps + a, ps + b));
+                }
+            }
+            Search::Automaton(ac) => {
+                for m in ac.find_iter(hay) {
+                    if m.start() < owned && v.len() < MAX_HITS {
+                        v.push((m.pattern().as_usize(), ps + m.start(), ps + m.end()));
+                    }
+                }
+            }
+        }
+    }
+    v
+}
+
 #[cfg(test)]
 mod tests {
+    use super::{search_slice, Search};
     use crate::keys::testkeys;
+
+    /// Cutting the zero runs the main pass saw out of a slice finds the same matches as
+    /// searching all of it: patterns that start or end with zero bytes planted at the edges
+    /// of zero runs, inside short runs, across the slice's end, and in the overlap, with both
+    /// searchers, every noted zero run (as `note_zero_pages` gives them) or none.
+    #[test]
+    fn zero_runs_cut_out_change_no_match() {
+        let noise = testkeys::noise(1 << 20, 77);
+        let mut data = noise.clone();
+        for (z0, pages) in [
+            (0x1000, 3usize),
+            (0x8000, 1),
+            (0x10000, 40),
+            (0x40000, 2),
+            (0x7e000, 4),
+            (0xf0000, 16),
+        ] {
+            data[z0..z0 + pages * 4096].fill(0);
+        }
+        let mut pat_a = noise[100..164].to_vec(); // starts and ends with zeros
+        pat_a[..5].fill(0);
+        pat_a[60..].fill(0);
+        let pat_b = noise[5000..5040].to_vec();
+        let mut pat_c = noise[9000..9020].to_vec();
+        pat_c[0] = 0;
+        for (at, p) in [
+            (0x1000 - 30, &pat_a),
+            (0x4000 - 5, &pat_a),
+            (0x8000 + 4096 - 5, &pat_b),
+            (0x10000 + 10, &pat_a),
+            (0x10000 + 40 * 4096 - 59, &pat_a),
+            (0x40000 + 4096, &pat_c),
+            (0x80000 - 20, &pat_b),
+            (0x80000 + 100, &pat_c),
+            (0xf0000 - 3, &pat_a),
+        ] {
+            data[at..at + p.len()].copy_from_slice(p);
+        }
+        let mut zero = Vec::new();
+        super::super::note_zero_pages(&data, 0, &mut zero);
+        assert!(zero.len() >= 5, "{zero:?}");
+        let long = vec![pat_a.clone(), pat_b.clone()];
+        let short = vec![pat_a, pat_b, pat_c];
+        let ac = aho_corasick::AhoCorasickBuilder::new()
+            .match_kind(aho_corasick::MatchKind::LeftmostLongest)
+            .build(&short)
+            .unwrap();
+        let searchers = [
+            Search::Sampled(super::sampled::Sampled::new(&long).unwrap()),
+            Search::Automaton(ac),
+        ];
+        for searcher in &searchers {
+            let overlap = 64;
+            let mut all = 0;
+            for (start, end) in [
+                (0, 0x80000),
+                (0x80000, 0x100000),
+                (0x3000, 0x12000),
+                (0, 0x100000),
+            ] {
+                let whole = search_slice(searcher, &data, start, end, overlap, &[]);
+                let cut = search_slice(searcher, &data, start, end, overlap, &zero);
+                assert_eq!(whole, cut, "slice {start:#x}..{end:#x}");
+                all += whole.len();
+            }
+            assert!(all >= 8, "{all}");
+        }
+    }
+
     use num_bigint_dig::{BigUint, ModInverse};
 
     #[test]

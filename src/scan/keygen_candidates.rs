@@ -125,9 +125,9 @@ pub fn label(findings: &mut [Finding], public: &HashSet<String>) {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
     use crate::keys::fingerprint::public_fingerprints;
     use crate::keys::PublicKeyRecord;
-    use super::*;
     use crate::keys::{KeyInfo, Status, Verdict};
 
     fn rsa(detector: &str, bits: u32, fp: &str) -> Finding {

@@ -443,6 +443,7 @@ impl Engine {
             if let Some(h) = hasher.as_deref_mut() {
                 h.update(&cx.data[from..to]);
             }
+            detect::note_zero_pages(&cx.data[from..to], from, &mut sink.handoffs.zero_pages);
             from = to;
         }
     }
