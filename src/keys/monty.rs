@@ -286,7 +286,7 @@ mod tests {
             1024, 1025, 2047, 2048, 2049, 3071, 4095, 4096, 4097, 8191, 8192,
         ]);
         let mut checked = 0;
-        for round in 0..150 {
+        for round in 0..100 {
             for &bits in &sizes {
                 // Big moduli cost milliseconds per exponentiation (the reference more than
                 // this code): fewer of them.
@@ -336,7 +336,7 @@ mod tests {
                 checked += 1;
             }
         }
-        assert!(checked > 1500, "{checked}");
+        assert!(checked > 1000, "{checked}");
     }
 
     /// The round decides as `num-bigint-dig`'s one-round, base-2 Miller–Rabin: on primes,
