@@ -198,7 +198,7 @@ fn rsa_pairs(
         .collect();
     let known: std::collections::HashSet<Vec<u64>> = mods.iter().map(|m| m.n.clone()).collect();
     for v in values {
-        let b = limbs::bits(&v.limbs);
+        let b = limbs::bits(v.limbs);
         if b >= 512 && v.limbs[0] & 1 == 1 && !known.contains(v.limbs) {
             let (off, _, c) = v.at[0];
             mods.push(Modulus {
@@ -212,7 +212,7 @@ fn rsa_pairs(
     let mut by_bits: HashMap<usize, Vec<usize>> = HashMap::new();
     for (i, v) in values.iter().enumerate() {
         if v.limbs[0] & 1 == 1 {
-            by_bits.entry(limbs::bits(&v.limbs)).or_default().push(i);
+            by_bits.entry(limbs::bits(v.limbs)).or_default().push(i);
         }
     }
     let budget = std::sync::atomic::AtomicUsize::new(MAX_PAIR_TESTS);
@@ -340,15 +340,15 @@ fn ec_pairs(values: &[Value], cx: &ScanContext<'_>, found: &Sink) -> Vec<Finding
         let scalars: Vec<&Value> = values
             .iter()
             .filter(|v| {
-                let b = limbs::bits(&v.limbs);
-                b <= bits && b + 48 > bits && looks_random(&v.limbs, curve.scalar_len() - 6)
+                let b = limbs::bits(v.limbs);
+                b <= bits && b + 48 > bits && looks_random(v.limbs, curve.scalar_len() - 6)
             })
             .take(MAX_SCALARS)
             .collect();
         let hits: Vec<(&Value, Vec<u8>)> = scalars
             .par_iter()
             .filter_map(|v| {
-                let d = be_bytes(&v.limbs);
+                let d = be_bytes(v.limbs);
                 let q = pubkey::ec_public_point(curve, &d)?;
                 let x = q[1..1 + curve.scalar_len()].to_vec();
                 points
@@ -388,7 +388,7 @@ fn push_ec_scalar(
 ) {
     let mut verdict = keys::verify(&PrivateKey::Ec {
         curve,
-        d: be_bytes(&v.limbs),
+        d: be_bytes(v.limbs),
         public: Some(public),
     });
     if verdict.status != keys::Status::Verified {

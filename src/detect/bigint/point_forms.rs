@@ -46,15 +46,15 @@ pub(super) fn pairs(values: &[Value], index: &Index<'_>, cx: &ScanContext<'_>) -
         let scalars: Vec<&Value> = values
             .iter()
             .filter(|v| {
-                let b = limbs::bits(&v.limbs);
-                b <= bits && b + 48 > bits && looks_random(&v.limbs, curve.scalar_len() - 6)
+                let b = limbs::bits(v.limbs);
+                b <= bits && b + 48 > bits && looks_random(v.limbs, curve.scalar_len() - 6)
             })
             .take(MAX_SCALARS)
             .collect();
         let hits: Vec<(&Value, Vec<u8>, Evidence)> = scalars
             .par_iter()
             .filter_map(|v| {
-                let q = pubkey::ec_public_point(curve, &be_bytes(&v.limbs))?;
+                let q = pubkey::ec_public_point(curve, &be_bytes(v.limbs))?;
                 let x = &q[1..1 + curve.scalar_len()];
                 let ev = locate(curve, x, v, values, index, cx.data)?;
                 Some((*v, q, ev))
