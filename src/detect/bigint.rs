@@ -26,6 +26,15 @@ use std::collections::HashMap;
 
 mod point_forms;
 
+/// The distinct collected integers by value, borrowed from the chunks' candidates: built once
+/// by [`gather`] and shared by the RSA pairing and the point-form search. Hashed with
+/// foldhash rather than the standard SipHash: the finish pass runs on one thread while the
+/// workers wait, and hashing every candidate (up to [`MAX_DISTINCT`], each up to 2 KiB of
+/// limbs) three times with SipHash was most of its serial part. foldhash is seeded per
+/// process like the standard hasher, and the map is bounded, so a hostile dump can neither
+/// grow it nor predict its layout.
+type Index<'a> = HashMap<&'a [u64], usize, foldhash::fast::RandomState>;
+
 pub struct BigInt;
 
 /// Distinct integers collected per chunk, and in all.
@@ -69,30 +78,46 @@ impl Detector for BigInt {
             return;
         }
         // Same value, many copies (Java keeps thousands): keep a few locations per value.
-        let mut seen: HashMap<Vec<u64>, usize> = HashMap::new();
-        found.retain(|c| {
-            let n = seen.entry(c.value.clone()).or_default();
-            *n += 1;
-            *n <= MAX_LOCATIONS
-        });
+        let mut seen: HashMap<&[u64], usize, foldhash::fast::RandomState> = HashMap::default();
+        let keep: Vec<bool> = found
+            .iter()
+            .map(|c| {
+                let n = seen.entry(&c.value).or_default();
+                *n += 1;
+                *n <= MAX_LOCATIONS
+            })
+            .collect();
+        drop(seen);
+        let mut keep = keep.into_iter();
+        found.retain(|_| keep.next().unwrap_or(false));
         found.truncate(MAX_PER_CHUNK);
         sink.handoffs.bigint_candidates.push(found);
     }
 
     fn finish(&self, cx: &ScanContext<'_>, found: &Sink, sink: &mut Sink) {
-        let values = gather(found.handoffs.bigint_candidates.iter());
+        let (values, index) = gather(found.handoffs.bigint_candidates.iter());
         if values.is_empty() {
             return;
         }
-        let mut out = rsa_pairs(&values, cx, found);
-        out.extend(ec_pairs(&values, cx, found));
+        // Side by side: the RSA pairing is mostly serial (collecting the moduli, proving the
+        // few hits) and the EC passes are parallel scalar multiplications, so the pairing no
+        // longer leaves a worker idle. Each half computes what it computed before, and the
+        // findings are put together in the same order.
+        let (mut out, (ec, forms)) = rayon::join(
+            || rsa_pairs(&values, &index, cx, found),
+            || {
+                let ec = ec_pairs(&values, cx, found);
+                (ec, point_forms::pairs(&values, &index, cx))
+            },
+        );
+        out.extend(ec);
         // Scalars whose public point the dump keeps only in a library's internal form.
         let have: std::collections::HashSet<(u64, Option<String>)> = out
             .iter()
             .map(|f| (f.offset, f.fingerprint.clone()))
             .collect();
         out.extend(
-            point_forms::pairs(&values, cx)
+            forms
                 .into_iter()
                 .filter(|f| !have.contains(&(f.offset, f.fingerprint.clone()))),
         );
@@ -119,15 +144,17 @@ fn looks_random(limbs: &[u64], n: usize) -> bool {
 /// See [`looks_random`].
 const MAX_ZERO_BYTES: usize = 3;
 
-/// A distinct integer and where it was seen.
-struct Value {
-    limbs: Vec<u64>,
+/// A distinct integer (borrowed from the candidates it was collected as) and where it was seen.
+struct Value<'a> {
+    limbs: &'a [u64],
     at: Vec<(usize, usize, Container)>,
 }
 
-fn gather<'a>(chunks: impl Iterator<Item = &'a Vec<Candidate>>) -> Vec<Value> {
-    let mut index: HashMap<&[u64], usize> = HashMap::new();
-    let mut out: Vec<Value> = Vec::new();
+/// The distinct values in first-seen order (at most [`MAX_DISTINCT`], each with at most
+/// [`MAX_LOCATIONS`] places), and their [`Index`].
+fn gather<'a>(chunks: impl Iterator<Item = &'a Vec<Candidate>>) -> (Vec<Value<'a>>, Index<'a>) {
+    let mut index = Index::default();
+    let mut out: Vec<Value<'a>> = Vec::new();
     let all: Vec<&Candidate> = chunks.flatten().collect();
     for c in all {
         match index.get(c.value.as_slice()) {
@@ -138,14 +165,14 @@ fn gather<'a>(chunks: impl Iterator<Item = &'a Vec<Candidate>>) -> Vec<Value> {
             None if out.len() < MAX_DISTINCT => {
                 index.insert(&c.value, out.len());
                 out.push(Value {
-                    limbs: c.value.clone(),
+                    limbs: &c.value,
                     at: vec![(c.offset, c.len, c.container)],
                 });
             }
             None => {}
         }
     }
-    out
+    (out, index)
 }
 
 /// A modulus to pair against: from a container or a known public key.
@@ -155,7 +182,12 @@ struct Modulus {
     source: String,
 }
 
-fn rsa_pairs(values: &[Value], cx: &ScanContext<'_>, found: &Sink) -> Vec<Finding> {
+fn rsa_pairs(
+    values: &[Value],
+    index: &Index<'_>,
+    cx: &ScanContext<'_>,
+    found: &Sink,
+) -> Vec<Finding> {
     let mut mods: Vec<Modulus> = moduli::collect(cx.inventory, &found.public_keys)
         .into_iter()
         .map(|m| Modulus {
@@ -166,11 +198,11 @@ fn rsa_pairs(values: &[Value], cx: &ScanContext<'_>, found: &Sink) -> Vec<Findin
         .collect();
     let known: std::collections::HashSet<Vec<u64>> = mods.iter().map(|m| m.n.clone()).collect();
     for v in values {
-        let b = limbs::bits(&v.limbs);
-        if b >= 512 && v.limbs[0] & 1 == 1 && !known.contains(&v.limbs) {
+        let b = limbs::bits(v.limbs);
+        if b >= 512 && v.limbs[0] & 1 == 1 && !known.contains(v.limbs) {
             let (off, _, c) = v.at[0];
             mods.push(Modulus {
-                n: v.limbs.clone(),
+                n: v.limbs.to_vec(),
                 e: None,
                 source: format!("n in {} at file offset {off:#x}", c.describe()),
             });
@@ -180,7 +212,7 @@ fn rsa_pairs(values: &[Value], cx: &ScanContext<'_>, found: &Sink) -> Vec<Findin
     let mut by_bits: HashMap<usize, Vec<usize>> = HashMap::new();
     for (i, v) in values.iter().enumerate() {
         if v.limbs[0] & 1 == 1 {
-            by_bits.entry(limbs::bits(&v.limbs)).or_default().push(i);
+            by_bits.entry(limbs::bits(v.limbs)).or_default().push(i);
         }
     }
     let budget = std::sync::atomic::AtomicUsize::new(MAX_PAIR_TESTS);
@@ -197,7 +229,7 @@ fn rsa_pairs(values: &[Value], cx: &ScanContext<'_>, found: &Sink) -> Vec<Findin
                         budget.store(0, std::sync::atomic::Ordering::Relaxed);
                         return out;
                     }
-                    let p = &values[vi].limbs;
+                    let p = values[vi].limbs;
                     if limbs::divides(&m.n, p, &mut scratch)
                         && limbs::divides_exactly(&limbs::to_biguint(&m.n), &limbs::to_biguint(p))
                     {
@@ -208,22 +240,17 @@ fn rsa_pairs(values: &[Value], cx: &ScanContext<'_>, found: &Sink) -> Vec<Findin
             out
         })
         .collect();
-    let index: HashMap<&[u64], usize> = values
-        .iter()
-        .enumerate()
-        .map(|(i, v)| (v.limbs.as_slice(), i))
-        .collect();
     let mut findings = Vec::new();
     let mut exponents: HashMap<usize, (BigUint, String)> = HashMap::new();
     for (mi, vi) in hits {
         let m = &mods[mi];
         let n = limbs::to_biguint(&m.n);
-        let p = limbs::to_biguint(&values[vi].limbs);
+        let p = limbs::to_biguint(values[vi].limbs);
         let (e, how) = match &m.e {
             Some(e) => (e.clone(), String::new()),
             None => exponents
                 .entry(mi)
-                .or_insert_with(|| exponent(&index, &n, &p))
+                .or_insert_with(|| exponent(index, &n, &p))
                 .clone(),
         };
         let mut prover = Prover::new(&n, &e);
@@ -233,7 +260,7 @@ fn rsa_pairs(values: &[Value], cx: &ScanContext<'_>, found: &Sink) -> Vec<Findin
                 offset,
                 len,
                 encoding: c.encoding(),
-                factor: &values[vi].limbs,
+                factor: values[vi].limbs,
             };
             findings.extend(prover.finding(NAME, &at, &source));
         }
@@ -245,7 +272,7 @@ fn rsa_pairs(values: &[Value], cx: &ScanContext<'_>, found: &Sink) -> Vec<Findin
 /// among the collected integers, else 65537. Runtimes store d = e⁻¹ mod λ(n) or mod φ(n);
 /// φ = λ·g with g = gcd(p−1, q−1) small, so d is one of e⁻¹ mod λ + k·λ (k < g): a few
 /// lookups, no search.
-fn exponent(index: &HashMap<&[u64], usize>, n: &BigUint, p: &BigUint) -> (BigUint, String) {
+fn exponent(index: &Index<'_>, n: &BigUint, p: &BigUint) -> (BigUint, String) {
     use num_bigint_dig::ModInverse;
     let q = n / p;
     let one = BigUint::one();
@@ -313,15 +340,15 @@ fn ec_pairs(values: &[Value], cx: &ScanContext<'_>, found: &Sink) -> Vec<Finding
         let scalars: Vec<&Value> = values
             .iter()
             .filter(|v| {
-                let b = limbs::bits(&v.limbs);
-                b <= bits && b + 48 > bits && looks_random(&v.limbs, curve.scalar_len() - 6)
+                let b = limbs::bits(v.limbs);
+                b <= bits && b + 48 > bits && looks_random(v.limbs, curve.scalar_len() - 6)
             })
             .take(MAX_SCALARS)
             .collect();
         let hits: Vec<(&Value, Vec<u8>)> = scalars
             .par_iter()
             .filter_map(|v| {
-                let d = be_bytes(&v.limbs);
+                let d = be_bytes(v.limbs);
                 let q = pubkey::ec_public_point(curve, &d)?;
                 let x = q[1..1 + curve.scalar_len()].to_vec();
                 points
@@ -361,7 +388,7 @@ fn push_ec_scalar(
 ) {
     let mut verdict = keys::verify(&PrivateKey::Ec {
         curve,
-        d: be_bytes(&v.limbs),
+        d: be_bytes(v.limbs),
         public: Some(public),
     });
     if verdict.status != keys::Status::Verified {

@@ -17,6 +17,7 @@ pub mod known;
 pub mod limbs;
 pub(crate) mod memo;
 pub mod moduli;
+mod monty;
 pub mod pubkey;
 mod public_record;
 pub mod residue;

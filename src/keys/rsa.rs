@@ -237,6 +237,10 @@ fn prime(x: &BigUint) -> bool {
         if x.bits() <= 64 {
             // Exact below 2^64 (and the Miller–Rabin routine needs n > 3).
             probably_prime(x, 0)
+        } else if rounds(x.bits()) == 1 {
+            // The same round as `probably_prime_miller_rabin(x, 1, true)`, about twice as
+            // fast (see `keys::monty`).
+            x.is_odd() && super::monty::strong_probable_prime_base2(&super::limbs::from_biguint(x))
         } else {
             x.is_odd() && probably_prime_miller_rabin(x, rounds(x.bits()), true)
         }

@@ -17,13 +17,12 @@
 //! A 32-byte (48, 66) coordinate equal to the one d·G gives cannot occur by chance, so a hit
 //! proves the key as an encoded public key would.
 
-use super::{be_bytes, looks_random, Value};
+use super::{be_bytes, looks_random, Index, Value};
 use crate::detect::ScanContext;
 use crate::keys::ec_forms::{self, Form};
 use crate::keys::{limbs, pubkey, Curve};
 use crate::report::Finding;
 use rayon::prelude::*;
-use std::collections::HashMap;
 
 /// Scalars tried per curve (each d·G ≈ 50–100 µs).
 const MAX_SCALARS: usize = 4096;
@@ -40,29 +39,24 @@ struct Evidence {
     place: String,
 }
 
-pub(super) fn pairs(values: &[Value], cx: &ScanContext<'_>) -> Vec<Finding> {
-    let index: HashMap<&[u64], usize> = values
-        .iter()
-        .enumerate()
-        .map(|(i, v)| (v.limbs.as_slice(), i))
-        .collect();
+pub(super) fn pairs(values: &[Value], index: &Index<'_>, cx: &ScanContext<'_>) -> Vec<Finding> {
     let mut findings = Vec::new();
     for curve in [Curve::P256, Curve::Secp256k1, Curve::P384, Curve::P521] {
         let bits = curve.bits() as usize;
         let scalars: Vec<&Value> = values
             .iter()
             .filter(|v| {
-                let b = limbs::bits(&v.limbs);
-                b <= bits && b + 48 > bits && looks_random(&v.limbs, curve.scalar_len() - 6)
+                let b = limbs::bits(v.limbs);
+                b <= bits && b + 48 > bits && looks_random(v.limbs, curve.scalar_len() - 6)
             })
             .take(MAX_SCALARS)
             .collect();
         let hits: Vec<(&Value, Vec<u8>, Evidence)> = scalars
             .par_iter()
             .filter_map(|v| {
-                let q = pubkey::ec_public_point(curve, &be_bytes(&v.limbs))?;
+                let q = pubkey::ec_public_point(curve, &be_bytes(v.limbs))?;
                 let x = &q[1..1 + curve.scalar_len()];
-                let ev = locate(curve, x, v, values, &index, cx.data)?;
+                let ev = locate(curve, x, v, values, index, cx.data)?;
                 Some((*v, q, ev))
             })
             .collect();
@@ -87,7 +81,7 @@ fn locate(
     x: &[u8],
     d: &Value,
     values: &[Value],
-    index: &HashMap<&[u64], usize>,
+    index: &Index<'_>,
     data: &[u8],
 ) -> Option<Evidence> {
     let forms = ec_forms::forms(curve, x);
