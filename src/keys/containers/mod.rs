@@ -488,6 +488,14 @@ fn dotnet_array(data: &[u8], o: usize, len: usize, out: &mut Vec<Candidate>) {
     if !plausible_pointer(mt) {
         return;
     }
+    // The object header before the MethodTable pointer: on 64-bit CoreCLR its first half is
+    // `ObjHeader::m_alignpad`, never written (debug runtimes assert it is zero), the second
+    // the sync block value. Other runtimes' objects with a pointer and a small count at the
+    // same places have no such zero word before them: CPython's `bytes` (refcount, type,
+    // size, hash, data) made hundreds of false arrays, each a d·G to rule out, per Linux dump.
+    if o >= 8 && u32_at(data, o - 8) != Some(0) {
+        return;
+    }
     let at = o + 16;
     if let Some(bytes) = data.get(at..at + len) {
         if bytes[0] != 0 {
@@ -821,6 +829,40 @@ mod tests {
                 scan_with(&data, 0, len, 0, None, &mut out, simd);
                 assert_eq!(out.len(), scan_word_by_word(&data, 0, len, 0, None).len());
             }
+        }
+    }
+
+    /// A .NET `byte[]` needs its object header's zero pad word before the MethodTable
+    /// pointer: the same array with CPython's refcount there (a `bytes` object: refcount,
+    /// type, size, hash, data) is not taken for one.
+    #[test]
+    fn dotnet_array_needs_the_zero_header_pad() {
+        let base = 0x7f00_0000_0000u64;
+        let v = random_limbs(4, 5);
+        let object = |pad: u64| {
+            let mut data = vec![0u8; 4096];
+            data[0x1f8..0x200].copy_from_slice(&pad.to_le_bytes());
+            data[0x200..0x208].copy_from_slice(&(base + 0x40).to_le_bytes());
+            data[0x208..0x210].copy_from_slice(&32u64.to_le_bytes());
+            data[0x210..0x230].copy_from_slice(&limbs::encode(&v, 256, Repr::Be));
+            let mut out = Vec::new();
+            scan(
+                &data,
+                0,
+                data.len(),
+                0,
+                Some(&space_for(4096, base)),
+                &mut out,
+            );
+            out.iter()
+                .any(|c| c.container == Container::DotnetByteArray && c.offset == 0x210)
+        };
+        // CLR: pad 0, sync block value anything.
+        assert!(object(0));
+        assert!(object(0x0800_0000 << 32));
+        // CPython: a refcount of 1, 3, or an immortal one.
+        for refcount in [1u64, 3, 0xffff_ffff, 0xc000_0000] {
+            assert!(!object(refcount), "{refcount:#x}");
         }
     }
 
