@@ -72,47 +72,18 @@ pub fn decode(bytes: &[u8], r: Repr) -> Option<Vec<u64>> {
     }
     let mut out = Vec::with_capacity(bytes.len().div_ceil(8));
     match r {
-        Repr::Le => {
-            // Whole words without a variable-length copy each (that was a `memmove` call per
-            // limb), then the partial top word.
-            let words = bytes.chunks_exact(8);
-            let rest = words.remainder();
-            out.extend(words.map(|c| u64::from_le_bytes(c.try_into().unwrap_or_default())));
-            if !rest.is_empty() {
-                let mut b = [0u8; 8];
-                b[..rest.len()].copy_from_slice(rest);
-                out.push(u64::from_le_bytes(b));
-            }
-        }
-        Repr::Be | Repr::BeSigned => {
-            let body = if r == Repr::BeSigned {
-                let (&sign, rest) = bytes.split_first()?;
-                if sign != 0 {
-                    return None;
-                }
-                rest
-            } else {
-                bytes
+        // One reading of each layout: `limb_at`'s (the containers' prefilter reads the same
+        // limbs in place).
+        Repr::Le | Repr::Be | Repr::BeSigned | Repr::JavaWords => {
+            let refused = match r {
+                Repr::BeSigned => bytes.first() != Some(&0),
+                Repr::JavaWords => bytes.len() % 4 != 0,
+                _ => false,
             };
-            for c in body.rchunks(8) {
-                let mut b = [0u8; 8];
-                b[8 - c.len()..].copy_from_slice(c);
-                out.push(u64::from_be_bytes(b));
-            }
-        }
-        Repr::JavaWords => {
-            if bytes.len() % 4 != 0 {
+            if refused {
                 return None;
             }
-            let words: Vec<u32> = bytes
-                .chunks_exact(4)
-                .rev()
-                .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                .collect();
-            for pair in words.chunks(2) {
-                let hi = pair.get(1).copied().unwrap_or(0) as u64;
-                out.push(pair[0] as u64 | hi << 32);
-            }
+            out.extend((0..).map_while(|i| limb_at(bytes, r, i)));
         }
         Repr::Go63 => {
             if bytes.len() % 8 != 0 {
@@ -143,7 +114,8 @@ pub fn decode(bytes: &[u8], r: Repr) -> Option<Vec<u64>> {
 }
 
 /// Limb `i` (least significant first) of `bytes` in representation `r`, read in place: the
-/// limb [`decode`] gives at index `i` before trimming (bytes it would refuse aside). `None`
+/// limb [`decode`] gives at index `i` before trimming (bytes it would refuse aside; `decode`
+/// reads these representations through it). `None`
 /// past the last limb, and for [`Repr::Go63`], whose limbs straddle words. Lets a caller
 /// reject a candidate without the allocation and copy of decoding it.
 #[inline]
@@ -411,9 +383,10 @@ pub fn has_factor_7_to_31(r: u64) -> bool {
 #[cfg(test)]
 pub(crate) mod tests {
 
-    /// `limb_at` reads the limbs `decode` gives, in every representation it covers and at
-    /// every length (partial words, odd word counts, sign bytes), and nothing but zeros
-    /// beyond them (the trimmed top).
+    /// `decode` and `limb_at` (which `decode` reads these representations with) give the
+    /// limbs of the integer the bytes encode, computed independently with `BigUint`, in every
+    /// representation they cover and at every length (partial words, odd word counts, sign
+    /// bytes, leading zeros), and nothing but zeros beyond them (the trimmed top).
     #[test]
     fn limb_at_reads_what_decode_gives() {
         let mut x = 0x9e37_79b9_7f4a_7c15u64;
@@ -432,7 +405,33 @@ pub(crate) mod tests {
                     })
                     .collect();
                 for r in [Repr::Le, Repr::Be, Repr::BeSigned, Repr::JavaWords] {
-                    let Some(limbs) = decode(&bytes, r) else {
+                    // The integer, by the representation's definition.
+                    let value = match r {
+                        Repr::Le => Some(BigUint::from_bytes_le(&bytes)),
+                        Repr::Be => Some(BigUint::from_bytes_be(&bytes)),
+                        Repr::BeSigned => (bytes.first() == Some(&0))
+                            .then(|| BigUint::from_bytes_be(&bytes[1..])),
+                        _ => (bytes.len() % 4 == 0).then(|| {
+                            let be: Vec<u8> = bytes
+                                .chunks_exact(4)
+                                .flat_map(|w| w.iter().rev().copied())
+                                .collect();
+                            BigUint::from_bytes_be(&be)
+                        }),
+                    };
+                    let limbs = decode(&bytes, r);
+                    let want = value.map(|v| {
+                        let mut le = v.to_bytes_le();
+                        le.resize(le.len().div_ceil(8) * 8, 0);
+                        let mut l: Vec<u64> = le
+                            .chunks_exact(8)
+                            .map(|c| u64::from_le_bytes(c.try_into().unwrap()))
+                            .collect();
+                        trim(&mut l);
+                        l
+                    });
+                    assert_eq!(limbs, want, "{r:?} len {len}");
+                    let Some(limbs) = limbs else {
                         continue;
                     };
                     for i in 0..limbs.len() + 3 {
