@@ -409,8 +409,9 @@ pub(crate) mod tests {
                     let value = match r {
                         Repr::Le => Some(BigUint::from_bytes_le(&bytes)),
                         Repr::Be => Some(BigUint::from_bytes_be(&bytes)),
-                        Repr::BeSigned => (bytes.first() == Some(&0))
-                            .then(|| BigUint::from_bytes_be(&bytes[1..])),
+                        Repr::BeSigned => {
+                            (bytes.first() == Some(&0)).then(|| BigUint::from_bytes_be(&bytes[1..]))
+                        }
                         _ => (bytes.len() % 4 == 0).then(|| {
                             let be: Vec<u8> = bytes
                                 .chunks_exact(4)
